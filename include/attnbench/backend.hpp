@@ -1,0 +1,135 @@
+// The backend interface: a backend describes itself, answers a capability query, and runs one case.
+#pragma once
+
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "attnbench/memory.hpp"
+#include "attnbench/problem.hpp"
+#include "attnbench/tensors.hpp"
+
+namespace attnbench {
+
+// What a backend says of itself (`attnbench list backends`, the capability query).
+struct BackendInfo {
+  std::string name;         // registry name, e.g. "cpu.flash"
+  Device device = Device::cpu;
+  std::string description;  // one line
+  std::vector<DType> dtypes;
+  std::vector<std::int64_t> head_dims;  // empty: any multiple of head_dim_multiple
+  std::int64_t head_dim_multiple = 1;
+  std::vector<std::string> masks;       // empty: every mask of the library
+  std::vector<Pass> passes{Pass::fwd, Pass::bwd, Pass::fwd_bwd};
+  bool gqa = true;
+  // Correctness tolerance on the relative L2 error; 0 uses the harness default
+  // for the dtype (approximate backends set their own).
+  double tolerance_fwd = 0.0;
+  double tolerance_bwd = 0.0;
+};
+
+// The answer of a capability query: ok, or the reason it cannot run the case.
+struct Support {
+  bool ok = true;
+  std::string reason;
+  static Support yes() { return {}; }
+  static Support no(std::string why) { return {false, std::move(why)}; }
+};
+
+// Checks a problem against the lists of a BackendInfo (dtype, head dim, mask, pass, GQA).
+Support check_info(const BackendInfo&, const Problem&);
+
+// A named extra value of a result row (nvbench-style summary): written as a
+// CSV column after the required ones and as a JSON key.
+struct Metric {
+  std::string name;
+  double value = std::numeric_limits<double>::quiet_NaN();
+  std::string text;   // used instead of value when non-empty
+  bool json = false;  // text is raw JSON (e.g. per-rank arrays), written unquoted in results.json
+};
+
+// Timing of one iteration. Distributed executions also split compute and
+// exposed communication (NaN when not applicable).
+struct IterationTime {
+  double seconds = 0.0;
+  double compute_seconds = std::numeric_limits<double>::quiet_NaN();
+  double comm_seconds = std::numeric_limits<double>::quiet_NaN();
+};
+
+// Per-device resources a case may use; memory is charged to the trackers.
+struct Resources {
+  MemoryTracker* host = nullptr;
+  MemoryTracker* device = nullptr;  // CUDA backends; equals host for CPU-only builds
+  class Communicator* comm = nullptr;  // CP strategies; null for single-device cases
+  int threads = 0;                     // 0: all cores
+};
+
+// One prepared case. The runner calls run() for warm-up and timing, then
+// fetch_outputs() once for the correctness check. Everything slow (plans,
+// allocations, uploads, the forward pass needed by a `bwd` pass) belongs in
+// the backend's prepare(), never in run().
+class Execution {
+ public:
+  virtual ~Execution() = default;
+  virtual void run() = 0;
+  // Default: steady clock around run(). GPU executions use events on their stream.
+  virtual IterationTime timed_run() {
+    auto t0 = std::chrono::steady_clock::now();
+    run();
+    auto t1 = std::chrono::steady_clock::now();
+    return {std::chrono::duration<double>(t1 - t0).count()};
+  }
+  virtual void fetch_outputs(Outputs& out) = 0;
+  // Extra columns (bytes sent, load imbalance, per-rank times...).
+  virtual std::vector<Metric> metrics() { return {}; }
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual BackendInfo info() const = 0;
+  // Default: the lists of info(); override to add reasons (memory, device...).
+  virtual Support supports(const Problem& p) const { return check_info(info(), p); }
+  virtual std::unique_ptr<Execution> prepare(const Problem&, const Inputs&, Resources&) = 0;
+};
+
+// ---------------------------------------------------------------------------
+// Chunk kernels: the optional capability that CP strategies build on. A chunk
+// kernel attends queries [q_begin, q_begin + nq) to keys [k_begin, k_begin + nk)
+// under the *global* mask, in fp32 on the host, with contiguous [B, n, H, D]
+// buffers for the chunk only.
+
+struct ChunkTask {
+  const Mask* mask = nullptr;
+  std::int64_t q_begin = 0, nq = 0;
+  std::int64_t k_begin = 0, nk = 0;
+  std::int64_t batch = 1, heads_q = 1, heads_kv = 1, head_dim = 0;
+  double softmax_scale = 0.0;
+};
+
+class ChunkKernel {
+ public:
+  virtual ~ChunkKernel() = default;
+  // o: [B, nq, Hq, D], lse: [B, Hq, nq]. Rows with no allowed key get o = 0, lse = -inf.
+  virtual void forward(const ChunkTask&, const float* q, const float* k, const float* v, float* o,
+                       float* lse) const = 0;
+  // Gradients of this chunk pair given the *final* o and lse of the query rows
+  // (so partial results need no rescaling). Overwrites dq [B,nq,Hq,D],
+  // dk and dv [B,nk,Hkv,D].
+  virtual void backward(const ChunkTask&, const float* q, const float* k, const float* v,
+                        const float* o, const float* lse, const float* dout, float* dq, float* dk,
+                        float* dv) const = 0;
+};
+
+// Backends that can serve CP strategies also implement this.
+class ChunkCapable {
+ public:
+  virtual ~ChunkCapable() = default;
+  virtual const ChunkKernel& chunk_kernel() const = 0;
+};
+
+}  // namespace attnbench

@@ -1,0 +1,53 @@
+// The mask catalogue and the dispatch from a MaskSpec to the builder of that mask.
+#include "masks/library.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "attnbench/types.hpp"
+#include "masks/builders.hpp"
+
+namespace attnbench {
+
+const std::vector<MaskInfo>& mask_catalogue() {
+  static const std::vector<MaskInfo> catalogue = masks::all_mask_infos();
+  return catalogue;
+}
+
+std::vector<std::string> mask_names() {
+  std::vector<std::string> names;
+  for (const auto& m : mask_catalogue()) names.push_back(m.name);
+  return names;
+}
+
+const MaskInfo* find_mask_info(const std::string& name) {
+  for (const auto& m : mask_catalogue())
+    if (m.name == name) return &m;
+  return nullptr;
+}
+
+MaskPtr build_mask(const MaskSpec& spec, std::int64_t seqlen_q, std::int64_t seqlen_k) {
+  const MaskInfo* info = find_mask_info(spec.name);
+  if (info == nullptr)
+    throw InputError(fmt::format("unknown mask '{}' (accepted: {})", spec.name,
+                                 fmt::join(mask_names(), ", ")));
+  for (const auto& [key, value] : spec.params) {
+    bool known = false;
+    for (const auto& p : info->params) known = known || p.name == key;
+    if (!known) {
+      std::vector<std::string> accepted;
+      for (const auto& p : info->params) accepted.push_back(p.name);
+      throw InputError(fmt::format("mask '{}': unknown parameter '{}' (accepted: {})", spec.name,
+                                   key, accepted.empty() ? "none" : fmt::to_string(fmt::join(accepted, ", "))));
+    }
+  }
+  if (seqlen_q <= 0 || seqlen_k <= 0)
+    throw InputError(fmt::format("mask '{}': sequence lengths must be positive (got {} x {})",
+                                 spec.name, seqlen_q, seqlen_k));
+  if (!info->allows_unequal_seqlens && seqlen_q != seqlen_k)
+    throw InputError(fmt::format("mask '{}' needs seqlen_q == seqlen_k (got {} and {})", spec.name,
+                                 seqlen_q, seqlen_k));
+  return masks::build(*info, spec, seqlen_q, seqlen_k);
+}
+
+}  // namespace attnbench

@@ -1,0 +1,44 @@
+// One result row: the unit every writer, the comparator and the runner share (DESIGN.md "Result row").
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "attnbench/backend.hpp"
+#include "attnbench/types.hpp"
+
+namespace attnbench {
+
+struct ResultRow {
+  static constexpr double nan = std::numeric_limits<double>::quiet_NaN();
+
+  std::string backend;
+  std::string strategy = "none";
+  int world_size = 1;
+  std::string mask;
+  std::string mask_params = "{}";  // resolved parameters, compact JSON
+  std::uint64_t seed = 0;
+  std::int64_t batch = 0, heads_q = 0, heads_kv = 0, seqlen_q = 0, seqlen_k = 0, head_dim = 0;
+  std::string dtype;
+  std::string pass;
+  Status status = Status::ok;
+  double time_ms = nan, time_ms_min = nan, time_ms_max = nan, noise_pct = nan;
+  std::int64_t iters = 0;
+  std::int64_t area = 0;
+  double density = nan;
+  double tflops = nan;
+  std::int64_t peak_mem_bytes = 0;
+  double max_abs_err = nan, rel_l2_err = nan;
+  std::string message;
+  // Columns after the required ones: statistics, stop reason, CP metrics...
+  std::vector<Metric> extra;
+
+  const Metric* find_extra(const std::string& name) const;
+};
+
+// The required columns, in order (the CSV header starts with exactly these).
+const std::vector<std::string>& required_columns();
+
+}  // namespace attnbench
