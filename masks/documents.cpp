@@ -29,7 +29,7 @@ std::int64_t node_int(const MaskSpec& spec, const YAML::Node& node, const std::s
 
 // Accepts "pile", {uniform: {min, max}}, {fixed: {length}}, {name: uniform, min, max},
 // and the command-line shorthands "uniform:MIN:MAX" and "fixed:LENGTH".
-Distribution parse_distribution(const MaskSpec& spec, const YAML::Node& node) {
+Distribution parse_distribution_node(const MaskSpec& spec, const YAML::Node& node) {
   Distribution d;
   std::map<std::string, YAML::Node> fields;
   if (node.IsScalar()) {
@@ -84,6 +84,15 @@ Distribution parse_distribution(const MaskSpec& spec, const YAML::Node& node) {
                                    spec.name, d.length));
   }
   return d;
+}
+
+Distribution parse_distribution(const MaskSpec& spec, const YAML::Node& node) {
+  try {
+    return parse_distribution_node(spec, node);
+  } catch (const YAML::Exception&) {
+    throw InputError(fmt::format("mask '{}': parameter 'distribution' is malformed (accepted: {})", spec.name,
+                                 kAcceptedDistributions));
+  }
 }
 
 std::vector<std::int64_t> parse_doc_lengths(const MaskSpec& spec, std::int64_t seqlen) {
