@@ -56,9 +56,12 @@ Distribution parse_distribution_node(const MaskSpec& spec, const YAML::Node& nod
     for (const auto& kv : node)
       if (kv.first.as<std::string>() != "name") fields[kv.first.as<std::string>()] = kv.second;
   } else if (node.IsMap() && node.size() == 1) {
-    d.kind = node.begin()->first.as<std::string>();
-    if (node.begin()->second.IsMap())
-      for (const auto& kv : node.begin()->second) fields[kv.first.as<std::string>()] = kv.second;
+    // Copy the pair: yaml-cpp's iterator hands out a temporary.
+    const auto entry = *node.begin();
+    d.kind = entry.first.as<std::string>();
+    const YAML::Node inner = entry.second;
+    if (inner.IsMap())
+      for (const auto& kv : inner) fields[kv.first.as<std::string>()] = kv.second;
   }
   const bool histogram = !histogram_buckets(d.kind).empty();
   if (!histogram && d.kind != "uniform" && d.kind != "fixed")
