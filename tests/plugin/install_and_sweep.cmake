@@ -1,6 +1,7 @@
 # ctest script: install attnbench into a scratch prefix, build examples/plugin against it as an
 # outside project, run a sweep with --plugin and check the plugin's rows in results.json/.csv.
 # Inputs (-D): SOURCE_DIR BINARY_DIR WORK_DIR GENERATOR MAKE_PROGRAM CXX_COMPILER CXX_LAUNCHER WITH_CUDA
+# CUDA_COMPILER
 cmake_minimum_required(VERSION 3.25)
 
 function(run_step what)
@@ -31,6 +32,9 @@ set(configure_args -S "${SOURCE_DIR}/examples/plugin" -B "${example_build}" -G "
     -DEXAMPLE_WITH_CUDA=${WITH_CUDA})
 if(MAKE_PROGRAM)
   list(APPEND configure_args -DCMAKE_MAKE_PROGRAM=${MAKE_PROGRAM})
+endif()
+if(WITH_CUDA AND CUDA_COMPILER)
+  list(APPEND configure_args -DCMAKE_CUDA_COMPILER=${CUDA_COMPILER})
 endif()
 if(CXX_LAUNCHER)
   list(APPEND configure_args -DCMAKE_CXX_COMPILER_LAUNCHER=${CXX_LAUNCHER}
@@ -94,7 +98,11 @@ foreach(i RANGE 0 ${last})
     math(EXPR naive_ok "${naive_ok} + 1")
   elseif(backend STREQUAL "example.cuda_naive")
     # Built only with CUDA: ok on a GPU (forward), otherwise declined with a reason.
-    if(NOT status STREQUAL "ok" AND NOT (status STREQUAL "unsupported" AND message MATCHES "no CUDA device|pass .* not supported"))
+    if(status STREQUAL "ok")
+      if(NOT err_type STREQUAL "NUMBER" OR message MATCHES "not checked")
+        message(FATAL_ERROR "example.cuda_naive row ${i} is ok but was not checked: '${message}'")
+      endif()
+    elseif(NOT (status STREQUAL "unsupported" AND message MATCHES "no CUDA device|pass .* not supported"))
       message(FATAL_ERROR "example.cuda_naive row ${i}: status '${status}', message '${message}'")
     endif()
   endif()
