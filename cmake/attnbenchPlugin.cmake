@@ -22,13 +22,10 @@ function(attnbench_add_plugin name)
     CUDA_VISIBILITY_PRESET hidden
     VISIBILITY_INLINES_HIDDEN ON)
   get_property(_languages GLOBAL PROPERTY ENABLED_LANGUAGES)
-  if(CUDA IN_LIST _languages)
+  if(CUDA IN_LIST _languages AND NOT CMAKE_CUDA20_STANDARD_COMPILE_OPTION)
     # The C++20 requirement of attnbench::plugin_api also applies to .cu files, but
-    # CMake < 3.26 knows no C++20 flag for nvcc; give it one in the caller's scope.
-    if(NOT CMAKE_CUDA20_STANDARD_COMPILE_OPTION)
-      set(CMAKE_CUDA20_STANDARD_COMPILE_OPTION "-std=c++20" PARENT_SCOPE)
-      set(CMAKE_CUDA20_EXTENSION_COMPILE_OPTION "-std=c++20" PARENT_SCOPE)
-    endif()
-    set_target_properties(${name} PROPERTIES CUDA_STANDARD 20 CUDA_STANDARD_REQUIRED ON)
+    # CMake < 3.26 knows no C++20 flag for nvcc: give it one in the caller's scope.
+    set(CMAKE_CUDA20_STANDARD_COMPILE_OPTION "-std=c++20" PARENT_SCOPE)
+    set(CMAKE_CUDA20_EXTENSION_COMPILE_OPTION "-std=c++20" PARENT_SCOPE)
   endif()
 endfunction()
