@@ -94,11 +94,23 @@ LoadedPlugin load_plugin(const std::string& path) {
   const std::string open_path = path.find('/') == std::string::npos ? "./" + path : path;
 
   // RTLD_NOW: a missing symbol (a plugin built against another attnbench) fails here, not mid-sweep.
+  const std::size_t backends_before = Registry::instance().backends().size();
+  const std::size_t strategies_before = Registry::instance().strategies().size();
   DlHandle handle(dlopen(open_path.c_str(), RTLD_NOW | RTLD_LOCAL));
   if (handle.get() == nullptr) {
     const char* why = dlerror();
     throw InputError(fmt::format("plugin {}: not a loadable plugin library: {}", path,
                                  why != nullptr ? why : "dlopen failed"));
+  }
+  // ATTNBENCH_REGISTER_BACKEND in a plugin registers while the library loads, as "built-in"
+  // and past every check; the entries now point into the library, so it must stay loaded.
+  if (Registry::instance().backends().size() != backends_before ||
+      Registry::instance().strategies().size() != strategies_before) {
+    handle.release();
+    throw InputError(fmt::format(
+        "plugin {}: registers backends while loading (ATTNBENCH_REGISTER_BACKEND is for built-ins; "
+        "register with ATTNBENCH_PLUGIN from attnbench/plugin.hpp)",
+        path));
   }
 
   auto abi_fn = reinterpret_cast<attnbench_plugin_abi_version_fn>(
