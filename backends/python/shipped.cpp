@@ -19,27 +19,28 @@ struct Shipped {
   const char* name;
   const char* file;
   Device device;  // what `list backends` shows before the module is loaded
+  bool half_only;  // bf16/fp16 only (FlashAttention); else fp32 too
   const char* description;
 };
 
 // The modules in backends/python/modules/. Each needs its package only when
 // used: a missing package makes its rows `unsupported`, never an error.
 constexpr Shipped kShipped[] = {
-    {"numpy.reference", "numpy_reference.py", Device::cpu,
+    {"numpy.reference", "numpy_reference.py", Device::cpu, false,
      "NumPy float64 attention through the Python bridge (tests the bridge; needs numpy)"},
-    {"torch.sdpa_math", "torch_sdpa_math.py", Device::cuda,
+    {"torch.sdpa_math", "torch_sdpa_math.py", Device::cuda, false,
      "PyTorch SDPA, math backend forced (needs torch; runs on CUDA or CPU)"},
-    {"torch.sdpa_flash", "torch_sdpa_flash.py", Device::cuda,
+    {"torch.sdpa_flash", "torch_sdpa_flash.py", Device::cuda, false,
      "PyTorch SDPA, FlashAttention backend forced: full and causal masks (needs torch)"},
-    {"torch.sdpa_efficient", "torch_sdpa_efficient.py", Device::cuda,
+    {"torch.sdpa_efficient", "torch_sdpa_efficient.py", Device::cuda, false,
      "PyTorch SDPA, memory-efficient backend forced: any mask as attn_mask (needs torch, CUDA)"},
-    {"torch.sdpa_cudnn", "torch_sdpa_cudnn.py", Device::cuda,
+    {"torch.sdpa_cudnn", "torch_sdpa_cudnn.py", Device::cuda, false,
      "PyTorch SDPA, cuDNN backend forced: full and causal masks (needs torch, CUDA)"},
-    {"torch.flex", "torch_flex.py", Device::cuda,
+    {"torch.flex", "torch_flex.py", Device::cuda, false,
      "PyTorch FlexAttention with a BlockMask from the mask library, compiled in prepare (needs torch >= 2.5)"},
-    {"flash_attn.fa2", "flash_attn_fa2.py", Device::cuda,
+    {"flash_attn.fa2", "flash_attn_fa2.py", Device::cuda, true,
      "FlashAttention-2 (flash_attn package): full, causal, windows, documents via varlen"},
-    {"flash_attn.fa3", "flash_attn_fa3.py", Device::cuda,
+    {"flash_attn.fa3", "flash_attn_fa3.py", Device::cuda, true,
      "FlashAttention-3 (flash_attn_interface, Hopper): full, causal, windows, documents via varlen"},
 };
 
@@ -79,6 +80,8 @@ const bool registered = [] {
     stub.name = s.name;
     stub.device = s.device;
     stub.description = s.description;
+    stub.dtypes = s.half_only ? std::vector<DType>{DType::bf16, DType::fp16}
+                              : std::vector<DType>{DType::fp32, DType::bf16, DType::fp16};
     const fs::path file = fs::path(modules_dir()) / s.file;
     std::error_code ec;
     const fs::path canonical = fs::weakly_canonical(file, ec);

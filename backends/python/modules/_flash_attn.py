@@ -1,0 +1,127 @@
+"""FlashAttention-2 (flash_attn) and FlashAttention-3 (flash_attn_interface) through their Python APIs."""
+import numpy as np
+
+import _torch_common as tc
+from _torch_common import torch
+
+
+def _import(version):
+    """(flash_attn_func, flash_attn_varlen_func) or a reason string."""
+    try:
+        if version == 2:
+            from flash_attn import flash_attn_func, flash_attn_varlen_func
+        else:
+            try:
+                from flash_attn_interface import flash_attn_func, flash_attn_varlen_func
+            except ImportError:
+                from flash_attn_3.flash_attn_interface import flash_attn_func, flash_attn_varlen_func
+        return flash_attn_func, flash_attn_varlen_func
+    except Exception as e:
+        package = "flash_attn" if version == 2 else "flash_attn_interface (FlashAttention-3)"
+        return "%s is not importable (%s: %s)" % (package, type(e).__name__, e)
+
+
+def _window(case):
+    """(window_left, window_right) for masks FlashAttention expresses directly, else None."""
+    name, p = case["mask"], case["mask_params"]
+    if name == "full":
+        return (-1, -1)
+    if name == "causal":
+        return (-1, 0)  # FlashAttention's causal is bottom-right aligned, as attnbench's
+    if case["seqlen_q"] != case["seqlen_k"]:
+        return None
+    if name == "sliding_window":
+        return (int(p["window"]), int(p["window"]))
+    if name == "causal_sliding_window":
+        return (int(p["window"]), 0)
+    return None
+
+
+class FlashBackend:
+    def __init__(self, version):
+        self.version = version
+        self.name = "flash_attn.fa%d" % version
+
+    def describe(self):
+        return tc.describe(self.name, "FlashAttention-%d: full, causal and windows directly, "
+                           "document masks through the varlen API" % self.version,
+                           dtypes=("bf16", "fp16"), head_dim_multiple=8)
+
+    def supports(self, case):
+        why = tc.missing()
+        if why:
+            return why
+        fns = _import(self.version)
+        if isinstance(fns, str):
+            return fns
+        if case["device"] != "cuda":
+            return "FlashAttention runs only on CUDA"
+        if _window(case) is None:
+            varlen = case["mask_view"].varlen() if case["mask_view"] is not None else None
+            if varlen is None or case["seqlen_q"] != case["seqlen_k"]:
+                return "mask %s has no FlashAttention form (full, causal, windows, or cu_seqlens + window)" % case["mask"]
+        return True
+
+    def prepare(self, case, q, k, v, dout, mask):
+        func, varlen_func = _import(self.version)
+        grad = case["pass"] != "fwd"
+        b, sq, sk = case["batch"], case["seqlen_q"], case["seqlen_k"]
+        # FlashAttention's layout is the harness's [B, S, H, D]: no transpose.
+        st = {n: tc.upload(x, case, transpose=False, requires_grad=grad) for n, x in (("q", q), ("k", k), ("v", v))}
+        st["grad"] = grad
+        if dout is not None:
+            st["do"] = tc.upload(dout, case, transpose=False)
+        scale = case["softmax_scale"]
+        window = _window(case)
+        if window is not None:
+            st["call"] = lambda q_, k_, v_: func(q_, k_, v_, softmax_scale=scale, causal=window == (-1, 0),
+                                                  window_size=window, **self._probs())
+            st["unpack_lse"] = lambda lse: lse  # [B, H, Sq]
+        else:
+            form = mask.varlen()
+            cu = np.asarray(form["cu_seqlens"], dtype=np.int64)
+            cu_all = np.concatenate([cu[:-1] + i * sq for i in range(b)] + [[b * sq]]).astype(np.int32)
+            cu_t = torch.from_numpy(cu_all).to(tc.device())
+            longest = int(np.diff(cu).max())
+            wl, wr = int(form["window_left"]), int(form["window_right"])
+            heads = case["heads_q"]
+
+            def call(q_, k_, v_):
+                o, lse = self._split(varlen_func(q_.reshape(b * sq, *q_.shape[2:]), k_.reshape(b * sk, *k_.shape[2:]),
+                                                 v_.reshape(b * sk, *v_.shape[2:]), cu_t, cu_t, longest, longest,
+                                                 softmax_scale=scale, causal=(wl, wr) == (-1, 0),
+                                                 window_size=(wl, wr), **self._probs()))
+                return o.reshape(b, sq, *o.shape[1:]), lse
+
+            st["call"] = call
+            # Varlen LSE is [H, total]: back to [B, H, Sq] when read.
+            st["unpack_lse"] = lambda lse: lse.reshape(heads, b, sq).transpose(0, 1)
+        if case["pass"] == "bwd":
+            self._forward(st)
+        return st
+
+    def _probs(self):
+        return {"return_attn_probs": True}  # makes both versions return the LSE
+
+    @staticmethod
+    def _split(r):
+        return (r[0], r[1]) if isinstance(r, (tuple, list)) else (r, None)
+
+    def _forward(self, st):
+        with torch.set_grad_enabled(st["grad"]):
+            o, lse = self._split(st["call"](st["q"], st["k"], st["v"]))
+        st["o"], st["lse"] = o, lse
+        return o, lse
+
+    def forward(self, st):
+        o, lse = self._forward(st)
+        return o, st["unpack_lse"](lse)
+
+    def backward(self, st):
+        return tc.autograd_backward(st)  # already [B, S, H, D]
+
+
+def bind(module_globals, version):
+    b = FlashBackend(version)
+    for fn in ("describe", "supports", "prepare", "forward", "backward"):
+        module_globals[fn] = getattr(b, fn)
