@@ -5,6 +5,9 @@ import _torch_common as tc
 from _torch_common import torch
 
 
+_TAKES_RETURN_PROBS = {}  # version -> whether flash_attn_func accepts return_attn_probs
+
+
 def _import(version):
     """(flash_attn_func, flash_attn_varlen_func) or a reason string."""
     try:
@@ -96,12 +99,13 @@ class FlashBackend:
             st["call"] = call
             # Varlen LSE is [H, total]: back to [B, H, Sq] when read.
             st["unpack_lse"] = lambda lse: lse.reshape(heads, b, sq).transpose(0, 1)
-        if case["pass"] == "bwd":
-            self._forward(st)
+        # One untimed call: the graph a `bwd` pass needs, and the API probe of _forward.
+        self._forward(st)
         return st
 
     def _probs(self):
-        return {"return_attn_probs": True}  # makes both versions return the LSE
+        # Makes FA2 and recent FA3 return the LSE; early FA3 returns (out, lse) and has no such argument.
+        return {"return_attn_probs": True} if _TAKES_RETURN_PROBS.get(self.version, True) else {}
 
     @staticmethod
     def _split(r):
@@ -109,7 +113,16 @@ class FlashBackend:
 
     def _forward(self, st):
         with torch.set_grad_enabled(st["grad"]):
-            o, lse = self._split(st["call"](st["q"], st["k"], st["v"]))
+            try:
+                r = st["call"](st["q"], st["k"], st["v"])
+            except TypeError as e:
+                if "return_attn_probs" not in str(e) or not _TAKES_RETURN_PROBS.get(self.version, True):
+                    raise
+                _TAKES_RETURN_PROBS[self.version] = False
+                r = st["call"](st["q"], st["k"], st["v"])
+            o, lse = self._split(r)
+            if lse is None:
+                raise RuntimeError("%s returned no LSE" % self.name)
         st["o"], st["lse"] = o, lse
         return o, lse
 
