@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include "attnbench/registry.hpp"
+#include "backends/python/interpreter.hpp"
+#include "backends/python/native_module.hpp"
 #include "harness/check.hpp"
 #include "harness/inputs.hpp"
 #include "harness/scenario.hpp"
@@ -219,4 +221,29 @@ TEST_CASE("the CLI exits 2 on a module that breaks the protocol and 0 on a good 
   CHECK(csv.find(",error,") == std::string::npos);
   CHECK(csv.find(",mismatch,") == std::string::npos);
   fs::remove_all(dir);
+}
+
+TEST_CASE("the shipped modules' NumPy pieces: Flex block tables, FlashAttention cu_seqlens and windows",
+          "[python]") {
+  namespace py = pybind11;
+  python::ensure_interpreter();
+  py::gil_scoped_acquire gil;
+  try {
+    py::module_ checks = python::import_file(attnbench::test::bridge_test_dir() + "/modules/check_helpers.py");
+    // Tile sizes that do not divide S, so short edge tiles are covered too.
+    for (const char* name : {"full", "causal"}) {
+      const MaskPtr m = build_mask({name, {}}, 100, 100);
+      const int tiles = checks.attr("flex_tables_rebuild_the_block_map")(python::mask_object(m), 16, 24).cast<int>();
+      CHECK(tiles > 0);
+    }
+    const MaskPtr cross = build_mask({"causal", {}}, 40, 100);
+    CHECK(checks.attr("flex_tables_rebuild_the_block_map")(python::mask_object(cross), 16, 16).cast<int>() > 0);
+    CHECK(checks.attr("flash_cu_seqlens_repeat_per_batch")().cast<bool>());
+    CHECK(checks.attr("flash_windows")().cast<bool>());
+    const std::string torch_check = py::str(checks.attr("torch_missing_is_a_reason")());
+    INFO(torch_check);
+    CHECK((torch_check == "checked" || torch_check == "torch present"));
+  } catch (py::error_already_set& e) {
+    FAIL(python::describe_error(e));
+  }
 }

@@ -24,7 +24,13 @@ def _import(version):
         return "%s is not importable (%s: %s)" % (package, type(e).__name__, e)
 
 
-def _window(case):
+def batch_cu_seqlens(cu, batch, seqlen):
+    """One sequence's segment starts, repeated for each batch entry of the packed [B * S] layout (int32)."""
+    cu = np.asarray(cu, dtype=np.int64)
+    return np.concatenate([cu[:-1] + i * seqlen for i in range(batch)] + [[batch * seqlen]]).astype(np.int32)
+
+
+def window_of(case):
     """(window_left, window_right) for masks FlashAttention expresses directly, else None."""
     name, p = case["mask"], case["mask_params"]
     if name == "full":
@@ -59,7 +65,7 @@ class FlashBackend:
             return fns
         if case["device"] != "cuda":
             return "FlashAttention runs only on CUDA"
-        if _window(case) is None:
+        if window_of(case) is None:
             varlen = case["mask_view"].varlen() if case["mask_view"] is not None else None
             if varlen is None or case["seqlen_q"] != case["seqlen_k"]:
                 return "mask %s has no FlashAttention form (full, causal, windows, or cu_seqlens + window)" % case["mask"]
@@ -75,17 +81,15 @@ class FlashBackend:
         if dout is not None:
             st["do"] = tc.upload(dout, case, transpose=False)
         scale = case["softmax_scale"]
-        window = _window(case)
+        window = window_of(case)
         if window is not None:
             st["call"] = lambda q_, k_, v_: func(q_, k_, v_, softmax_scale=scale, causal=window == (-1, 0),
                                                   window_size=window, **self._probs())
             st["unpack_lse"] = lambda lse: lse  # [B, H, Sq]
         else:
             form = mask.varlen()
-            cu = np.asarray(form["cu_seqlens"], dtype=np.int64)
-            cu_all = np.concatenate([cu[:-1] + i * sq for i in range(b)] + [[b * sq]]).astype(np.int32)
-            cu_t = torch.from_numpy(cu_all).to(tc.device())
-            longest = int(np.diff(cu).max())
+            cu_t = torch.from_numpy(batch_cu_seqlens(form["cu_seqlens"], b, sq)).to(tc.device())
+            longest = int(np.diff(np.asarray(form["cu_seqlens"])).max())
             wl, wr = int(form["window_left"]), int(form["window_right"])
             heads = case["heads_q"]
 

@@ -21,6 +21,20 @@ def supports(case):
     return True
 
 
+def kv_block_tables(kinds):
+    """The tables of BlockMask.from_kv_blocks from the block map's tile kinds (0 empty, 1 partial, 2 full).
+
+    Returns int32 (partial_count [QT], partial_indices [QT, KT], full_count, full_indices):
+    row t lists its partial (resp. full) key tiles first, in increasing order.
+    """
+    tables = []
+    for kind in (1, 2):
+        select = kinds == kind
+        tables.append(select.sum(axis=1).astype(np.int32))
+        tables.append(np.argsort(~select, axis=1, kind="stable").astype(np.int32))  # stable: selected first, in order
+    return tuple(tables)
+
+
 def _block_mask(case, mask):
     """BlockMask.from_kv_blocks over BLOCK x BLOCK tiles: partial tiles evaluate the mask_mod, full tiles skip it."""
     from torch.nn.attention.flex_attention import BlockMask
@@ -30,15 +44,8 @@ def _block_mask(case, mask):
     if (kinds == 2).all():
         return None  # every tile full: no mask at all
     dev = tc.device()
-
-    def kv_blocks(select):
-        count = select.sum(axis=1).astype(np.int32)
-        # Selected key tiles first, in increasing order (a stable sort of "not selected").
-        order = np.argsort(~select, axis=1, kind="stable").astype(np.int32)
-        return (torch.from_numpy(count)[None, None].to(dev), torch.from_numpy(order)[None, None].to(dev))
-
-    partial_n, partial_idx = kv_blocks(kinds == 1)
-    full_n, full_idx = kv_blocks(kinds == 2)
+    partial_n, partial_idx, full_n, full_idx = (torch.from_numpy(t)[None, None].to(dev)
+                                                for t in kv_block_tables(kinds))
     # The dense predicate, padded to whole tiles so the mask_mod never reads past the end.
     sq, sk = case["seqlen_q"], case["seqlen_k"]
     padded = np.zeros((bm["q_tiles"] * BLOCK, bm["k_tiles"] * BLOCK), dtype=bool)
