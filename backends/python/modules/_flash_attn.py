@@ -88,7 +88,7 @@ class FlashBackend:
             st["unpack_lse"] = lambda lse: lse  # [B, H, Sq]
         else:
             form = mask.varlen()
-            cu_t = torch.from_numpy(batch_cu_seqlens(form["cu_seqlens"], b, sq)).to(tc.device())
+            cu_t = torch.from_numpy(batch_cu_seqlens(form["cu_seqlens"], b, sq)).to(case["device"])
             longest = int(np.diff(np.asarray(form["cu_seqlens"])).max())
             wl, wr = int(form["window_left"]), int(form["window_right"])
             heads = case["heads_q"]

@@ -57,7 +57,7 @@ def upload(x, case, transpose=True, requires_grad=False):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the harness's arrays are read-only on purpose
         t = torch.from_numpy(x)
-    t = t.to(device=device(), dtype=torch_dtype(case["dtype"]))
+    t = t.to(device=case["device"], dtype=torch_dtype(case["dtype"]))
     if transpose:
         t = t.transpose(1, 2)
     t = t.contiguous()
@@ -128,4 +128,4 @@ class MaskedLse:
 
 def dense_mask(mask, case):
     """The dense boolean mask [Sq, Sk] (True = allowed) on the case's device."""
-    return torch.from_numpy(np.ascontiguousarray(mask.dense())).to(device())
+    return torch.from_numpy(np.ascontiguousarray(mask.dense())).to(case["device"])

@@ -43,7 +43,7 @@ def _block_mask(case, mask):
     kinds = bm["kinds"]
     if (kinds == 2).all():
         return None  # every tile full: no mask at all
-    dev = tc.device()
+    dev = case["device"]
     partial_n, partial_idx, full_n, full_idx = (torch.from_numpy(t)[None, None].to(dev)
                                                 for t in kv_block_tables(kinds))
     # The dense predicate, padded to whole tiles so the mask_mod never reads past the end.
@@ -101,7 +101,7 @@ def prepare(case, q, k, v, dout, mask):
         st["do"] = tc.upload(dout, case)
     # Compiled on CUDA (the fast path); eager elsewhere. Compilation happens in the
     # warm-up call below, outside the timed region.
-    st["fn"] = _compiled() if tc.device() == "cuda" else flex_attention
+    st["fn"] = _compiled() if case["device"] == "cuda" else flex_attention
     _forward(st)
     if grad:
         tc.autograd_backward(st)
