@@ -29,6 +29,11 @@ void ensure_interpreter() {
       py::module_ sys = py::module_::import("sys");
       sys.attr("path").attr("insert")(0, modules_dir());
       sys.attr("dont_write_bytecode") = true;  // keep the source tree clean
+      // An embedded interpreter ignores an activated venv (its prefix is the base
+      // install): add the venv's packages, so `pip install torch` there is seen.
+      if (const char* venv = std::getenv("VIRTUAL_ENV"); venv != nullptr && *venv != '\0')
+        py::module_::import("site").attr("addsitedir")(
+            fmt::format("{}/lib/python{}.{}/site-packages", venv, PY_MAJOR_VERSION, PY_MINOR_VERSION));
       py::module_::import("numpy");
     } catch (py::error_already_set& e) {
       failure = "the embedded Python cannot import its support modules: " + describe_error(e);
