@@ -106,9 +106,11 @@ class MaskedLse:
     """
 
     def __init__(self, q, k, allowed, scale, heads_kv):
+        """allowed: None (full mask) or a function returning the dense boolean mask on the device."""
         self.q, self.k, self.allowed, self.scale, self.heads_kv = q, k, allowed, scale, heads_kv
 
     def __array__(self, dtype=None):
+        allowed = self.allowed() if self.allowed is not None else None
         with torch.no_grad():
             q = self.q.detach().float()
             k = self.k.detach().float()
@@ -120,8 +122,8 @@ class MaskedLse:
             out = torch.empty(b, h, sq, device=q.device)
             for r0 in range(0, sq, rows):
                 s = torch.matmul(q[:, :, r0:r0 + rows], k.transpose(-1, -2)) * self.scale
-                if self.allowed is not None:
-                    s = s.masked_fill(~self.allowed[r0:r0 + rows], float("-inf"))
+                if allowed is not None:
+                    s = s.masked_fill(~allowed[r0:r0 + rows], float("-inf"))
                 out[:, :, r0:r0 + rows] = torch.logsumexp(s, dim=-1)
             return np.asarray(out.cpu().numpy(), dtype=dtype or np.float32)
 

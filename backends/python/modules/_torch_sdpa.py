@@ -44,33 +44,44 @@ class SdpaBackend:
     def prepare(self, case, q, k, v, dout, mask):
         grad = case["pass"] != "fwd"
         hq, hkv = case["heads_q"], case["heads_kv"]
-        # GQA: math (and flash on CUDA) take enable_gqa; the others get K/V heads repeated here, untimed.
-        native_gqa = tc.version() >= (2, 5) and (self.variant == "math" or
-                                                 (self.variant == "flash" and case["device"] == "cuda"))
-        st = {"q": tc.upload(q, case, requires_grad=grad), "heads_kv": hkv, "kv_repeated": False}
-        kk, vv = tc.upload(k, case), tc.upload(v, case)
-        if hq != hkv and not native_gqa:
-            kk, vv = kk.repeat_interleave(hq // hkv, dim=1), vv.repeat_interleave(hq // hkv, dim=1)
-            st["kv_repeated"] = True
-        st["k"], st["v"] = kk.requires_grad_(grad), vv.requires_grad_(grad)
-        st["kwargs"] = {"scale": case["softmax_scale"]}
-        if hq != hkv and native_gqa:
-            st["kwargs"]["enable_gqa"] = True
+        st = {"q": tc.upload(q, case, requires_grad=grad), "heads_kv": hkv, "grad": grad,
+              "backend": self._sdpa_backend(), "kwargs": {"scale": case["softmax_scale"]}}
         name, same_len = case["mask"], case["seqlen_q"] == case["seqlen_k"]
         st["allowed"] = None
         if name == "causal" and same_len:
             st["kwargs"]["is_causal"] = True
-            st["allowed"] = tc.dense_mask(mask, case)  # for the LSE only
+            st["allowed"] = lambda: tc.dense_mask(mask, case)  # for the LSE only, built when read
         elif name != "full":
-            st["allowed"] = tc.dense_mask(mask, case)
-            st["kwargs"]["attn_mask"] = st["allowed"]
+            dense = tc.dense_mask(mask, case)
+            st["kwargs"]["attn_mask"] = dense
+            st["allowed"] = lambda: dense
         if dout is not None:
             st["do"] = tc.upload(dout, case)
-        st["backend"] = self._sdpa_backend()
-        st["grad"] = grad
-        if case["pass"] == "bwd":
-            self._forward(st)  # the graph the timed backward walks
+        # GQA: enable_gqa (torch >= 2.5) for math, and flash on CUDA; otherwise, or when
+        # this torch's forced backend rejects it, K/V heads are repeated here, untimed.
+        native = hq != hkv and tc.version() >= (2, 5) and (
+            self.variant == "math" or (self.variant == "flash" and case["device"] == "cuda"))
+        self._set_kv(st, case, k, v, repeat=hq != hkv and not native)
+        try:
+            self._forward(st)  # untimed: warms up, probes enable_gqa, and is the graph a `bwd` pass walks
+        except RuntimeError:
+            if not native:
+                raise
+            self._set_kv(st, case, k, v, repeat=True)
+            self._forward(st)
         return st
+
+    @staticmethod
+    def _set_kv(st, case, k, v, repeat):
+        kk, vv = tc.upload(k, case), tc.upload(v, case)
+        group = case["heads_q"] // case["heads_kv"]
+        if repeat:
+            kk, vv = kk.repeat_interleave(group, dim=1), vv.repeat_interleave(group, dim=1)
+        st["k"], st["v"] = kk.requires_grad_(st["grad"]), vv.requires_grad_(st["grad"])
+        st["kv_repeated"] = repeat
+        st["kwargs"].pop("enable_gqa", None)
+        if group > 1 and not repeat:
+            st["kwargs"]["enable_gqa"] = True
 
     def _forward(self, st):
         from torch.nn.attention import sdpa_kernel
