@@ -247,3 +247,38 @@ TEST_CASE("the shipped modules' NumPy pieces: Flex block tables, FlashAttention 
     FAIL(python::describe_error(e));
   }
 }
+
+TEST_CASE("a module with run(state, pass) instead of forward/backward matches cpu.reference", "[python]") {
+  const auto rows = run_scenario_text(
+      "name: run_protocol\nbackends: ['python:modules/run_protocol.py']\nmasks: [causal, full]\n"
+      "seqlens: [40]\nshape: {batch: 1, heads_q: 4, heads_kv: 2, head_dim: 8}\ndtypes: [fp32, bf16]\n"
+      "passes: [fwd, bwd, fwd_bwd]\ntiming: {warmup: 0, min_iters: 1, max_iters: 1, min_time_s: 0}\n");
+  REQUIRE(rows.size() == 12);
+  for (const auto& r : rows) {
+    INFO(r.mask << " " << r.dtype << " " << r.pass << ": " << r.message);
+    CHECK(r.status == Status::ok);
+    CHECK(r.rel_l2_err < 1e-5);
+  }
+}
+
+TEST_CASE("the timer brackets the Python call only: prepare is not timed", "[python]") {
+  const auto rows = run_scenario_text(
+      "name: sleepy\nbackends: ['python:modules/sleepy.py']\nmasks: [full]\nseqlens: [16]\n"
+      "shape: {batch: 1, heads_q: 1, heads_kv: 1, head_dim: 8}\n"
+      "timing: {warmup: 0, min_iters: 3, max_iters: 3, min_time_s: 0}\n");
+  REQUIRE(rows.size() == 1);
+  INFO(rows[0].message);
+  CHECK(rows[0].status == Status::ok);
+  CHECK(rows[0].iters == 3);
+  CHECK(rows[0].time_ms >= 29.0);   // the 30 ms sleep of forward()
+  CHECK(rows[0].time_ms < 300.0);   // not the 500 ms of prepare()
+}
+
+TEST_CASE("MemoryError in a Python backend is an oom row", "[python]") {
+  const auto rows = run_scenario_text(
+      "name: oom\nbackends: ['python:modules/out_of_memory.py']\nmasks: [full]\nseqlens: [16]\n"
+      "shape: {batch: 1, heads_q: 1, heads_kv: 1, head_dim: 8}\n");
+  REQUIRE(rows.size() == 1);
+  CHECK(rows[0].status == Status::oom);
+  CHECK_THAT(rows[0].message, Catch::Contains("MemoryError: cannot allocate 1 TiB"));
+}
