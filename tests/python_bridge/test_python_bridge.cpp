@@ -236,6 +236,14 @@ TEST_CASE("the shipped modules' NumPy pieces: Flex block tables, FlashAttention 
       const int tiles = checks.attr("flex_tables_rebuild_the_block_map")(python::mask_object(m), 16, 24).cast<int>();
       CHECK(tiles > 0);
     }
+    // Heterogeneous masks too, when the library has them (tiles straddle document edges).
+    const std::pair<const char*, const char*> documents[] = {{"causal_document", "[40, 7, 53]"},
+                                                             {"share_question", "[20, 30, 50]"}};
+    for (const auto& [name, lengths] : documents)
+      if (find_mask_info(name) != nullptr) {
+        const MaskPtr m = build_mask({name, {{"doc_lengths", lengths}}}, 100, 100);
+        CHECK(checks.attr("flex_tables_rebuild_the_block_map")(python::mask_object(m), 16, 24).cast<int>() > 0);
+      }
     const MaskPtr cross = build_mask({"causal", {}}, 40, 100);
     CHECK(checks.attr("flex_tables_rebuild_the_block_map")(python::mask_object(cross), 16, 16).cast<int>() > 0);
     CHECK(checks.attr("flash_cu_seqlens_repeat_per_batch")().cast<bool>());
