@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "harness/cli/cli.hpp"
+#include "harness/comm/world.hpp"
 #include "harness/context.hpp"
 #include "harness/progress.hpp"
 #include "harness/runner.hpp"
@@ -28,8 +29,22 @@ struct RunArgs {
 };
 
 int do_run(const RunArgs& a) {
+  // --- MPI (harness/comm): every rank runs the same CP cases in the same order;
+  // only world rank 0 prints and writes files. Single-device cases run on rank 0 only.
+  comm::WorldScope mpi_world;
+  const bool lead = comm::is_lead();
   const Scenario s = load_scenario(a.scenario, a.sets);
-  const std::vector<Case> cases = expand(s);  // builds every mask: bad parameters fail here
+  std::vector<Case> cases = expand(s);  // builds every mask: bad parameters fail here
+  int largest_world = 1;
+  for (const auto& c : cases) largest_world = std::max(largest_world, c.problem.world_size);
+  comm::check_world_size(largest_world, a.scenario);  // before any case runs
+  if (!lead) std::erase_if(cases, [](const Case& c) { return c.problem.strategy == "none"; });
+  if (!lead) {
+    run_cases(s, cases, RunOptions{a.filter, a.dump, s.memory_budget_gb > 0 ? s.memory_budget_gb * (1ull << 30)
+                                                                            : default_memory_budget_bytes()});
+    return 0;
+  }
+  // --- end MPI
   const std::string out = a.out.empty() ? "results/" + s.name : a.out;
   std::filesystem::create_directories(out);
   if (!a.dump.empty()) std::filesystem::create_directories(a.dump);
@@ -40,7 +55,8 @@ int do_run(const RunArgs& a) {
   opt.memory_budget_bytes =
       s.memory_budget_gb > 0 ? s.memory_budget_gb * (1ull << 30) : default_memory_budget_bytes();
 
-  const Context context = collect_context(s.text);
+  Context context = collect_context(s.text);
+  comm::describe_launch(context);  // MPI library and world size
   CsvWriter csv(out + "/results.csv");
   std::vector<ResultRow> done;
   Progress progress(cases.size(), !a.quiet);
