@@ -12,6 +12,7 @@
 #include "harness/progress.hpp"
 #include "harness/runner.hpp"
 #include "reports/csv_writer.hpp"
+#include "reports/json_reader.hpp"
 #include "reports/json_writer.hpp"
 #include "reports/markdown_writer.hpp"
 
@@ -26,11 +27,12 @@ struct RunArgs {
   std::string filter;
   std::string dump;
   bool quiet = false;
+  bool resume = false;
 };
 
 int do_run(const RunArgs& a) {
-  // --- MPI (harness/comm): every rank runs the same CP cases in the same order;
-  // only world rank 0 prints and writes files. Single-device cases run on rank 0 only.
+  // MPI (harness/comm): every rank runs the same CP cases in the same order;
+  // only world rank 0 prints and writes files, and runs the single-device cases.
   comm::WorldScope mpi_world;
   const bool lead = comm::is_lead();
   const Scenario s = load_scenario(a.scenario, a.sets);
@@ -38,22 +40,37 @@ int do_run(const RunArgs& a) {
   int largest_world = 1;
   for (const auto& c : cases) largest_world = std::max(largest_world, c.problem.world_size);
   comm::check_world_size(largest_world, a.scenario);  // before any case runs
-  if (!lead) std::erase_if(cases, [](const Case& c) { return c.problem.strategy == "none"; });
-  if (!lead) {
-    run_cases(s, cases, RunOptions{a.filter, a.dump, s.memory_budget_gb > 0 ? s.memory_budget_gb * (1ull << 30)
-                                                                            : default_memory_budget_bytes()});
-    return 0;
-  }
-  // --- end MPI
   const std::string out = a.out.empty() ? "results/" + s.name : a.out;
-  std::filesystem::create_directories(out);
-  if (!a.dump.empty()) std::filesystem::create_directories(a.dump);
 
   RunOptions opt;
   opt.filter = a.filter;
   opt.dump_dir = a.dump;
   opt.memory_budget_bytes =
       s.memory_budget_gb > 0 ? s.memory_budget_gb * (1ull << 30) : default_memory_budget_bytes();
+
+  if (lead) {
+    std::filesystem::create_directories(out);
+    if (!a.dump.empty()) std::filesystem::create_directories(a.dump);
+    if (a.resume && std::filesystem::exists(out + "/results.json")) {
+      for (auto& r : read_results_json(out + "/results.json").rows) opt.previous.emplace(case_key(r), r);
+      if (!a.quiet) fmt::print(stderr, "attnbench: resuming: {} rows already in {}\n", opt.previous.size(), out);
+    }
+  }
+  if (comm::world().size() > 1) {
+    // The other ranks skip what rank 0 resumes (and the single-device cases) so
+    // that every rank meets the same CP cases in the same order.
+    std::vector<std::uint8_t> skip(cases.size(), 0);
+    if (lead)
+      for (std::size_t i = 0; i < cases.size(); ++i) skip[i] = opt.previous.count(case_key(base_row(cases[i])));
+    if (!skip.empty()) comm::world().broadcast(skip.data(), skip.size(), 0);
+    if (!lead) {
+      std::vector<Case> mine;
+      for (std::size_t i = 0; i < cases.size(); ++i)
+        if (!skip[i] && cases[i].problem.strategy != "none") mine.push_back(cases[i]);
+      run_cases(s, mine, opt);
+      return 0;
+    }
+  }
 
   Context context = collect_context(s.text);
   comm::describe_launch(context);  // MPI library and world size
@@ -95,6 +112,8 @@ void add_run_command(CLI::App& app, int& exit_code) {
                   "Run only cases whose label matches this glob; others become `skipped` rows");
   run->add_option("--dump-tensors", args->dump, "Write every case's tensors (.npy) and case.json here");
   run->add_flag("--quiet", args->quiet, "No progress output");
+  run->add_flag("--resume", args->resume,
+                "Keep the rows already in OUT/results.json and run only the missing cases");
   run->callback([args, &exit_code] { exit_code = do_run(*args); });
 }
 
