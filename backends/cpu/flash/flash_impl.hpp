@@ -92,39 +92,44 @@ inline void micro_tail(i64 rows, i64 K, const float* A, i64 lda, const float* B,
   }
 }
 
+// How gemm() reads A: by rows (a(r,p) = A[r*lda + p]), by columns (the transpose
+// of a row-major tile, a(r,p) = A[p*lda + r]), or packed in panels of MR rows,
+// each [K][MR] (one unit-stride stream of broadcasts).
+enum class AMode { rows, cols, panels };
+
 // C[M x N] (op)= A[M x K] * B[K x N] with N a multiple of NR. The j-th block of
-// NR columns of B starts at B + j * b_step with rows ldb apart: a packed panel
-// has ldb = NR, b_step = K * NR; plain rows have ldb = ld, b_step = NR.
-template <bool ACols, Acc mode>
+// NR columns of B starts at B + j * b_step with rows ldb apart: packed key panels
+// have ldb = NR, b_step = K * NR; column panels ldb = NR, b_step = rows * NR.
+template <AMode amode, Acc mode>
 void gemm(i64 M, i64 N, i64 K, const float* A, i64 lda, const float* B, i64 ldb, i64 b_step,
           float* C, i64 ldc, const float* row_scale) {
+  constexpr bool cols = amode != AMode::rows;
+  if constexpr (amode == AMode::panels) lda = MR;
   for (i64 n = 0; n < N; n += NR) {
     const float* Bn = B + (n / NR) * b_step;
     i64 r = 0;
-    for (; r + MR <= M; r += MR)
-      micro<MR, ACols, mode>(K, ACols ? A + r : A + r * lda, lda, Bn, ldb, C + r * ldc + n, ldc,
-                             mode == Acc::scale_add ? row_scale + r : nullptr);
-    if (r < M)
-      micro_tail<MR - 1, ACols, mode>(M - r, K, ACols ? A + r : A + r * lda, lda, Bn, ldb,
-                                      C + r * ldc + n, ldc,
-                                      mode == Acc::scale_add ? row_scale + r : nullptr);
+    for (; r + MR <= M; r += MR) {
+      const float* Ar = amode == AMode::rows ? A + r * lda : amode == AMode::cols ? A + r : A + r * K;
+      micro<MR, cols, mode>(K, Ar, lda, Bn, ldb, C + r * ldc + n, ldc,
+                            mode == Acc::scale_add ? row_scale + r : nullptr);
+    }
+    if (r < M) {
+      const float* Ar = amode == AMode::rows ? A + r * lda : amode == AMode::cols ? A + r : A + r * K;
+      micro_tail<MR - 1, cols, mode>(M - r, K, Ar, lda, Bn, ldb, C + r * ldc + n, ldc,
+                                     mode == Acc::scale_add ? row_scale + r : nullptr);
+    }
   }
 }
 
 // ---------------------------------------------------------------------------
 // Tensor views and workspace layout.
 
-// Rows of one (batch, head): row i at base + b*batch_stride + h*head_stride + i*ld.
-struct Rows {
-  const float* base = nullptr;
-  i64 batch_stride = 0, head_stride = 0, ld = 0;
-  const float* at(i64 b, i64 h, i64 i) const {
-    return base + b * batch_stride + h * head_stride + i * ld;
-  }
+// A packed copy of a [B, S, H, D] tensor, per (batch, head).
+struct Packed {
+  float* base = nullptr;
+  i64 batch_stride = 0, head_stride = 0;
+  float* at(i64 b, i64 h) const { return base + b * batch_stride + h * head_stride; }
 };
-
-inline Rows original_rows(const float* p, i64 S, i64 H, i64 D) { return {p, S * H * D, D, H * D}; }
-inline Rows padded_rows(const float* p, i64 S, i64 H, i64 Dp) { return {p, H * S * Dp, S * Dp, Dp}; }
 
 // Carves 64-byte aligned arrays out of the workspace; with a null base it only
 // measures, so the workspace size and the layout come from the same code.
@@ -136,42 +141,58 @@ struct Bump {
     used += round_up(n > 0 ? n : 1, 16);
     return p;
   }
+  Packed take_packed(i64 B, i64 H, i64 per_head) {
+    float* p = take(B * H * per_head);
+    return {p, H * per_head, per_head};
+  }
 };
 
 inline i64 padded_dim(i64 D) { return round_up(D, NR); }
-inline i64 key_panels(i64 Sk) { return (Sk + NR - 1) / NR; }
+inline i64 key_panels(i64 S) { return (S + NR - 1) / NR; }
+inline i64 row_groups(i64 S) { return (S + MR - 1) / MR; }
 
-// K (or V) of every (batch, kv head) as panels of NR keys, each [D][NR], zero past Sk:
-// the B operand of Q K^T (and dO V^T) read with unit stride.
-inline void pack_panels(const float* src, const Geometry& g, float* dst, int threads) {
-  const i64 D = g.head_dim, Hkv = g.heads_kv, Sk = g.seqlen_k, panels = key_panels(Sk);
-  const i64 total = g.batch * Hkv * panels;
+// The three packed forms, each padded with zeros so that every load stays in bounds:
+//  key panels   [ceil(S/NR)][D][NR]: X^T as the B operand (Q K^T, dO V^T);
+//  column panels [Dp/NR][S][NR]:     X as the B operand with N = D (P V, dS K, ...);
+//  row panels   [ceil(S/MR)][D][MR]: X as the A operand (broadcast stream).
+inline i64 key_panels_size(i64 S, i64 D) { return key_panels(S) * NR * D; }
+inline i64 column_panels_size(i64 S, i64 D) { return padded_dim(D) * S; }
+inline i64 row_panels_size(i64 S, i64 D) { return row_groups(S) * MR * D; }
+
+enum class Form { key_panels, column_panels, row_panels };
+
+// Packs src [B, S, H, D] into `form` for every (batch, head), in parallel.
+inline void pack(const float* src, i64 B, i64 S, i64 H, i64 D, Form form, const Packed& dst,
+                 int threads) {
+  const i64 Dp = padded_dim(D);
+  const i64 units = form == Form::key_panels ? key_panels(S)
+                    : form == Form::row_panels ? row_groups(S)
+                                               : Dp / NR;
+  const i64 total = B * H * units;
 #pragma omp parallel for num_threads(threads) schedule(static)
   for (i64 item = 0; item < total; ++item) {
-    const i64 t = item % panels, bh = item / panels, b = bh / Hkv, h = bh % Hkv;
-    float* out = dst + item * D * NR;
-    for (i64 j = 0; j < NR; ++j) {
-      const i64 key = t * NR + j;
-      if (key < Sk) {
-        const float* in = src + ((b * Sk + key) * Hkv + h) * D;
-        for (i64 d = 0; d < D; ++d) out[d * NR + j] = in[d];
-      } else {
-        for (i64 d = 0; d < D; ++d) out[d * NR + j] = 0.0f;
+    const i64 u = item % units, bh = item / units, b = bh / H, h = bh % H;
+    float* head = dst.at(b, h);
+    const float* in = src + b * S * H * D + h * D;  // row i at in + i * H * D
+    if (form == Form::key_panels || form == Form::row_panels) {
+      const i64 width = form == Form::key_panels ? NR : MR;
+      float* out = head + u * width * D;
+      for (i64 j = 0; j < width; ++j) {
+        const i64 i = u * width + j;
+        if (i < S) {
+          for (i64 d = 0; d < D; ++d) out[d * width + j] = in[i * H * D + d];
+        } else {
+          for (i64 d = 0; d < D; ++d) out[d * width + j] = 0.0f;
+        }
+      }
+    } else {
+      float* out = head + u * S * NR;
+      const i64 d0 = u * NR, dn = imin(NR, D - d0);
+      for (i64 i = 0; i < S; ++i) {
+        for (i64 c = 0; c < dn; ++c) out[i * NR + c] = in[i * H * D + d0 + c];
+        for (i64 c = dn; c < NR; ++c) out[i * NR + c] = 0.0f;
       }
     }
-  }
-}
-
-// [B, S, H, D] -> [B, H, S, Dp] with zero columns D..Dp, so NR-wide loads stay in bounds.
-inline void pad_rows(const float* src, i64 B, i64 S, i64 H, i64 D, float* dst, int threads) {
-  const i64 Dp = padded_dim(D), total = B * H * S;
-#pragma omp parallel for num_threads(threads) schedule(static)
-  for (i64 item = 0; item < total; ++item) {
-    const i64 i = item % S, bh = item / S, b = bh / H, h = bh % H;
-    const float* in = src + ((b * S + i) * H + h) * D;
-    float* out = dst + item * Dp;
-    for (i64 d = 0; d < D; ++d) out[d] = in[d];
-    for (i64 d = D; d < Dp; ++d) out[d] = 0.0f;
   }
 }
 
@@ -240,19 +261,18 @@ inline void zero_floats(float* p, i64 n) { memset(p, 0, static_cast<size_t>(n) *
 
 struct ForwardLayout {
   i64 Dp = 0;
-  bool pad = false;
-  float* k_panels = nullptr;
-  float* v_padded = nullptr;
+  Packed q_rows, k_keys, v_cols;  // Q as A operand, K^T and V as B operands
   Bump bump;
   i64 thread_floats = 0;
   float* threads_base = nullptr;
 
   ForwardLayout(const Geometry& g, float* ws, int threads) {
-    Dp = padded_dim(g.head_dim);
-    pad = Dp != g.head_dim;
+    const i64 B = g.batch, D = g.head_dim;
+    Dp = padded_dim(D);
     bump.base = ws;
-    k_panels = bump.take(g.batch * g.heads_kv * key_panels(g.seqlen_k) * NR * g.head_dim);
-    if (pad) v_padded = bump.take(g.batch * g.heads_kv * g.seqlen_k * Dp);
+    q_rows = bump.take_packed(B, g.heads_q, row_panels_size(g.seqlen_q, D));
+    k_keys = bump.take_packed(B, g.heads_kv, key_panels_size(g.seqlen_k, D));
+    v_cols = bump.take_packed(B, g.heads_kv, column_panels_size(g.seqlen_k, D));
     Bump t;
     scratch(t);
     thread_floats = t.used;
@@ -281,16 +301,17 @@ inline std::size_t forward_workspace(const Geometry& g, int threads) {
 }
 
 // One (batch, query head, query tile): online softmax over the tile's non-empty key tiles.
-inline void forward_item(const ForwardArgs& a, const ForwardLayout& L, const Rows& vrows, i64 b,
-                         i64 h, i64 qt, const ForwardLayout::Scratch& s) {
+inline void forward_item(const ForwardArgs& a, const ForwardLayout& L, i64 b, i64 h, i64 qt,
+                         const ForwardLayout::Scratch& s) {
   const Geometry& g = a.geometry;
   const TileMap& map = a.map;
   const i64 D = g.head_dim, Dp = L.Dp, Sq = g.seqlen_q, Sk = g.seqlen_k, Hq = g.heads_q;
   const i64 kvh = h / (Hq / g.heads_kv);
   const i64 q0 = qt * kTileQ, mq = imin(kTileQ, Sq - q0);
   const float c = static_cast<float>(g.softmax_scale) * kLog2e;
-  const float* qrows = a.q + ((b * Sq + q0) * Hq + h) * D;
-  const float* panels = L.k_panels + (b * g.heads_kv + kvh) * key_panels(Sk) * NR * D;
+  const float* qa = L.q_rows.at(b, h) + q0 * D;
+  const float* kb = L.k_keys.at(b, kvh);
+  const float* vb = L.v_cols.at(b, kvh);
 
   zero_floats(s.o, mq * Dp);
   for (i64 r = 0; r < mq; ++r) {
@@ -304,8 +325,8 @@ inline void forward_item(const ForwardArgs& a, const ForwardLayout& L, const Row
     const bool full = map.row_full[idx] != 0;
     const i64 k0 = kt * kTileK, nk = imin(kTileK, Sk - k0);
     const i64 nkp = round_up(nk, NR), nkw = round_up(nk, W);
-    gemm<false, Acc::set>(mq, nkp, D, qrows, Hq * D, panels + (k0 / NR) * D * NR, NR, D * NR, s.s,
-                          kTileK, nullptr);
+    gemm<AMode::panels, Acc::set>(mq, nkp, D, qa, MR, kb + k0 * D, NR, D * NR, s.s, kTileK,
+                                  nullptr);
     if (!full && !have_ranges) {
       ranges = a.mask.fetch(a.mask.context, a.mask.q_origin + q0, mq);
       have_ranges = true;
@@ -324,8 +345,8 @@ inline void forward_item(const ForwardArgs& a, const ForwardLayout& L, const Row
       s.l[r] = s.l[r] * s.alpha[r] + exp2_row(row, nkw, m_new);
       s.m[r] = m_new;
     }
-    gemm<false, Acc::scale_add>(mq, Dp, nk, s.s, kTileK, vrows.at(b, kvh, k0), vrows.ld, NR, s.o,
-                                Dp, s.alpha);
+    gemm<AMode::rows, Acc::scale_add>(mq, Dp, nk, s.s, kTileK, vb + k0 * NR, NR, Sk * NR, s.o, Dp,
+                                      s.alpha);
   }
   for (i64 r = 0; r < mq; ++r) {
     float* out = a.o + ((b * Sq + q0 + r) * Hq + h) * D;
@@ -345,20 +366,18 @@ inline void forward(const ForwardArgs& a) {
   const Geometry& g = a.geometry;
   const int T = a.threads > 0 ? a.threads : 1;
   const ForwardLayout L(g, a.workspace, T);
-  pack_panels(a.k, g, L.k_panels, T);
-  Rows vrows = original_rows(a.v, g.seqlen_k, g.heads_kv, g.head_dim);
-  if (L.pad) {
-    pad_rows(a.v, g.batch, g.seqlen_k, g.heads_kv, g.head_dim, L.v_padded, T);
-    vrows = padded_rows(L.v_padded, g.seqlen_k, g.heads_kv, L.Dp);
-  }
-  const i64 heads = g.batch * g.heads_q, items = a.map.q_tiles * heads;
+  const i64 B = g.batch, D = g.head_dim;
+  pack(a.q, B, g.seqlen_q, g.heads_q, D, Form::row_panels, L.q_rows, T);
+  pack(a.k, B, g.seqlen_k, g.heads_kv, D, Form::key_panels, L.k_keys, T);
+  pack(a.v, B, g.seqlen_k, g.heads_kv, D, Form::column_panels, L.v_cols, T);
+  const i64 heads = B * g.heads_q, items = a.map.q_tiles * heads;
 #pragma omp parallel num_threads(T)
   {
     const ForwardLayout::Scratch s = L.for_thread(omp_get_thread_num());
 #pragma omp for schedule(dynamic, 1)
     for (i64 item = 0; item < items; ++item) {
       const i64 qt = a.map.q_order[item / heads], bh = item % heads;
-      forward_item(a, L, vrows, bh / g.heads_q, bh % g.heads_q, qt, s);
+      forward_item(a, L, bh / g.heads_q, bh % g.heads_q, qt, s);
     }
   }
 }
@@ -370,27 +389,27 @@ inline void forward(const ForwardArgs& a) {
 
 struct BackwardLayout {
   i64 Dp = 0;
-  bool pad = false;
-  float *k_panels = nullptr, *v_panels = nullptr;
-  float *q_padded = nullptr, *k_padded = nullptr, *do_padded = nullptr;
-  float* delta = nullptr;  // rowsum(dO * O), [B, Hq, Sq]
+  Packed q_rows, do_rows;           // A operands of S = Q K^T and dP = dO V^T
+  Packed k_keys, v_keys;            // their B operands
+  Packed q_cols, do_cols, k_cols;   // B operands of dK += dS^T Q, dV += P^T dO, dQ += dS K
+  float* delta = nullptr;           // rowsum(dO * O), [B, Hq, Sq]
   Bump bump;
   i64 thread_floats = 0;
   float* threads_base = nullptr;
 
   BackwardLayout(const Geometry& g, float* ws, int threads) {
-    Dp = padded_dim(g.head_dim);
-    pad = Dp != g.head_dim;
+    const i64 B = g.batch, D = g.head_dim, Hq = g.heads_q, Hkv = g.heads_kv;
+    const i64 Sq = g.seqlen_q, Sk = g.seqlen_k;
+    Dp = padded_dim(D);
     bump.base = ws;
-    const i64 kv_panels = g.batch * g.heads_kv * key_panels(g.seqlen_k) * NR * g.head_dim;
-    k_panels = bump.take(kv_panels);
-    v_panels = bump.take(kv_panels);
-    if (pad) {
-      q_padded = bump.take(g.batch * g.heads_q * g.seqlen_q * Dp);
-      do_padded = bump.take(g.batch * g.heads_q * g.seqlen_q * Dp);
-      k_padded = bump.take(g.batch * g.heads_kv * g.seqlen_k * Dp);
-    }
-    delta = bump.take(g.batch * g.heads_q * g.seqlen_q);
+    q_rows = bump.take_packed(B, Hq, row_panels_size(Sq, D));
+    do_rows = bump.take_packed(B, Hq, row_panels_size(Sq, D));
+    k_keys = bump.take_packed(B, Hkv, key_panels_size(Sk, D));
+    v_keys = bump.take_packed(B, Hkv, key_panels_size(Sk, D));
+    q_cols = bump.take_packed(B, Hq, column_panels_size(Sq, D));
+    do_cols = bump.take_packed(B, Hq, column_panels_size(Sq, D));
+    k_cols = bump.take_packed(B, Hkv, column_panels_size(Sk, D));
+    delta = bump.take(B * Hq * Sq);
     Bump t;
     scratch(t);
     thread_floats = t.used;
@@ -418,27 +437,20 @@ inline std::size_t backward_workspace(const Geometry& g, int threads) {
   return static_cast<std::size_t>(BackwardLayout(g, nullptr, threads).bump.used);
 }
 
-struct BackwardViews {
-  Rows q, k, dout;  // B operands, NR-wide rows
-};
-
 // P and dS of one (query tile, key tile) pair for query head h:
 // p = exp(s * scale - lse) (masked), ds = scale * p * (dP - delta).
 inline void probs_and_dscores(const BackwardArgs& a, const BackwardLayout& L, i64 b, i64 h,
                               i64 q0, i64 mq, i64 k0, i64 nk, bool full,
                               const BackwardLayout::Scratch& s) {
   const Geometry& g = a.geometry;
-  const i64 D = g.head_dim, Sq = g.seqlen_q, Sk = g.seqlen_k, Hq = g.heads_q;
+  const i64 D = g.head_dim, Sq = g.seqlen_q, Hq = g.heads_q;
   const i64 kvh = h / (Hq / g.heads_kv);
   const i64 nkp = round_up(nk, NR), nkw = round_up(nk, W);
   const float scale = static_cast<float>(g.softmax_scale), c = scale * kLog2e;
-  const i64 panel_off = (b * g.heads_kv + kvh) * key_panels(Sk) * NR * D + (k0 / NR) * D * NR;
-  const float* qrows = a.q + ((b * Sq + q0) * Hq + h) * D;
-  const float* drows = a.dout + ((b * Sq + q0) * Hq + h) * D;
-  gemm<false, Acc::set>(mq, nkp, D, qrows, Hq * D, L.k_panels + panel_off, NR, D * NR, s.p, kTileK,
-                        nullptr);
-  gemm<false, Acc::set>(mq, nkp, D, drows, Hq * D, L.v_panels + panel_off, NR, D * NR, s.ds,
-                        kTileK, nullptr);
+  gemm<AMode::panels, Acc::set>(mq, nkp, D, L.q_rows.at(b, h) + q0 * D, MR,
+                                L.k_keys.at(b, kvh) + k0 * D, NR, D * NR, s.p, kTileK, nullptr);
+  gemm<AMode::panels, Acc::set>(mq, nkp, D, L.do_rows.at(b, h) + q0 * D, MR,
+                                L.v_keys.at(b, kvh) + k0 * D, NR, D * NR, s.ds, kTileK, nullptr);
   RowRanges ranges{};
   if (!full) ranges = a.mask.fetch(a.mask.context, a.mask.q_origin + q0, mq);
   const float* lse = a.lse + (b * Hq + h) * Sq + q0;
@@ -463,9 +475,8 @@ inline void probs_and_dscores(const BackwardArgs& a, const BackwardLayout& L, i6
   }
 }
 
-inline void backward_dkdv_item(const BackwardArgs& a, const BackwardLayout& L,
-                               const BackwardViews& views, i64 b, i64 kvh, i64 kt,
-                               const BackwardLayout::Scratch& s) {
+inline void backward_dkdv_item(const BackwardArgs& a, const BackwardLayout& L, i64 b, i64 kvh,
+                               i64 kt, const BackwardLayout::Scratch& s) {
   const Geometry& g = a.geometry;
   const TileMap& map = a.map;
   const i64 D = g.head_dim, Dp = L.Dp, Sq = g.seqlen_q, Sk = g.seqlen_k, Hkv = g.heads_kv;
@@ -480,10 +491,10 @@ inline void backward_dkdv_item(const BackwardArgs& a, const BackwardLayout& L,
       const i64 q0 = qt * kTileQ, mq = imin(kTileQ, Sq - q0);
       probs_and_dscores(a, L, b, h, q0, mq, k0, nk, map.col_full[idx] != 0, s);
       // dV += P^T dO and dK += dS^T Q: the score tiles are read transposed.
-      gemm<true, Acc::add>(nk, Dp, mq, s.p, kTileK, views.dout.at(b, h, q0), views.dout.ld, NR,
-                           s.dv, Dp, nullptr);
-      gemm<true, Acc::add>(nk, Dp, mq, s.ds, kTileK, views.q.at(b, h, q0), views.q.ld, NR, s.dk,
-                           Dp, nullptr);
+      gemm<AMode::cols, Acc::add>(nk, Dp, mq, s.p, kTileK, L.do_cols.at(b, h) + q0 * NR, NR,
+                                  Sq * NR, s.dv, Dp, nullptr);
+      gemm<AMode::cols, Acc::add>(nk, Dp, mq, s.ds, kTileK, L.q_cols.at(b, h) + q0 * NR, NR,
+                                  Sq * NR, s.dk, Dp, nullptr);
     }
   }
   for (i64 j = 0; j < nk; ++j) {
@@ -496,8 +507,7 @@ inline void backward_dkdv_item(const BackwardArgs& a, const BackwardLayout& L,
   }
 }
 
-inline void backward_dq_item(const BackwardArgs& a, const BackwardLayout& L,
-                             const BackwardViews& views, i64 b, i64 h, i64 qt,
+inline void backward_dq_item(const BackwardArgs& a, const BackwardLayout& L, i64 b, i64 h, i64 qt,
                              const BackwardLayout::Scratch& s) {
   const Geometry& g = a.geometry;
   const TileMap& map = a.map;
@@ -509,8 +519,8 @@ inline void backward_dq_item(const BackwardArgs& a, const BackwardLayout& L,
     const i64 kt = map.cols[idx];
     const i64 k0 = kt * kTileK, nk = imin(kTileK, Sk - k0);
     probs_and_dscores(a, L, b, h, q0, mq, k0, nk, map.row_full[idx] != 0, s);
-    gemm<false, Acc::add>(mq, Dp, nk, s.ds, kTileK, views.k.at(b, kvh, k0), views.k.ld, NR, s.dq,
-                          Dp, nullptr);
+    gemm<AMode::rows, Acc::add>(mq, Dp, nk, s.ds, kTileK, L.k_cols.at(b, kvh) + k0 * NR, NR,
+                                Sk * NR, s.dq, Dp, nullptr);
   }
   for (i64 r = 0; r < mq; ++r) {
     float* dq = a.dq + ((b * Sq + q0 + r) * Hq + h) * D;
@@ -525,17 +535,13 @@ inline void backward(const BackwardArgs& a) {
   const i64 D = g.head_dim, B = g.batch, Hq = g.heads_q, Hkv = g.heads_kv;
   const i64 Sq = g.seqlen_q, Sk = g.seqlen_k;
 
-  pack_panels(a.k, g, L.k_panels, T);
-  pack_panels(a.v, g, L.v_panels, T);
-  BackwardViews views{original_rows(a.q, Sq, Hq, D), original_rows(a.k, Sk, Hkv, D),
-                      original_rows(a.dout, Sq, Hq, D)};
-  if (L.pad) {
-    pad_rows(a.q, B, Sq, Hq, D, L.q_padded, T);
-    pad_rows(a.k, B, Sk, Hkv, D, L.k_padded, T);
-    pad_rows(a.dout, B, Sq, Hq, D, L.do_padded, T);
-    views = {padded_rows(L.q_padded, Sq, Hq, L.Dp), padded_rows(L.k_padded, Sk, Hkv, L.Dp),
-             padded_rows(L.do_padded, Sq, Hq, L.Dp)};
-  }
+  pack(a.q, B, Sq, Hq, D, Form::row_panels, L.q_rows, T);
+  pack(a.dout, B, Sq, Hq, D, Form::row_panels, L.do_rows, T);
+  pack(a.k, B, Sk, Hkv, D, Form::key_panels, L.k_keys, T);
+  pack(a.v, B, Sk, Hkv, D, Form::key_panels, L.v_keys, T);
+  pack(a.q, B, Sq, Hq, D, Form::column_panels, L.q_cols, T);
+  pack(a.dout, B, Sq, Hq, D, Form::column_panels, L.do_cols, T);
+  pack(a.k, B, Sk, Hkv, D, Form::column_panels, L.k_cols, T);
   const i64 rows = B * Sq * Hq;
 #pragma omp parallel for num_threads(T) schedule(static)
   for (i64 item = 0; item < rows; ++item) {
@@ -555,12 +561,12 @@ inline void backward(const BackwardArgs& a) {
 #pragma omp for schedule(dynamic, 1)
     for (i64 item = 0; item < k_items; ++item) {
       const i64 kt = a.map.k_order[item / kv_heads], bh = item % kv_heads;
-      backward_dkdv_item(a, L, views, bh / Hkv, bh % Hkv, kt, s);
+      backward_dkdv_item(a, L, bh / Hkv, bh % Hkv, kt, s);
     }
 #pragma omp for schedule(dynamic, 1)
     for (i64 item = 0; item < q_items; ++item) {
       const i64 qt = a.map.q_order[item / q_heads], bh = item % q_heads;
-      backward_dq_item(a, L, views, bh / Hq, bh % Hq, qt, s);
+      backward_dq_item(a, L, bh / Hq, bh % Hq, qt, s);
     }
   }
 }
