@@ -19,6 +19,7 @@ constexpr std::int64_t kMaxBlock = std::int64_t{1} << 30;
 struct BlockLayout {
   std::vector<std::int64_t> q_starts, k_starts;  // boundaries, size blocks + 1
   std::vector<std::int64_t> diagonal;            // the key block kept for each query block
+  std::vector<std::int32_t> widths;              // key block widths
   std::int64_t kept = 1;                         // key blocks kept per query block
   std::uint64_t seed = 0;
   ResolvedParams params;
@@ -26,6 +27,10 @@ struct BlockLayout {
   std::int64_t nqb() const { return static_cast<std::int64_t>(q_starts.size()) - 1; }
   std::int64_t nkb() const { return static_cast<std::int64_t>(k_starts.size()) - 1; }
   std::int64_t k_width(std::int64_t j) const { return k_starts[j + 1] - k_starts[j]; }
+  void finish() {
+    widths.clear();
+    for (std::int64_t j = 0; j < nkb(); ++j) widths.push_back(static_cast<std::int32_t>(k_width(j)));
+  }
 };
 
 std::int64_t kept_count(double keep, std::int64_t nkb) {
@@ -52,6 +57,7 @@ BlockLayout block_sparse_layout(const MaskSpec& spec, std::int64_t sq, std::int6
     const std::int64_t aligned = l.q_starts[i] + (sk - sq);
     l.diagonal.push_back(std::clamp<std::int64_t>(aligned < 0 ? 0 : aligned / b, 0, l.nkb() - 1));
   }
+  l.finish();
   l.params = {{"block", std::to_string(b)}, {"keep", json_number(keep)}, {"seed", std::to_string(l.seed)}};
   return l;
 }
@@ -77,6 +83,7 @@ BlockLayout var_block_sparse_layout(const MaskSpec& spec, std::int64_t s, std::i
   l.k_starts = l.q_starts;
   l.kept = kept_count(keep, l.nkb());
   for (std::int64_t i = 0; i < l.nqb(); ++i) l.diagonal.push_back(i);
+  l.finish();
   l.params = {{"avg_block", std::to_string(avg_block)},
               {"min_block", std::to_string(min_block)},
               {"keep", json_number(keep)},
@@ -84,63 +91,78 @@ BlockLayout var_block_sparse_layout(const MaskSpec& spec, std::int64_t s, std::i
   return l;
 }
 
-// Draws the key blocks of query block `row` other than the diagonal: `kept - 1` of the
-// `nkb - 1` others uniformly at random, by Floyd's algorithm on whichever of the kept or
-// dropped sets is smaller. Returns the drawn blocks in `drawn` and whether they are the
-// dropped ones. `marks` (nkb bytes) is scratch, zero before and after.
-bool draw_row(const BlockLayout& l, std::int64_t row, std::vector<std::uint8_t>& marks,
-              std::vector<std::int64_t>& drawn) {
-  const std::int64_t others = l.nkb() - 1, choose = l.kept - 1, diag = l.diagonal[row];
-  const bool complement = choose > others / 2;
-  const std::int64_t count = complement ? others - choose : choose;
-  drawn.clear();
+// Chooses the key blocks of query block `row` into kept[0, nkb): the diagonal plus `kept - 1`
+// of the other blocks, uniformly at random, and returns their total width. Each other block
+// is first taken independently with probability ~ (kept - 1) / (nkb - 1) (8 random bits per
+// block: cheap, branch-free), then random blocks are dropped or added until the count is
+// exact. Every step treats the other blocks alike, so each subset of the right size is
+// equally likely, at a fraction of the cost of drawing the blocks one by one.
+std::int64_t choose_row(const BlockLayout& l, std::int64_t row, std::uint8_t* kept) {
+  const std::int64_t n = l.nkb(), others = n - 1, choose = l.kept - 1, diag = l.diagonal[row];
   Rng rng(l.seed, static_cast<std::uint64_t>(row) + 1);
-  auto block_of = [diag](std::int64_t idx) { return idx < diag ? idx : idx + 1; };
-  for (std::int64_t j = others - count; j < others; ++j) {
-    const auto t = block_of(static_cast<std::int64_t>(rng.below(static_cast<std::uint64_t>(j) + 1)));
-    const auto pick = marks[t] ? block_of(j) : t;
-    marks[pick] = 1;
-    drawn.push_back(pick);
+  const unsigned threshold =
+      others > 0 ? static_cast<unsigned>(std::llround(256.0 * static_cast<double>(choose) / static_cast<double>(others))) : 0;
+  // Random bytes first, then branch-free passes the compiler can vectorise.
+  std::int64_t base = 0;
+  for (; base + 8 <= n; base += 8) {
+    const std::uint64_t word = rng.next();
+    for (int b = 0; b < 8; ++b) kept[base + b] = static_cast<std::uint8_t>(word >> (8 * b));
   }
-  for (auto d : drawn) marks[d] = 0;
-  return complement;
+  if (base < n) {
+    const std::uint64_t word = rng.next();
+    for (std::int64_t j = base; j < n; ++j) kept[j] = static_cast<std::uint8_t>(word >> (8 * (j - base)));
+  }
+  std::int64_t count = 0, width = 0;
+  for (std::int64_t j = 0; j < n; ++j) {
+    kept[j] = static_cast<unsigned>(kept[j]) < threshold ? 1 : 0;
+    count += kept[j];
+  }
+  const std::int32_t* widths = l.widths.data();
+  for (std::int64_t j = 0; j < n; ++j) width += kept[j] * widths[j];
+  if (kept[diag]) {
+    kept[diag] = 0;
+    --count;
+    width -= l.k_width(diag);
+  }
+  while (count > choose) {
+    const auto j = static_cast<std::int64_t>(rng.below(static_cast<std::uint64_t>(n)));
+    if (j != diag && kept[j]) {
+      kept[j] = 0;
+      --count;
+      width -= l.k_width(j);
+    }
+  }
+  while (count < choose) {
+    const auto j = static_cast<std::int64_t>(rng.below(static_cast<std::uint64_t>(n)));
+    if (j != diag && !kept[j]) {
+      kept[j] = 1;
+      ++count;
+      width += l.k_width(j);
+    }
+  }
+  kept[diag] = 1;
+  return width + l.k_width(diag);
 }
 
 std::int64_t layout_area(const BlockLayout& l) {
   const std::int64_t nkb = l.nkb();
   bool uniform = true;
   for (std::int64_t j = 0; j < nkb && uniform; ++j) uniform = l.k_width(j) == l.k_width(0);
+  // Every key block is as wide: no need to know which ones were chosen.
+  if (uniform) return l.q_starts.back() * l.kept * l.k_width(0);
+  std::vector<std::uint8_t> kept(static_cast<std::size_t>(nkb));
   std::int64_t area = 0;
-  if (uniform) {
-    // Every key block is as wide: no need to know which ones were drawn.
-    return l.q_starts.back() * l.kept * l.k_width(0);
-  }
-  std::vector<std::uint8_t> marks(static_cast<std::size_t>(nkb));
-  std::vector<std::int64_t> drawn;
-  for (std::int64_t i = 0; i < l.nqb(); ++i) {
-    const bool complement = draw_row(l, i, marks, drawn);
-    std::int64_t drawn_width = 0;
-    for (auto d : drawn) drawn_width += l.k_width(d);
-    const std::int64_t diag_width = l.k_width(l.diagonal[i]);
-    const std::int64_t width =
-        complement ? l.k_starts.back() - drawn_width : drawn_width + diag_width;
-    area += (l.q_starts[i + 1] - l.q_starts[i]) * width;
-  }
+  for (std::int64_t i = 0; i < l.nqb(); ++i) area += (l.q_starts[i + 1] - l.q_starts[i]) * choose_row(l, i, kept.data());
   return area;
 }
 
 MaskPtr layout_mask(const MaskSpec& spec, std::int64_t sq, std::int64_t sk, BlockLayout l) {
   const std::int64_t nqb = l.nqb(), nkb = l.nkb();
   auto table = std::make_shared<std::vector<std::uint8_t>>(static_cast<std::size_t>(nqb * nkb));
-  std::vector<std::uint8_t> marks(static_cast<std::size_t>(nkb));
-  std::vector<std::int64_t> drawn;
   std::vector<Slice> slices;
   for (std::int64_t i = 0; i < nqb; ++i) {
     std::uint8_t* row = table->data() + i * nkb;
-    const bool complement = draw_row(l, i, marks, drawn);
-    std::fill(row, row + nkb, complement ? 1 : 0);
-    for (auto d : drawn) row[d] = complement ? 0 : 1;
-    row[l.diagonal[i]] = 1;
+    choose_row(l, i, row);
     // Consecutive kept key blocks become one full slice.
     for (std::int64_t j = 0; j < nkb;) {
       if (!row[j]) { ++j; continue; }

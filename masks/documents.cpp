@@ -126,9 +126,11 @@ Documents resolve_documents(const MaskSpec& spec, std::int64_t seqlen) {
   Documents docs;
   if (spec.params.count("doc_lengths")) {
     lengths = parse_doc_lengths(spec, seqlen);
-    // Validate a distribution given beside the lengths, even though the lengths win.
-    if (auto node = yaml_param(spec, "distribution")) parse_distribution(spec, *node);
     docs = from_lengths(lengths);
+    // A distribution and seed given beside the lengths (a recorded row) are checked and kept.
+    if (auto node = yaml_param(spec, "distribution"))
+      docs.params.emplace_back("distribution", parse_distribution(spec, *node).to_json());
+    if (spec.params.count("seed")) docs.params.emplace_back("seed", std::to_string(seed));
   } else {
     Distribution dist{default_histogram_for(seqlen)};
     if (auto node = yaml_param(spec, "distribution")) dist = parse_distribution(spec, *node);
@@ -146,6 +148,7 @@ Documents resolve_block_documents(const MaskSpec& spec, std::int64_t seqlen, std
   Documents docs;
   if (spec.params.count("doc_lengths")) {
     lengths = parse_doc_lengths(spec, seqlen);
+    if (spec.params.count("seed")) docs.params.emplace_back("seed", std::to_string(seed_param(spec)));
     for (std::size_t i = 0; i + 1 < lengths.size(); ++i)
       if (lengths[i] % block != 0)
         throw InputError(fmt::format(
