@@ -3,7 +3,10 @@
 
 #include <fmt/format.h>
 
+#include <omp.h>
+
 #include <chrono>
+#include <cstdlib>
 #include <new>
 
 #include "attnbench/registry.hpp"
@@ -27,6 +30,28 @@ std::string json_array(const std::vector<double>& v, double scale) {
   for (std::size_t i = 0; i < v.size(); ++i) s += fmt::format("{}{:.6g}", i ? "," : "", v[i] * scale);
   return s + "]";
 }
+
+// OpenMP threads per rank for a case of `world_size` ranks: the node's cores shared
+// by the ranks of this case on the node (0: leave OpenMP alone, the user set OMP_NUM_THREADS).
+int case_threads(int world_size) {
+  if (std::getenv("OMP_NUM_THREADS") != nullptr) return 0;
+  int per_node = comm::world().size();
+  for (const char* v : {"OMPI_COMM_WORLD_LOCAL_SIZE", "MPI_LOCALNRANKS", "SLURM_NTASKS_PER_NODE"})
+    if (const char* s = std::getenv(v); s != nullptr && std::atoi(s) > 0) {
+      per_node = std::atoi(s);
+      break;
+    }
+  return std::max(1, omp_get_num_procs() / std::max(1, std::min(world_size, per_node)));
+}
+
+// Sets the thread count for one case and restores it afterwards.
+struct ThreadScope {
+  int saved = omp_get_max_threads();
+  explicit ThreadScope(int n) {
+    if (n > 0) omp_set_num_threads(n);
+  }
+  ~ThreadScope() { omp_set_num_threads(saved); }
+};
 
 ResultRow run_on(Communicator& comm, const Case& c, const Scenario& s, const RunOptions& opt,
                  CaseData& data, ResultRow row) {
@@ -178,7 +203,10 @@ ResultRow run_cp_case(const Case& c, const Scenario& s, const RunOptions& opt, C
     row.message = "idle rank";
     return row;
   }
-  row = run_on(*sub, c, s, opt, data, std::move(row));
+  {
+    ThreadScope threads(case_threads(c.problem.world_size));
+    row = run_on(*sub, c, s, opt, data, std::move(row));
+  }
   comm::world().idle_barrier();
   return row;
 }

@@ -71,24 +71,25 @@ std::vector<ResultRow> run_scenario(const std::string& yaml) {
 
 }  // namespace
 
-TEST_CASE("every strategy matches the reference on every rank count, mask and balance", "[cp][mpi]") {
+TEST_CASE("every strategy on cpu.reference and cpu.flash matches the reference for every mask and balance", "[cp][mpi]") {
   Communicator& w = comm::world();
   const int P = w.size();
   for (const auto& mask : cptest::test_masks()) {
     const auto base = cptest::make_problem(mask, 128, 4, 2, 16, Pass::fwd_bwd, "ring", P);
     const Inputs in = generate_inputs(base);
     const Outputs ref = cptest::reference_outputs(base, in);
-    for (const auto& name : cptest::strategy_names())
-      for (const char* balance : {"tokens", "area"})
-        for (Pass pass : {Pass::fwd_bwd, Pass::bwd}) {
-          if (pass == Pass::bwd && mask.name != "causal") continue;  // the forward-in-prepare path
-          auto p = cptest::make_problem(mask, 128, 4, 2, 16, pass, name, P, {{"balance", balance}});
-          const Outputs got = cptest::run_strategy(p, "cpu.reference", in, w);
-          const CheckResult r = compare_outputs(got, ref, pass, 1e-5, 1e-4);
-          INFO(fmt::format("rank {}: {} balance={} pass={} on {} with P={}: rel L2 {} in {}", w.rank(), name,
-                           balance, to_string(pass), mask.name, P, r.rel_l2_err, r.worst));
-          CHECK(r.passed);
-        }
+    for (const char* backend : {"cpu.reference", "cpu.flash"})
+      for (const auto& name : cptest::strategy_names())
+        for (const char* balance : {"tokens", "area"})
+          for (Pass pass : {Pass::fwd_bwd, Pass::bwd}) {
+            if (pass == Pass::bwd && mask.name != "causal") continue;  // the forward-in-prepare path
+            auto p = cptest::make_problem(mask, 128, 4, 2, 16, pass, name, P, {{"balance", balance}});
+            const Outputs got = cptest::run_strategy(p, backend, in, w);
+            const CheckResult r = compare_outputs(got, ref, pass, 1e-5, 1e-4);
+            INFO(fmt::format("rank {}: {} on {} balance={} pass={} on {} with P={}: rel L2 {} in {}", w.rank(),
+                             name, backend, balance, to_string(pass), mask.name, P, r.rel_l2_err, r.worst));
+            CHECK(r.passed);
+          }
   }
 }
 

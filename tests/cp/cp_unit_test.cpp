@@ -112,15 +112,16 @@ TEST_CASE("LSE merge of key halves equals attention over all keys", "[cp][merge]
 TEST_CASE("every strategy on one rank matches the reference", "[cp][strategies]") {
   auto comm = comm::make_local_communicator();
   for (const auto& mask : cptest::test_masks())
-    for (const auto& name : cptest::strategy_names()) {
-      const auto p = cptest::make_problem(mask, 128, 4, 2, 16, Pass::fwd_bwd, name, 1);
-      const Inputs in = generate_inputs(p);
-      const Outputs ref = cptest::reference_outputs(p, in);
-      const Outputs got = cptest::run_strategy(p, "cpu.reference", in, *comm);
-      const CheckResult r = compare_outputs(got, ref, Pass::fwd_bwd, 1e-5, 1e-4);
-      INFO(name << " on " << mask.name << ": rel L2 " << r.rel_l2_err << " in " << r.worst);
-      CHECK(r.passed);
-    }
+    for (const char* backend : {"cpu.reference", "cpu.flash"})
+      for (const auto& name : cptest::strategy_names()) {
+        const auto p = cptest::make_problem(mask, 128, 4, 2, 16, Pass::fwd_bwd, name, 1);
+        const Inputs in = generate_inputs(p);
+        const Outputs ref = cptest::reference_outputs(p, in);
+        const Outputs got = cptest::run_strategy(p, backend, in, *comm);
+        const CheckResult r = compare_outputs(got, ref, Pass::fwd_bwd, 1e-5, 1e-4);
+        INFO(name << " on " << backend << " / " << mask.name << ": rel L2 " << r.rel_l2_err << " in " << r.worst);
+        CHECK(r.passed);
+      }
 }
 
 TEST_CASE("bad CP options are input errors naming the option", "[cp][options]") {
