@@ -5,8 +5,11 @@
 
 #include <omp.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdlib>
+#include <limits>
 #include <new>
 
 #include "attnbench/registry.hpp"
@@ -19,6 +22,7 @@ namespace attnbench::cp {
 namespace {
 
 double median_of(std::vector<double> v) {
+  std::erase_if(v, [](double x) { return std::isnan(x); });
   if (v.empty()) return std::numeric_limits<double>::quiet_NaN();
   std::sort(v.begin(), v.end());
   const std::size_t n = v.size();
@@ -168,13 +172,15 @@ DistributedTiming measure_distributed(const TimingConfig& cfg, Communicator& com
     std::fill(buf.begin(), buf.end(), 0.0);
     buf[comm.rank()] = it.seconds;
     comm.allreduce(buf.data(), static_cast<std::size_t>(P), ReduceOp::sum);
-    double mx[4] = {it.seconds, std::isnan(it.compute_seconds) ? 0.0 : it.compute_seconds,
-                    std::isnan(it.comm_seconds) ? 0.0 : it.comm_seconds, wall};
+    // An execution without a compute/comm split reports NaN: -1 survives the max.
+    double mx[4] = {it.seconds, std::isnan(it.compute_seconds) ? -1.0 : it.compute_seconds,
+                    std::isnan(it.comm_seconds) ? -1.0 : it.comm_seconds, wall};
     comm.allreduce(mx, 4, ReduceOp::max);
+    const double nan = std::numeric_limits<double>::quiet_NaN();
     for (int q = 0; q < P; ++q) d.per_rank[q].push_back(buf[q]);
     r.seconds.push_back(mx[0]);
-    r.compute_seconds.push_back(mx[1]);
-    r.comm_seconds.push_back(mx[2]);
+    r.compute_seconds.push_back(mx[1] < 0 ? nan : mx[1]);
+    r.comm_seconds.push_back(mx[2] < 0 ? nan : mx[2]);
     measured += mx[0];
     const int n = static_cast<int>(r.seconds.size());
     if (n >= cfg.min_iters && measured >= cfg.min_time_s &&

@@ -4,6 +4,9 @@
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
 
+#include <unistd.h>
+
+#include <filesystem>
 #include <stdexcept>
 
 #include "backends/cp/cp_execution.hpp"
@@ -62,10 +65,11 @@ const bool registered = [] {
   return true;
 }();
 
-std::vector<ResultRow> run_scenario(const std::string& yaml) {
+std::vector<ResultRow> run_scenario(const std::string& yaml, const std::string& dump_dir = "") {
   const Scenario s = parse_scenario(yaml, "test.yaml");
   RunOptions opt;
   opt.memory_budget_bytes = 1e9;
+  opt.dump_dir = dump_dir;
   return run_cases(s, expand(s), opt);
 }
 
@@ -122,8 +126,10 @@ TEST_CASE("ulysses with heads not divisible by the world size is unsupported", "
   CHECK_THAT(s.reason, Catch::Contains("heads_q (3)"));
 }
 
-TEST_CASE("a world-size sweep runs in one launch, checked on rank 0", "[cp][mpi]") {
+TEST_CASE("a world-size sweep runs in one launch, checked and dumped on rank 0", "[cp][mpi]") {
   const int P = comm::world().size();
+  const auto dump = std::filesystem::temp_directory_path() / fmt::format("attnbench-cp-dump-{}", ::getpid());
+  if (comm::is_lead()) std::filesystem::create_directories(dump);
   const auto rows = run_scenario(fmt::format(R"(
 name: sweep
 backends: [cpu.reference]
@@ -135,9 +141,18 @@ shape: {{batch: 1, heads_q: 4, heads_kv: 4, head_dim: 8}}
 passes: [fwd_bwd]
 options: {{balance: [tokens, area]}}
 timing: {{warmup: 0, min_iters: 2, max_iters: 2, min_time_s: 0}}
-)", P));
+)", P), dump.string());
   REQUIRE(rows.size() == 12);
   if (comm::is_lead()) {
+    // One folder per case with the gathered global tensors.
+    std::size_t folders = 0;
+    for (const auto& e : std::filesystem::directory_iterator(dump)) {
+      ++folders;
+      CHECK(std::filesystem::file_size(e.path() / "o.npy") > 64 * 4 * 8 * 4);  // [1, 64, 4, 8] floats
+      CHECK(std::filesystem::exists(e.path() / "dk.npy"));
+    }
+    CHECK(folders == 12);
+    std::filesystem::remove_all(dump);
     for (const auto& r : rows) {
       INFO(r.strategy << " x" << r.world_size << ": " << r.message);
       CHECK(r.status == Status::ok);
