@@ -59,7 +59,13 @@ ResultRow run_single_device(const Case& c, const Scenario& s, const RunOptions& 
     Outputs out;
     if (check || !opt.dump_dir.empty()) exec->fetch_outputs(out);
     apply_check(row, s, info, p, check ? &out : nullptr, check ? &data.reference(c) : nullptr);
-    if (!opt.dump_dir.empty()) write_case_dump(opt.dump_dir, c, in, out);
+    if (!opt.dump_dir.empty()) {
+      if (out.o.empty()) {  // a bwd pass: dump the forward o/lse its backward consumed
+        out.o = data.reference(c).o;
+        out.lse = data.reference(c).lse;
+      }
+      write_case_dump(opt.dump_dir, c, in, out);
+    }
     row.peak_mem_bytes = static_cast<std::int64_t>(info.device == Device::cpu ? host.peak() : device.peak());
   } catch (const OutOfMemory& e) {
     row.status = Status::oom;
