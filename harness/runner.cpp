@@ -134,6 +134,11 @@ ResultRow base_row(const Case& c) {
   r.area = p.mask ? p.mask->area() : 0;
   r.density = p.mask ? p.mask->density() : 0.0;
   r.extra.push_back({"gflop", pass_flops(p) / 1e9, {}});
+  if (!p.options.empty()) {
+    std::string o = "{";
+    for (const auto& [k, v] : p.options) o += (o.size() > 1 ? "," : "") + fmt::format("\"{}\":\"{}\"", k, v);
+    r.extra.push_back({"options", ResultRow::nan, o + "}"});
+  }
   return r;
 }
 
@@ -172,7 +177,9 @@ std::vector<ResultRow> run_cases(const Scenario& s, const std::vector<Case>& cas
     const Case& c = cases[i];
     if (on_start) on_start(c, i, cases.size());
     ResultRow row = base_row(c);
-    if (!opt.filter.empty() && !glob_match(opt.filter, c.label())) {
+    if (auto it = opt.previous.find(case_key(row)); it != opt.previous.end()) {
+      row = it->second;  // --resume: finished in an earlier run
+    } else if (!opt.filter.empty() && !glob_match(opt.filter, c.label())) {
       row.status = Status::skipped;
       row.message = "filtered out by --filter " + opt.filter;
     } else if (c.problem.strategy != "none") {

@@ -129,3 +129,32 @@ TEST_CASE("--dump-tensors writes case.json and .npy files by the contract", "[cl
     CHECK(fs::exists(c / "o.npy"));  // a bwd case dumps the forward o/lse it consumed
   }
 }
+
+TEST_CASE("--resume keeps finished rows and runs only the missing cases", "[cli]") {
+  const fs::path dir = temp_dir("resume");
+  std::ofstream(dir / "s.yaml") << small_scenario;
+  const std::string out = (dir / "out").string();
+  REQUIRE(cli({"run", (dir / "s.yaml").string(), "--out", out, "--quiet", "--filter", "*full*"}) == 0);
+  // Mark the finished rows so we can tell a kept row from a rerun one.
+  auto json = nlohmann::json::parse(slurp(dir / "out" / "results.json"));
+  for (auto& r : json["results"])
+    if (r["status"] == "ok") r["message"] = "from the first run";
+    else r["status"] = "skipped";
+  std::ofstream(dir / "out" / "results.json") << json.dump();
+  // Filtered-out rows were `skipped`: drop them so that resume runs those cases.
+  nlohmann::json kept = json;
+  kept["results"] = nlohmann::json::array();
+  for (auto& r : json["results"])
+    if (r["status"] == "ok") kept["results"].push_back(r);
+  std::ofstream(dir / "out" / "results.json") << kept.dump();
+
+  REQUIRE(cli({"run", (dir / "s.yaml").string(), "--out", out, "--quiet", "--resume"}) == 0);
+  json = nlohmann::json::parse(slurp(dir / "out" / "results.json"));
+  REQUIRE(json["results"].size() == 4);
+  int kept_rows = 0;
+  for (const auto& r : json["results"]) {
+    CHECK(r["status"] == "ok");
+    kept_rows += r["message"] == "from the first run";
+  }
+  CHECK(kept_rows == 2);
+}

@@ -1,11 +1,13 @@
 // Golden tests of the CSV, JSON and Markdown writers against checked-in expected files.
 #include <catch2/catch.hpp>
 
+#include <cmath>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
 
 #include "reports/csv_writer.hpp"
+#include "reports/json_reader.hpp"
 #include "reports/json_writer.hpp"
 #include "reports/markdown_writer.hpp"
 
@@ -110,4 +112,26 @@ TEST_CASE("JSON: schema_version, context, results with nulls for missing numbers
 TEST_CASE("Markdown: a pivot per pass and mask with status marks and a legend", "[writers]") {
   const std::string md = results_markdown("golden", sample_rows());
   check_lines(md, read_golden("results.md", md));
+}
+
+TEST_CASE("results.json reads back to the same rows and case keys", "[writers]") {
+  const auto rows = sample_rows();
+  const std::string path = std::string(ATTNBENCH_SOURCE_DIR) + "/tests/harness/golden/results.json";
+  const ResultsFile f = read_results_json(path);
+  CHECK(f.schema_version == 1);
+  REQUIRE(f.rows.size() == rows.size());
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    CHECK(case_key(f.rows[i]) == case_key(rows[i]));
+    CHECK(f.rows[i].status == rows[i].status);
+    CHECK(f.rows[i].message == rows[i].message);
+    CHECK((std::isnan(rows[i].time_ms) ? std::isnan(f.rows[i].time_ms) : f.rows[i].time_ms == rows[i].time_ms));
+  }
+  CHECK(f.rows[0].find_extra("stop_reason")->text == "converged");
+  CHECK(case_key(rows[0]) != case_key(rows[2]));  // differ by seqlen only
+}
+
+TEST_CASE("reading a malformed or foreign results file is one clear error", "[writers]") {
+  const std::string dir = std::string(ATTNBENCH_SOURCE_DIR) + "/tests/harness/golden/";
+  CHECK_THROWS_WITH(read_results_json(dir + "missing.json"), Catch::Contains("missing.json") && Catch::Contains("cannot open"));
+  CHECK_THROWS_WITH(read_results_json(dir + "results.csv"), Catch::Contains("malformed JSON"));
 }
