@@ -57,13 +57,16 @@ Problem make_problem(MaskPtr m, Pass pass, DType dtype, std::int64_t batch = 2, 
 }
 
 Outputs reference(const Problem& p, const Inputs& in) {
-  std::vector<double> o, lse, dq, dk, dv;
-  cpu::reference_forward(p, in.q.data(), in.k.data(), in.v.data(), o, lse);
+  const Shape& s = p.shape;
+  std::vector<double> o(s.q_elems()), lse(s.lse_elems()), dq(s.q_elems()), dk(s.kv_elems()),
+      dv(s.kv_elems());
+  cpu::reference_forward(p, in.q.data(), in.k.data(), in.v.data(), o.data(), lse.data());
   Outputs r;
   r.o.assign(o.begin(), o.end());
   r.lse.assign(lse.begin(), lse.end());
   if (pass_has_backward(p.pass)) {
-    cpu::reference_backward(p, in.q.data(), in.k.data(), in.v.data(), o, lse, in.dout.data(), dq, dk, dv);
+    cpu::reference_backward(p, in.q.data(), in.k.data(), in.v.data(), o.data(), lse.data(),
+                            in.dout.data(), dq.data(), dk.data(), dv.data());
     r.dq.assign(dq.begin(), dq.end());
     r.dk.assign(dk.begin(), dk.end());
     r.dv.assign(dv.begin(), dv.end());

@@ -297,8 +297,8 @@ TEST_CASE("CUDA call errors carry file:line, the call and the library's message"
     REQUIRE(std::string(e.what()) == "x.cpp:42: cudaMemcpy(a, b, n, k): CUDA: invalid argument");
   }
   REQUIRE_THROWS_AS(throw_call_error("CUDA", "out of memory", true, "cudaMalloc(&p, n)", "y.cu", 7), OutOfMemory);
-  REQUIRE_THROWS_AS(ATTNBENCH_CUDA_CHECK(cudaErrorMemoryAllocation), OutOfMemory);
-  REQUIRE_THROWS_WITH(ATTNBENCH_CUDA_CHECK(cudaErrorInvalidValue),
+  REQUIRE_THROWS_AS([] { ATTNBENCH_CUDA_CHECK(cudaErrorMemoryAllocation); }(), OutOfMemory);
+  REQUIRE_THROWS_WITH([] { ATTNBENCH_CUDA_CHECK(cudaErrorInvalidValue); }(),
                       Catch::Contains("test_cuda_host.cpp:") && Catch::Contains("cudaErrorInvalidValue"));
 }
 
