@@ -62,11 +62,13 @@ fi
 note "device: $(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1)"
 
 status=0
+last_rc=0
 step() {  # step NAME TIMEOUT_S COMMAND...: runs, logs to $OUT/NAME.log, records the outcome
   local name="$1" limit="$2"; shift 2
   if [[ "$skip" == *" $name "* ]]; then note "SKIP $name (GPU_CHECK_SKIP)"; return 0; fi
   local t0=$SECONDS rc=0
   timeout "$limit" "$@" > "$OUT/$name.log" 2>&1 || rc=$?
+  last_rc=$rc
   if [ "$rc" -eq 0 ]; then note "PASS $name ($((SECONDS - t0)) s)"; else
     note "FAIL $name (exit $rc after $((SECONDS - t0)) s; see $OUT/$name.log)"; status=1; fi
   return 0
@@ -74,6 +76,10 @@ step() {  # step NAME TIMEOUT_S COMMAND...: runs, logs to $OUT/NAME.log, records
 
 # 1. Device tests (exit 77 would mean: no usable device; that is a failure here).
 step tests 240 "$dev/test_cuda_gpu" --durations yes
+if [ "$last_rc" -eq 77 ]; then  # the binary found no usable device: nothing else can run
+  note "FAIL no usable CUDA device: $(tail -1 "$OUT/tests.log")"
+  exit 1
+fi
 step host-tests 60 "$dev/test_cuda_host"
 
 # 2. Correctness sweep: every mask on every CUDA backend, fwd and bwd, bf16, against the reference.

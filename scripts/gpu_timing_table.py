@@ -66,7 +66,8 @@ def table(study_path, torch_path):
                 notes[(r["backend"],) + key] = "K/V heads expanded (backend refused enable_gqa)"
     except FileNotFoundError:
         print(f"(no {torch_path}: PyTorch timings missing)")
-    cases = sorted({k[1:] for k in times}, key=lambda k: (k[0], k[1], k[2]))
+    order = {"fwd": 0, "bwd": 1, "fwd_bwd": 2}
+    cases = sorted({k[1:] for k in times}, key=lambda k: (k[0], k[1], order.get(k[2], 3)))
     cols = ["cudnn.sdpa", "cuda.math", "torch.cudnn", "torch.flash"]
     print("| mask | S | pass | " + " | ".join(f"{c} (ms)" for c in cols) + " | cudnn.sdpa / torch.cudnn |")
     print("|---|---|---|" + "---|" * len(cols) + "---|")
