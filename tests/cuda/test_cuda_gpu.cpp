@@ -185,7 +185,9 @@ TEST_CASE("cuda.math gives the same result one head per pass", "[gpu][math]") {
   p.options["heads_per_pass"] = "1";
   const Run one = run_backend("cuda.math", p, in);
   REQUIRE(one.peak < all.peak);
-  const CheckResult c = compare_outputs(one.out, all.out, p.pass, 1e-6, 1e-6);
+  // Not bitwise: cuBLAS may pick other kernels for other batch counts, and a last-bit change of
+  // an fp32 score can flip a bf16 probability. A wrong head or pass mapping errs by O(1).
+  const CheckResult c = compare_outputs(one.out, all.out, p.pass, 1e-3, 1e-3);
   INFO("rel L2 " << c.rel_l2_err << " " << c.worst);
   REQUIRE(c.passed);
 }
