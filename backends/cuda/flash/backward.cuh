@@ -115,12 +115,11 @@ __global__ void __launch_bounds__(BackwardTile::threads)
 #pragma unroll
       for (int kc = 0; kc < D / 16; ++kc) {
         std::uint32_t ka[4];
-        ldmatrix_x4(ka, smem_addr(sK + swizzle<D>(warp * 16 + (lane & 15), kc * 16 + (lane >> 4) * 8)));
+        ldmatrix_x4(ka, smem_addr<D>(sK, ldsm_a(lane, warp * 16, kc * 16)));
 #pragma unroll
         for (int np = 0; np < BQ / 16; ++np) {
           std::uint32_t qb[4];
-          ldmatrix_x4(qb, smem_addr(sQ + swizzle<D>(np * 16 + (lane & 7) + (lane >> 4) * 8,
-                                                    kc * 16 + ((lane >> 3) & 1) * 8)));
+          ldmatrix_x4(qb, smem_addr<D>(sQ, ldsm_b_nk(lane, np * 16, kc * 16)));
           mma_16816<T>(st[2 * np], ka, qb[0], qb[1]);
           mma_16816<T>(st[2 * np + 1], ka, qb[2], qb[3]);
         }
@@ -158,8 +157,7 @@ __global__ void __launch_bounds__(BackwardTile::threads)
 #pragma unroll
         for (int dp = 0; dp < D / 16; ++dp) {
           std::uint32_t ob[4];
-          ldmatrix_x4_trans(ob, smem_addr(sdO + swizzle<D>(kk * 16 + (lane & 7) + ((lane >> 3) & 1) * 8,
-                                                           dp * 16 + (lane >> 4) * 8)));
+          ldmatrix_x4_trans(ob, smem_addr<D>(sdO, ldsm_b_kn_trans(lane, kk * 16, dp * 16)));
           mma_16816<T>(dv[2 * dp], pa, ob[0], ob[1]);
           mma_16816<T>(dv[2 * dp + 1], pa, ob[2], ob[3]);
         }
@@ -172,12 +170,11 @@ __global__ void __launch_bounds__(BackwardTile::threads)
 #pragma unroll
       for (int kc = 0; kc < D / 16; ++kc) {
         std::uint32_t va[4];
-        ldmatrix_x4(va, smem_addr(sV + swizzle<D>(warp * 16 + (lane & 15), kc * 16 + (lane >> 4) * 8)));
+        ldmatrix_x4(va, smem_addr<D>(sV, ldsm_a(lane, warp * 16, kc * 16)));
 #pragma unroll
         for (int np = 0; np < BQ / 16; ++np) {
           std::uint32_t ob[4];
-          ldmatrix_x4(ob, smem_addr(sdO + swizzle<D>(np * 16 + (lane & 7) + (lane >> 4) * 8,
-                                                     kc * 16 + ((lane >> 3) & 1) * 8)));
+          ldmatrix_x4(ob, smem_addr<D>(sdO, ldsm_b_nk(lane, np * 16, kc * 16)));
           mma_16816<T>(dpt[2 * np], va, ob[0], ob[1]);
           mma_16816<T>(dpt[2 * np + 1], va, ob[2], ob[3]);
         }
@@ -201,16 +198,14 @@ __global__ void __launch_bounds__(BackwardTile::threads)
                                      pack2<T>(dpt[2 * kk][2], dpt[2 * kk][3]),
                                      pack2<T>(dpt[2 * kk + 1][0], dpt[2 * kk + 1][1]),
                                      pack2<T>(dpt[2 * kk + 1][2], dpt[2 * kk + 1][3])};
-        const int key = warp * 16 + g;
-        *reinterpret_cast<std::uint32_t*>(sdS + swizzle<BQ>(key, 16 * kk + 2 * t)) = da[0];
-        *reinterpret_cast<std::uint32_t*>(sdS + swizzle<BQ>(key + 8, 16 * kk + 2 * t)) = da[1];
-        *reinterpret_cast<std::uint32_t*>(sdS + swizzle<BQ>(key, 16 * kk + 8 + 2 * t)) = da[2];
-        *reinterpret_cast<std::uint32_t*>(sdS + swizzle<BQ>(key + 8, 16 * kk + 8 + 2 * t)) = da[3];
+#pragma unroll
+        for (int i = 0; i < 4; ++i)
+          *reinterpret_cast<std::uint32_t*>(
+              sdS + swizzle<BQ>(warp * 16 + a_row(lane, i), 16 * kk + a_col(lane, i))) = da[i];
 #pragma unroll
         for (int dp = 0; dp < D / 16; ++dp) {
           std::uint32_t qb[4];
-          ldmatrix_x4_trans(qb, smem_addr(sQ + swizzle<D>(kk * 16 + (lane & 7) + ((lane >> 3) & 1) * 8,
-                                                          dp * 16 + (lane >> 4) * 8)));
+          ldmatrix_x4_trans(qb, smem_addr<D>(sQ, ldsm_b_kn_trans(lane, kk * 16, dp * 16)));
           mma_16816<T>(dk[2 * dp], da, qb[0], qb[1]);
           mma_16816<T>(dk[2 * dp + 1], da, qb[2], qb[3]);
         }
@@ -221,8 +216,7 @@ __global__ void __launch_bounds__(BackwardTile::threads)
       std::uint32_t dsa[BK / 16][4];
 #pragma unroll
       for (int kc = 0; kc < BK / 16; ++kc)
-        ldmatrix_x4_trans(dsa[kc], smem_addr(sdS + swizzle<BQ>(kc * 16 + (lane & 7) + (lane >> 4) * 8,
-                                                               warp * 16 + ((lane >> 3) & 1) * 8)));
+        ldmatrix_x4_trans(dsa[kc], smem_addr<BQ>(sdS, ldsm_a_km_trans(lane, warp * 16, kc * 16)));
       float* dq_row[2];
       bool dq_valid[2];
 #pragma unroll
@@ -237,8 +231,7 @@ __global__ void __launch_bounds__(BackwardTile::threads)
 #pragma unroll
         for (int kc = 0; kc < BK / 16; ++kc) {
           std::uint32_t kb[4];
-          ldmatrix_x4_trans(kb, smem_addr(sK + swizzle<D>(kc * 16 + (lane & 7) + ((lane >> 3) & 1) * 8,
-                                                          dp * 16 + (lane >> 4) * 8)));
+          ldmatrix_x4_trans(kb, smem_addr<D>(sK, ldsm_b_kn_trans(lane, kc * 16, dp * 16)));
           mma_16816<T>(acc[0], dsa[kc], kb[0], kb[1]);
           mma_16816<T>(acc[1], dsa[kc], kb[2], kb[3]);
         }

@@ -70,7 +70,7 @@ __global__ void __launch_bounds__(ForwardTile::threads, D == 64 ? 2 : 1)
     if (e == e_begin) {
 #pragma unroll
       for (int kc = 0; kc < D / 16; ++kc)
-        ldmatrix_x4(qf[kc], smem_addr(sQ + swizzle<D>(warp * 16 + (lane & 15), kc * 16 + (lane >> 4) * 8)));
+        ldmatrix_x4(qf[kc], smem_addr<D>(sQ, ldsm_a(lane, warp * 16, kc * 16)));
     }
     if (e + 1 < e_end) {  // prefetch the next tile into the other buffer
       const int k1 = args.schedule.tiles[e + 1] * BK;
@@ -90,8 +90,7 @@ __global__ void __launch_bounds__(ForwardTile::threads, D == 64 ? 2 : 1)
 #pragma unroll
       for (int np = 0; np < BK / 16; ++np) {
         std::uint32_t kb[4];
-        ldmatrix_x4(kb, smem_addr(tK + swizzle<D>(np * 16 + (lane & 7) + (lane >> 4) * 8,
-                                                  kc * 16 + ((lane >> 3) & 1) * 8)));
+        ldmatrix_x4(kb, smem_addr<D>(tK, ldsm_b_nk(lane, np * 16, kc * 16)));
         mma_16816<T>(s[2 * np], qf[kc], kb[0], kb[1]);
         mma_16816<T>(s[2 * np + 1], qf[kc], kb[2], kb[3]);
       }
@@ -150,8 +149,7 @@ __global__ void __launch_bounds__(ForwardTile::threads, D == 64 ? 2 : 1)
 #pragma unroll
       for (int dp = 0; dp < D / 16; ++dp) {
         std::uint32_t vb[4];
-        ldmatrix_x4_trans(vb, smem_addr(tV + swizzle<D>(kk * 16 + (lane & 7) + ((lane >> 3) & 1) * 8,
-                                                        dp * 16 + (lane >> 4) * 8)));
+        ldmatrix_x4_trans(vb, smem_addr<D>(tV, ldsm_b_kn_trans(lane, kk * 16, dp * 16)));
         mma_16816<T>(acc[2 * dp], pa, vb[0], vb[1]);
         mma_16816<T>(acc[2 * dp + 1], pa, vb[2], vb[3]);
       }

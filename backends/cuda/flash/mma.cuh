@@ -6,19 +6,18 @@
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
-namespace attnbench::cuda_flash {
+#include "backends/cuda/flash/fragments.hpp"
 
-// Shared tiles are row-major [rows][width] of 16-bit elements, width a multiple
-// of 64, with the 16-byte chunk index XOR-ed by (row % 8): the 8 rows that one
-// ldmatrix 8x8 matrix reads then hit 8 different bank groups.
-template <int Width>
-__device__ __forceinline__ int swizzle(int row, int col) {
-  static_assert(Width % 64 == 0, "swizzle needs at least 8 chunks per row");
-  return row * Width + ((((col >> 3) ^ (row & 7))) << 3) + (col & 7);
-}
+namespace attnbench::cuda_flash {
 
 __device__ __forceinline__ std::uint32_t smem_addr(const void* p) {
   return static_cast<std::uint32_t>(__cvta_generic_to_shared(p));
+}
+
+// Shared address of a lane's ldmatrix row in a swizzled tile of width Width.
+template <int Width, class T>
+__device__ __forceinline__ std::uint32_t smem_addr(const T* tile, TileCoord at) {
+  return smem_addr(tile + swizzle<Width>(at.row, at.col));
 }
 
 // 16-byte global→shared copy; when !valid the destination is zero-filled and nothing is read.
