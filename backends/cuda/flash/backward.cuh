@@ -1,6 +1,7 @@
 // The cuda.flash backward kernels: rowsum(dO∘O) pre-pass, FA2-style main kernel over key tiles, dQ conversion.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
@@ -241,12 +242,18 @@ __global__ void __launch_bounds__(BackwardTile::threads)
           for (int r = 0; r < 2; ++r) {
             if (!dq_valid[r]) continue;
             const int col = dp * 16 + n * 8 + 2 * t;
+#if __CUDA_ARCH__ >= 900
+            atomicAdd(reinterpret_cast<float2*>(dq_row[r] + col), make_float2(acc[n][2 * r], acc[n][2 * r + 1]));
+#else
             atomicAdd(dq_row[r] + col, acc[n][2 * r]);
             atomicAdd(dq_row[r] + col + 1, acc[n][2 * r + 1]);
+#endif
           }
       }
     }
   }
+
+  cp_async_wait<0>();  // a key tile with nothing to visit still has its K/V copies in flight
 
   // dK and dV of this warp's 16 keys, in the dtype.
 #pragma unroll
@@ -280,8 +287,10 @@ void launch_backward_typed(const BackwardArgs& args, cudaStream_t stream) {
   const std::int64_t rows = static_cast<std::int64_t>(d.batch) * d.seqlen_q * d.heads_q;
   const std::int64_t dq_elems = rows * D;
   if (rows == 0) return;
-  if (cudaMemsetAsync(args.dq_accum, 0, static_cast<std::size_t>(dq_elems) * sizeof(float), stream) != cudaSuccess)
-    check_launch("dq_accum memset");
+  const cudaError_t zeroed =
+      cudaMemsetAsync(args.dq_accum, 0, static_cast<std::size_t>(dq_elems) * sizeof(float), stream);
+  if (zeroed != cudaSuccess)
+    throw std::runtime_error(std::string("cuda.flash dq_accum memset: ") + cudaGetErrorString(zeroed));
   constexpr int kDeltaWarps = 8;
   flash_backward_delta_kernel<T, D>
       <<<static_cast<unsigned>((rows + kDeltaWarps - 1) / kDeltaWarps), kDeltaWarps * 32, 0, stream>>>(args);
