@@ -48,6 +48,15 @@ struct UploadedSchedule {
   }
 };
 
+// Option `flash_warp_rows`: query rows per warp of the forward kernel, 16 (default:
+// Q fragments in registers) or 32 (FA2's layout, head dim 128 only).
+int warp_rows_option(const Problem& p) {
+  const std::string v = p.option("flash_warp_rows", "16");
+  if (v == "16") return 16;
+  if (v == "32") return 32;
+  throw InputError("cuda.flash: option flash_warp_rows: '" + v + "' (accepted: 16, 32)");
+}
+
 class CudaFlashExecution final : public cuda::CudaExecution {
  public:
   CudaFlashExecution(const Problem& p, const Inputs& in, Resources& res)
@@ -55,6 +64,7 @@ class CudaFlashExecution final : public cuda::CudaExecution {
     MemoryTracker* mt = res.device;
     const Shape& s = p.shape;
     head_dim_ = static_cast<int>(s.head_dim);
+    warp_rows_ = warp_rows_option(p);
     const double scale = p.softmax_scale > 0.0 ? p.softmax_scale : 1.0 / std::sqrt(double(s.head_dim));
     const Dims dims{static_cast<int>(s.batch), static_cast<int>(s.heads_q), static_cast<int>(s.heads_kv),
                     static_cast<int>(s.seqlen_q), static_cast<int>(s.seqlen_k)};
@@ -113,13 +123,13 @@ class CudaFlashExecution final : public cuda::CudaExecution {
       bwd_.schedule = bwd_schedule_.view();
     }
     if (!pass_has_forward(p.pass)) {  // the backward needs O and LSE: computed here, untimed
-      launch_forward(dtype_, head_dim_, fwd_, stream());
+      launch_forward(dtype_, head_dim_, warp_rows_, fwd_, stream());
       synchronize();
     }
   }
 
   void run() override {
-    if (pass_has_forward(pass_)) launch_forward(dtype_, head_dim_, fwd_, stream());
+    if (pass_has_forward(pass_)) launch_forward(dtype_, head_dim_, warp_rows_, fwd_, stream());
     if (pass_has_backward(pass_)) launch_backward(dtype_, head_dim_, bwd_, stream());
   }
 
@@ -147,6 +157,7 @@ class CudaFlashExecution final : public cuda::CudaExecution {
   Pass pass_;
   DType dtype_;
   int head_dim_ = 0;
+  int warp_rows_ = 16;
   std::int64_t fwd_entries_ = 0, fwd_partial_ = 0;
   cuda::DeviceTensor q_, k_, v_, o_, dout_, dq_, dk_, dv_;
   cuda::DeviceBuffer<float> lse_, delta_, dq_accum_;
@@ -178,6 +189,8 @@ Support CudaFlashBackend::supports(const Problem& p) const {
   constexpr std::int64_t kMax = std::numeric_limits<std::int32_t>::max();
   if (sh.seqlen_q > kMax || sh.seqlen_k > kMax)
     return Support::no("cuda.flash: sequence lengths must fit in 32 bits");
+  if (warp_rows_option(p) == 32 && sh.head_dim != 128)
+    return Support::no("cuda.flash: flash_warp_rows=32 needs head_dim 128");
   if (sh.batch * sh.heads_q > 65535)
     return Support::no("cuda.flash: batch * heads_q must be at most 65535 (grid y)");
   return Support::yes();

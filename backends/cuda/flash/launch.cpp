@@ -6,8 +6,8 @@
 
 namespace attnbench::cuda_flash {
 
-void launch_forward_d64(DType, const ForwardArgs&, cudaStream_t);
-void launch_forward_d128(DType, const ForwardArgs&, cudaStream_t);
+void launch_forward_d64(DType, int warp_rows, const ForwardArgs&, cudaStream_t);
+void launch_forward_d128(DType, int warp_rows, const ForwardArgs&, cudaStream_t);
 void launch_backward_d64(DType, const BackwardArgs&, cudaStream_t);
 void launch_backward_d128(DType, const BackwardArgs&, cudaStream_t);
 
@@ -22,12 +22,15 @@ void check(DType dtype, int head_dim) {
 }
 }  // namespace
 
-void launch_forward(DType dtype, int head_dim, const ForwardArgs& args, cudaStream_t stream) {
+void launch_forward(DType dtype, int head_dim, int warp_rows, const ForwardArgs& args,
+                    cudaStream_t stream) {
   check(dtype, head_dim);
+  if (warp_rows != 16 && warp_rows != 32)
+    throw std::invalid_argument("cuda.flash: warp_rows " + std::to_string(warp_rows) + " (accepted: 16, 32)");
   if (head_dim == 64)
-    launch_forward_d64(dtype, args, stream);
+    launch_forward_d64(dtype, warp_rows, args, stream);
   else
-    launch_forward_d128(dtype, args, stream);
+    launch_forward_d128(dtype, warp_rows, args, stream);
 }
 
 void launch_backward(DType dtype, int head_dim, const BackwardArgs& args, cudaStream_t stream) {

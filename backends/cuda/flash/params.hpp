@@ -53,7 +53,8 @@ struct BackwardArgs {
 };
 
 // dtype ∈ {bf16, fp16}, head_dim ∈ {64, 128}; anything else throws std::invalid_argument.
-void launch_forward(DType, int head_dim, const ForwardArgs&, cudaStream_t);
+// warp_rows: query rows per warp of the forward, 16 (any head dim) or 32 (head dim 128).
+void launch_forward(DType, int head_dim, int warp_rows, const ForwardArgs&, cudaStream_t);
 void launch_backward(DType, int head_dim, const BackwardArgs&, cudaStream_t);
 
 }  // namespace attnbench::cuda_flash
