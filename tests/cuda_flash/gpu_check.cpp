@@ -92,7 +92,7 @@ int main() {
   // Every mask of the library with its default parameters.
   for (const auto& name : mask_names()) {
     try {
-      add(name + " 1000", build_mask(MaskSpec{name, {}}, 1000, 1000), 1, 8, 2, 128, DType::bf16);
+      add(name + " 700", build_mask(MaskSpec{name, {}}, 700, 700), 1, 4, 2, 128, DType::bf16);
     } catch (const std::exception& e) {
       std::printf("(mask %s needs parameters: %s)\n", name.c_str(), e.what());
     }

@@ -2,6 +2,7 @@
 #include "backends/cuda/flash/flash_backend.hpp"
 
 #include <cmath>
+#include <cstdlib>
 #include <cstdint>
 #include <limits>
 #include <string>
@@ -49,9 +50,13 @@ struct UploadedSchedule {
 };
 
 // Option `flash_warp_rows`: query rows per warp of the forward kernel, 16 (default:
-// Q fragments in registers) or 32 (FA2's layout, head dim 128 only).
+// Q fragments in registers) or 32 (FA2's layout, head dim 128 only). The runner
+// passes scenario options to CP cases only, so the environment variable
+// ATTNBENCH_FLASH_WARP_ROWS gives the default for A/B timing runs; the row
+// records the layout used (metric flash_warp_rows).
 int warp_rows_option(const Problem& p) {
-  const std::string v = p.option("flash_warp_rows", "16");
+  const char* env = std::getenv("ATTNBENCH_FLASH_WARP_ROWS");
+  const std::string v = p.option("flash_warp_rows", env != nullptr && *env != '\0' ? env : "16");
   if (v == "16") return 16;
   if (v == "32") return 32;
   throw InputError("cuda.flash: option flash_warp_rows: '" + v + "' (accepted: 16, 32)");
@@ -147,10 +152,12 @@ class CudaFlashExecution final : public cuda::CudaExecution {
     }
   }
 
-  // How much of the mask the forward visits: non-empty tiles, and those needing the bit test.
+  // How much of the mask the forward visits (non-empty tiles, those needing the bit
+  // test) and the forward's warp layout.
   std::vector<Metric> metrics() override {
     return {{"flash_tiles", static_cast<double>(fwd_entries_), "", false},
-            {"flash_partial_tiles", static_cast<double>(fwd_partial_), "", false}};
+            {"flash_partial_tiles", static_cast<double>(fwd_partial_), "", false},
+            {"flash_warp_rows", static_cast<double>(warp_rows_), "", false}};
   }
 
  private:
