@@ -6,14 +6,6 @@
 
 namespace attnbench::cuda {
 
-float round_to_dtype(float x, DType dtype) {
-  switch (dtype) {
-    case DType::bf16: return to_float(from_float<__nv_bfloat16>(x));
-    case DType::fp16: return to_float(from_float<__half>(x));
-    default: return x;
-  }
-}
-
 std::size_t DeviceTensor::element_size(DType dtype) {
   switch (dtype) {
     case DType::fp32: return sizeof(float);

@@ -48,7 +48,4 @@ template <class T> void convert_to_float(std::span<const T> in, std::span<float>
   for (std::size_t i = 0; i < in.size(); ++i) out[i] = to_float<T>(in[i]);
 }
 
-// Rounds fp32 values to what `dtype` can hold (what a round trip through the device would give).
-float round_to_dtype(float x, DType dtype);
-
 }  // namespace attnbench::cuda

@@ -115,13 +115,13 @@ class MathExecution final : public CudaExecution {
 
     // Head passes: as many heads per pass as the rest of the budget holds.
     const std::size_t per_item = math::score_bytes_per_item(s, sizeof(T), bwd);
-    std::size_t available = 0;
-    if (mt != nullptr && mt->budget() != SIZE_MAX) {
-      available = mt->budget() > mt->live() ? mt->budget() - mt->live() : 0;
-    } else {
-      std::size_t free_bytes = 0, total = 0;
-      ATTNBENCH_CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total));
-      available = free_bytes / 10 * 9;
+    // The smaller of what the budget leaves and what the device has free (less a
+    // margin for cuBLAS and the L2 flush buffer).
+    std::size_t free_bytes = 0, total = 0;
+    ATTNBENCH_CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total));
+    std::size_t available = free_bytes / 10 * 9;
+    if (mt != nullptr) {
+      available = std::min(available, mt->budget() > mt->live() ? mt->budget() - mt->live() : 0);
     }
     const std::int64_t requested = heads_per_pass_option(p);
     pass_items_ = math::items_per_pass(math::item_count(s), per_item, available, requested);
