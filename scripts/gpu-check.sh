@@ -16,7 +16,7 @@ summary="$OUT/summary.txt"
 note() { echo "$*" | tee -a "$summary"; }
 
 # The timing policy, shared by attnbench (--set) and the PyTorch script.
-WARMUP=3 MIN_ITERS=10 MAX_ITERS=30 MIN_TIME_S=0.3 MAX_NOISE_PCT=3 TIMEOUT_S=20
+WARMUP=2 MIN_ITERS=8 MAX_ITERS=20 MIN_TIME_S=0.2 MAX_NOISE_PCT=3 TIMEOUT_S=10
 
 # Shared libraries: ours (.device/lib), then cuDNN/cuBLAS/cudart from the Python wheels
 # (site-packages/nvidia/<pkg>/lib, and nvidia/cu13/lib for the CUDA 13 wheels).
@@ -75,15 +75,16 @@ step() {  # step NAME TIMEOUT_S COMMAND...: runs, logs to $OUT/NAME.log, records
 }
 
 # 1. Device tests (exit 77 would mean: no usable device; that is a failure here).
-step tests 240 "$dev/test_cuda_gpu" --durations yes
+step tests 120 "$dev/test_cuda_gpu" --durations yes
 if [ "$last_rc" -eq 77 ]; then  # the binary found no usable device: nothing else can run
   note "FAIL no usable CUDA device: $(tail -1 "$OUT/tests.log")"
   exit 1
 fi
 step host-tests 60 "$dev/test_cuda_host"
+step flash-check 90 "$dev/cuda_flash_gpu_check"
 
 # 2. Correctness sweep: every mask on every CUDA backend, fwd and bwd, bf16, against the reference.
-step correctness 240 "$dev/attnbench" run scenarios/gpu-correctness.yaml --out "$OUT/correctness" --quiet
+step correctness 150 "$dev/attnbench" run scenarios/gpu-correctness.yaml --out "$OUT/correctness" --quiet
 if [ -f "$OUT/correctness/results.csv" ]; then
   python3 scripts/gpu_timing_table.py summary "$OUT/correctness/results.csv" | tee -a "$summary"
   grep -q -E ',(mismatch|error),' "$OUT/correctness/results.csv" && { note "FAIL correctness rows (mismatch/error)"; status=1; }
@@ -92,8 +93,8 @@ fi
 # 3. Timing: attnbench and PyTorch SDPA (cuDNN and flash) on the study's shape, same policy.
 timing=(--set "timing.warmup=$WARMUP" --set "timing.min_iters=$MIN_ITERS" --set "timing.max_iters=$MAX_ITERS"
         --set "timing.min_time_s=$MIN_TIME_S" --set "timing.max_noise_pct=$MAX_NOISE_PCT" --set "timing.timeout_s=$TIMEOUT_S")
-step timing 300 "$dev/attnbench" run scenarios/gpu-study.yaml --out "$OUT/study" --quiet "${timing[@]}"
-step torch 300 python3 scripts/torch_sdpa_bench.py --out "$OUT/torch_sdpa.csv" \
+step timing 120 "$dev/attnbench" run scenarios/gpu-study.yaml --out "$OUT/study" --quiet "${timing[@]}"
+step torch 90 python3 scripts/torch_sdpa_bench.py --out "$OUT/torch_sdpa.csv" \
   --batch 1 --heads-q 64 --heads-kv 8 --head-dim 128 --seqlens 4096 16384 --masks full causal \
   --passes fwd bwd --warmup "$WARMUP" --min-iters "$MIN_ITERS" --max-iters "$MAX_ITERS" \
   --min-time-s "$MIN_TIME_S" --max-noise-pct "$MAX_NOISE_PCT" --timeout-s "$TIMEOUT_S"
@@ -101,5 +102,12 @@ if [ -f "$OUT/study/results.csv" ]; then
   python3 scripts/gpu_timing_table.py table "$OUT/study/results.csv" "$OUT/torch_sdpa.csv" > "$OUT/timing-table.md" 2>&1
   cat "$OUT/timing-table.md" | tee -a "$summary"
 fi
+# 4. cuda.flash on every mask against FlexAttention built from the same masks (issue 9's table).
+step flash-masks 90 "$dev/attnbench" run scenarios/gpu-flash-masks.yaml --out "$OUT/flash-masks" --quiet "${timing[@]}"
+step flex 200 python3 scripts/flex_bench.py --attnbench "$dev/attnbench" --out "$OUT/flex.csv" \
+  --masks causal share_question causal_blockwise prefix_lm_causal prefix_lm_document \
+  global_sliding_window block_causal_document block_sparse \
+  --warmup "$WARMUP" --min-iters "$MIN_ITERS" --max-iters "$MAX_ITERS" \
+  --min-time-s "$MIN_TIME_S" --max-noise-pct "$MAX_NOISE_PCT" --timeout-s "$TIMEOUT_S"
 note "overall: $([ "$status" -eq 0 ] && echo PASS || echo FAIL)"
 exit "$status"

@@ -7,7 +7,8 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${1:-$root/build/release}"
 dest="${2:-$root/.device}"
-binaries=("$build/attnbench" "$build/tests/cuda/test_cuda_gpu" "$build/tests/cuda/test_cuda_host")
+binaries=("$build/attnbench" "$build/tests/cuda/test_cuda_gpu" "$build/tests/cuda/test_cuda_host"
+          "$build/tests/cuda_flash/cuda_flash_gpu_check")
 for b in "${binaries[@]}"; do
   [ -x "$b" ] || { echo "package-device: $b not built (cmake --build $build)" >&2; exit 2; }
 done
@@ -15,7 +16,7 @@ rm -rf "$dest"
 mkdir -p "$dest/lib"
 cp "${binaries[@]}" "$dest/"
 # Debug symbols are not needed on the device and count against the carry limit.
-command -v strip >/dev/null && strip --strip-unneeded "$dest"/attnbench "$dest"/test_cuda_*
+command -v strip >/dev/null && strip --strip-unneeded "$dest"/attnbench "$dest"/test_cuda_* "$dest"/cuda_flash_gpu_check
 
 # Provided by the device machine: the C/C++ runtime and CUDA (driver; toolkit libraries via the wheels).
 system_re='^(linux-vdso|ld-linux|libc|libm|libdl|libpthread|librt|libutil|libresolv|libstdc\+\+|libgcc_s|libcuda|libcudnn|libcublas|libcublasLt|libcudart|libnvrtc|libnvJitLink)(\.|-|_)'
