@@ -413,22 +413,26 @@ std::vector<Case> expand(const Scenario& s) {
     option_sets = std::move(next);
   }
 
+  // Masks inside the shape loops: consecutive cases share one set of inputs
+  // (generating 16K-token inputs takes seconds), and a mask is built once per (Sq, Sk).
   std::vector<Case> cases;
-  for (std::size_t mi = 0; mi < s.masks.size(); ++mi) {
-    for (auto sq : s.seqlens) {
-      const std::vector<std::int64_t> sks = s.seqlens_k.empty() ? std::vector<std::int64_t>{sq} : s.seqlens_k;
-      for (auto sk : sks) {
-        MaskPtr mask;
+  for (auto sq : s.seqlens) {
+    const std::vector<std::int64_t> sks = s.seqlens_k.empty() ? std::vector<std::int64_t>{sq} : s.seqlens_k;
+    for (auto sk : sks) {
+      std::vector<MaskPtr> masks;
+      for (const auto& spec : s.masks) {
         try {
-          mask = build_mask(s.masks[mi], sq, sk);
+          masks.push_back(build_mask(spec, sq, sk));
         } catch (const InputError& e) {
           throw InputError(fmt::format("{}: masks: {}", s.path, e.what()));
         }
-        for (auto b : s.batch)
-          for (auto hq : s.heads_q)
-            for (auto hkv : s.heads_kv)
-              for (auto d : s.head_dim)
-                for (auto dt : s.dtypes)
+      }
+      for (auto b : s.batch)
+        for (auto hq : s.heads_q)
+          for (auto hkv : s.heads_kv)
+            for (auto d : s.head_dim)
+              for (auto dt : s.dtypes)
+                for (std::size_t mi = 0; mi < masks.size(); ++mi)
                   for (auto pass : s.passes)
                     for (const auto& strat : s.strategies)
                       for (int ws : s.world_sizes) {
@@ -445,7 +449,7 @@ std::vector<Case> expand(const Scenario& s) {
                             p.shape = {b, hq, hkv, sq, sk, d};
                             p.dtype = dt;
                             p.pass = pass;
-                            p.mask = mask;
+                            p.mask = masks[mi];
                             p.softmax_scale = s.softmax_scale > 0 ? s.softmax_scale
                                                                   : 1.0 / std::sqrt(static_cast<double>(d));
                             p.seed = s.seed;
@@ -455,7 +459,6 @@ std::vector<Case> expand(const Scenario& s) {
                             cases.push_back(std::move(c));
                           }
                       }
-      }
     }
   }
   return cases;

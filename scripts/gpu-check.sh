@@ -103,7 +103,7 @@ if [ -f "$OUT/study/results.csv" ]; then
   cat "$OUT/timing-table.md" | tee -a "$summary"
 fi
 # 4. cuda.flash on every mask against FlexAttention built from the same masks (issue 9's table).
-step flash-masks 90 "$dev/attnbench" run scenarios/gpu-flash-masks.yaml --out "$OUT/flash-masks" --quiet "${timing[@]}"
+step flash-masks 240 "$dev/attnbench" run scenarios/gpu-flash-masks.yaml --out "$OUT/flash-masks" --quiet "${timing[@]}"
 step flex 200 python3 scripts/flex_bench.py --attnbench "$dev/attnbench" --out "$OUT/flex.csv" \
   --masks causal share_question causal_blockwise prefix_lm_causal prefix_lm_document \
   global_sliding_window block_causal_document block_sparse \

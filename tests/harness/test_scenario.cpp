@@ -47,15 +47,20 @@ TEST_CASE("a good scenario parses with its defaults and overrides", "[scenario]"
   CHECK(o.check.max_seqlen == 64);
 }
 
-TEST_CASE("expansion is the product of every axis, backends innermost", "[scenario]") {
+TEST_CASE("expansion is the product of every axis, shapes outside masks, backends innermost", "[scenario]") {
   const auto cases = expand(parse_scenario(good, "scen.yaml"));
-  // 2 masks x 2 seqlens x 2 heads_q x 2 passes x 1 backend
+  // 2 seqlens x 2 heads_q x 2 masks x 2 passes x 1 backend
   REQUIRE(cases.size() == 16);
   CHECK(cases[0].problem.mask->name() == "full");
   CHECK(cases[0].problem.shape.seqlen_q == 64);
   CHECK(cases[0].problem.pass == Pass::fwd);
   CHECK(cases[1].problem.pass == Pass::bwd);
+  CHECK(cases[2].problem.mask->name() == "causal");  // same inputs, next mask
+  CHECK(cases[2].problem.shape.heads_q == 4);
+  CHECK(cases[4].problem.shape.heads_q == 8);
   CHECK(cases[15].problem.mask->name() == "causal");
+  CHECK(cases[15].problem.shape.seqlen_q == 128);
+  CHECK(cases[0].problem.mask == cases[4].problem.mask);  // one mask object per (Sq, Sk)
   CHECK(cases[0].problem.softmax_scale == Approx(0.25));
   for (std::size_t i = 0; i < cases.size(); ++i) CHECK(cases[i].index == i);
 }
