@@ -1,0 +1,30 @@
+// The `attnbench compare` subcommand: CLI wiring around reports/compare.
+#pragma once
+
+#include <iosfwd>
+#include <string>
+
+namespace CLI {
+class App;
+}
+
+namespace attnbench {
+
+struct CompareCommandArgs {
+  std::string baseline, current;
+  double threshold_pct = 5.0;
+  double noise_sigmas = 2.0;
+  std::string fail_on = "slower,broken";
+  std::string md_path, junit_path;
+  bool quiet = false;  // no Markdown on stdout (files and the verdict line only)
+};
+
+// Runs the comparison: Markdown on `out`, warnings and errors on `err`, the
+// --md/--junit files written; returns the exit code (0 pass, 1 regression, 2 bad input).
+int run_compare_command(const CompareCommandArgs&, std::ostream& out, std::ostream& err);
+
+// Adds `compare BASELINE.json CURRENT.json [...]`; a non-zero result is thrown
+// as CLI::RuntimeError(code), which CLI::App::exit() turns into the exit status.
+void add_compare_command(CLI::App& app);
+
+}  // namespace attnbench
