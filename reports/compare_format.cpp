@@ -79,7 +79,10 @@ std::string geomean_text(const CompareReport& rep) {
 std::string fail_on_text(const CompareOptions& opt) {
   std::string s;
   for (auto c : all_change_classes())
-    if (opt.fail_on.count(c)) s += (s.empty() ? "" : ",") + std::string(to_string(c));
+    if (opt.fail_on.count(c)) {
+      if (!s.empty()) s += ",";
+      s += to_string(c);
+    }
   return s.empty() ? "(nothing)" : s;
 }
 
