@@ -40,5 +40,8 @@ struct ResultRow {
 
 // The required columns, in order (the CSV header starts with exactly these).
 const std::vector<std::string>& required_columns();
+// Extra columns every CSV carries after the required ones (empty when a row has
+// no such metric); other extras appear in the JSON only.
+const std::vector<std::string>& standard_extra_columns();
 
 }  // namespace attnbench

@@ -1,24 +1,21 @@
 // cpu.reference: the float64 oracle every backend and strategy is checked against.
 #pragma once
 
-#include <vector>
-
 #include "attnbench/backend.hpp"
 
 namespace attnbench::cpu {
 
-// Forward in float64 for the whole problem: o [B,Sq,Hq,D], lse [B,Hq,Sq].
-// Inputs are fp32 [B,S,H,D]; rows with no allowed key get o = 0, lse = -inf.
-void reference_forward(const Problem&, const float* q, const float* k, const float* v,
-                       std::vector<double>& o, std::vector<double>& lse);
+// Forward in float64 for the whole problem. Inputs fp32 [B,S,H,D]; o [B,Sq,Hq,D],
+// lse [B,Hq,Sq]; rows with no allowed key get o = 0, lse = -inf.
+void reference_forward(const Problem&, const float* q, const float* k, const float* v, double* o,
+                       double* lse);
 
 // Backward in float64 given the forward's o and lse: dq [B,Sq,Hq,D], dk/dv [B,Sk,Hkv,D].
 void reference_backward(const Problem&, const float* q, const float* k, const float* v,
-                        const std::vector<double>& o, const std::vector<double>& lse,
-                        const float* dout, std::vector<double>& dq, std::vector<double>& dk,
-                        std::vector<double>& dv);
+                        const double* o, const double* lse, const float* dout, double* dq,
+                        double* dk, double* dv);
 
-// The same arithmetic restricted to a chunk pair (used by CP strategies on CPU ranks).
+// The same arithmetic on a chunk pair under the global mask (CP strategies on CPU ranks).
 class ReferenceChunkKernel final : public ChunkKernel {
  public:
   void forward(const ChunkTask&, const float* q, const float* k, const float* v, float* o,

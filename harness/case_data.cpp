@@ -1,0 +1,60 @@
+// Generates inputs and runs cpu.reference once per group of cases that share them.
+#include "harness/case_data.hpp"
+
+#include <fmt/format.h>
+
+#include <stdexcept>
+
+#include "attnbench/registry.hpp"
+#include "harness/inputs.hpp"
+
+namespace attnbench {
+
+namespace {
+bool has_backward(const Scenario& s) {
+  for (auto p : s.passes)
+    if (pass_has_backward(p)) return true;
+  return false;
+}
+}  // namespace
+
+CaseData::CaseData(const Scenario& s) : backward_(has_backward(s)) {}
+
+std::string CaseData::input_key(const Case& c) {
+  const auto& s = c.problem.shape;
+  return fmt::format("{}/{}/{}/{}/{}/{}/{}/{}", s.batch, s.heads_q, s.heads_kv, s.seqlen_q,
+                     s.seqlen_k, s.head_dim, to_string(c.problem.dtype), c.problem.seed);
+}
+
+const Inputs& CaseData::inputs(const Case& c) {
+  const std::string key = input_key(c);
+  if (key != inputs_key_) {
+    Problem p = c.problem;
+    p.pass = backward_ ? Pass::fwd_bwd : Pass::fwd;
+    inputs_ = generate_inputs(p);
+    inputs_key_ = key;
+  }
+  return inputs_;
+}
+
+const Outputs& CaseData::reference(const Case& c) {
+  const std::string key = input_key(c) + fmt::format("/m{}", c.mask_index);
+  if (key != ref_key_) {
+    Backend* ref = Registry::instance().find_backend("cpu.reference");
+    if (ref == nullptr) throw std::runtime_error("cpu.reference is not registered");
+    Problem p = c.problem;
+    p.pass = backward_ ? Pass::fwd_bwd : Pass::fwd;
+    p.strategy = "none";
+    p.world_size = 1;
+    MemoryTracker unlimited;
+    Resources r{&unlimited, &unlimited, nullptr, 0};
+    auto exec = ref->prepare(p, inputs(c), r);
+    exec->run();
+    ref_ = Outputs{};
+    exec->fetch_outputs(ref_);
+    ref_key_ = key;
+  }
+  return ref_;
+}
+
+}  // namespace attnbench

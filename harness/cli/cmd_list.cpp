@@ -1,0 +1,66 @@
+// `attnbench list backends|masks|strategies`: what this build can run, and with which parameters.
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <CLI/CLI.hpp>
+#include <memory>
+
+#include "attnbench/registry.hpp"
+#include "harness/cli/cli.hpp"
+#include "masks/library.hpp"
+
+namespace attnbench {
+
+namespace {
+
+void list_backends() {
+  fmt::print("{:<18} {:<6} {:<16} {:<14} {:<10} {}\n", "backend", "device", "dtypes", "head_dims",
+             "origin", "description");
+  for (const auto& e : Registry::instance().backends()) {
+    const BackendInfo i = e.backend->info();
+    std::vector<std::string_view> dt;
+    for (auto d : i.dtypes) dt.push_back(to_string(d));
+    const std::string dims = i.head_dims.empty()
+                                 ? (i.head_dim_multiple > 1 ? fmt::format("k*{}", i.head_dim_multiple) : "any")
+                                 : fmt::format("{}", fmt::join(i.head_dims, ","));
+    fmt::print("{:<18} {:<6} {:<16} {:<14} {:<10} {}\n", e.name, to_string(i.device),
+               fmt::format("{}", fmt::join(dt, ",")), dims, e.origin, i.description);
+    fmt::print("{:<18} masks: {}\n", "", i.masks.empty() ? "all" : fmt::format("{}", fmt::join(i.masks, ", ")));
+  }
+}
+
+void list_masks() {
+  for (const auto& m : mask_catalogue()) {
+    fmt::print("{:<24} [{}] {}\n", m.name, m.family, m.definition);
+    for (const auto& p : m.params)
+      fmt::print("    {:<14} default {:<10} {}\n", p.name, p.default_value.empty() ? "-" : p.default_value,
+                 p.description);
+  }
+}
+
+void list_strategies() {
+  fmt::print("{:<14} {}\n", "none", "single device (no context parallelism)");
+  for (const auto& e : Registry::instance().strategies()) {
+    const StrategyInfo i = e.strategy->info();
+    fmt::print("{:<14} {}{}\n", e.name, i.description,
+               i.parameters.empty() ? "" : fmt::format(" (options: {})", fmt::join(i.parameters, ", ")));
+  }
+}
+
+}  // namespace
+
+void add_list_command(CLI::App& app, int& exit_code) {
+  auto what = std::make_shared<std::string>();
+  CLI::App* list = app.add_subcommand("list", "List backends, masks or strategies");
+  list->add_option("what", *what, "backends | masks | strategies")
+      ->required()
+      ->check(CLI::IsMember({"backends", "masks", "strategies"}));
+  list->callback([what, &exit_code] {
+    if (*what == "backends") list_backends();
+    if (*what == "masks") list_masks();
+    if (*what == "strategies") list_strategies();
+    exit_code = 0;
+  });
+}
+
+}  // namespace attnbench

@@ -1,0 +1,85 @@
+// `attnbench run SCENARIO`: expands the sweep, runs it, and writes CSV (as rows finish), JSON and Markdown.
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <filesystem>
+#include <memory>
+
+#include "harness/cli/cli.hpp"
+#include "harness/context.hpp"
+#include "harness/progress.hpp"
+#include "harness/runner.hpp"
+#include "reports/csv_writer.hpp"
+#include "reports/json_writer.hpp"
+#include "reports/markdown_writer.hpp"
+
+namespace attnbench {
+
+namespace {
+
+struct RunArgs {
+  std::string scenario;
+  std::string out;
+  std::vector<std::string> sets;
+  std::string filter;
+  std::string dump;
+  bool quiet = false;
+};
+
+int do_run(const RunArgs& a) {
+  const Scenario s = load_scenario(a.scenario, a.sets);
+  const std::vector<Case> cases = expand(s);  // builds every mask: bad parameters fail here
+  const std::string out = a.out.empty() ? "results/" + s.name : a.out;
+  std::filesystem::create_directories(out);
+  if (!a.dump.empty()) std::filesystem::create_directories(a.dump);
+
+  RunOptions opt;
+  opt.filter = a.filter;
+  opt.dump_dir = a.dump;
+  opt.memory_budget_bytes =
+      s.memory_budget_gb > 0 ? s.memory_budget_gb * (1ull << 30) : default_memory_budget_bytes();
+
+  const Context context = collect_context(s.text);
+  CsvWriter csv(out + "/results.csv");
+  std::vector<ResultRow> done;
+  Progress progress(cases.size(), !a.quiet);
+  if (!a.quiet) fmt::print(stderr, "attnbench: {} cases from {}\n", cases.size(), a.scenario);
+  run_cases(
+      s, cases, opt,
+      [&](const Case& c, const ResultRow& r) {
+        csv.write(r);
+        done.push_back(r);
+        write_results_json(out + "/results.json", context, done);  // nothing lost if the run dies
+        progress.finish(c, r);
+      },
+      [&](const Case& c, std::size_t i, std::size_t) { progress.start(c, i); });
+  progress.close();
+  write_results_markdown(out + "/results.md", s.name, done);
+
+  std::size_t by_status[6] = {0};
+  for (const auto& r : done) ++by_status[static_cast<int>(r.status)];
+  fmt::print("attnbench: {} rows: {} ok, {} mismatch, {} unsupported, {} oom, {} error, {} skipped\n",
+             done.size(), by_status[0], by_status[4], by_status[1], by_status[2], by_status[3],
+             by_status[5]);
+  fmt::print("attnbench: reports in {0}/ (results.csv, results.json, results.md)\n", out);
+  // A wrong result fails the run; unsupported, oom and error rows are reported, not fatal.
+  return by_status[static_cast<int>(Status::mismatch)] > 0 ? 1 : 0;
+}
+
+}  // namespace
+
+void add_run_command(CLI::App& app, int& exit_code) {
+  auto args = std::make_shared<RunArgs>();
+  CLI::App* run = app.add_subcommand("run", "Run a scenario (YAML sweep) and write the reports");
+  run->add_option("scenario", args->scenario, "Scenario YAML file")->required();
+  run->add_option("--out", args->out, "Output folder (default: results/<scenario name>)");
+  run->add_option("--set", args->sets, "Override a scenario field: key.path=value (repeatable)");
+  run->add_option("--filter", args->filter,
+                  "Run only cases whose label matches this glob; others become `skipped` rows");
+  run->add_option("--dump-tensors", args->dump, "Write every case's tensors (.npy) and case.json here");
+  run->add_flag("--quiet", args->quiet, "No progress output");
+  run->callback([args, &exit_code] { exit_code = do_run(*args); });
+}
+
+}  // namespace attnbench

@@ -1,0 +1,66 @@
+// Writes the per-case dump folder: parameters as JSON, tensors as NumPy arrays.
+#include "harness/dump.hpp"
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "harness/npy.hpp"
+
+namespace attnbench {
+
+std::string case_json(const Case& c) {
+  const Problem& p = c.problem;
+  nlohmann::ordered_json j;
+  j["id"] = c.id();
+  j["backend"] = c.backend;
+  j["strategy"] = p.strategy;
+  j["world_size"] = p.world_size;
+  j["mask"] = p.mask->name();
+  j["mask_params"] = nlohmann::ordered_json::parse(p.mask->params_json());
+  j["seed"] = p.seed;
+  j["batch"] = p.shape.batch;
+  j["heads_q"] = p.shape.heads_q;
+  j["heads_kv"] = p.shape.heads_kv;
+  j["seqlen_q"] = p.shape.seqlen_q;
+  j["seqlen_k"] = p.shape.seqlen_k;
+  j["head_dim"] = p.shape.head_dim;
+  j["dtype"] = std::string(to_string(p.dtype));
+  j["pass"] = std::string(to_string(p.pass));
+  j["softmax_scale"] = p.softmax_scale;
+  j["area"] = p.mask->area();
+  j["layout"] = "q k v o do dq dk dv: [B, S, H, D] float32; lse: [B, Hq, Sq] float32 (natural log); mask: [Sq, Sk] uint8";
+  nlohmann::ordered_json opts = nlohmann::ordered_json::object();
+  for (const auto& [k, v] : p.options) opts[k] = v;
+  j["options"] = opts;
+  return j.dump(2);
+}
+
+void write_case_dump(const std::string& dir, const Case& c, const Inputs& in, const Outputs& out) {
+  const auto& s = c.problem.shape;
+  const std::filesystem::path folder = std::filesystem::path(dir) / c.id();
+  std::filesystem::create_directories(folder);
+  std::ofstream(folder / "case.json") << case_json(c) << '\n';
+  auto f32 = [&](const char* name, const std::vector<float>& t, std::vector<std::int64_t> shape) {
+    if (t.empty()) return;
+    write_npy((folder / (std::string(name) + ".npy")).string(), "<f4", shape, t.data(),
+              t.size() * sizeof(float));
+  };
+  const std::vector<std::int64_t> qshape{s.batch, s.seqlen_q, s.heads_q, s.head_dim};
+  const std::vector<std::int64_t> kshape{s.batch, s.seqlen_k, s.heads_kv, s.head_dim};
+  f32("q", in.q, qshape);
+  f32("k", in.k, kshape);
+  f32("v", in.v, kshape);
+  f32("o", out.o, qshape);
+  f32("lse", out.lse, {s.batch, s.heads_q, s.seqlen_q});
+  if (pass_has_backward(c.problem.pass)) {
+    f32("do", in.dout, qshape);
+    f32("dq", out.dq, qshape);
+    f32("dk", out.dk, kshape);
+    f32("dv", out.dv, kshape);
+  }
+  const auto mask = c.problem.mask->dense();
+  write_npy((folder / "mask.npy").string(), "|u1", {s.seqlen_q, s.seqlen_k}, mask.data(), mask.size());
+}
+
+}  // namespace attnbench

@@ -1,0 +1,65 @@
+// Portable normal random inputs (mt19937_64 + Box-Muller, no std:: distributions).
+#include "harness/inputs.hpp"
+
+#include <bit>
+#include <cmath>
+#include <random>
+
+namespace attnbench {
+
+float round_to_dtype(float x, DType d) {
+  switch (d) {
+    case DType::bf16: {
+      // Round to nearest even on the upper 16 bits.
+      std::uint32_t bits = std::bit_cast<std::uint32_t>(x);
+      if (std::isnan(x)) return x;
+      bits += 0x7FFFu + ((bits >> 16) & 1u);
+      return std::bit_cast<float>(bits & 0xFFFF0000u);
+    }
+    case DType::fp16: return static_cast<float>(static_cast<_Float16>(x));
+    default: return x;
+  }
+}
+
+namespace {
+
+std::uint64_t mix(std::uint64_t h, std::uint64_t v) {
+  // splitmix64 step: a well-spread, portable combination of seed and shape.
+  h ^= v + 0x9E3779B97F4A7C15ull + (h << 6) + (h >> 2);
+  h += 0x9E3779B97F4A7C15ull;
+  h = (h ^ (h >> 30)) * 0xBF58476D1CE4E5B9ull;
+  h = (h ^ (h >> 27)) * 0x94D049BB133111EBull;
+  return h ^ (h >> 31);
+}
+
+void fill_normal(std::vector<float>& out, std::int64_t n, std::uint64_t seed, DType d) {
+  out.resize(static_cast<std::size_t>(n));
+  std::mt19937_64 rng(seed);
+  constexpr double two_pi = 6.283185307179586;
+  const double inv = 1.0 / 18446744073709551616.0;  // 2^-64
+  for (std::int64_t i = 0; i < n; i += 2) {
+    const double u1 = (static_cast<double>(rng()) + 1.0) * inv;  // (0, 1]
+    const double u2 = static_cast<double>(rng()) * inv;
+    const double r = std::sqrt(-2.0 * std::log(u1));
+    out[i] = round_to_dtype(static_cast<float>(r * std::cos(two_pi * u2)), d);
+    if (i + 1 < n) out[i + 1] = round_to_dtype(static_cast<float>(r * std::sin(two_pi * u2)), d);
+  }
+}
+
+}  // namespace
+
+Inputs generate_inputs(const Problem& p) {
+  const Shape& s = p.shape;
+  std::uint64_t h = p.seed;
+  for (std::int64_t v : {s.batch, s.heads_q, s.heads_kv, s.seqlen_q, s.seqlen_k, s.head_dim,
+                         static_cast<std::int64_t>(p.dtype)})
+    h = mix(h, static_cast<std::uint64_t>(v));
+  Inputs in;
+  fill_normal(in.q, s.q_elems(), mix(h, 1), p.dtype);
+  fill_normal(in.k, s.kv_elems(), mix(h, 2), p.dtype);
+  fill_normal(in.v, s.kv_elems(), mix(h, 3), p.dtype);
+  if (pass_has_backward(p.pass)) fill_normal(in.dout, s.q_elems(), mix(h, 4), p.dtype);
+  return in;
+}
+
+}  // namespace attnbench

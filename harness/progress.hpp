@@ -1,0 +1,27 @@
+// Progress display: a rewriting line with case count and ETA on a terminal, plain log lines otherwise.
+#pragma once
+
+#include <chrono>
+#include <cstdio>
+#include <string>
+
+#include "harness/scenario.hpp"
+#include "reports/result_row.hpp"
+
+namespace attnbench {
+
+class Progress {
+ public:
+  Progress(std::size_t total, bool enabled, std::FILE* out = stderr);
+  void start(const Case&, std::size_t done);
+  void finish(const Case&, const ResultRow&);
+  void close();
+
+ private:
+  std::size_t total_, done_ = 0;
+  bool enabled_, tty_;
+  std::FILE* out_;
+  std::chrono::steady_clock::time_point begin_;
+};
+
+}  // namespace attnbench

@@ -1,0 +1,448 @@
+// Parses and validates scenario YAML, applies --set overrides, and expands the sweep into cases.
+#include "harness/scenario.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <yaml-cpp/yaml.h>
+
+#include <cmath>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "attnbench/registry.hpp"
+
+namespace attnbench {
+
+bool glob_match(std::string_view p, std::string_view t) {
+  // Iterative wildcard match with backtracking on the last '*'.
+  std::size_t pi = 0, ti = 0, star = std::string_view::npos, mark = 0;
+  while (ti < t.size()) {
+    if (pi < p.size() && (p[pi] == '?' || p[pi] == t[ti])) {
+      ++pi;
+      ++ti;
+    } else if (pi < p.size() && p[pi] == '*') {
+      star = pi++;
+      mark = ti;
+    } else if (star != std::string_view::npos) {
+      pi = star + 1;
+      ti = ++mark;
+    } else {
+      return false;
+    }
+  }
+  while (pi < p.size() && p[pi] == '*') ++pi;
+  return pi == p.size();
+}
+
+namespace {
+
+// Error helper: "FILE:LINE: field: message".
+struct Ctx {
+  std::string path;
+  [[noreturn]] void fail(const YAML::Node& n, const std::string& field, const std::string& msg) const {
+    const int line = n.Mark().line >= 0 ? n.Mark().line + 1 : 0;
+    if (line > 0) throw InputError(fmt::format("{}:{}: {}: {}", path, line, field, msg));
+    throw InputError(fmt::format("{}: {}: {}", path, field, msg));
+  }
+};
+
+std::vector<YAML::Node> items(const YAML::Node& n) {
+  std::vector<YAML::Node> out;
+  if (n.IsSequence())
+    for (const auto& x : n) out.push_back(x);
+  else if (n.IsDefined() && !n.IsNull())
+    out.push_back(n);
+  return out;
+}
+
+std::string scalar(const Ctx& c, const YAML::Node& n, const std::string& field) {
+  if (!n.IsScalar()) c.fail(n, field, "expected a single value");
+  return n.Scalar();
+}
+
+std::int64_t to_int(const Ctx& c, const YAML::Node& n, const std::string& field, std::int64_t min) {
+  const std::string s = scalar(c, n, field);
+  std::int64_t v = 0;
+  std::size_t used = 0;
+  try {
+    v = std::stoll(s, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used != s.size() || s.empty()) c.fail(n, field, fmt::format("expected an integer, got '{}'", s));
+  if (v < min) c.fail(n, field, fmt::format("must be >= {} (got {})", min, v));
+  return v;
+}
+
+double to_real(const Ctx& c, const YAML::Node& n, const std::string& field, double min_exclusive) {
+  const std::string s = scalar(c, n, field);
+  double v = 0;
+  std::size_t used = 0;
+  try {
+    v = std::stod(s, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used != s.size() || s.empty() || !std::isfinite(v))
+    c.fail(n, field, fmt::format("expected a number, got '{}'", s));
+  if (!(v > min_exclusive)) c.fail(n, field, fmt::format("must be > {} (got {})", min_exclusive, s));
+  return v;
+}
+
+bool to_bool(const Ctx& c, const YAML::Node& n, const std::string& field) {
+  const std::string s = scalar(c, n, field);
+  if (s == "true" || s == "on" || s == "yes") return true;
+  if (s == "false" || s == "off" || s == "no") return false;
+  c.fail(n, field, fmt::format("expected true or false, got '{}'", s));
+}
+
+std::vector<std::int64_t> int_list(const Ctx& c, const YAML::Node& n, const std::string& field,
+                                   std::int64_t min) {
+  std::vector<std::int64_t> out;
+  for (const auto& x : items(n)) out.push_back(to_int(c, x, field, min));
+  if (out.empty()) c.fail(n, field, "must not be empty");
+  return out;
+}
+
+void check_keys(const Ctx& c, const YAML::Node& map, const std::string& field,
+                const std::vector<std::string>& accepted) {
+  if (!map.IsMap()) c.fail(map, field, "expected a map");
+  for (const auto& kv : map) {
+    const std::string key = kv.first.as<std::string>();
+    if (std::find(accepted.begin(), accepted.end(), key) == accepted.end())
+      c.fail(kv.first, field.empty() ? key : field + "." + key,
+             fmt::format("unknown field (accepted: {})", fmt::join(accepted, ", ")));
+  }
+}
+
+std::string flow_text(const YAML::Node& n) {
+  if (n.IsScalar()) return n.Scalar();
+  YAML::Emitter e;
+  e.SetSeqFormat(YAML::Flow);
+  e.SetMapFormat(YAML::Flow);
+  e << n;
+  return e.c_str();
+}
+
+// Parameters whose single value is itself a list: a list of lists is their sweep axis.
+bool list_valued(const std::string& key) { return key == "doc_lengths" || key == "slices"; }
+
+void parse_masks(const Ctx& c, const YAML::Node& n, Scenario& s) {
+  if (!n.IsDefined()) c.fail(n, "masks", "is required");
+  for (const auto& m : items(n)) {
+    MaskSpec base;
+    std::vector<std::pair<std::string, std::vector<std::string>>> axes;
+    if (m.IsScalar()) {
+      base.name = m.Scalar();
+    } else if (m.IsMap()) {
+      if (!m["name"]) c.fail(m, "masks", "each mask map needs a 'name'");
+      base.name = scalar(c, m["name"], "masks.name");
+      for (const auto& kv : m) {
+        const std::string key = kv.first.as<std::string>();
+        if (key == "name") continue;
+        const YAML::Node& v = kv.second;
+        std::vector<std::string> values;
+        const bool axis = v.IsSequence() && v.size() > 0 &&
+                          (!list_valued(key) || v[0].IsSequence());
+        if (axis)
+          for (const auto& x : v) values.push_back(flow_text(x));
+        else
+          values.push_back(flow_text(v));
+        axes.emplace_back(key, values);
+      }
+    } else {
+      c.fail(m, "masks", "each entry is a mask name or a map with 'name' and parameters");
+    }
+    const MaskInfo* info = find_mask_info(base.name);
+    if (info == nullptr)
+      c.fail(m, "masks", fmt::format("unknown mask '{}' (accepted: {})", base.name,
+                                     fmt::join(mask_names(), ", ")));
+    for (const auto& [key, values] : axes) {
+      bool known = false;
+      for (const auto& p : info->params) known = known || p.name == key;
+      if (!known) {
+        std::vector<std::string> accepted;
+        for (const auto& p : info->params) accepted.push_back(p.name);
+        c.fail(m, "masks." + base.name,
+               fmt::format("unknown parameter '{}' (accepted: {})", key,
+                           accepted.empty() ? std::string("none") : fmt::to_string(fmt::join(accepted, ", "))));
+      }
+    }
+    // Product over the list-valued parameters.
+    std::vector<MaskSpec> specs{base};
+    for (const auto& [key, values] : axes) {
+      std::vector<MaskSpec> next;
+      for (const auto& spec : specs)
+        for (const auto& v : values) {
+          MaskSpec x = spec;
+          x.params[key] = v;
+          next.push_back(x);
+        }
+      specs = std::move(next);
+    }
+    for (auto& spec : specs) {
+      s.masks.push_back(spec);
+    }
+  }
+  if (s.masks.empty()) c.fail(n, "masks", "must not be empty");
+}
+
+void apply_override(YAML::Node& root, const std::string& assignment) {
+  const auto eq = assignment.find('=');
+  if (eq == std::string::npos || eq == 0)
+    throw InputError(fmt::format("--set {}: expected key.path=value", assignment));
+  const std::string key = assignment.substr(0, eq);
+  YAML::Node value;
+  try {
+    value = YAML::Load(assignment.substr(eq + 1));
+  } catch (const YAML::Exception& e) {
+    throw InputError(fmt::format("--set {}: value is not valid YAML: {}", assignment, e.msg));
+  }
+  std::vector<std::string> parts;
+  std::stringstream ss(key);
+  for (std::string part; std::getline(ss, part, '.');) parts.push_back(part);
+  // Walk with fresh handles: yaml-cpp's operator[] on a copied node aliases the tree.
+  std::vector<YAML::Node> path{root};
+  for (std::size_t i = 0; i + 1 < parts.size(); ++i) {
+    YAML::Node child = path.back()[parts[i]];
+    if (!child.IsMap()) {
+      path.back()[parts[i]] = YAML::Node(YAML::NodeType::Map);
+      child = path.back()[parts[i]];
+    }
+    path.push_back(child);
+  }
+  path.back()[parts.back()] = value;
+}
+
+}  // namespace
+
+Scenario parse_scenario(const std::string& text, const std::string& path,
+                        const std::vector<std::string>& overrides) {
+  const Ctx c{path};
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::ParserException& e) {
+    throw InputError(fmt::format("{}:{}: malformed YAML: {}", path, e.mark.line + 1, e.msg));
+  }
+  if (!root.IsMap()) throw InputError(fmt::format("{}: a scenario must be a YAML map", path));
+  for (const auto& o : overrides) apply_override(root, o);
+
+  check_keys(c, root, "",
+             {"name", "backends", "strategies", "world_sizes", "masks", "seqlens", "seqlens_k",
+              "shape", "dtypes", "passes", "timing", "check", "memory_budget_gb", "seed",
+              "softmax_scale", "options"});
+  Scenario s;
+  s.path = path;
+  s.text = text;
+  for (const auto& o : overrides) s.text += "\n# --set " + o;
+  s.name = root["name"] ? scalar(c, root["name"], "name") : "scenario";
+
+  // Backends: names or globs over the registry, order kept, duplicates dropped.
+  const auto& reg = Registry::instance();
+  if (!root["backends"]) c.fail(root, "backends", "is required");
+  for (const auto& b : items(root["backends"])) {
+    const std::string pat = scalar(c, b, "backends");
+    bool matched = false;
+    for (const auto& name : reg.backend_names())
+      if (glob_match(pat, name)) {
+        matched = true;
+        if (std::find(s.backends.begin(), s.backends.end(), name) == s.backends.end())
+          s.backends.push_back(name);
+      }
+    if (!matched)
+      c.fail(b, "backends", fmt::format("unknown backend '{}' (accepted: {})", pat,
+                                        fmt::join(reg.backend_names(), ", ")));
+  }
+  if (s.backends.empty()) c.fail(root["backends"], "backends", "must not be empty");
+
+  s.strategies = {"none"};
+  if (root["strategies"]) {
+    s.strategies.clear();
+    for (const auto& n : items(root["strategies"])) {
+      const std::string name = scalar(c, n, "strategies");
+      if (name != "none" && reg.find_strategy(name) == nullptr) {
+        auto accepted = reg.strategy_names();
+        accepted.insert(accepted.begin(), "none");
+        c.fail(n, "strategies", fmt::format("unknown strategy '{}' (accepted: {})", name,
+                                            fmt::join(accepted, ", ")));
+      }
+      s.strategies.push_back(name);
+    }
+  }
+  s.world_sizes = {1};
+  if (root["world_sizes"]) {
+    s.world_sizes.clear();
+    for (auto v : int_list(c, root["world_sizes"], "world_sizes", 1)) s.world_sizes.push_back(static_cast<int>(v));
+  }
+
+  parse_masks(c, root["masks"], s);
+  if (!root["seqlens"]) c.fail(root, "seqlens", "is required");
+  s.seqlens = int_list(c, root["seqlens"], "seqlens", 1);
+  if (root["seqlens_k"]) s.seqlens_k = int_list(c, root["seqlens_k"], "seqlens_k", 1);
+
+  const YAML::Node shape = root["shape"];
+  s.batch = {1};
+  s.heads_q = {8};
+  s.heads_kv = {8};
+  s.head_dim = {64};
+  if (shape) {
+    check_keys(c, shape, "shape", {"batch", "heads_q", "heads_kv", "head_dim"});
+    if (shape["batch"]) s.batch = int_list(c, shape["batch"], "shape.batch", 1);
+    if (shape["heads_q"]) s.heads_q = int_list(c, shape["heads_q"], "shape.heads_q", 1);
+    if (shape["heads_kv"]) s.heads_kv = int_list(c, shape["heads_kv"], "shape.heads_kv", 1);
+    if (shape["head_dim"]) s.head_dim = int_list(c, shape["head_dim"], "shape.head_dim", 1);
+    for (auto hq : s.heads_q)
+      for (auto hkv : s.heads_kv)
+        if (hq % hkv != 0)
+          c.fail(shape, "shape",
+                 fmt::format("heads_q ({}) must be a multiple of heads_kv ({})", hq, hkv));
+  }
+
+  s.dtypes = {DType::fp32};
+  if (root["dtypes"]) {
+    s.dtypes.clear();
+    for (const auto& n : items(root["dtypes"])) {
+      auto d = parse_dtype(scalar(c, n, "dtypes"));
+      if (!d) c.fail(n, "dtypes", fmt::format("unknown dtype '{}' (accepted: fp32, bf16, fp16, fp64)", n.Scalar()));
+      s.dtypes.push_back(*d);
+    }
+  }
+  s.passes = {Pass::fwd};
+  if (root["passes"]) {
+    s.passes.clear();
+    for (const auto& n : items(root["passes"])) {
+      auto p = parse_pass(scalar(c, n, "passes"));
+      if (!p) c.fail(n, "passes", fmt::format("unknown pass '{}' (accepted: fwd, bwd, fwd_bwd)", n.Scalar()));
+      s.passes.push_back(*p);
+    }
+  }
+
+  if (const YAML::Node t = root["timing"]) {
+    check_keys(c, t, "timing", {"warmup", "min_iters", "max_iters", "min_time_s", "max_noise_pct", "timeout_s"});
+    if (t["warmup"]) s.timing.warmup = static_cast<int>(to_int(c, t["warmup"], "timing.warmup", 0));
+    if (t["min_iters"]) s.timing.min_iters = static_cast<int>(to_int(c, t["min_iters"], "timing.min_iters", 1));
+    if (t["max_iters"]) s.timing.max_iters = static_cast<int>(to_int(c, t["max_iters"], "timing.max_iters", 1));
+    if (t["min_time_s"]) s.timing.min_time_s = to_real(c, t["min_time_s"], "timing.min_time_s", -1e-300);
+    if (t["max_noise_pct"]) s.timing.max_noise_pct = to_real(c, t["max_noise_pct"], "timing.max_noise_pct", 0);
+    if (t["timeout_s"]) s.timing.timeout_s = to_real(c, t["timeout_s"], "timing.timeout_s", 0);
+    if (s.timing.max_iters < s.timing.min_iters)
+      c.fail(t, "timing.max_iters", fmt::format("must be >= min_iters ({})", s.timing.min_iters));
+  }
+  if (const YAML::Node k = root["check"]) {
+    check_keys(c, k, "check", {"enabled", "max_seqlen", "tolerance_fwd", "tolerance_bwd"});
+    if (k["enabled"]) s.check.enabled = to_bool(c, k["enabled"], "check.enabled");
+    if (k["max_seqlen"]) s.check.max_seqlen = to_int(c, k["max_seqlen"], "check.max_seqlen", 0);
+    if (k["tolerance_fwd"]) s.check.tolerance_fwd = to_real(c, k["tolerance_fwd"], "check.tolerance_fwd", 0);
+    if (k["tolerance_bwd"]) s.check.tolerance_bwd = to_real(c, k["tolerance_bwd"], "check.tolerance_bwd", 0);
+  }
+  if (root["memory_budget_gb"])
+    s.memory_budget_gb = to_real(c, root["memory_budget_gb"], "memory_budget_gb", 0);
+  if (root["seed"]) s.seed = static_cast<std::uint64_t>(to_int(c, root["seed"], "seed", 0));
+  if (root["softmax_scale"]) s.softmax_scale = to_real(c, root["softmax_scale"], "softmax_scale", 0);
+  if (const YAML::Node o = root["options"]) {
+    if (!o.IsMap()) c.fail(o, "options", "expected a map of option: value or [values]");
+    for (const auto& kv : o) {
+      std::vector<std::string> values;
+      for (const auto& x : items(kv.second)) values.push_back(flow_text(x));
+      s.options[kv.first.as<std::string>()] = values;
+    }
+  }
+  return s;
+}
+
+Scenario load_scenario(const std::string& path, const std::vector<std::string>& overrides) {
+  std::ifstream in(path);
+  if (!in) throw InputError(fmt::format("{}: cannot open scenario file", path));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return parse_scenario(ss.str(), path, overrides);
+}
+
+std::string Case::id() const {
+  const auto& p = problem;
+  std::string id = fmt::format("{:04d}-{}-{}-w{}-{}-q{}-k{}-b{}-h{}x{}-d{}-{}-{}", index, backend,
+                               p.strategy, p.world_size, p.mask ? p.mask->name() : "nomask",
+                               p.shape.seqlen_q, p.shape.seqlen_k, p.shape.batch, p.shape.heads_q,
+                               p.shape.heads_kv, p.shape.head_dim, to_string(p.dtype), to_string(p.pass));
+  for (char& ch : id)
+    if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '.' || ch == '_')) ch = '_';
+  return id;
+}
+
+std::string Case::label() const {
+  const auto& p = problem;
+  std::string s = backend;
+  if (p.strategy != "none") s += fmt::format("/{}x{}", p.strategy, p.world_size);
+  s += fmt::format("/{}/S={}", p.mask ? p.mask->name() : "", p.shape.seqlen_q);
+  if (p.shape.seqlen_k != p.shape.seqlen_q) s += fmt::format(",Sk={}", p.shape.seqlen_k);
+  s += fmt::format("/B{}H{}x{}D{}/{}/{}", p.shape.batch, p.shape.heads_q, p.shape.heads_kv,
+                   p.shape.head_dim, to_string(p.dtype), to_string(p.pass));
+  for (const auto& [k, v] : p.options) s += fmt::format("/{}={}", k, v);
+  return s;
+}
+
+std::vector<Case> expand(const Scenario& s) {
+  // Option axes (only for CP strategies): product of every option's values.
+  std::vector<std::map<std::string, std::string>> option_sets{{}};
+  for (const auto& [key, values] : s.options) {
+    std::vector<std::map<std::string, std::string>> next;
+    for (const auto& set : option_sets)
+      for (const auto& v : values) {
+        auto x = set;
+        x[key] = v;
+        next.push_back(x);
+      }
+    option_sets = std::move(next);
+  }
+
+  std::vector<Case> cases;
+  for (std::size_t mi = 0; mi < s.masks.size(); ++mi) {
+    for (auto sq : s.seqlens) {
+      const std::vector<std::int64_t> sks = s.seqlens_k.empty() ? std::vector<std::int64_t>{sq} : s.seqlens_k;
+      for (auto sk : sks) {
+        MaskPtr mask;
+        try {
+          mask = build_mask(s.masks[mi], sq, sk);
+        } catch (const InputError& e) {
+          throw InputError(fmt::format("{}: masks: {}", s.path, e.what()));
+        }
+        for (auto b : s.batch)
+          for (auto hq : s.heads_q)
+            for (auto hkv : s.heads_kv)
+              for (auto d : s.head_dim)
+                for (auto dt : s.dtypes)
+                  for (auto pass : s.passes)
+                    for (const auto& strat : s.strategies)
+                      for (int ws : s.world_sizes) {
+                        if (strat == "none" && ws != 1) continue;
+                        const auto& opts = strat == "none" ? std::vector<std::map<std::string, std::string>>{{}}
+                                                           : option_sets;
+                        for (const auto& o : opts)
+                          for (const auto& backend : s.backends) {
+                            Case c;
+                            c.index = cases.size();
+                            c.backend = backend;
+                            c.mask_index = mi;
+                            Problem& p = c.problem;
+                            p.shape = {b, hq, hkv, sq, sk, d};
+                            p.dtype = dt;
+                            p.pass = pass;
+                            p.mask = mask;
+                            p.softmax_scale = s.softmax_scale > 0 ? s.softmax_scale
+                                                                  : 1.0 / std::sqrt(static_cast<double>(d));
+                            p.seed = s.seed;
+                            p.strategy = strat;
+                            p.world_size = ws;
+                            p.options = o;
+                            cases.push_back(std::move(c));
+                          }
+                      }
+      }
+    }
+  }
+  return cases;
+}
+
+}  // namespace attnbench

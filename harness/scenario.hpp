@@ -1,0 +1,66 @@
+// The scenario file (DESIGN.md "Scenario file"): parsing, validation, overrides and sweep expansion.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "attnbench/problem.hpp"
+#include "harness/timing.hpp"
+#include "masks/library.hpp"
+
+namespace attnbench {
+
+struct CheckConfig {
+  bool enabled = true;
+  std::int64_t max_seqlen = 4096;  // larger cases are timed but not checked
+  double tolerance_fwd = 0;        // 0: per-dtype default
+  double tolerance_bwd = 0;
+};
+
+struct Scenario {
+  std::string name;
+  std::string path;  // file it came from (error messages, context)
+  std::string text;  // the YAML as given (after --set), recorded in the JSON context
+  std::vector<std::string> backends;    // resolved registry names, in order
+  std::vector<std::string> strategies;  // "none" or registered strategies
+  std::vector<int> world_sizes;
+  std::vector<MaskSpec> masks;  // list-valued parameters already expanded
+  std::vector<std::int64_t> seqlens, seqlens_k;  // seqlens_k empty: Sk = Sq
+  std::vector<std::int64_t> batch, heads_q, heads_kv, head_dim;
+  std::vector<DType> dtypes;
+  std::vector<Pass> passes;
+  // Strategy/backend options: each value list is a sweep axis (balance, ulysses_degree...).
+  std::map<std::string, std::vector<std::string>> options;
+  TimingConfig timing;
+  CheckConfig check;
+  double memory_budget_gb = 0;  // 0: a fraction of free memory
+  std::uint64_t seed = 0;
+  double softmax_scale = 0;  // 0: 1/sqrt(head_dim)
+};
+
+// One point of the sweep, ready to run.
+struct Case {
+  std::size_t index = 0;
+  std::string backend;
+  Problem problem;
+  std::size_t mask_index = 0;  // which scenario mask (cases sharing inputs and mask share a reference)
+  std::string id() const;      // unique, filesystem-safe: used for --dump-tensors folders
+  std::string label() const;   // human readable, for progress lines and --filter
+};
+
+// Parses a scenario file. `overrides` are `--set key.path=value` pairs applied
+// before validation. Throws InputError: "FILE:LINE: field: message (accepted: ...)".
+Scenario load_scenario(const std::string& path, const std::vector<std::string>& overrides = {});
+Scenario parse_scenario(const std::string& text, const std::string& path,
+                        const std::vector<std::string>& overrides = {});
+
+// The product of all axes, in an order that keeps cases with the same inputs
+// adjacent (backends innermost). Builds every mask, so bad mask parameters fail here.
+std::vector<Case> expand(const Scenario&);
+
+// Shell-style wildcard match (* and ?), used for backend globs and --filter.
+bool glob_match(std::string_view pattern, std::string_view text);
+
+}  // namespace attnbench
