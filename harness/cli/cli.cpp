@@ -7,6 +7,7 @@
 
 #include "attnbench/types.hpp"
 #include "attnbench/version.hpp"
+#include "harness/cli/cmd_compare.hpp"
 
 namespace attnbench {
 
@@ -18,6 +19,7 @@ int run_cli(int argc, const char* const* argv) {
   int exit_code = 0;
   add_run_command(app, exit_code);
   add_list_command(app, exit_code);
+  add_compare_command(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -55,7 +55,7 @@ int run_compare_command(const CompareCommandArgs& args, std::ostream& out, std::
   return rep.exit_code();
 }
 
-void add_compare_command(CLI::App& app) {
+void add_compare_command(CLI::App& app, int& exit_code) {
   auto args = std::make_shared<CompareCommandArgs>();
   CLI::App* cmd = app.add_subcommand(
       "compare", "Compare two results.json files; exit 0 when nothing regressed, 1 on a "
@@ -77,10 +77,7 @@ void add_compare_command(CLI::App& app) {
   cmd->add_flag("-q,--quiet", args->quiet, "Do not print the Markdown report on stdout");
   cmd->footer("Rule: " + compare_rule_text(5.0, 2.0) +
               " (5 and 2 stand for --threshold and --noise-sigmas.)");
-  cmd->callback([args] {
-    const int code = run_compare_command(*args, std::cout, std::cerr);
-    if (code != 0) throw CLI::RuntimeError(code);
-  });
+  cmd->callback([args, &exit_code] { exit_code = run_compare_command(*args, std::cout, std::cerr); });
 }
 
 }  // namespace attnbench

@@ -23,8 +23,8 @@ struct CompareCommandArgs {
 // --md/--junit files written; returns the exit code (0 pass, 1 regression, 2 bad input).
 int run_compare_command(const CompareCommandArgs&, std::ostream& out, std::ostream& err);
 
-// Adds `compare BASELINE.json CURRENT.json [...]`; a non-zero result is thrown
-// as CLI::RuntimeError(code), which CLI::App::exit() turns into the exit status.
-void add_compare_command(CLI::App& app);
+// Adds `compare BASELINE.json CURRENT.json [...]`; its callback stores the exit
+// code (0, 1, 2) in `exit_code`, as every verb of run_cli does.
+void add_compare_command(CLI::App& app, int& exit_code);
 
 }  // namespace attnbench

@@ -4,8 +4,7 @@
 #include <filesystem>
 #include <sstream>
 
-#include <CLI/CLI.hpp>
-
+#include "harness/cli/cli.hpp"
 #include "harness/cli/cmd_compare.hpp"
 #include "tests/reports_compare/golden.hpp"
 
@@ -15,20 +14,11 @@ using attnbench::testing::read_text;
 
 namespace {
 
-// Parses argv as the binary's main would, returning the exit status CLI11 gives.
+// The binary's own entry point, in-process: returns the exit status main would.
 int cli_exit(std::vector<std::string> args) {
-  CLI::App app{"attnbench"};
-  app.require_subcommand(1);
-  add_compare_command(app);
   std::vector<const char*> argv{"attnbench"};
   for (const auto& a : args) argv.push_back(a.c_str());
-  try {
-    app.parse(static_cast<int>(argv.size()), argv.data());
-  } catch (const CLI::ParseError& e) {
-    std::ostringstream sink;
-    return app.exit(e, sink, sink);
-  }
-  return 0;
+  return run_cli(static_cast<int>(argv.size()), argv.data());
 }
 
 }  // namespace
@@ -44,6 +34,7 @@ TEST_CASE("CLI exit codes follow the contract") {
   CHECK(cli_exit({"compare", base, base, "--fail-on", "nonsense", "-q"}) == 2);
   CHECK(cli_exit({"compare", base, fixture("slower_30pct.json").string(), "--threshold", "50",
                   "-q"}) == 0);
+  CHECK(cli_exit({"compare", base}) == 2);  // CLI11: the current file is required
 }
 
 TEST_CASE("a missing file prints one clear line") {
