@@ -102,6 +102,7 @@ std::string base_label(const CompareRow& r) {
   std::string who = r.backend;
   if (r.strategy != "none" || r.world_size != 1)
     who = fmt::format("{} {}x{}", r.backend, r.strategy, r.world_size);
+  if (!r.options.empty()) who = mask_label(who, r.options);
   return fmt::format("{} · {} · {} · {} {}", who, mask_label(r.mask, r.mask_params),
                      shape_text(r), r.dtype, r.pass);
 }
@@ -131,10 +132,15 @@ CompareRow parse_row(const json& row, const std::string& where) {
   r.time_ms = number_field(row, "time_ms", where);
   r.noise_pct = number_field(row, "noise_pct", where);
   if (auto it = row.find("message"); it != row.end() && it->is_string()) r.message = *it;
+  // Strategy options (balance, ulysses_degree...) tell CP cases apart; optional column.
+  if (auto it = row.find("options"); it != row.end() && !it->is_null())
+    r.options = canonical_params(it->is_string() ? it->get<std::string>() : it->dump());
+  if (r.options == "{}") r.options.clear();
   // The key: every identifying column, separated by a byte no value contains.
-  r.key = fmt::format("{}\x1f{}\x1f{}\x1f{}\x1f{}\x1f{}\x1f{}\x1f{}\x1f{}\x1f{}\x1f{}\x1f{}\x1f{}\x1f{}",
+  r.key = fmt::format("{}\x1f{}\x1f{}\x1f{}\x1f{}\x1f{}\x1f{}\x1f{}\x1f{}\x1f{}\x1f{}\x1f{}\x1f{}\x1f{}\x1f{}",
                       r.backend, r.strategy, r.world_size, r.mask, r.mask_params, r.seed, r.batch,
-                      r.heads_q, r.heads_kv, r.seqlen_q, r.seqlen_k, r.head_dim, r.dtype, r.pass);
+                      r.heads_q, r.heads_kv, r.seqlen_q, r.seqlen_k, r.head_dim, r.dtype, r.pass,
+                      r.options);
   r.label = base_label(r);
   return r;
 }
@@ -216,7 +222,8 @@ std::set<ChangeClass> parse_fail_on(const std::string& list) {
 const std::vector<std::string>& case_key_fields() {
   static const std::vector<std::string> fields{
       "backend",  "strategy", "world_size", "mask",     "mask_params", "seed",  "batch",
-      "heads_q",  "heads_kv", "seqlen_q",   "seqlen_k", "head_dim",    "dtype", "pass"};
+      "heads_q",  "heads_kv", "seqlen_q",   "seqlen_k", "head_dim",    "dtype", "pass",
+      "options"};  // options: optional (strategy options of CP rows)
   return fields;
 }
 

@@ -49,6 +49,7 @@ struct CompareRow {
   std::int64_t world_size = 1, batch = 0, heads_q = 0, heads_kv = 0, seqlen_q = 0, seqlen_k = 0,
                head_dim = 0;
   std::string seed;
+  std::string options;  // strategy options, canonical JSON; empty when none
   std::string status;
   double time_ms = 0.0;    // NaN when absent (null)
   double noise_pct = 0.0;  // NaN when absent (null)

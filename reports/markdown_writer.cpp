@@ -44,12 +44,19 @@ struct TableKey {
 struct Column {
   std::string backend, strategy;
   int world_size = 1;
+  std::string options;  // strategy options (balance, ulysses_degree...), "" when none
 };
+
+std::string options_of(const ResultRow& r) {
+  const Metric* m = r.find_extra("options");
+  return m && m->text != "{}" ? m->text : "";
+}
 
 // CP columns read "ring×2"; the backend joins the name when the table mixes several.
 std::string column_name(const Column& c, bool cp, bool several_backends) {
   if (!cp) return c.backend;
   std::string s = fmt::format("{}×{}", c.strategy, c.world_size);
+  if (!c.options.empty()) s = mask_label(s, c.options);
   return several_backends ? c.backend + " " + s : s;
 }
 
@@ -62,9 +69,9 @@ std::string render_table(const TableKey& key, const std::vector<const ResultRow*
   auto col_index = [&](const ResultRow& r) {
     for (std::size_t i = 0; i < cols.size(); ++i)
       if (cols[i].backend == r.backend && cols[i].strategy == r.strategy &&
-          cols[i].world_size == r.world_size)
+          cols[i].world_size == r.world_size && cols[i].options == options_of(r))
         return i;
-    cols.push_back({r.backend, r.strategy, r.world_size});
+    cols.push_back({r.backend, r.strategy, r.world_size, options_of(r)});
     return cols.size() - 1;
   };
   std::map<std::pair<std::int64_t, std::int64_t>, std::map<std::size_t, const ResultRow*>> grid;

@@ -132,6 +132,8 @@ std::vector<Plot> cp_plots(const std::vector<ResultRow>& all) {
   auto plots = build_plots(rows, "cp_time", [](const ResultRow& r) {
     GroupKey k{r.pass, mask_label(r.mask, r.mask_params), r.dtype, shape_text(r), ""};
     std::string s = fmt::format("{} ({}) S={}", r.strategy, r.backend, r.seqlen_k);
+    if (const Metric* o = r.find_extra("options"); o && !o->text.empty() && o->text != "{}")
+      s = mask_label(s, o->text);
     return std::make_tuple(k, s, double(r.world_size), r.time_ms);
   });
   // A line needs two world sizes to say anything about scaling.
