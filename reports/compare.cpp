@@ -101,7 +101,7 @@ std::string shape_text(const CompareRow& r) {
 std::string base_label(const CompareRow& r) {
   std::string who = r.backend;
   if (r.strategy != "none" || r.world_size != 1)
-    who = fmt::format("{} {}x{}", r.backend, r.strategy, r.world_size);
+    who = fmt::format("{} {}×{}", r.backend, r.strategy, r.world_size);
   if (!r.options.empty()) who = mask_label(who, r.options);
   return fmt::format("{} · {} · {} · {} {}", who, mask_label(r.mask, r.mask_params),
                      shape_text(r), r.dtype, r.pass);

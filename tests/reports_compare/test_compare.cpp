@@ -202,3 +202,18 @@ TEST_CASE("status transitions") {
   CHECK(compare_rows(ok, with("error"), opt).fails);
   CHECK_FALSE(compare_rows(with("mismatch"), ok, opt).fails);
 }
+
+TEST_CASE("strategy options are part of the case key and of the label") {
+  const std::string head =
+      R"({"schema_version":1,"context":{},"results":[{"backend":"cpu.flash","strategy":"usp",)"
+      R"("world_size":4,"mask":"causal","mask_params":"{}","seed":1,"batch":1,"heads_q":8,)"
+      R"("heads_kv":8,"seqlen_q":1024,"seqlen_k":1024,"head_dim":64,"dtype":"fp32","pass":"fwd",)"
+      R"("status":"ok","time_ms":2.0,"noise_pct":1.0)";
+  auto a = parse_run_file(head + R"(,"options":"{\"ulysses_degree\":\"2\"}"}]})", "a.json");
+  auto b = parse_run_file(head + R"(,"options":"{\"ulysses_degree\":\"4\"}"}]})", "b.json");
+  auto none = parse_run_file(head + "}]}", "none.json");
+  CHECK(a.rows[0].label == "cpu.flash usp×4{ulysses_degree=2} · causal · B1 H8 S1024 D64 · fp32 fwd");
+  CHECK(compare_runs(a, a, {}).count(ChangeClass::same) == 1);
+  CHECK(compare_runs(a, b, {}).count(ChangeClass::missing) == 1);
+  CHECK(compare_runs(none, a, {}).count(ChangeClass::added) == 1);
+}
