@@ -49,7 +49,7 @@ TEST_CASE("a missing file prints one clear line") {
         "`attnbench run`)\n");
 }
 
-TEST_CASE("--md and --junit write the reports and stdout carries the Markdown") {
+TEST_CASE("compare writes the --md and --junit files and prints the Markdown") {
   const auto dir = std::filesystem::temp_directory_path() / "attnbench_compare_cli_test";
   std::filesystem::create_directories(dir);
   CompareCommandArgs args;
