@@ -48,7 +48,7 @@ void table_row(std::string& out, const RowComparison& r) {
 
 }  // namespace
 
-std::string render_compare_markdown(const CompareReport& rep) {
+std::string render_compare_markdown(const CompareReport& rep, std::size_t max_other_rows) {
   std::string out;
   const std::size_t n = rep.rows.size();
   if (rep.failures)
@@ -87,8 +87,13 @@ std::string render_compare_markdown(const CompareReport& rep) {
     out += fmt::format("<details><summary>{} rows ({})</summary>\n\n",
                        rep.failures ? "Other" : "All", n - shown);
     table_header(out);
+    std::size_t listed = 0;
     for (const auto* r : ordered)
-      if (!r->fails) table_row(out, *r);
+      if (!r->fails && listed < max_other_rows) table_row(out, *r), ++listed;
+    if (listed < n - shown)
+      out += fmt::format("| ... {} more rows, all `same` or later in this order: see the JUnit "
+                         "report or rerun with a larger --md-max-rows | | | | | |\n",
+                         n - shown - listed);
     out += fmt::format("| **geometric mean** ({} rows) | | | **{}** | | |\n", rep.timed_rows,
                        rep.timed_rows ? fmt::format("{:+.1f} %", (rep.geomean_ratio - 1.0) * 100.0)
                                       : "n/a");

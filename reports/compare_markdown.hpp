@@ -7,8 +7,11 @@
 
 namespace attnbench {
 
-// Verdict and counts first, then the failing rows, then every other row in a
+// Verdict and counts first, then the failing rows, then the other rows in a
 // collapsed <details> block ending with a geometric-mean row of time ratios.
-std::string render_compare_markdown(const CompareReport&);
+// At most `max_other_rows` non-failing rows are listed (the least interesting,
+// `same`, are cut first), so a big sweep still fits a pull-request comment
+// (GitHub caps comments at 65536 characters); failing rows are always listed.
+std::string render_compare_markdown(const CompareReport&, std::size_t max_other_rows = 200);
 
 }  // namespace attnbench

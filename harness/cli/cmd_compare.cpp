@@ -41,7 +41,7 @@ int run_compare_command(const CompareCommandArgs& args, std::ostream& out, std::
   }
   const CompareReport& rep = *outcome.report;
   for (const auto& w : rep.warnings) err << "attnbench compare: warning: " << w << "\n";
-  const std::string md = render_compare_markdown(rep);
+  const std::string md = render_compare_markdown(rep, args.md_max_rows);
   try {
     if (!args.md_path.empty()) write_text(args.md_path, md, "--md");
     if (!args.junit_path.empty()) write_text(args.junit_path, render_compare_junit(rep), "--junit");
@@ -74,6 +74,9 @@ void add_compare_command(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   cmd->add_option("--md", args->md_path, "Also write the Markdown report to FILE");
   cmd->add_option("--junit", args->junit_path, "Write JUnit XML (one test case per row) to FILE");
+  cmd->add_option("--md-max-rows", args->md_max_rows,
+                  "List at most N non-failing rows in the Markdown (failing rows: all)")
+      ->capture_default_str();
   cmd->add_flag("-q,--quiet", args->quiet, "Do not print the Markdown report on stdout");
   cmd->footer("Rule: " + compare_rule_text(5.0, 2.0) +
               " (5 and 2 stand for --threshold and --noise-sigmas.)");

@@ -59,3 +59,12 @@ TEST_CASE("a passing comparison's Markdown matches the golden file") {
 TEST_CASE("JUnit escapes what XML cannot hold") {
   CHECK(xml_escape("a<b & \"c\" 'd'>\x01") == "a&lt;b &amp; &quot;c&quot; &apos;d&apos;&gt; ");
 }
+
+TEST_CASE("a long report keeps every failing row and cuts the `same` rows first") {
+  const auto md = render_compare_markdown(mixed_report(), 2);
+  CHECK(md.find("| cpu.reference · causal · B1 H4 S256 D64 · fp32 fwd | 2 ms | 2.6 ms") !=
+        std::string::npos);  // failing: listed
+  CHECK(md.find("0.336 ms | +12.0 %") != std::string::npos);  // ambiguous: listed first
+  CHECK(md.find("| 8 ms | 8 ms |") == std::string::npos);     // same: cut
+  CHECK(md.find("| ... 4 more rows") != std::string::npos);
+}
