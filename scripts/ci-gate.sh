@@ -10,7 +10,8 @@
 #   --scenario FILE        default: scenarios/ci.yaml
 #   --out DIR              default: results/ci (results.*, compare.md, compare.junit.xml)
 #   --threshold PCT        passed to compare (default 5)
-# Environment: ATTNBENCH_BIN (the attnbench to test; default: build it with scripts/setup.sh).
+# Environment: ATTNBENCH_BIN (the attnbench to test; default: build it with scripts/setup.sh);
+#   OMP_NUM_THREADS (default 1 here: see docs/ci-gate.md, "False alarms").
 # Exit: 0 nothing regressed, 1 regression, 2 bad input (missing baseline, bad scenario).
 set -euo pipefail
 
@@ -31,7 +32,7 @@ while [ $# -gt 0 ]; do
     --out) out="$2"; shift 2 ;;
     --threshold) compare_extra+=(--threshold "$2"); shift 2 ;;
     --) shift; compare_extra+=("$@"); break ;;
-    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "ci-gate: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -51,6 +52,11 @@ if [ "$update" -eq 0 ] && [ -z "$baseline_bin" ] && [ ! -f "$baseline" ]; then
        "'scripts/ci-gate.sh --update-baseline', or use --baseline-bin" >&2
   exit 2
 fi
+
+# On a shared machine, OpenMP threads waiting at a barrier for a descheduled
+# sibling turn a 0.5 ms iteration into a 70 ms one often enough to move the
+# median; one thread per process keeps the medians comparable between runs.
+export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
 
 mkdir -p "$out"
 echo "ci-gate: $(uptime)"  # the load while measuring: noisy neighbours explain ambiguous rows
