@@ -26,7 +26,10 @@ const MaskInfo* find_mask_info(const std::string& name) {
   return nullptr;
 }
 
-MaskPtr build_mask(const MaskSpec& spec, std::int64_t seqlen_q, std::int64_t seqlen_k) {
+namespace {
+
+// Checks the name, the parameter names and the lengths; returns the mask's description.
+const MaskInfo& checked_info(const MaskSpec& spec, std::int64_t seqlen_q, std::int64_t seqlen_k) {
   const MaskInfo* info = find_mask_info(spec.name);
   if (info == nullptr)
     throw InputError(fmt::format("unknown mask '{}' (accepted: {})", spec.name,
@@ -47,7 +50,20 @@ MaskPtr build_mask(const MaskSpec& spec, std::int64_t seqlen_q, std::int64_t seq
   if (!info->allows_unequal_seqlens && seqlen_q != seqlen_k)
     throw InputError(fmt::format("mask '{}' needs seqlen_q == seqlen_k (got {} and {})", spec.name,
                                  seqlen_q, seqlen_k));
-  return masks::build(*info, spec, seqlen_q, seqlen_k);
+  return *info;
+}
+
+}  // namespace
+
+MaskPtr build_mask(const MaskSpec& spec, std::int64_t seqlen_q, std::int64_t seqlen_k) {
+  return masks::build(checked_info(spec, seqlen_q, seqlen_k), spec, seqlen_q, seqlen_k);
+}
+
+std::int64_t mask_area(const MaskSpec& spec, std::int64_t seqlen_q, std::int64_t seqlen_k) {
+  const MaskInfo& info = checked_info(spec, seqlen_q, seqlen_k);
+  for (const auto& e : masks::all_mask_entries())
+    if (e.info.name == info.name && e.area != nullptr) return e.area(spec, seqlen_q, seqlen_k);
+  return masks::build(info, spec, seqlen_q, seqlen_k)->area();
 }
 
 }  // namespace attnbench

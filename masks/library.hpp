@@ -35,6 +35,9 @@ struct MaskInfo {
 // Builds the mask for (Sq, Sk). Unknown names, unknown or out-of-range
 // parameters throw InputError naming the mask, the parameter and the accepted range.
 MaskPtr build_mask(const MaskSpec&, std::int64_t seqlen_q, std::int64_t seqlen_k);
+// The exact area alone, with the same checks; fast for block-sparse masks at long
+// sequences, where the full slice list would be large.
+std::int64_t mask_area(const MaskSpec&, std::int64_t seqlen_q, std::int64_t seqlen_k);
 
 const std::vector<MaskInfo>& mask_catalogue();
 std::vector<std::string> mask_names();

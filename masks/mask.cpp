@@ -160,6 +160,18 @@ void Mask::row_ranges(std::int64_t q,
   out.resize(w + 1);
 }
 
+std::int64_t Mask::same_rows_from(std::int64_t q, std::int64_t limit) const {
+  if (q >= limit) return 0;
+  // Before the first or after the last segment rows are empty: all alike.
+  if (seg_begin_.size() < 2 || q >= seg_begin_.back()) return limit - q;
+  if (q < seg_begin_.front()) return std::min(limit, seg_begin_.front()) - q;
+  const auto it = std::upper_bound(seg_begin_.begin(), seg_begin_.end(), q);
+  const std::size_t seg = static_cast<std::size_t>(it - seg_begin_.begin()) - 1;
+  for (auto p = seg_ptr_[seg]; p < seg_ptr_[seg + 1]; ++p)
+    if (slices_[seg_slices_[p]].type != SliceType::full) return 1;
+  return std::min(limit, seg_begin_[seg + 1]) - q;
+}
+
 void Mask::fill_tile(std::int64_t q0, std::int64_t nq, std::int64_t k0, std::int64_t nk,
                      std::uint8_t* out) const {
   std::fill(out, out + nq * nk, std::uint8_t{0});
@@ -184,9 +196,12 @@ std::int64_t Mask::area_in(std::int64_t q0, std::int64_t nq, std::int64_t k0,
                            std::int64_t nk) const {
   std::int64_t total = 0;
   std::vector<std::pair<std::int64_t, std::int64_t>> ranges;
-  for (std::int64_t q = q0; q < q0 + nq; ++q) {
+  for (std::int64_t q = q0; q < q0 + nq;) {
+    const std::int64_t rows = same_rows_from(q, q0 + nq);
     row_ranges(q, ranges);
-    for (auto [lo, hi] : ranges) total += std::max<std::int64_t>(0, std::min(hi, k0 + nk) - std::max(lo, k0));
+    for (auto [lo, hi] : ranges)
+      total += rows * std::max<std::int64_t>(0, std::min(hi, k0 + nk) - std::max(lo, k0));
+    q += rows;
   }
   return total;
 }
@@ -219,7 +234,9 @@ BlockMap Mask::block_map(std::int64_t bq, std::int64_t bk, std::int64_t q0, std:
     std::fill(count.begin(), count.end(), 0);
     std::fill(diff.begin(), diff.end(), 0);
     const std::int64_t r0 = q0 + qt * bq, r1 = std::min(q0 + nq, r0 + bq);
-    for (std::int64_t q = r0; q < r1; ++q) {
+    for (std::int64_t q = r0; q < r1;) {
+      // Rows under only full slices repeat their ranges: count them once, times `rows`.
+      const std::int64_t rows = same_rows_from(q, r1);
       row_ranges(q, ranges);
       for (auto [lo, hi] : ranges) {
         lo = std::max(lo, k0) - k0;
@@ -227,14 +244,15 @@ BlockMap Mask::block_map(std::int64_t bq, std::int64_t bk, std::int64_t q0, std:
         if (lo >= hi) continue;
         const std::int64_t t0 = lo / bk, t1 = (hi - 1) / bk;
         if (t0 == t1) {
-          count[t0] += hi - lo;
+          count[t0] += rows * (hi - lo);
         } else {
-          count[t0] += (t0 + 1) * bk - lo;
-          count[t1] += hi - t1 * bk;
-          diff[t0 + 1] += bk;
-          diff[t1] -= bk;
+          count[t0] += rows * ((t0 + 1) * bk - lo);
+          count[t1] += rows * (hi - t1 * bk);
+          diff[t0 + 1] += rows * bk;
+          diff[t1] -= rows * bk;
         }
       }
+      q += rows;
     }
     std::int64_t run = 0;
     for (std::int64_t kt = 0; kt < m.k_tiles; ++kt) {

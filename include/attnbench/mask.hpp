@@ -119,6 +119,8 @@ class Mask {
   std::vector<std::int64_t> seg_ptr_;
   std::vector<std::int32_t> seg_slices_;
   void build_segments();
+  // How many rows from q (before limit) have the same key ranges as row q.
+  std::int64_t same_rows_from(std::int64_t q, std::int64_t limit) const;
 };
 
 using MaskPtr = std::shared_ptr<const Mask>;

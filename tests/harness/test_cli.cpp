@@ -158,3 +158,10 @@ TEST_CASE("run with resume keeps finished rows and runs only the missing cases",
   }
   CHECK(kept_rows == 2);
 }
+
+TEST_CASE("list and mask verbs answer and reject unknown names", "[cli]") {
+  CHECK(cli({"list", "distributions"}) == 0);
+  CHECK(cli({"list", "masks"}) == 0);
+  CHECK(cli({"mask", "causal", "--seqlen", "16"}) == 0);
+  CHECK(cli({"mask", "spiral", "--seqlen", "16"}) == 2);
+}

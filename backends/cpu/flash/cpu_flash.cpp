@@ -1,0 +1,193 @@
+// Registers cpu.flash: the FlashAttention-2 CPU backend (tiled, block-sparse, fwd + bwd) and its chunk kernel.
+#include <omp.h>
+
+#include <algorithm>
+#include <memory>
+#include <stdexcept>
+
+#include "attnbench/registry.hpp"
+#include "backends/cpu/flash/flash_driver.hpp"
+
+namespace attnbench::cpu {
+
+namespace {
+
+using flash::Geometry;
+using flash::KernelSet;
+
+Geometry geometry_of(const Problem& p) {
+  Geometry g{};
+  g.batch = p.shape.batch;
+  g.seqlen_q = p.shape.seqlen_q;
+  g.seqlen_k = p.shape.seqlen_k;
+  g.heads_q = p.shape.heads_q;
+  g.heads_kv = p.shape.heads_kv;
+  g.head_dim = p.shape.head_dim;
+  g.softmax_scale = p.softmax_scale;
+  return g;
+}
+
+// One prepared case: the tile plan, outputs and workspace are made (and charged
+// to the memory budget) here; run() only computes.
+class FlashExecution final : public Execution {
+ public:
+  FlashExecution(const Problem& p, const Inputs& in, Resources& r)
+      : p_(p),
+        in_(in),
+        kernels_(flash::select_kernels()),
+        threads_(r.threads > 0 ? r.threads : flash::default_threads()),
+        g_(geometry_of(p)),
+        plan_(flash::make_tile_plan(*p.mask, kernels_, 0, g_.seqlen_q, 0, g_.seqlen_k)) {
+    MemoryTracker& mem = *r.host;
+    const auto& s = p.shape;
+    if (in.q.size() != static_cast<std::size_t>(s.q_elems()) ||
+        in.k.size() != static_cast<std::size_t>(s.kv_elems()) ||
+        in.v.size() != static_cast<std::size_t>(s.kv_elems()))
+      throw std::logic_error("cpu.flash: input sizes do not match the problem shape");
+    // The backward needs the forward's o and lse, so they exist for every pass.
+    o_ = HostBuffer<float>(static_cast<std::size_t>(s.q_elems()), mem);
+    lse_ = HostBuffer<float>(static_cast<std::size_t>(s.lse_elems()), mem);
+    std::size_t ws = kernels_.forward_workspace(g_, threads_);
+    if (pass_has_backward(p.pass)) {
+      if (in.dout.size() != static_cast<std::size_t>(s.q_elems()))
+        throw std::logic_error("cpu.flash: dout size does not match the problem shape");
+      dq_ = HostBuffer<float>(static_cast<std::size_t>(s.q_elems()), mem);
+      dk_ = HostBuffer<float>(static_cast<std::size_t>(s.kv_elems()), mem);
+      dv_ = HostBuffer<float>(static_cast<std::size_t>(s.kv_elems()), mem);
+      ws = std::max(ws, kernels_.backward_workspace(g_, threads_));
+    }
+    workspace_ = HostBuffer<float>(ws, mem);
+    // A `bwd` pass times the backward only: its forward runs here, untimed.
+    if (p.pass == Pass::bwd) forward();
+  }
+
+  void run() override {
+    if (pass_has_forward(p_.pass)) forward();
+    if (pass_has_backward(p_.pass)) backward();
+  }
+
+  void fetch_outputs(Outputs& out) override {
+    auto copy = [](const HostBuffer<float>& src, std::vector<float>& dst) {
+      dst.assign(src.data(), src.data() + src.size());
+    };
+    if (pass_has_forward(p_.pass)) {
+      copy(o_, out.o);
+      copy(lse_, out.lse);
+    }
+    if (pass_has_backward(p_.pass)) {
+      copy(dq_, out.dq);
+      copy(dk_, out.dk);
+      copy(dv_, out.dv);
+    }
+  }
+
+  std::vector<Metric> metrics() override {
+    Metric isa;
+    isa.name = "cpu_isa";
+    isa.text = kernels_.isa;
+    Metric threads;
+    threads.name = "cpu_threads";
+    threads.value = threads_;
+    return {isa, threads};
+  }
+
+ private:
+  void forward() {
+    flash::ForwardArgs a{};
+    a.geometry = g_;
+    a.map = plan_.view();
+    a.mask = flash::mask_source(*p_.mask, 0, 0);
+    a.q = in_.q.data();
+    a.k = in_.k.data();
+    a.v = in_.v.data();
+    a.o = o_.data();
+    a.lse = lse_.data();
+    a.workspace = workspace_.data();
+    a.threads = threads_;
+    kernels_.forward(a);
+  }
+  void backward() {
+    flash::BackwardArgs a{};
+    a.geometry = g_;
+    a.map = plan_.view();
+    a.mask = flash::mask_source(*p_.mask, 0, 0);
+    a.q = in_.q.data();
+    a.k = in_.k.data();
+    a.v = in_.v.data();
+    a.o = o_.data();
+    a.lse = lse_.data();
+    a.dout = in_.dout.data();
+    a.dq = dq_.data();
+    a.dk = dk_.data();
+    a.dv = dv_.data();
+    a.workspace = workspace_.data();
+    a.threads = threads_;
+    kernels_.backward(a);
+  }
+
+  Problem p_;
+  const Inputs& in_;
+  const KernelSet& kernels_;
+  int threads_;
+  Geometry g_;
+  flash::TilePlan plan_;
+  HostBuffer<float> o_, lse_, dq_, dk_, dv_, workspace_;
+};
+
+// The same kernels on a chunk pair: tiles are aligned to the chunk's origin and
+// partial tiles ask the global mask.
+class FlashChunkKernel final : public ChunkKernel {
+ public:
+  void forward(const ChunkTask& t, const float* q, const float* k, const float* v, float* o,
+               float* lse) const override {
+    flash::run_forward(flash::select_kernels(), *t.mask, geometry(t), t.q_begin, t.k_begin, q, k,
+                       v, o, lse, 0);
+  }
+  void backward(const ChunkTask& t, const float* q, const float* k, const float* v,
+                const float* o, const float* lse, const float* dout, float* dq, float* dk,
+                float* dv) const override {
+    flash::run_backward(flash::select_kernels(), *t.mask, geometry(t), t.q_begin, t.k_begin, q,
+                        k, v, o, lse, dout, dq, dk, dv, 0);
+  }
+
+ private:
+  static Geometry geometry(const ChunkTask& t) {
+    Geometry g{};
+    g.batch = t.batch;
+    g.seqlen_q = t.nq;
+    g.seqlen_k = t.nk;
+    g.heads_q = t.heads_q;
+    g.heads_kv = t.heads_kv;
+    g.head_dim = t.head_dim;
+    g.softmax_scale = t.softmax_scale;
+    return g;
+  }
+};
+
+class FlashBackend final : public Backend, public ChunkCapable {
+ public:
+  BackendInfo info() const override {
+    BackendInfo i;
+    i.name = "cpu.flash";
+    i.device = Device::cpu;
+    i.description = std::string("FlashAttention-2 on the CPU: tiled online softmax, empty tiles "
+                                "skipped, OpenMP, ") +
+                    flash::select_kernels().isa + " kernels";
+    i.dtypes = {DType::fp32};
+    i.head_dim_multiple = 8;  // any multiple of 8; 64 and 128 are the tuned ones
+    return i;
+  }
+  std::unique_ptr<Execution> prepare(const Problem& p, const Inputs& in, Resources& r) override {
+    return std::make_unique<FlashExecution>(p, in, r);
+  }
+  const ChunkKernel& chunk_kernel() const override { return chunk_; }
+
+ private:
+  FlashChunkKernel chunk_;
+};
+
+}  // namespace
+
+ATTNBENCH_REGISTER_BACKEND(FlashBackend);
+
+}  // namespace attnbench::cpu

@@ -1,0 +1,200 @@
+// cpu.flash driver: runtime ISA dispatch, tile plans in row and column order, mask row ranges.
+#include "flash_driver.hpp"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <memory>
+#include <numeric>
+#include <string>
+#include <utility>
+
+#include "attnbench/types.hpp"
+
+namespace attnbench::cpu::flash {
+
+namespace {
+
+bool cpu_can_run(std::string_view isa) {
+  if (isa == "generic") return true;
+#if defined(ATTNBENCH_FLASH_X86)
+  __builtin_cpu_init();
+  if (isa == "avx2") return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  if (isa == "avx512") return __builtin_cpu_supports("avx512f");
+#endif
+  return false;
+}
+
+const KernelSet* kernels_for(std::string_view isa) {
+  if (isa == "generic") return &kernels_generic();
+#if defined(ATTNBENCH_FLASH_X86)
+  if (isa == "avx2") return &kernels_avx2();
+  if (isa == "avx512") return &kernels_avx512();
+#endif
+  return nullptr;
+}
+
+// Heavy-first order of tiles (most non-empty partners first, ties by index), so
+// dynamic scheduling does not end on one long query row of a causal mask.
+std::vector<std::int32_t> heavy_first(const std::vector<std::int64_t>& begin) {
+  std::vector<std::int32_t> order(begin.size() - 1);
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](std::int32_t a, std::int32_t b) {
+    return begin[a + 1] - begin[a] > begin[b + 1] - begin[b];
+  });
+  return order;
+}
+
+RowRanges fetch_ranges(const void* context, std::int64_t q, std::int64_t nq) {
+  const Mask& mask = *static_cast<const Mask*>(context);
+  thread_local std::vector<std::int64_t> begin, pairs;
+  thread_local std::vector<std::pair<std::int64_t, std::int64_t>> row;
+  begin.assign(1, 0);
+  pairs.clear();
+  for (std::int64_t r = 0; r < nq; ++r) {
+    mask.row_ranges(q + r, row);
+    for (auto [lo, hi] : row) {
+      pairs.push_back(lo);
+      pairs.push_back(hi);
+    }
+    begin.push_back(static_cast<std::int64_t>(pairs.size() / 2));
+  }
+  return {begin.data(), pairs.data()};
+}
+
+struct AlignedFloats {
+  explicit AlignedFloats(std::size_t n)
+      : data(static_cast<float*>(::operator new[]((n ? n : 1) * sizeof(float),
+                                                  std::align_val_t{64}))) {}
+  ~AlignedFloats() { ::operator delete[](data, std::align_val_t{64}); }
+  AlignedFloats(const AlignedFloats&) = delete;
+  AlignedFloats& operator=(const AlignedFloats&) = delete;
+  float* data;
+};
+
+}  // namespace
+
+std::vector<std::string_view> available_isas() {
+  std::vector<std::string_view> out;
+  for (std::string_view isa : {"avx512", "avx2", "generic"})
+    if (kernels_for(isa) != nullptr && cpu_can_run(isa)) out.push_back(isa);
+  return out;
+}
+
+const KernelSet& kernels_by_name(std::string_view isa) {
+  const KernelSet* set = kernels_for(isa);
+  if (set == nullptr || !cpu_can_run(isa))
+    throw InputError("cpu.flash: ISA '" + std::string(isa) +
+                     "' is not available on this CPU/build (ATTNBENCH_CPU_ISA accepts avx512, "
+                     "avx2, generic)");
+  return *set;
+}
+
+const KernelSet& select_kernels() {
+  static const KernelSet* chosen = [] {
+    if (const char* forced = std::getenv("ATTNBENCH_CPU_ISA"); forced && *forced)
+      return &kernels_by_name(forced);
+    return &kernels_by_name(available_isas().front());
+  }();
+  return *chosen;
+}
+
+int default_threads() { return std::max(1, omp_get_max_threads()); }
+
+TileMap TilePlan::view() const {
+  TileMap v{};
+  v.bq = map.bq;
+  v.bk = map.bk;
+  v.q_tiles = map.q_tiles;
+  v.k_tiles = map.k_tiles;
+  v.row_begin = map.row_begin.data();
+  v.cols = map.cols.data();
+  v.row_full = map.full.data();
+  v.col_begin = col_begin.data();
+  v.rows = rows.data();
+  v.col_full = col_full.data();
+  v.q_order = q_order.data();
+  v.k_order = k_order.data();
+  return v;
+}
+
+TilePlan make_tile_plan(const Mask& mask, const KernelSet& kernels, std::int64_t q0,
+                        std::int64_t nq, std::int64_t k0, std::int64_t nk) {
+  TilePlan plan;
+  plan.map = mask.block_map(kernels.tile_q, kernels.tile_k, q0, nq, k0, nk);
+  const BlockMap& m = plan.map;
+  // Transpose the compressed rows into compressed columns, query tiles ascending.
+  plan.col_begin.assign(static_cast<std::size_t>(m.k_tiles) + 1, 0);
+  for (auto c : m.cols) ++plan.col_begin[static_cast<std::size_t>(c) + 1];
+  std::partial_sum(plan.col_begin.begin(), plan.col_begin.end(), plan.col_begin.begin());
+  plan.rows.resize(m.cols.size());
+  plan.col_full.resize(m.cols.size());
+  std::vector<std::int64_t> fill(plan.col_begin.begin(), plan.col_begin.end() - 1);
+  for (std::int64_t qt = 0; qt < m.q_tiles; ++qt) {
+    for (auto i = m.row_begin[qt]; i < m.row_begin[qt + 1]; ++i) {
+      const auto at = fill[m.cols[i]]++;
+      plan.rows[at] = static_cast<std::int32_t>(qt);
+      plan.col_full[at] = m.full[i];
+    }
+  }
+  plan.q_order = heavy_first(m.row_begin);
+  plan.k_order = heavy_first(plan.col_begin);
+  return plan;
+}
+
+MaskSource mask_source(const Mask& mask, std::int64_t q0, std::int64_t k0) {
+  MaskSource s{};
+  s.context = &mask;
+  s.fetch = &fetch_ranges;
+  s.q_origin = q0;
+  s.k_origin = k0;
+  return s;
+}
+
+void run_forward(const KernelSet& kernels, const Mask& mask, const Geometry& g, std::int64_t q0,
+                 std::int64_t k0, const float* q, const float* k, const float* v, float* o,
+                 float* lse, int threads) {
+  if (threads <= 0) threads = default_threads();
+  const TilePlan plan = make_tile_plan(mask, kernels, q0, g.seqlen_q, k0, g.seqlen_k);
+  AlignedFloats workspace(kernels.forward_workspace(g, threads));
+  ForwardArgs a{};
+  a.geometry = g;
+  a.map = plan.view();
+  a.mask = mask_source(mask, q0, k0);
+  a.q = q;
+  a.k = k;
+  a.v = v;
+  a.o = o;
+  a.lse = lse;
+  a.workspace = workspace.data;
+  a.threads = threads;
+  kernels.forward(a);
+}
+
+void run_backward(const KernelSet& kernels, const Mask& mask, const Geometry& g, std::int64_t q0,
+                  std::int64_t k0, const float* q, const float* k, const float* v, const float* o,
+                  const float* lse, const float* dout, float* dq, float* dk, float* dv,
+                  int threads) {
+  if (threads <= 0) threads = default_threads();
+  const TilePlan plan = make_tile_plan(mask, kernels, q0, g.seqlen_q, k0, g.seqlen_k);
+  AlignedFloats workspace(kernels.backward_workspace(g, threads));
+  BackwardArgs a{};
+  a.geometry = g;
+  a.map = plan.view();
+  a.mask = mask_source(mask, q0, k0);
+  a.q = q;
+  a.k = k;
+  a.v = v;
+  a.o = o;
+  a.lse = lse;
+  a.dout = dout;
+  a.dq = dq;
+  a.dk = dk;
+  a.dv = dv;
+  a.workspace = workspace.data;
+  a.threads = threads;
+  kernels.backward(a);
+}
+
+}  // namespace attnbench::cpu::flash

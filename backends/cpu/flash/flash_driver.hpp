@@ -1,0 +1,51 @@
+// cpu.flash driver: picks the kernel variant for this CPU, prepares tile maps and mask access, runs a pass.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "attnbench/mask.hpp"
+#include "flash_kernel.hpp"
+
+namespace attnbench::cpu::flash {
+
+// The variant for this CPU: AVX-512 where the CPU and OS support it, else AVX2+FMA,
+// else portable C++. ATTNBENCH_CPU_ISA=avx512|avx2|generic forces one.
+const KernelSet& select_kernels();
+// A variant by name; throws InputError for an unknown name or one this CPU cannot run.
+const KernelSet& kernels_by_name(std::string_view isa);
+// Names of the variants this CPU can run, best first.
+std::vector<std::string_view> available_isas();
+
+// The block map of one rectangle of the mask in the forms the kernels walk.
+struct TilePlan {
+  BlockMap map;
+  std::vector<std::int64_t> col_begin;
+  std::vector<std::int32_t> rows;
+  std::vector<std::uint8_t> col_full;
+  std::vector<std::int32_t> q_order, k_order;
+
+  TileMap view() const;
+};
+
+// Tiles of the rectangle [q0, q0+nq) x [k0, k0+nk) of `mask` at the variant's tile size.
+TilePlan make_tile_plan(const Mask& mask, const KernelSet& kernels, std::int64_t q0,
+                        std::int64_t nq, std::int64_t k0, std::int64_t nk);
+
+// Row ranges of `mask` for partial tiles; local row/key 0 is global q0/k0.
+MaskSource mask_source(const Mask& mask, std::int64_t q0, std::int64_t k0);
+
+// One-shot passes with their own workspace (for chunk kernels and tests).
+void run_forward(const KernelSet&, const Mask&, const Geometry&, std::int64_t q0, std::int64_t k0,
+                 const float* q, const float* k, const float* v, float* o, float* lse,
+                 int threads);
+void run_backward(const KernelSet&, const Mask&, const Geometry&, std::int64_t q0,
+                  std::int64_t k0, const float* q, const float* k, const float* v, const float* o,
+                  const float* lse, const float* dout, float* dq, float* dk, float* dv,
+                  int threads);
+
+// OpenMP threads to use when the caller does not say (0): all of them.
+int default_threads();
+
+}  // namespace attnbench::cpu::flash

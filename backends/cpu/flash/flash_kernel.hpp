@@ -1,0 +1,85 @@
+// ISA-neutral interface between the cpu.flash driver and its per-ISA kernel translation units.
+#pragma once
+
+// Only trivial types here (no default member initialisers, so no implicit
+// constructors): this header is included by translation units compiled with
+// -mavx2/-mavx512f, which must not emit any inline function shared with the rest
+// of the program (the linker could keep an AVX-512 copy of it for everyone).
+// Value-initialise with {}.
+#include <cstddef>
+#include <cstdint>
+
+namespace attnbench::cpu::flash {
+
+// Sizes of one attention problem (or one chunk pair), layout [B, S, H, D].
+struct Geometry {
+  std::int64_t batch, seqlen_q, seqlen_k, heads_q, heads_kv, head_dim;
+  double softmax_scale;
+};
+
+// The block map in the two orders the kernels walk: rows (forward, dQ) and
+// columns (dK/dV), plus a heavy-first order of tiles for load balance.
+struct TileMap {
+  std::int64_t bq, bk, q_tiles, k_tiles;
+  const std::int64_t* row_begin;  // q_tiles + 1
+  const std::int32_t* cols;
+  const std::uint8_t* row_full;
+  const std::int64_t* col_begin;  // k_tiles + 1
+  const std::int32_t* rows;
+  const std::uint8_t* col_full;
+  const std::int32_t* q_order;  // query tiles, most key tiles first
+  const std::int32_t* k_order;  // key tiles, most query tiles first
+};
+
+// Allowed key ranges of a run of query rows: row r's ranges are
+// pairs[2*begin[r] .. 2*begin[r+1]) as (lo, hi) global key indices, sorted and merged.
+struct RowRanges {
+  const std::int64_t* begin;
+  const std::int64_t* pairs;
+};
+
+// How a kernel asks for the mask of partial tiles. fetch() returns storage
+// owned by the calling thread, valid until that thread's next call.
+struct MaskSource {
+  const void* context;
+  RowRanges (*fetch)(const void* context, std::int64_t q_global, std::int64_t nq);
+  std::int64_t q_origin, k_origin;  // global index of local row/key 0
+};
+
+struct ForwardArgs {
+  Geometry geometry;
+  TileMap map;
+  MaskSource mask;
+  const float *q, *k, *v;
+  float *o, *lse;
+  float* workspace;  // forward_workspace() floats, 64-byte aligned
+  int threads;
+};
+
+struct BackwardArgs {
+  Geometry geometry;
+  TileMap map;
+  MaskSource mask;
+  const float *q, *k, *v, *o, *lse, *dout;
+  float *dq, *dk, *dv;
+  float* workspace;  // backward_workspace() floats, 64-byte aligned
+  int threads;
+};
+
+// One compiled variant of the kernels (AVX-512, AVX2+FMA, portable).
+struct KernelSet {
+  const char* isa;
+  std::int64_t tile_q, tile_k;  // block-map tile sizes this variant wants
+  std::size_t (*forward_workspace)(const Geometry&, int threads);
+  std::size_t (*backward_workspace)(const Geometry&, int threads);
+  void (*forward)(const ForwardArgs&);
+  void (*backward)(const BackwardArgs&);
+};
+
+const KernelSet& kernels_generic();
+#if defined(ATTNBENCH_FLASH_X86)
+const KernelSet& kernels_avx2();
+const KernelSet& kernels_avx512();
+#endif
+
+}  // namespace attnbench::cpu::flash

@@ -1,0 +1,47 @@
+// SIMD traits for AVX-512F: 16 fp32 lanes, an 8 x 32 GEMM micro-tile (16 accumulators).
+#pragma once
+
+#include <immintrin.h>
+
+namespace attnbench::cpu::flash::avx512 {
+
+struct Simd {
+  using V = __m512;
+  static constexpr int W = 16;
+  static constexpr int MR = 8;
+  static constexpr int NV = 2;
+
+  static V zero() { return _mm512_setzero_ps(); }
+  static V set1(float x) { return _mm512_set1_ps(x); }
+  static V load(const float* p) { return _mm512_loadu_ps(p); }
+  static void store(float* p, V x) { _mm512_storeu_ps(p, x); }
+  static V bcast(const float* p) { return _mm512_set1_ps(*p); }
+  static V add(V a, V b) { return _mm512_add_ps(a, b); }
+  static V sub(V a, V b) { return _mm512_sub_ps(a, b); }
+  static V mul(V a, V b) { return _mm512_mul_ps(a, b); }
+  static V fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
+  static V max(V a, V b) { return _mm512_max_ps(a, b); }
+  static float hsum(V x) { return _mm512_reduce_add_ps(x); }
+  static float hmax(V x) { return _mm512_reduce_max_ps(x); }
+  // 2^x for x <= 0 (rel. error ~1e-7); exactly 0 below -126, so -inf gives 0.
+  static V exp2(V x) {
+    const V lo = _mm512_set1_ps(-126.0f);
+    const __mmask16 live = _mm512_cmp_ps_mask(x, lo, _CMP_GE_OQ);
+    x = _mm512_min_ps(_mm512_max_ps(x, lo), _mm512_set1_ps(127.0f));
+    const V n = _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    const V f = _mm512_sub_ps(x, n);
+    V p = _mm512_set1_ps(1.5252733804059840e-05f);
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.5403530393381606e-04f));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.3333558146428443e-03f));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(9.6181291076284770e-03f));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(5.5504108664821580e-02f));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(2.4022650695910071e-01f));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(6.9314718055994531e-01f));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.0f));
+    const __m512i e = _mm512_slli_epi32(
+        _mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
+    return _mm512_maskz_mul_ps(live, p, _mm512_castsi512_ps(e));
+  }
+};
+
+}  // namespace attnbench::cpu::flash::avx512

@@ -1,0 +1,99 @@
+// Registers cpu.math: the materialising baseline whose Sq x Sk scores count against the memory budget.
+#include <omp.h>
+
+#include <memory>
+#include <stdexcept>
+
+#include "attnbench/registry.hpp"
+#include "backends/cpu/math/math_attention.hpp"
+
+namespace attnbench::cpu {
+
+namespace {
+
+class MathExecution final : public Execution {
+ public:
+  MathExecution(const Problem& p, const Inputs& in, Resources& r)
+      : p_(p), in_(in), threads_(r.threads > 0 ? r.threads : omp_get_max_threads()) {
+    MemoryTracker& mem = *r.host;
+    const auto& s = p.shape;
+    if (in.q.size() != static_cast<std::size_t>(s.q_elems()) ||
+        in.k.size() != static_cast<std::size_t>(s.kv_elems()) ||
+        in.v.size() != static_cast<std::size_t>(s.kv_elems()))
+      throw std::logic_error("cpu.math: input sizes do not match the problem shape");
+    // The score matrices first: past the budget this throws OutOfMemory (an `oom`
+    // row) before anything large is touched.
+    const auto cells = static_cast<std::size_t>(s.seqlen_q) * static_cast<std::size_t>(s.seqlen_k);
+    scores_ = HostBuffer<float>(cells, mem);
+    if (pass_has_backward(p.pass)) {
+      dscores_ = HostBuffer<float>(cells, mem);
+      partials_ = HostBuffer<float>(math::backward_partials(p, threads_), mem);
+    }
+    o_ = HostBuffer<float>(static_cast<std::size_t>(s.q_elems()), mem);
+    lse_ = HostBuffer<float>(static_cast<std::size_t>(s.lse_elems()), mem);
+    if (pass_has_backward(p.pass)) {
+      if (in.dout.size() != static_cast<std::size_t>(s.q_elems()))
+        throw std::logic_error("cpu.math: dout size does not match the problem shape");
+      dq_ = HostBuffer<float>(static_cast<std::size_t>(s.q_elems()), mem);
+      dk_ = HostBuffer<float>(static_cast<std::size_t>(s.kv_elems()), mem);
+      dv_ = HostBuffer<float>(static_cast<std::size_t>(s.kv_elems()), mem);
+    }
+    if (p.pass == Pass::bwd) forward();  // untimed: a `bwd` pass times the backward only
+  }
+
+  void run() override {
+    if (pass_has_forward(p_.pass)) forward();
+    if (pass_has_backward(p_.pass))
+      math::backward(p_, in_.q.data(), in_.k.data(), in_.v.data(), o_.data(), lse_.data(),
+                     in_.dout.data(), dq_.data(), dk_.data(), dv_.data(), scores_.data(),
+                     dscores_.data(), partials_.data(), threads_);
+  }
+
+  void fetch_outputs(Outputs& out) override {
+    auto copy = [](const HostBuffer<float>& src, std::vector<float>& dst) {
+      dst.assign(src.data(), src.data() + src.size());
+    };
+    if (pass_has_forward(p_.pass)) {
+      copy(o_, out.o);
+      copy(lse_, out.lse);
+    }
+    if (pass_has_backward(p_.pass)) {
+      copy(dq_, out.dq);
+      copy(dk_, out.dk);
+      copy(dv_, out.dv);
+    }
+  }
+
+ private:
+  void forward() {
+    math::forward(p_, in_.q.data(), in_.k.data(), in_.v.data(), o_.data(), lse_.data(),
+                  scores_.data(), threads_);
+  }
+
+  Problem p_;
+  const Inputs& in_;
+  int threads_;
+  HostBuffer<float> scores_, dscores_, partials_, o_, lse_, dq_, dk_, dv_;
+};
+
+class MathBackend final : public Backend {
+ public:
+  BackendInfo info() const override {
+    BackendInfo i;
+    i.name = "cpu.math";
+    i.device = Device::cpu;
+    i.description =
+        "materialising baseline: Sq x Sk scores per head, OpenBLAS sgemm, masked softmax";
+    i.dtypes = {DType::fp32};
+    return i;
+  }
+  std::unique_ptr<Execution> prepare(const Problem& p, const Inputs& in, Resources& r) override {
+    return std::make_unique<MathExecution>(p, in, r);
+  }
+};
+
+}  // namespace
+
+ATTNBENCH_REGISTER_BACKEND(MathBackend);
+
+}  // namespace attnbench::cpu

@@ -1,0 +1,31 @@
+// `attnbench mask NAME --seqlen N ...`: print one mask's area, density, slices, or dump it as .npy.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace CLI {
+class App;
+}
+
+namespace attnbench {
+
+struct MaskCommandOptions {
+  std::string name;
+  std::int64_t seqlen = 0;
+  std::int64_t seqlen_k = 0;          // 0: same as seqlen
+  std::vector<std::string> params;    // "key=value", value as YAML text
+  bool json = false;
+  std::string dump;                   // .npy path for the dense mask, empty: none
+  std::int64_t max_slices = 64;       // slices listed in the text output
+};
+
+// Builds the mask and appends its report (text or JSON) to `out`; writes the dump if asked.
+// Bad input throws InputError (the CLI prints it and exits 2). Returns the exit code.
+int run_mask_command(const MaskCommandOptions&, std::string& out);
+
+// Registers the `mask` subcommand; its callback stores the exit code in `exit_code`.
+void add_mask_command(CLI::App&, int& exit_code);
+
+}  // namespace attnbench

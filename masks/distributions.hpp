@@ -1,0 +1,40 @@
+// Document-length distributions: the LongCA-bench histograms, uniform and fixed, and seeded sampling.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace attnbench::masks {
+
+struct LengthBucket {
+  std::int64_t lo, hi;        // token lengths [lo, hi)
+  std::int64_t weight_ppm;    // probability in parts per million
+};
+
+// The published histogram of that name (pile, prolong64k, prolong512k); empty if unknown.
+std::span<const LengthBucket> histogram_buckets(std::string_view name);
+
+struct Distribution {
+  std::string kind;               // pile, prolong64k, prolong512k, uniform, fixed
+  std::int64_t min = 0, max = 0;  // uniform
+  std::int64_t length = 0;        // fixed
+  std::string to_json() const;    // e.g. "pile" or {"uniform":{"min":64,"max":4096}}
+};
+
+// Document lengths summing to `total`: draw a bucket by weight, then a length uniformly
+// inside it (never 0), until the sequence is full; the last document is truncated.
+std::vector<std::int64_t> sample_lengths(const Distribution&, std::uint64_t seed, std::int64_t total);
+
+// The histogram LongCA-bench uses for a sequence of this length: pile up to 12K,
+// prolong64k up to 64K, prolong512k beyond.
+std::string default_histogram_for(std::int64_t seqlen);
+
+struct DistributionInfo {
+  std::string name, parameters, description;
+};
+const std::vector<DistributionInfo>& distribution_catalogue();
+
+}  // namespace attnbench::masks
