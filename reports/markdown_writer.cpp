@@ -6,51 +6,133 @@
 #include <algorithm>
 #include <fstream>
 #include <map>
+#include <set>
 #include <stdexcept>
+#include <tuple>
+
+#include "reports/case_label.hpp"
 
 namespace attnbench {
 
 namespace {
-
-// Column of a row: the backend, or backend + strategy × world size for CP rows.
-std::string column_of(const ResultRow& r) {
-  if (r.strategy == "none") return r.backend;
-  return fmt::format("{} {}×{}", r.backend, r.strategy, r.world_size);
-}
-
-std::string mask_title(const ResultRow& r) {
-  return r.mask_params == "{}" || r.mask_params.empty() ? r.mask : r.mask + " " + r.mask_params;
-}
-
-std::string seq_label(const ResultRow& r) {
-  std::string s = std::to_string(r.seqlen_q);
-  if (r.seqlen_k != r.seqlen_q) s += "×" + std::to_string(r.seqlen_k);
-  return s;
-}
-
-std::string shape_label(const ResultRow& r) {
-  return fmt::format("B={} Hq={} Hkv={} D={} {}", r.batch, r.heads_q, r.heads_kv, r.head_dim, r.dtype);
-}
 
 template <class T>
 void add_unique(std::vector<T>& v, const T& x) {
   if (std::find(v.begin(), v.end(), x) == v.end()) v.push_back(x);
 }
 
+std::string shape_label(const ResultRow& r) {
+  return fmt::format("B={} Hq={} Hkv={} D={} {}", r.batch, r.heads_q, r.heads_kv, r.head_dim, r.dtype);
+}
+
+// The passes in their natural order, anything else after them.
+int pass_rank(const std::string& p) {
+  if (p == "fwd") return 0;
+  if (p == "bwd") return 1;
+  if (p == "fwd_bwd") return 2;
+  return 3;
+}
+
+// One table: a pass, a mask, a shape, and either the kernels or the CP rows.
+struct TableKey {
+  std::string pass, mask, shape;
+  bool cp = false;
+  auto tie() const { return std::tie(pass, mask, shape, cp); }
+  bool operator==(const TableKey& o) const { return tie() == o.tie(); }
+};
+
+struct Column {
+  std::string backend, strategy;
+  int world_size = 1;
+  std::string options;  // strategy options (balance, ulysses_degree...), "" when none
+};
+
+std::string options_of(const ResultRow& r) {
+  const Metric* m = r.find_extra("options");
+  return m && m->text != "{}" ? m->text : "";
+}
+
+// CP columns read "ring×2"; the backend joins the name when the table mixes several.
+std::string column_name(const Column& c, bool cp, bool several_backends) {
+  if (!cp) return c.backend;
+  std::string s = fmt::format("{}×{}", c.strategy, c.world_size);
+  if (!c.options.empty()) s = mask_label(s, c.options);
+  return several_backends ? c.backend + " " + s : s;
+}
+
+std::string render_table(const TableKey& key, const std::vector<const ResultRow*>& rows,
+                         bool show_shape) {
+  std::vector<std::string> strategies;  // first appearance orders CP columns by strategy
+  std::set<std::string> backends;
+  for (const auto* r : rows) add_unique(strategies, r->strategy), backends.insert(r->backend);
+  std::vector<Column> cols;
+  auto col_index = [&](const ResultRow& r) {
+    for (std::size_t i = 0; i < cols.size(); ++i)
+      if (cols[i].backend == r.backend && cols[i].strategy == r.strategy &&
+          cols[i].world_size == r.world_size && cols[i].options == options_of(r))
+        return i;
+    cols.push_back({r.backend, r.strategy, r.world_size, options_of(r)});
+    return cols.size() - 1;
+  };
+  std::map<std::pair<std::int64_t, std::int64_t>, std::map<std::size_t, const ResultRow*>> grid;
+  for (const auto* r : rows) grid[{r->seqlen_q, r->seqlen_k}][col_index(*r)] = r;
+
+  // Kernel columns keep the scenario's order; CP columns go strategy by strategy, world size up.
+  std::vector<std::size_t> col_order(cols.size());
+  for (std::size_t i = 0; i < cols.size(); ++i) col_order[i] = i;
+  if (key.cp)
+    std::stable_sort(col_order.begin(), col_order.end(), [&](std::size_t a, std::size_t b) {
+      auto rank = [&](const Column& c) {
+        return std::make_tuple(
+            std::find(strategies.begin(), strategies.end(), c.strategy) - strategies.begin(),
+            c.world_size);
+      };
+      return rank(cols[a]) < rank(cols[b]);
+    });
+
+  std::string md = fmt::format("\n### {}{}{}\n\n| seqlen |", key.mask,
+                               key.cp ? " · context parallel" : "",
+                               show_shape ? " · " + key.shape : "");
+  for (auto i : col_order) md += " " + column_name(cols[i], key.cp, backends.size() > 1) + " |";
+  md += "\n|---:|";
+  for (std::size_t i = 0; i < cols.size(); ++i) md += "---:|";
+  md += "\n";
+  for (const auto& [seq, cells] : grid) {
+    double best = 0.0;
+    int ok_cells = 0;
+    for (const auto& [_, r] : cells)
+      if (r->status == Status::ok && r->tflops > 0) best = std::max(best, r->tflops), ++ok_cells;
+    md += seq.first == seq.second ? fmt::format("| {} |", seq.first)
+                                  : fmt::format("| {}×{} |", seq.first, seq.second);
+    for (auto i : col_order) {
+      auto it = cells.find(i);
+      std::string text = it == cells.end() ? "" : markdown_cell(*it->second);
+      // The fastest cell of a row stands out, as in the study's tables.
+      if (it != cells.end() && ok_cells > 1 && it->second->status == Status::ok &&
+          it->second->tflops == best)
+        text = "**" + text + "**";
+      md += " " + text + " |";
+    }
+    md += "\n";
+  }
+  return md;
+}
+
 }  // namespace
 
-// Three significant digits without exponents: 312, 45.6, 1.23, 0.0787.
-std::string tflops_text(double v) {
-  if (v >= 100) return fmt::format("{:.0f}", v);
-  if (v >= 10) return fmt::format("{:.1f}", v);
-  if (v >= 1) return fmt::format("{:.2f}", v);
-  return fmt::format("{:.3g}", v);
+std::string format_tflops(double tflops) {
+  if (!(tflops >= 0)) return "n/a";
+  if (tflops >= 100) return fmt::format("{:.0f}", tflops);
+  if (tflops >= 10) return fmt::format("{:.1f}", tflops);
+  if (tflops >= 1) return fmt::format("{:.2f}", tflops);
+  // CPU backends run at a few GFLOP/s: keep three significant digits.
+  return fmt::format("{:.3g}", tflops);
 }
 
 std::string markdown_cell(const ResultRow& r) {
   switch (r.status) {
-    case Status::ok: return tflops_text(r.tflops);
-    case Status::mismatch: return "✗ " + tflops_text(r.tflops);
+    case Status::ok: return format_tflops(r.tflops);
+    case Status::mismatch: return "✗ " + format_tflops(r.tflops);
     case Status::unsupported: return "—";
     case Status::oom: return "OOM";
     case Status::error: return "ERR";
@@ -60,44 +142,45 @@ std::string markdown_cell(const ResultRow& r) {
 }
 
 std::string results_markdown(const std::string& title, const std::vector<ResultRow>& rows) {
-  std::string md = fmt::format("# {}\n\nTFLOP/s (FLOPs of allowed pairs only, median time).\n", title);
-  // Group: pass → shape → mask → table; order of first appearance.
-  std::vector<std::string> passes, shapes, masks;
+  std::string md = fmt::format(
+      "# {}\n\nTFLOP/s (FLOPs of allowed pairs only, median time); rows are sequence lengths, "
+      "columns backends (context-parallel tables: strategy × world size); the fastest ok cell of "
+      "a row is in bold.\n",
+      title);
+  std::set<std::string> shapes;
+  for (const auto& r : rows) shapes.insert(shape_label(r));
+  const bool show_shape = shapes.size() > 1;
+  if (shapes.size() == 1) md += fmt::format("\nShape: {}.\n", *shapes.begin());
+
+  // Tables in order of first appearance within each pass, kernels before CP.
+  std::vector<TableKey> tables;
+  std::vector<std::vector<const ResultRow*>> table_rows;
   for (const auto& r : rows) {
-    add_unique(passes, r.pass);
-    add_unique(shapes, shape_label(r));
-    add_unique(masks, mask_title(r));
+    TableKey k{r.pass, mask_label(r.mask, r.mask_params), shape_label(r), r.strategy != "none"};
+    auto it = std::find(tables.begin(), tables.end(), k);
+    if (it == tables.end()) {
+      tables.push_back(k);
+      table_rows.emplace_back();
+      it = tables.end() - 1;
+    }
+    table_rows[static_cast<std::size_t>(it - tables.begin())].push_back(&r);
   }
-  for (const auto& pass : passes)
-    for (const auto& shape : shapes)
-      for (const auto& mask : masks) {
-        std::vector<std::string> cols, seqs;
-        std::map<std::pair<std::string, std::string>, std::string> cell;
-        for (const auto& r : rows) {
-          if (r.pass != pass || shape_label(r) != shape || mask_title(r) != mask) continue;
-          add_unique(cols, column_of(r));
-          add_unique(seqs, seq_label(r));
-          cell[{seq_label(r), column_of(r)}] = markdown_cell(r);
-        }
-        if (cols.empty()) continue;
-        md += fmt::format("\n## {} · {} · {}\n\n| seqlen |", pass, mask, shape);
-        for (const auto& c : cols) md += " " + c + " |";
-        md += "\n|---:|";
-        for (std::size_t i = 0; i < cols.size(); ++i) md += "---:|";
-        md += "\n";
-        for (const auto& s : seqs) {
-          md += "| " + s + " |";
-          for (const auto& c : cols) {
-            auto it = cell.find({s, c});
-            md += " " + (it == cell.end() ? std::string("") : it->second) + " |";
-          }
-          md += "\n";
-        }
-      }
+  std::vector<std::size_t> order(tables.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    return std::make_tuple(pass_rank(tables[a].pass), tables[a].pass, tables[a].cp) <
+           std::make_tuple(pass_rank(tables[b].pass), tables[b].pass, tables[b].cp);
+  });
+  std::string pass;
+  for (auto i : order) {
+    if (tables[i].pass != pass) md += fmt::format("\n## {}\n", pass = tables[i].pass);
+    md += render_table(tables[i], table_rows[i], show_shape);
+  }
   md +=
-      "\nLegend: numbers are TFLOP/s of status `ok` rows; `✗ n` mismatch (ran, failed the "
-      "correctness check); `—` unsupported; `OOM` out of memory or over the budget; `ERR` the "
-      "backend threw; `skip` filtered or beyond a limit. Messages are in results.csv.\n";
+      "\nLegend: numbers are TFLOP/s of status `ok` rows; **bold** the fastest in its row; `✗ n` "
+      "mismatch (ran, failed the correctness check); `—` unsupported; `OOM` out of memory or over "
+      "the budget; `ERR` the backend threw; `skip` filtered or beyond a limit; empty: not in the "
+      "sweep. Messages are in results.csv.\n";
   return md;
 }
 

@@ -9,6 +9,8 @@
 
 namespace attnbench {
 
+// TFLOP/s with precision that suits its size (GPU hundreds, CPU thousandths).
+std::string format_tflops(double tflops);
 // The cell text of one row: TFLOP/s, or a mark for a row that has no speed.
 std::string markdown_cell(const ResultRow&);
 std::string results_markdown(const std::string& title, const std::vector<ResultRow>&);

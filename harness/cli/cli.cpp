@@ -8,6 +8,7 @@
 
 #include "attnbench/types.hpp"
 #include "attnbench/version.hpp"
+#include "harness/cli/cmd_compare.hpp"
 #include "harness/cli/cmd_mask.hpp"
 #include "harness/plugins.hpp"
 
@@ -32,6 +33,7 @@ int run_cli(int argc, const char* const* argv) {
   add_run_command(app, exit_code);
   add_list_command(app, exit_code);
   add_mask_command(app, exit_code);
+  add_compare_command(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

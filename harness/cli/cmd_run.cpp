@@ -15,6 +15,7 @@
 #include "reports/json_reader.hpp"
 #include "reports/json_writer.hpp"
 #include "reports/markdown_writer.hpp"
+#include "reports/plots.hpp"
 
 namespace attnbench {
 
@@ -89,6 +90,7 @@ int do_run(const RunArgs& a) {
       [&](const Case& c, std::size_t i, std::size_t) { progress.start(c, i); });
   progress.close();
   write_results_markdown(out + "/results.md", s.name, done);
+  write_plots(done, out);  // prints where the plots are, or how to get gnuplot
 
   std::size_t by_status[6] = {0};
   for (const auto& r : done) ++by_status[static_cast<int>(r.status)];

@@ -1,0 +1,121 @@
+// The comparator behind `attnbench compare`: pairs the rows of two results.json files and classifies each change.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace attnbench {
+
+// What happened to one case between the baseline and the current run.
+enum class ChangeClass {
+  faster,     // both ok, time fell beyond the threshold and the noise
+  same,       // both ok and within the threshold, or the same non-ok status twice
+  slower,     // both ok, time grew beyond the threshold and the noise
+  ambiguous,  // both ok, the change passes the threshold but not the noise (or no time)
+  added,      // only in the current run, not failing ("new" in reports and --fail-on)
+  missing,    // only in the baseline
+  broken,     // status regression: now mismatch/error/oom where it was not, or ok -> unsupported
+  fixed,      // recovery: was not ok, now ok
+  changed,    // any other status change (ok -> skipped, error -> mismatch, ...)
+};
+
+std::string_view to_string(ChangeClass);
+std::optional<ChangeClass> parse_change_class(std::string_view);  // accepts "new" for added
+const std::vector<ChangeClass>& all_change_classes();
+
+// The rule, in words, for --help and the reports (kept next to the code that applies it).
+std::string compare_rule_text(double threshold_pct, double noise_sigmas);
+
+struct CompareOptions {
+  double threshold_pct = 5.0;
+  // k in the noise bar k * sqrt(noise_base^2 + noise_current^2).
+  double noise_sigmas = 2.0;
+  std::set<ChangeClass> fail_on{ChangeClass::slower, ChangeClass::broken};
+};
+
+// Parses "slower,broken" (comma separated class names); throws InputError.
+std::set<ChangeClass> parse_fail_on(const std::string& list);
+
+// One row of a results.json, reduced to what the comparison needs.
+struct CompareRow {
+  std::string key;    // the full case key, canonical (see case_key_fields)
+  std::string label;  // readable case name for reports
+  std::string backend, strategy, mask, mask_params, dtype, pass;
+  std::int64_t world_size = 1, batch = 0, heads_q = 0, heads_kv = 0, seqlen_q = 0, seqlen_k = 0,
+               head_dim = 0;
+  std::string seed;
+  std::string options;  // strategy options, canonical JSON; empty when none
+  std::string status;
+  double time_ms = 0.0;    // NaN when absent (null)
+  double noise_pct = 0.0;  // NaN when absent (null)
+  std::string message;
+};
+
+// One results.json file: its context block and rows.
+struct RunFile {
+  std::string path;
+  std::string context_json;  // the context object, compact JSON
+  std::vector<CompareRow> rows;
+  std::vector<std::string> warnings;  // e.g. duplicate case keys
+};
+
+// The row keys that identify a case (DESIGN.md "Result row").
+const std::vector<std::string>& case_key_fields();
+
+// Reads and validates a results.json; throws InputError naming the file and
+// the field on a missing file, malformed JSON or a missing required key.
+RunFile load_run_file(const std::filesystem::path& path);
+// The same from text already in memory (path is used in messages only).
+RunFile parse_run_file(const std::string& text, const std::string& path);
+
+struct RowComparison {
+  ChangeClass change = ChangeClass::same;
+  std::optional<CompareRow> baseline, current;
+  double ratio = 0.0;          // current / baseline median time; NaN unless both ok with times
+  double change_pct = 0.0;     // (ratio - 1) * 100
+  double noise_bar_pct = 0.0;  // k * sqrt(noise_b^2 + noise_c^2)
+  bool fails = false;          // its class is in --fail-on
+
+  const CompareRow& any_row() const { return current ? *current : *baseline; }
+};
+
+struct CompareReport {
+  std::string baseline_path, current_path;
+  std::string baseline_context_json, current_context_json;
+  CompareOptions options;
+  std::vector<std::string> warnings;      // context differences, duplicates
+  std::vector<RowComparison> rows;        // current order, then missing rows in baseline order
+  std::size_t timed_rows = 0;             // rows entering the geometric mean
+  double geomean_ratio = 0.0;             // NaN when no row was timed in both
+  std::size_t failures = 0;
+
+  int exit_code() const { return failures > 0 ? 1 : 0; }
+  std::size_t count(ChangeClass c) const;
+};
+
+// Classifies one pair of rows (either may be absent) under the options.
+RowComparison compare_rows(const std::optional<CompareRow>& baseline,
+                           const std::optional<CompareRow>& current, const CompareOptions&);
+
+// Pairs two runs on the case key and classifies every row.
+CompareReport compare_runs(const RunFile& baseline, const RunFile& current, const CompareOptions&);
+
+// Context keys whose difference makes timings hard to compare; a warning each.
+std::vector<std::string> context_differences(const std::string& baseline_context_json,
+                                             const std::string& current_context_json);
+
+// Everything `attnbench compare` does short of printing: load, compare, render.
+struct CompareOutcome {
+  int exit_code = 2;          // 0 nothing regressed, 1 regression, 2 bad input
+  std::string error;          // one line when exit_code == 2
+  std::optional<CompareReport> report;
+};
+CompareOutcome compare_files(const std::filesystem::path& baseline,
+                             const std::filesystem::path& current, const CompareOptions&);
+
+}  // namespace attnbench
