@@ -571,7 +571,7 @@ inline void backward(const BackwardArgs& a) {
   }
 }
 
-inline KernelSet make_kernel_set(const char* isa) {
+constexpr KernelSet make_kernel_set(const char* isa) {
   KernelSet set{};
   set.isa = isa;
   set.tile_q = kTileQ;
