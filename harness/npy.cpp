@@ -8,9 +8,10 @@ namespace attnbench {
 
 void write_npy(const std::string& path, const std::string& dtype,
                const std::vector<std::int64_t>& shape, const void* data, std::size_t bytes) {
+  // NumPy's own spelling: (5,) for one axis, (2, 3) for more.
   std::string dims;
-  for (std::size_t i = 0; i < shape.size(); ++i) dims += std::to_string(shape[i]) + (shape.size() == 1 || i + 1 < shape.size() ? "," : "");
-  if (shape.size() > 1 && !dims.empty() && dims.back() == ',') dims.pop_back();
+  for (std::size_t i = 0; i < shape.size(); ++i) dims += (i ? ", " : "") + std::to_string(shape[i]);
+  if (shape.size() == 1) dims += ",";
   std::string header = "{'descr': '" + dtype + "', 'fortran_order': False, 'shape': (" + dims + "), }";
   // Magic (6) + version (2) + length (2) + header + '\n' must be a multiple of 64.
   const std::size_t unpadded = 10 + header.size() + 1;

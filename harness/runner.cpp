@@ -59,7 +59,13 @@ ResultRow run_single_device(const Case& c, const Scenario& s, const RunOptions& 
     Outputs out;
     if (check || !opt.dump_dir.empty()) exec->fetch_outputs(out);
     apply_check(row, s, info, p, check ? &out : nullptr, check ? &data.reference(c) : nullptr);
-    if (!opt.dump_dir.empty()) write_case_dump(opt.dump_dir, c, in, out);
+    if (!opt.dump_dir.empty()) {
+      if (out.o.empty()) {  // a bwd pass: dump the forward o/lse its backward consumed
+        out.o = data.reference(c).o;
+        out.lse = data.reference(c).lse;
+      }
+      write_case_dump(opt.dump_dir, c, in, out);
+    }
     row.peak_mem_bytes = static_cast<std::int64_t>(info.device == Device::cpu ? host.peak() : device.peak());
   } catch (const OutOfMemory& e) {
     row.status = Status::oom;
@@ -128,6 +134,11 @@ ResultRow base_row(const Case& c) {
   r.area = p.mask ? p.mask->area() : 0;
   r.density = p.mask ? p.mask->density() : 0.0;
   r.extra.push_back({"gflop", pass_flops(p) / 1e9, {}});
+  if (!p.options.empty()) {
+    std::string o = "{";
+    for (const auto& [k, v] : p.options) o += (o.size() > 1 ? "," : "") + fmt::format("\"{}\":\"{}\"", k, v);
+    r.extra.push_back({"options", ResultRow::nan, o + "}"});
+  }
   return r;
 }
 
@@ -166,7 +177,9 @@ std::vector<ResultRow> run_cases(const Scenario& s, const std::vector<Case>& cas
     const Case& c = cases[i];
     if (on_start) on_start(c, i, cases.size());
     ResultRow row = base_row(c);
-    if (!opt.filter.empty() && !glob_match(opt.filter, c.label())) {
+    if (auto it = opt.previous.find(case_key(row)); it != opt.previous.end()) {
+      row = it->second;  // --resume: finished in an earlier run
+    } else if (!opt.filter.empty() && !glob_match(opt.filter, c.label())) {
       row.status = Status::skipped;
       row.message = "filtered out by --filter " + opt.filter;
     } else if (c.problem.strategy != "none") {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,8 @@ struct RunOptions {
   std::string filter;       // --filter GLOB over Case::label(); others become `skipped` rows
   std::string dump_dir;     // --dump-tensors DIR
   double memory_budget_bytes = 0;  // resolved budget (host and device)
+  // --resume: rows of an earlier run by case_key(); those cases are not run again.
+  std::map<std::string, ResultRow> previous;
 };
 
 // Called as each row finishes (writers append and flush here).

@@ -39,10 +39,18 @@ void add_unique(std::vector<T>& v, const T& x) {
 
 }  // namespace
 
+// Three significant digits without exponents: 312, 45.6, 1.23, 0.0787.
+std::string tflops_text(double v) {
+  if (v >= 100) return fmt::format("{:.0f}", v);
+  if (v >= 10) return fmt::format("{:.1f}", v);
+  if (v >= 1) return fmt::format("{:.2f}", v);
+  return fmt::format("{:.3g}", v);
+}
+
 std::string markdown_cell(const ResultRow& r) {
   switch (r.status) {
-    case Status::ok: return fmt::format("{:.2f}", r.tflops);
-    case Status::mismatch: return fmt::format("✗ {:.2f}", r.tflops);
+    case Status::ok: return tflops_text(r.tflops);
+    case Status::mismatch: return "✗ " + tflops_text(r.tflops);
     case Status::unsupported: return "—";
     case Status::oom: return "OOM";
     case Status::error: return "ERR";

@@ -15,9 +15,19 @@ const std::vector<std::string>& required_columns() {
 
 const std::vector<std::string>& standard_extra_columns() {
   static const std::vector<std::string> cols = {
-      "time_ms_mean", "time_ms_stddev", "time_ms_p20", "time_ms_p80", "stop_reason", "gflop",
+      "time_ms_mean", "time_ms_stddev", "time_ms_p20", "time_ms_p80", "stop_reason", "gflop", "options",
       "compute_ms",   "comm_ms",        "bytes_sent",  "imbalance",   "tflops_per_rank"};
   return cols;
+}
+
+std::string case_key(const ResultRow& r) {
+  const Metric* options = r.find_extra("options");
+  std::string key = r.backend + '|' + r.strategy + '|' + std::to_string(r.world_size) + '|' + r.mask +
+                    '|' + r.mask_params + '|' + std::to_string(r.seed);
+  for (auto v : {r.batch, r.heads_q, r.heads_kv, r.seqlen_q, r.seqlen_k, r.head_dim})
+    key += '|' + std::to_string(v);
+  key += '|' + r.dtype + '|' + r.pass + '|' + (options ? options->text : std::string());
+  return key;
 }
 
 const Metric* ResultRow::find_extra(const std::string& name) const {

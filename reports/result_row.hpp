@@ -38,6 +38,11 @@ struct ResultRow {
   const Metric* find_extra(const std::string& name) const;
 };
 
+// The full case key of a row (every column that defines the case: backend,
+// strategy, world size, mask with resolved parameters, seed, shape, dtype, pass,
+// and the strategy options): rows of two runs match when their keys are equal.
+std::string case_key(const ResultRow&);
+
 // The required columns, in order (the CSV header starts with exactly these).
 const std::vector<std::string>& required_columns();
 // Extra columns every CSV carries after the required ones (empty when a row has

@@ -11,6 +11,7 @@
 #include "harness/progress.hpp"
 #include "harness/runner.hpp"
 #include "reports/csv_writer.hpp"
+#include "reports/json_reader.hpp"
 #include "reports/json_writer.hpp"
 #include "reports/markdown_writer.hpp"
 
@@ -25,6 +26,7 @@ struct RunArgs {
   std::string filter;
   std::string dump;
   bool quiet = false;
+  bool resume = false;
 };
 
 int do_run(const RunArgs& a) {
@@ -39,6 +41,11 @@ int do_run(const RunArgs& a) {
   opt.dump_dir = a.dump;
   opt.memory_budget_bytes =
       s.memory_budget_gb > 0 ? s.memory_budget_gb * (1ull << 30) : default_memory_budget_bytes();
+
+  if (a.resume && std::filesystem::exists(out + "/results.json")) {
+    for (auto& r : read_results_json(out + "/results.json").rows) opt.previous.emplace(case_key(r), r);
+    if (!a.quiet) fmt::print(stderr, "attnbench: resuming: {} rows already in {}\n", opt.previous.size(), out);
+  }
 
   const Context context = collect_context(s.text);
   CsvWriter csv(out + "/results.csv");
@@ -79,6 +86,8 @@ void add_run_command(CLI::App& app, int& exit_code) {
                   "Run only cases whose label matches this glob; others become `skipped` rows");
   run->add_option("--dump-tensors", args->dump, "Write every case's tensors (.npy) and case.json here");
   run->add_flag("--quiet", args->quiet, "No progress output");
+  run->add_flag("--resume", args->resume,
+                "Keep the rows already in OUT/results.json and run only the missing cases");
   run->callback([args, &exit_code] { exit_code = do_run(*args); });
 }
 

@@ -1,0 +1,126 @@
+// Scenario parsing (good input, each kind of bad input) and sweep expansion counts.
+#include <catch2/catch.hpp>
+
+#include "attnbench/types.hpp"
+#include "harness/scenario.hpp"
+
+using namespace attnbench;
+using Catch::Matchers::Contains;
+
+namespace {
+const char* good = R"(
+name: t
+backends: [cpu.reference]
+masks:
+  - full
+  - causal
+seqlens: [64, 128]
+shape: {batch: 1, heads_q: [4, 8], heads_kv: 4, head_dim: 16}
+dtypes: [fp32]
+passes: [fwd, bwd]
+timing: {warmup: 0, min_iters: 2, max_iters: 3, min_time_s: 0, max_noise_pct: 50, timeout_s: 5}
+)";
+
+std::string error_of(const std::string& text, std::vector<std::string> sets = {}) {
+  try {
+    auto s = parse_scenario(text, "scen.yaml", sets);
+    expand(s);
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "";
+}
+}  // namespace
+
+TEST_CASE("a good scenario parses with its defaults and overrides", "[scenario]") {
+  const Scenario s = parse_scenario(good, "scen.yaml");
+  CHECK(s.name == "t");
+  CHECK(s.backends == std::vector<std::string>{"cpu.reference"});
+  CHECK(s.strategies == std::vector<std::string>{"none"});
+  CHECK(s.world_sizes == std::vector<int>{1});
+  CHECK(s.masks.size() == 2);
+  CHECK(s.heads_q == std::vector<std::int64_t>{4, 8});
+  CHECK(s.timing.max_iters == 3);
+  CHECK(s.check.enabled);
+  const Scenario o = parse_scenario(good, "scen.yaml", {"timing.min_iters=3", "check.max_seqlen=64"});
+  CHECK(o.timing.min_iters == 3);
+  CHECK(o.check.max_seqlen == 64);
+}
+
+TEST_CASE("expansion is the product of every axis, backends innermost", "[scenario]") {
+  const auto cases = expand(parse_scenario(good, "scen.yaml"));
+  // 2 masks x 2 seqlens x 2 heads_q x 2 passes x 1 backend
+  REQUIRE(cases.size() == 16);
+  CHECK(cases[0].problem.mask->name() == "full");
+  CHECK(cases[0].problem.shape.seqlen_q == 64);
+  CHECK(cases[0].problem.pass == Pass::fwd);
+  CHECK(cases[1].problem.pass == Pass::bwd);
+  CHECK(cases[15].problem.mask->name() == "causal");
+  CHECK(cases[0].problem.softmax_scale == Approx(0.25));
+  for (std::size_t i = 0; i < cases.size(); ++i) CHECK(cases[i].index == i);
+}
+
+TEST_CASE("list-valued mask parameters and seqlens_k are sweep axes", "[scenario]") {
+  const std::string text = R"(
+backends: [cpu.*]
+masks: [causal]
+seqlens: [32, 64]
+seqlens_k: [64, 96, 128]
+)";
+  const auto cases = expand(parse_scenario(text, "x.yaml"));
+  std::size_t per_shape = 0;
+  for (const auto& c : cases) per_shape += c.backend == "cpu.reference";
+  CHECK(per_shape == 6);
+  CHECK(cases.back().problem.shape.seqlen_k == 128);
+}
+
+TEST_CASE("a missing file is one clear error", "[scenario][errors]") {
+  CHECK_THROWS_WITH(load_scenario("/nonexistent/scen.yaml"),
+                    Contains("/nonexistent/scen.yaml") && Contains("cannot open"));
+}
+
+TEST_CASE("malformed YAML reports file and line", "[scenario][errors]") {
+  const std::string e = error_of("name: x\nbackends: [cpu.reference\nmasks: [full]\n");
+  CHECK_THAT(e, Contains("scen.yaml:") && Contains("malformed YAML"));
+}
+
+TEST_CASE("an unknown backend lists the accepted names", "[scenario][errors]") {
+  const std::string e = error_of("backends: [gpu.magic]\nmasks: [full]\nseqlens: [8]\n");
+  CHECK_THAT(e, Contains("scen.yaml:1") && Contains("backends") && Contains("gpu.magic") &&
+                    Contains("cpu.reference"));
+}
+
+TEST_CASE("an unknown mask lists the accepted masks", "[scenario][errors]") {
+  const std::string e = error_of("backends: [cpu.reference]\nmasks: [diagonal]\nseqlens: [8]\n");
+  CHECK_THAT(e, Contains("scen.yaml:2") && Contains("masks") && Contains("diagonal") &&
+                    Contains("causal"));
+}
+
+TEST_CASE("impossible shapes are rejected before any case runs", "[scenario][errors]") {
+  const std::string base = "backends: [cpu.reference]\nmasks: [full]\nseqlens: [8]\n";
+  CHECK_THAT(error_of(base + "shape: {heads_q: 6, heads_kv: 4}\n"),
+             Contains("heads_q (6) must be a multiple of heads_kv (4)"));
+  CHECK_THAT(error_of(base + "shape: {head_dim: 0}\n"),
+             Contains("shape.head_dim") && Contains(">= 1"));
+  CHECK_THAT(error_of(base + "shape: {head_dim: -8}\n"), Contains("shape.head_dim"));
+}
+
+TEST_CASE("unknown fields, dtypes and passes name the accepted values", "[scenario][errors]") {
+  const std::string base = "backends: [cpu.reference]\nmasks: [full]\nseqlens: [8]\n";
+  CHECK_THAT(error_of(base + "colour: red\n"), Contains("colour") && Contains("accepted") && Contains("seqlens"));
+  CHECK_THAT(error_of(base + "dtypes: [fp8]\n"), Contains("fp8") && Contains("bf16"));
+  CHECK_THAT(error_of(base + "passes: [both]\n"), Contains("both") && Contains("fwd_bwd"));
+  CHECK_THAT(error_of(base + "timing: {min_iters: many}\n"), Contains("timing.min_iters"));
+  CHECK_THAT(error_of(base + "strategies: [spiral]\n"), Contains("spiral") && Contains("none"));
+  CHECK_THAT(error_of("backends: [cpu.reference]\nseqlens: [8]\nmasks: [{name: causal, windw: 3}]\n"),
+             Contains("scen.yaml:3") && Contains("windw"));
+  CHECK_THAT(error_of(base, {"timing"}), Contains("--set timing"));
+}
+
+TEST_CASE("glob matching", "[scenario]") {
+  CHECK(glob_match("cpu.*", "cpu.flash"));
+  CHECK(glob_match("*flash*", "cuda.flash"));
+  CHECK(glob_match("cpu.?ath", "cpu.math"));
+  CHECK_FALSE(glob_match("cpu.*", "cuda.math"));
+  CHECK(glob_match("*", ""));
+}
