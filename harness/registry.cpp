@@ -52,4 +52,29 @@ std::vector<std::string> Registry::strategy_names() const {
   return names;
 }
 
+void Registry::add_backend_resolver(const std::string& prefix, BackendResolver resolver) {
+  for (auto& [p, r] : resolvers_)
+    if (p == prefix) {
+      r = std::move(resolver);
+      return;
+    }
+  resolvers_.emplace_back(prefix, std::move(resolver));
+}
+
+std::optional<std::string> Registry::resolve_backend(const std::string& entry,
+                                                     const std::string& base_dir) const {
+  const auto colon = entry.find(':');
+  if (colon == std::string::npos) return std::nullopt;
+  const std::string prefix = entry.substr(0, colon);
+  for (const auto& [p, r] : resolvers_)
+    if (p == prefix) return r(entry.substr(colon + 1), base_dir);
+  return std::nullopt;
+}
+
+std::vector<std::string> Registry::resolver_prefixes() const {
+  std::vector<std::string> out;
+  for (const auto& [p, r] : resolvers_) out.push_back(p + ":");
+  return out;
+}
+
 }  // namespace attnbench

@@ -6,6 +6,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -244,6 +245,18 @@ Scenario parse_scenario(const std::string& text, const std::string& path,
   if (!root["backends"]) c.fail(root, "backends", "is required");
   for (const auto& b : items(root["backends"])) {
     const std::string pat = scalar(c, b, "backends");
+    // "prefix:argument" entries (e.g. python:my_attn.py) register a backend on demand.
+    std::optional<std::string> resolved;
+    try {
+      resolved = reg.resolve_backend(pat, std::filesystem::path(path).parent_path().string());
+    } catch (const InputError& e) {
+      c.fail(b, "backends", e.what());
+    }
+    if (resolved) {
+      if (std::find(s.backends.begin(), s.backends.end(), *resolved) == s.backends.end())
+        s.backends.push_back(*resolved);
+      continue;
+    }
     bool matched = false;
     for (const auto& name : reg.backend_names())
       if (glob_match(pat, name)) {
@@ -251,9 +264,12 @@ Scenario parse_scenario(const std::string& text, const std::string& path,
         if (std::find(s.backends.begin(), s.backends.end(), name) == s.backends.end())
           s.backends.push_back(name);
       }
-    if (!matched)
+    if (!matched) {
+      auto accepted = reg.backend_names();
+      for (const auto& prefix : reg.resolver_prefixes()) accepted.push_back(prefix + "FILE");
       c.fail(b, "backends", fmt::format("unknown backend '{}' (accepted: {})", pat,
-                                        fmt::join(reg.backend_names(), ", ")));
+                                        fmt::join(accepted, ", ")));
+    }
   }
   if (s.backends.empty()) c.fail(root["backends"], "backends", "must not be empty");
 

@@ -29,7 +29,7 @@ std::int64_t node_int(const MaskSpec& spec, const YAML::Node& node, const std::s
 
 // Accepts "pile", {uniform: {min, max}}, {fixed: {length}}, {name: uniform, min, max},
 // and the command-line shorthands "uniform:MIN:MAX" and "fixed:LENGTH".
-Distribution parse_distribution(const MaskSpec& spec, const YAML::Node& node) {
+Distribution parse_distribution_node(const MaskSpec& spec, const YAML::Node& node) {
   Distribution d;
   std::map<std::string, YAML::Node> fields;
   if (node.IsScalar()) {
@@ -56,9 +56,12 @@ Distribution parse_distribution(const MaskSpec& spec, const YAML::Node& node) {
     for (const auto& kv : node)
       if (kv.first.as<std::string>() != "name") fields[kv.first.as<std::string>()] = kv.second;
   } else if (node.IsMap() && node.size() == 1) {
-    d.kind = node.begin()->first.as<std::string>();
-    if (node.begin()->second.IsMap())
-      for (const auto& kv : node.begin()->second) fields[kv.first.as<std::string>()] = kv.second;
+    // Copy the pair: yaml-cpp's iterator hands out a temporary.
+    const auto entry = *node.begin();
+    d.kind = entry.first.as<std::string>();
+    const YAML::Node inner = entry.second;
+    if (inner.IsMap())
+      for (const auto& kv : inner) fields[kv.first.as<std::string>()] = kv.second;
   }
   const bool histogram = !histogram_buckets(d.kind).empty();
   if (!histogram && d.kind != "uniform" && d.kind != "fixed")
@@ -84,6 +87,15 @@ Distribution parse_distribution(const MaskSpec& spec, const YAML::Node& node) {
                                    spec.name, d.length));
   }
   return d;
+}
+
+Distribution parse_distribution(const MaskSpec& spec, const YAML::Node& node) {
+  try {
+    return parse_distribution_node(spec, node);
+  } catch (const YAML::Exception&) {
+    throw InputError(fmt::format("mask '{}': parameter 'distribution' is malformed (accepted: {})", spec.name,
+                                 kAcceptedDistributions));
+  }
 }
 
 std::vector<std::int64_t> parse_doc_lengths(const MaskSpec& spec, std::int64_t seqlen) {

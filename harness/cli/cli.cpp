@@ -4,9 +4,12 @@
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
+#include <memory>
 
 #include "attnbench/types.hpp"
 #include "attnbench/version.hpp"
+#include "harness/cli/cmd_mask.hpp"
+#include "harness/plugins.hpp"
 
 namespace attnbench {
 
@@ -15,9 +18,20 @@ int run_cli(int argc, const char* const* argv) {
   app.name("attnbench");
   app.set_version_flag("--version", std::string("attnbench ") + ATTNBENCH_VERSION_STRING);
   app.require_subcommand(1);
+  // Plugins are global: `--plugin` may come before the verb or among its options
+  // (fallthrough), and they load before any verb runs, so scenario globs see them.
+  auto plugins = std::make_shared<std::vector<std::string>>();
+  app.add_option("--plugin", *plugins,
+                 "Load backends from a plugin library (repeatable; also ATTNBENCH_PLUGIN_PATH, "
+                 "a colon-separated list of .so files or folders)")
+      ->type_name("PATH.so")
+      ->allow_extra_args(false);
+  app.fallthrough();
+  app.parse_complete_callback([plugins] { load_plugins(*plugins); });
   int exit_code = 0;
   add_run_command(app, exit_code);
   add_list_command(app, exit_code);
+  add_mask_command(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

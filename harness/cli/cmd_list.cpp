@@ -1,4 +1,4 @@
-// `attnbench list backends|masks|strategies`: what this build can run, and with which parameters.
+// `attnbench list backends|masks|strategies|distributions`: what this build can run, and with which parameters.
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -7,6 +7,7 @@
 
 #include "attnbench/registry.hpp"
 #include "harness/cli/cli.hpp"
+#include "masks/distributions.hpp"
 #include "masks/library.hpp"
 
 namespace attnbench {
@@ -38,6 +39,11 @@ void list_masks() {
   }
 }
 
+void list_distributions() {
+  for (const auto& d : masks::distribution_catalogue())
+    fmt::print("{:<12} {:<22} {}\n", d.name, d.parameters, d.description);
+}
+
 void list_strategies() {
   fmt::print("{:<14} {}\n", "none", "single device (no context parallelism)");
   for (const auto& e : Registry::instance().strategies()) {
@@ -52,13 +58,14 @@ void list_strategies() {
 void add_list_command(CLI::App& app, int& exit_code) {
   auto what = std::make_shared<std::string>();
   CLI::App* list = app.add_subcommand("list", "List backends, masks or strategies");
-  list->add_option("what", *what, "backends | masks | strategies")
+  list->add_option("what", *what, "backends | masks | strategies | distributions")
       ->required()
-      ->check(CLI::IsMember({"backends", "masks", "strategies"}));
+      ->check(CLI::IsMember({"backends", "masks", "strategies", "distributions"}));
   list->callback([what, &exit_code] {
     if (*what == "backends") list_backends();
     if (*what == "masks") list_masks();
     if (*what == "strategies") list_strategies();
+    if (*what == "distributions") list_distributions();
     exit_code = 0;
   });
 }

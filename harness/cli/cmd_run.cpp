@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "harness/cli/cli.hpp"
+#include "harness/comm/world.hpp"
 #include "harness/context.hpp"
 #include "harness/progress.hpp"
 #include "harness/runner.hpp"
@@ -30,11 +31,16 @@ struct RunArgs {
 };
 
 int do_run(const RunArgs& a) {
+  // MPI (harness/comm): every rank runs the same CP cases in the same order;
+  // only world rank 0 prints and writes files, and runs the single-device cases.
+  comm::WorldScope mpi_world;
+  const bool lead = comm::is_lead();
   const Scenario s = load_scenario(a.scenario, a.sets);
-  const std::vector<Case> cases = expand(s);  // builds every mask: bad parameters fail here
+  std::vector<Case> cases = expand(s);  // builds every mask: bad parameters fail here
+  int largest_world = 1;
+  for (const auto& c : cases) largest_world = std::max(largest_world, c.problem.world_size);
+  comm::check_world_size(largest_world, a.scenario);  // before any case runs
   const std::string out = a.out.empty() ? "results/" + s.name : a.out;
-  std::filesystem::create_directories(out);
-  if (!a.dump.empty()) std::filesystem::create_directories(a.dump);
 
   RunOptions opt;
   opt.filter = a.filter;
@@ -42,12 +48,32 @@ int do_run(const RunArgs& a) {
   opt.memory_budget_bytes =
       s.memory_budget_gb > 0 ? s.memory_budget_gb * (1ull << 30) : default_memory_budget_bytes();
 
-  if (a.resume && std::filesystem::exists(out + "/results.json")) {
-    for (auto& r : read_results_json(out + "/results.json").rows) opt.previous.emplace(case_key(r), r);
-    if (!a.quiet) fmt::print(stderr, "attnbench: resuming: {} rows already in {}\n", opt.previous.size(), out);
+  if (lead) {
+    std::filesystem::create_directories(out);
+    if (!a.dump.empty()) std::filesystem::create_directories(a.dump);
+    if (a.resume && std::filesystem::exists(out + "/results.json")) {
+      for (auto& r : read_results_json(out + "/results.json").rows) opt.previous.emplace(case_key(r), r);
+      if (!a.quiet) fmt::print(stderr, "attnbench: resuming: {} rows already in {}\n", opt.previous.size(), out);
+    }
+  }
+  if (comm::world().size() > 1) {
+    // The other ranks skip what rank 0 resumes (and the single-device cases) so
+    // that every rank meets the same CP cases in the same order.
+    std::vector<std::uint8_t> skip(cases.size(), 0);
+    if (lead)
+      for (std::size_t i = 0; i < cases.size(); ++i) skip[i] = opt.previous.count(case_key(base_row(cases[i])));
+    if (!skip.empty()) comm::world().broadcast(skip.data(), skip.size(), 0);
+    if (!lead) {
+      std::vector<Case> mine;
+      for (std::size_t i = 0; i < cases.size(); ++i)
+        if (!skip[i] && cases[i].problem.strategy != "none") mine.push_back(cases[i]);
+      run_cases(s, mine, opt);
+      return 0;
+    }
   }
 
-  const Context context = collect_context(s.text);
+  Context context = collect_context(s.text);
+  comm::describe_launch(context);  // MPI library and world size
   CsvWriter csv(out + "/results.csv");
   std::vector<ResultRow> done;
   Progress progress(cases.size(), !a.quiet);

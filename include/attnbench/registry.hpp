@@ -1,7 +1,9 @@
 // The registry of backends and strategies: built-ins register at start-up, plugins when loaded.
 #pragma once
 
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,6 +19,11 @@ class Registry {
     std::string name;
     std::string origin;  // "built-in" or the plugin file
   };
+  // Registers a backend on demand for a scenario entry "prefix:argument" (e.g.
+  // "python:my_attn.py") and returns its registry name. `base_dir` is the folder
+  // of the scenario file, for relative arguments. Throws InputError on bad input.
+  using BackendResolver =
+      std::function<std::string(const std::string& argument, const std::string& base_dir)>;
   struct StrategyEntry {
     std::shared_ptr<Strategy> strategy;
     std::string name;
@@ -36,9 +43,16 @@ class Registry {
   std::vector<std::string> backend_names() const;
   std::vector<std::string> strategy_names() const;
 
+  // Resolvers by prefix (without the ':'); a second one for a prefix replaces the first.
+  void add_backend_resolver(const std::string& prefix, BackendResolver);
+  // The registry name for "prefix:argument" when a resolver owns the prefix; nullopt otherwise.
+  std::optional<std::string> resolve_backend(const std::string& entry, const std::string& base_dir) const;
+  std::vector<std::string> resolver_prefixes() const;
+
  private:
   std::vector<BackendEntry> backends_;
   std::vector<StrategyEntry> strategies_;
+  std::vector<std::pair<std::string, BackendResolver>> resolvers_;
 };
 
 // Registers a built-in at static-initialisation time. Use in a .cpp of an

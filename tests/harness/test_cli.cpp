@@ -82,7 +82,7 @@ TEST_CASE("run writes CSV, JSON and Markdown with ok rows", "[cli]") {
   CHECK(slurp(dir / "out" / "results.md").find("| 48×64 |") != std::string::npos);
 }
 
-TEST_CASE("--filter turns the other cases into skipped rows", "[cli]") {
+TEST_CASE("run with a filter turns the other cases into skipped rows", "[cli]") {
   const fs::path dir = temp_dir("filter");
   std::ofstream(dir / "s.yaml") << small_scenario;
   REQUIRE(cli({"run", (dir / "s.yaml").string(), "--out", (dir / "out").string(), "--quiet",
@@ -105,7 +105,7 @@ TEST_CASE("bad input exits with 2 before any case runs", "[cli]") {
   CHECK(cli({"frobnicate"}) == 2);
 }
 
-TEST_CASE("--dump-tensors writes case.json and .npy files by the contract", "[cli][dump]") {
+TEST_CASE("run with dump-tensors writes case.json and .npy files by the contract", "[cli][dump]") {
   const fs::path dir = temp_dir("dump");
   std::ofstream(dir / "s.yaml") << small_scenario;
   REQUIRE(cli({"run", (dir / "s.yaml").string(), "--out", (dir / "out").string(), "--quiet",
@@ -130,7 +130,7 @@ TEST_CASE("--dump-tensors writes case.json and .npy files by the contract", "[cl
   }
 }
 
-TEST_CASE("--resume keeps finished rows and runs only the missing cases", "[cli]") {
+TEST_CASE("run with resume keeps finished rows and runs only the missing cases", "[cli]") {
   const fs::path dir = temp_dir("resume");
   std::ofstream(dir / "s.yaml") << small_scenario;
   const std::string out = (dir / "out").string();
@@ -157,4 +157,11 @@ TEST_CASE("--resume keeps finished rows and runs only the missing cases", "[cli]
     kept_rows += r["message"] == "from the first run";
   }
   CHECK(kept_rows == 2);
+}
+
+TEST_CASE("list and mask verbs answer and reject unknown names", "[cli]") {
+  CHECK(cli({"list", "distributions"}) == 0);
+  CHECK(cli({"list", "masks"}) == 0);
+  CHECK(cli({"mask", "causal", "--seqlen", "16"}) == 0);
+  CHECK(cli({"mask", "spiral", "--seqlen", "16"}) == 2);
 }

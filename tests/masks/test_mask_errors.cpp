@@ -85,6 +85,8 @@ TEST_CASE("unknown distributions, masks and parameters are refused", "[masks][er
   require_error({"causal_document", {{"distribution", "wikipedia"}}}, 100, "distribution", "pile, prolong64k");
   require_error({"causal_document", {{"distribution", "{uniform: {min: 0, max: 5}}"}}}, 100, "distribution", "1 <= min");
   require_error({"causal_document", {{"distribution", "uniform"}}}, 100, "distribution", "min and max");
+  require_error({"causal_document", {{"distribution", "{name: [1, 2]}"}}}, 100, "distribution", "malformed");
+  require_error({"causal_document", {{"distribution", "uniform:64"}}}, 100, "distribution", "unknown");
   require_error({"causal", {{"window", "5"}}}, 100, "window", "accepted: none");
   require_error({"var_block_sparse", {{"avg_block", "10"}, {"min_block", "20"}}}, 100, "avg_block", ">= min_block");
   REQUIRE_THAT(error_of({"no_such_mask", {}}, 10, 10), Catch::Contains("accepted: full, causal"));

@@ -1,0 +1,129 @@
+// Shared CP execution code: option parsing, capability checks, timed iterations, gathers, metrics.
+#include "backends/cp/cp_execution.hpp"
+
+#include <fmt/format.h>
+
+#include <chrono>
+
+#include "harness/comm/world.hpp"
+
+namespace attnbench::cp {
+
+namespace {
+
+int int_option(const Problem& p, const std::string& key, int fallback, int min) {
+  const std::string v = p.option(key, "");
+  if (v.empty()) return fallback;
+  try {
+    std::size_t used = 0;
+    const int x = std::stoi(v, &used);
+    if (used == v.size() && x >= min) return x;
+  } catch (const std::exception&) {
+  }
+  throw InputError(fmt::format("options: {}: '{}' is not accepted (accepted: an integer >= {})", key, v, min));
+}
+
+}  // namespace
+
+CpOptions parse_options(const Problem& p) {
+  static const char* known[] = {"balance", "chunks_per_rank", "ulysses_degree", "window"};
+  for (const auto& [k, v] : p.options) {
+    bool ok = false;
+    for (const char* n : known) ok = ok || k == n;
+    if (!ok)
+      throw InputError(fmt::format(
+          "options: unknown CP option '{}' (accepted: balance, chunks_per_rank, ulysses_degree, window)", k));
+  }
+  CpOptions o;
+  const std::string balance = p.option("balance", "tokens");
+  if (balance == "area")
+    o.balance_area = true;
+  else if (balance != "tokens")
+    throw InputError(fmt::format("options: balance: '{}' is not accepted (accepted: tokens, area)", balance));
+  o.chunks_per_rank = int_option(p, "chunks_per_rank", 8, 1);
+  o.ulysses_degree = int_option(p, "ulysses_degree", 0, 1);
+  o.window = int_option(p, "window", 0, 1);
+  return o;
+}
+
+const ChunkKernel* chunk_kernel_of(const Backend& b) {
+  const auto* c = dynamic_cast<const ChunkCapable*>(&b);
+  return c == nullptr ? nullptr : &c->chunk_kernel();
+}
+
+Support common_support(const Problem& p, const Backend& b) {
+  if (chunk_kernel_of(b) == nullptr)
+    return Support::no(fmt::format("backend {} has no chunk kernel (ChunkCapable), which CP strategies need",
+                                   b.info().name));
+  if (p.shape.seqlen_q != p.shape.seqlen_k)
+    return Support::no("CP strategies shard one sequence: seqlen_q must equal seqlen_k");
+  if (p.world_size < 1) return Support::no("world size must be at least 1");
+  if (p.shape.seqlen_q < p.world_size)
+    return Support::no(fmt::format("seqlen {} is shorter than the world size {}", p.shape.seqlen_q, p.world_size));
+  Problem single = p;
+  single.strategy = "none";
+  single.world_size = 1;
+  return b.supports(single);
+}
+
+Support ulysses_support(const Problem& p, int u, const std::string& strategy) {
+  const auto hq = p.shape.heads_q, hkv = p.shape.heads_kv;
+  if (hq % u != 0)
+    return Support::no(fmt::format("{} needs heads_q ({}) divisible by the Ulysses degree ({})", strategy, hq, u));
+  if (hkv % u != 0 && u % hkv != 0)
+    return Support::no(fmt::format(
+        "{} needs heads_kv ({}) divisible by the Ulysses degree ({}) or dividing it (replicated KV heads)",
+        strategy, hkv, u));
+  return Support::yes();
+}
+
+IterationTime CpExecution::timed_run() {
+  ComputeClock clock;
+  const std::uint64_t b0 = comm_.bytes_sent();
+  const auto t0 = std::chrono::steady_clock::now();
+  iterate(clock);
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  last_bytes_ = comm_.bytes_sent() - b0;
+  return {s, clock.seconds, std::max(0.0, s - clock.seconds)};
+}
+
+std::vector<Metric> CpExecution::metrics() {
+  std::vector<Metric> m;
+  m.push_back({"bytes_sent", static_cast<double>(last_bytes_), {}});
+  m.push_back({"imbalance", imbalance(rank_areas_), {}});
+  std::string areas = "[";
+  for (std::size_t i = 0; i < rank_areas_.size(); ++i)
+    areas += fmt::format("{}{:.0f}", i ? "," : "", rank_areas_[i]);
+  m.push_back({"rank_area", std::numeric_limits<double>::quiet_NaN(), areas + "]", true});
+  if (!layout_note_.empty()) m.push_back({"cp_layout", std::numeric_limits<double>::quiet_NaN(), layout_note_});
+  return m;
+}
+
+void CpExecution::gather(const float* local, std::int64_t outer, std::int64_t width,
+                         const std::vector<Ranges>& ranks, std::vector<float>& global) {
+  const std::int64_t S = p_.shape.seqlen_q;
+  std::vector<std::int64_t> counts(ranks.size());
+  std::int64_t total = 0;
+  for (std::size_t r = 0; r < ranks.size(); ++r) {
+    counts[r] = outer * total_tokens(ranks[r]) * width;
+    total += counts[r];
+  }
+  std::vector<float> all(static_cast<std::size_t>(total));
+  comm_.allgatherv(local, counts[comm_.rank()], all.data(), counts);
+  global.assign(static_cast<std::size_t>(outer * S * width), 0.0f);
+  const float* at = all.data();
+  for (std::size_t r = 0; r < ranks.size(); ++r) {
+    insert(at, outer, S, width, ranks[r], global.data());
+    at += counts[r];
+  }
+}
+
+std::unique_ptr<Execution> prepare_agreed(Communicator& comm,
+                                          const std::function<std::unique_ptr<CpExecution>()>& make) {
+  std::unique_ptr<CpExecution> exec;
+  comm::agree(comm, [&] { exec = make(); });
+  comm::collective(comm, "CP setup", [&] { exec->setup(); });
+  return exec;
+}
+
+}  // namespace attnbench::cp

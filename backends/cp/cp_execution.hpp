@@ -1,0 +1,67 @@
+// What every CP execution shares: options, timing split, bytes counting, metrics, gathering outputs.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "attnbench/backend.hpp"
+#include "attnbench/comm.hpp"
+#include "attnbench/strategy.hpp"
+#include "backends/cp/layout.hpp"
+#include "backends/cp/ring_engine.hpp"
+
+namespace attnbench::cp {
+
+// Scenario options a CP strategy reads (DESIGN.md scenario `options`).
+struct CpOptions {
+  bool balance_area = false;  // balance: tokens | area
+  int chunks_per_rank = 8;    // area balance: chunks per rank (per ring slot)
+  int ulysses_degree = 0;     // usp: 0 = default
+  int window = 0;             // double_ring: inner ring size; 0 = default
+};
+// Throws InputError naming the option and its accepted values.
+CpOptions parse_options(const Problem&);
+
+// The chunk kernel of a backend, or nullptr when it cannot serve CP strategies.
+const ChunkKernel* chunk_kernel_of(const Backend&);
+// Checks shared by every strategy: Sq == Sk, a chunk kernel, the backend's own capability.
+Support common_support(const Problem&, const Backend&);
+// Ulysses head split over `degree` ranks: heads_q divisible, KV heads divisible or replicated.
+Support ulysses_support(const Problem&, int degree, const std::string& strategy);
+
+class CpExecution : public Execution {
+ public:
+  CpExecution(const Problem& p, Communicator& comm) : p_(p), comm_(comm) {}
+  // The part of preparing that communicates (sub-communicators, the forward of a
+  // `bwd` pass). Called once every rank has allocated successfully.
+  virtual void setup() = 0;
+
+  IterationTime timed_run() override;
+  void run() override {
+    ComputeClock clock;
+    iterate(clock);
+  }
+  std::vector<Metric> metrics() override;
+
+ protected:
+  virtual void iterate(ComputeClock&) = 0;
+  // Gathers a chunk-major local tensor ([outer, n, width] per range) of every rank into
+  // a global [outer, S, width] one; `ranks_ranges` are every rank's ranges.
+  void gather(const float* local, std::int64_t outer, std::int64_t width,
+              const std::vector<Ranges>& ranks_ranges, std::vector<float>& global);
+  // Mask area each rank computes (query rows × keys × its share of heads), for imbalance.
+  std::vector<double> rank_areas_;
+  std::string layout_note_;  // e.g. "zigzag" or "area(8/rank)"
+  Problem p_;
+  Communicator& comm_;
+  std::uint64_t last_bytes_ = 0;
+};
+
+// Prepares on every rank: `make` allocates (no communication) and the ranks agree
+// on success before `setup()` communicates; a failure on any rank throws on all.
+std::unique_ptr<Execution> prepare_agreed(Communicator&,
+                                          const std::function<std::unique_ptr<CpExecution>()>& make);
+
+}  // namespace attnbench::cp

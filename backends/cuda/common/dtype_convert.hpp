@@ -1,0 +1,51 @@
+// Host-side conversion between fp32 and the device storage types (bf16, fp16), round to nearest even.
+#pragma once
+
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+
+#include <span>
+#include <type_traits>
+
+#include "attnbench/types.hpp"
+
+namespace attnbench::cuda {
+
+// Storage type of a dtype on the device: fp32 → float, bf16 → __nv_bfloat16, fp16 → __half.
+template <DType D> struct storage;
+template <> struct storage<DType::fp32> { using type = float; };
+template <> struct storage<DType::bf16> { using type = __nv_bfloat16; };
+template <> struct storage<DType::fp16> { using type = __half; };
+template <DType D> using storage_t = typename storage<D>::type;
+
+// The same as a value (for runtime checks).
+template <class T> constexpr DType dtype_of() {
+  if constexpr (std::is_same_v<T, float>) return DType::fp32;
+  else if constexpr (std::is_same_v<T, __nv_bfloat16>) return DType::bf16;
+  else {
+    static_assert(std::is_same_v<T, __half>, "device storage is float, __nv_bfloat16 or __half");
+    return DType::fp16;
+  }
+}
+
+template <class T> inline T from_float(float x) {
+  if constexpr (std::is_same_v<T, float>) return x;
+  else if constexpr (std::is_same_v<T, __nv_bfloat16>) return __float2bfloat16_rn(x);
+  else return __float2half_rn(x);
+}
+
+template <class T> inline float to_float(T x) {
+  if constexpr (std::is_same_v<T, float>) return x;
+  else if constexpr (std::is_same_v<T, __nv_bfloat16>) return __bfloat162float(x);
+  else return __half2float(x);
+}
+
+template <class T> void convert_from_float(std::span<const float> in, std::span<T> out) {
+  for (std::size_t i = 0; i < in.size(); ++i) out[i] = from_float<T>(in[i]);
+}
+
+template <class T> void convert_to_float(std::span<const T> in, std::span<float> out) {
+  for (std::size_t i = 0; i < in.size(); ++i) out[i] = to_float<T>(in[i]);
+}
+
+}  // namespace attnbench::cuda

@@ -1,0 +1,4 @@
+"""torch.sdpa_efficient: PyTorch scaled_dot_product_attention with the efficient backend forced (see _torch_sdpa.py)."""
+import _torch_sdpa
+
+_torch_sdpa.bind(globals(), "efficient")

@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# The one prepared check for a lent GPU machine: device tests, a correctness sweep and the timing table
+# (attnbench's cudnn.sdpa and cuda.math against PyTorch SDPA), all written to $OUT. Builds nothing.
+# Run from the repository root with the binaries packed by scripts/package-device.sh in .device/:
+#   OUT=/some/dir scripts/gpu-check.sh        (default OUT: ./gpu-check-out)
+# Optional: ATTNBENCH_DEVICE_DIR (default .device), GPU_CHECK_SKIP="tests correctness timing torch".
+set -uo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+OUT="${OUT:-./gpu-check-out}"
+dev="${ATTNBENCH_DEVICE_DIR:-.device}"
+skip=" ${GPU_CHECK_SKIP:-} "
+mkdir -p "$OUT"
+summary="$OUT/summary.txt"
+: > "$summary"
+note() { echo "$*" | tee -a "$summary"; }
+
+# The timing policy, shared by attnbench (--set) and the PyTorch script.
+WARMUP=3 MIN_ITERS=10 MAX_ITERS=30 MIN_TIME_S=0.3 MAX_NOISE_PCT=3 TIMEOUT_S=20
+
+# Shared libraries: ours (.device/lib), then cuDNN/cuBLAS/cudart from the Python wheels
+# (site-packages/nvidia/<pkg>/lib, and nvidia/cu13/lib for the CUDA 13 wheels).
+wheel_libs="$(python3 - <<'PY' 2>/dev/null
+import glob, os, site, sys
+roots = []
+for get in (site.getsitepackages, lambda: [site.getusersitepackages()]):
+    try:
+        roots += get()
+    except Exception:
+        pass
+roots += [p for p in sys.path if p.rstrip("/").endswith(("site-packages", "dist-packages"))]
+try:
+    import nvidia
+    roots += [os.path.dirname(p) for p in nvidia.__path__]
+except Exception:
+    pass
+dirs = []
+for r in roots:
+    for pattern in ("nvidia/*/lib", "nvidia/*/lib64", "nvidia/cu13/lib", "nvidia/cu13/lib64"):
+        for d in sorted(glob.glob(os.path.join(r, pattern))):
+            d = os.path.realpath(d)
+            if os.path.isdir(d) and d not in dirs:
+                dirs.append(d)
+print(":".join(dirs))
+PY
+)"
+export LD_LIBRARY_PATH="$(realpath "$dev/lib" 2>/dev/null || echo "$dev/lib")${wheel_libs:+:$wheel_libs}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+
+{
+  echo "date: $(date -u +%FT%TZ)"
+  echo "git: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+  nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv 2>&1
+  python3 -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, "cudnn", torch.backends.cudnn.version())' 2>&1
+  echo "LD_LIBRARY_PATH=$LD_LIBRARY_PATH"
+  cat "$dev/MANIFEST" 2>/dev/null | head -3
+  ldd "$dev/attnbench"
+} > "$OUT/env.txt" 2>&1
+if ldd "$dev/attnbench" "$dev/test_cuda_gpu" | grep -q "not found"; then
+  note "FAIL libraries: $(ldd "$dev/attnbench" "$dev/test_cuda_gpu" | grep 'not found' | sort -u | tr -s ' \t\n' ' ')"
+  exit 1
+fi
+note "device: $(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1)"
+
+status=0
+last_rc=0
+step() {  # step NAME TIMEOUT_S COMMAND...: runs, logs to $OUT/NAME.log, records the outcome
+  local name="$1" limit="$2"; shift 2
+  if [[ "$skip" == *" $name "* ]]; then note "SKIP $name (GPU_CHECK_SKIP)"; return 0; fi
+  local t0=$SECONDS rc=0
+  timeout "$limit" "$@" > "$OUT/$name.log" 2>&1 || rc=$?
+  last_rc=$rc
+  if [ "$rc" -eq 0 ]; then note "PASS $name ($((SECONDS - t0)) s)"; else
+    note "FAIL $name (exit $rc after $((SECONDS - t0)) s; see $OUT/$name.log)"; status=1; fi
+  return 0
+}
+
+# 1. Device tests (exit 77 would mean: no usable device; that is a failure here).
+step tests 240 "$dev/test_cuda_gpu" --durations yes
+if [ "$last_rc" -eq 77 ]; then  # the binary found no usable device: nothing else can run
+  note "FAIL no usable CUDA device: $(tail -1 "$OUT/tests.log")"
+  exit 1
+fi
+step host-tests 60 "$dev/test_cuda_host"
+
+# 2. Correctness sweep: every mask on every CUDA backend, fwd and bwd, bf16, against the reference.
+step correctness 240 "$dev/attnbench" run scenarios/gpu-correctness.yaml --out "$OUT/correctness" --quiet
+if [ -f "$OUT/correctness/results.csv" ]; then
+  python3 scripts/gpu_timing_table.py summary "$OUT/correctness/results.csv" | tee -a "$summary"
+  grep -q -E ',(mismatch|error),' "$OUT/correctness/results.csv" && { note "FAIL correctness rows (mismatch/error)"; status=1; }
+fi
+
+# 3. Timing: attnbench and PyTorch SDPA (cuDNN and flash) on the study's shape, same policy.
+timing=(--set "timing.warmup=$WARMUP" --set "timing.min_iters=$MIN_ITERS" --set "timing.max_iters=$MAX_ITERS"
+        --set "timing.min_time_s=$MIN_TIME_S" --set "timing.max_noise_pct=$MAX_NOISE_PCT" --set "timing.timeout_s=$TIMEOUT_S")
+step timing 300 "$dev/attnbench" run scenarios/gpu-study.yaml --out "$OUT/study" --quiet "${timing[@]}"
+step torch 300 python3 scripts/torch_sdpa_bench.py --out "$OUT/torch_sdpa.csv" \
+  --batch 1 --heads-q 64 --heads-kv 8 --head-dim 128 --seqlens 4096 16384 --masks full causal \
+  --passes fwd bwd --warmup "$WARMUP" --min-iters "$MIN_ITERS" --max-iters "$MAX_ITERS" \
+  --min-time-s "$MIN_TIME_S" --max-noise-pct "$MAX_NOISE_PCT" --timeout-s "$TIMEOUT_S"
+if [ -f "$OUT/study/results.csv" ]; then
+  python3 scripts/gpu_timing_table.py table "$OUT/study/results.csv" "$OUT/torch_sdpa.csv" > "$OUT/timing-table.md" 2>&1
+  cat "$OUT/timing-table.md" | tee -a "$summary"
+fi
+note "overall: $([ "$status" -eq 0 ] && echo PASS || echo FAIL)"
+exit "$status"

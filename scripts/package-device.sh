@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Packs the prebuilt binaries and the shared libraries a stock GPU machine lacks into .device/ (carried by the lead).
+# Usage: scripts/package-device.sh [BUILD_DIR] [DEST]   (defaults: build/release, .device)
+# Left out on purpose: glibc/libstdc++/libgcc (the device's are newer), the CUDA driver, and
+# cuDNN/cuBLAS/cudart, which gpu-check.sh takes from the device's PyTorch wheels (nvidia/*/lib).
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+build="${1:-$root/build/release}"
+dest="${2:-$root/.device}"
+binaries=("$build/attnbench" "$build/tests/cuda/test_cuda_gpu" "$build/tests/cuda/test_cuda_host")
+for b in "${binaries[@]}"; do
+  [ -x "$b" ] || { echo "package-device: $b not built (cmake --build $build)" >&2; exit 2; }
+done
+rm -rf "$dest"
+mkdir -p "$dest/lib"
+cp "${binaries[@]}" "$dest/"
+# Debug symbols are not needed on the device and count against the carry limit.
+command -v strip >/dev/null && strip --strip-unneeded "$dest"/attnbench "$dest"/test_cuda_*
+
+# Provided by the device machine: the C/C++ runtime and CUDA (driver; toolkit libraries via the wheels).
+system_re='^(linux-vdso|ld-linux|libc|libm|libdl|libpthread|librt|libutil|libresolv|libstdc\+\+|libgcc_s|libcuda|libcudnn|libcublas|libcublasLt|libcudart|libnvrtc|libnvJitLink)(\.|-|_)'
+missing=0
+for b in "${binaries[@]}"; do
+  while read -r name arrow path _; do
+    [ "$arrow" = "=>" ] || continue
+    if [[ "$name" =~ $system_re ]]; then continue; fi
+    if [ "$path" = "not" ]; then echo "package-device: $b needs $name, not found here" >&2; missing=1; continue; fi
+    cp -Ln "$path" "$dest/lib/$name"
+  done < <(ldd "$b")
+done
+[ "$missing" -eq 0 ] || exit 2
+# What the binary will look for on the device (checked there by gpu-check.sh).
+{
+  echo "# packed $(date -u +%FT%TZ) from $build ($(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown))"
+  for b in "${binaries[@]}"; do echo "## $(basename "$b")"; ldd "$b" | awk '{print $1}'; done
+} > "$dest/MANIFEST"
+du -sh "$dest" | awk '{print "package-device: " $1 " in '"$dest"' (carry it: the run tool limits carried paths to 64 MiB)"}'
+ls "$dest/lib"

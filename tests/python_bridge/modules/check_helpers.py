@@ -1,0 +1,62 @@
+"""Checks of the shipped modules' pure-NumPy pieces (no torch needed), called by test_python_bridge."""
+import numpy as np
+
+import _flash_attn
+import _torch_common
+import torch_flex
+import torch_sdpa_flash
+
+
+def flex_tables_rebuild_the_block_map(mask, bq, bk):
+    """The BlockMask tables list exactly the partial and full tiles of the block map, in increasing order."""
+    bm = mask.block_map(bq, bk)
+    kinds = bm["kinds"]
+    assert kinds.shape == (bm["q_tiles"], bm["k_tiles"]), kinds.shape
+    pc, pi, fc, fi = torch_flex.kv_block_tables(kinds)
+    for arr in (pc, pi, fc, fi):
+        assert arr.dtype == np.int32, arr.dtype
+    rebuilt = np.zeros_like(kinds)
+    for kind, count, idx in ((1, pc, pi), (2, fc, fi)):
+        for t in range(kinds.shape[0]):
+            cols = idx[t, :count[t]]
+            assert (np.diff(cols) > 0).all(), (t, cols)
+            rebuilt[t, cols] = kind
+    assert (rebuilt == kinds).all(), (rebuilt, kinds)
+    # The block map agrees with the dense mask: empty tiles hold nothing, full tiles everything.
+    dense = mask.dense()
+    for t in range(kinds.shape[0]):
+        for u in range(kinds.shape[1]):
+            tile = dense[t * bq:(t + 1) * bq, u * bk:(u + 1) * bk]
+            want = 0 if not tile.any() else (2 if tile.all() else 1)
+            assert kinds[t, u] == want, (t, u, kinds[t, u], want)
+    return int(pc.sum() + fc.sum())
+
+
+def flash_cu_seqlens_repeat_per_batch():
+    got = _flash_attn.batch_cu_seqlens([0, 40, 47, 96], 2, 96).tolist()
+    assert got == [0, 40, 47, 96, 136, 143, 192], got
+    return True
+
+
+def flash_windows():
+    case = {"mask": "causal", "mask_params": {}, "seqlen_q": 64, "seqlen_k": 64}
+    assert _flash_attn.window_of(case) == (-1, 0)
+    case.update(mask="causal_sliding_window", mask_params={"window": 9})
+    assert _flash_attn.window_of(case) == (9, 0)
+    case.update(mask="sliding_window")
+    assert _flash_attn.window_of(case) == (9, 9)
+    case.update(seqlen_k=80)
+    assert _flash_attn.window_of(case) is None  # windows only for Sq == Sk
+    return True
+
+
+def torch_missing_is_a_reason():
+    """Without torch the torch modules decline with the import error; with torch this is not checked."""
+    if _torch_common.torch is not None:
+        return "torch present"
+    case = {"mask": "full", "seqlen_q": 8, "seqlen_k": 8, "device": "cpu", "dtype": "fp32"}
+    why = torch_sdpa_flash.supports(case)
+    assert isinstance(why, str) and why.startswith("torch is not importable"), why
+    why = torch_flex.supports(case)
+    assert isinstance(why, str) and why.startswith("torch is not importable"), why
+    return "checked"

@@ -1,0 +1,3 @@
+"""Test module that cannot even be imported."""
+def describe(:
+    pass

@@ -1,0 +1,63 @@
+// The PyTorch backends on the CPU pass the bridge's checks; exits 77 (ctest: Skipped) without torch.
+#define CATCH_CONFIG_RUNNER
+#include <catch2/catch.hpp>
+#include <pybind11/pybind11.h>
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "backends/python/interpreter.hpp"
+#include "masks/library.hpp"
+#include "tests/python_bridge/bridge_test_util.hpp"
+
+using namespace attnbench;
+
+namespace {
+
+std::string torch_import_error() {
+  namespace py = pybind11;
+  try {
+    python::ensure_interpreter();
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  py::gil_scoped_acquire gil;
+  try {
+    py::module_::import("torch");
+    return {};
+  } catch (py::error_already_set& e) {
+    return python::describe_error(e);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("torch backends that run on the CPU match cpu.reference forward and backward", "[python][torch]") {
+  std::string masks = "  - full\n  - causal\n";
+  if (find_mask_info("causal_document") != nullptr) masks += "  - {name: causal_document, doc_lengths: [50, 14, 64]}\n";
+  if (find_mask_info("sliding_window") != nullptr) masks += "  - {name: sliding_window, window: 20}\n";
+  const auto rows = test::run_scenario_text(
+      "name: torch_cpu\nbackends: [torch.sdpa_math, torch.sdpa_flash, torch.flex, torch.sdpa_efficient]\n"
+      "masks:\n" + masks +
+      "seqlens: [128]\nshape: {batch: 1, heads_q: 4, heads_kv: 2, head_dim: 16}\n"
+      "passes: [fwd, bwd]\ntiming: {warmup: 0, min_iters: 1, max_iters: 1, min_time_s: 0}\n");
+  int ok_math = 0;
+  for (const auto& r : rows) {
+    INFO(r.backend << " " << r.mask << " " << r.pass << ": " << r.message);
+    // A backend may decline a case (e.g. efficient on the CPU), never fail or mismatch.
+    CHECK((r.status == Status::ok || r.status == Status::unsupported));
+    if (r.status == Status::unsupported) CHECK(!r.message.empty());
+    if (r.status == Status::ok) CHECK(r.rel_l2_err < 1e-4);
+    if (r.backend == "torch.sdpa_math" && r.status == Status::ok) ++ok_math;
+  }
+  CHECK(ok_math == static_cast<int>(rows.size() / 4));  // math runs every case
+}
+
+int main(int argc, char** argv) {
+  const std::string why = torch_import_error();
+  if (!why.empty()) {
+    std::printf("SKIPPED: torch is not importable in the embedded Python (%s)\n", why.c_str());
+    return 77;
+  }
+  return Catch::Session().run(argc, argv);
+}
