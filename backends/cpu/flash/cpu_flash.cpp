@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <memory>
 #include <stdexcept>
+#include <string>
 
 #include "attnbench/registry.hpp"
 #include "backends/cpu/flash/flash_driver.hpp"
@@ -170,9 +171,14 @@ class FlashBackend final : public Backend, public ChunkCapable {
     BackendInfo i;
     i.name = "cpu.flash";
     i.device = Device::cpu;
-    i.description = std::string("FlashAttention-2 on the CPU: tiled online softmax, empty tiles "
-                                "skipped, OpenMP, ") +
-                    flash::select_kernels().isa + " kernels";
+    std::string isa;
+    try {
+      isa = std::string(flash::select_kernels().isa) + " kernels";
+    } catch (const InputError& e) {  // a bad ATTNBENCH_CPU_ISA: say so here, fail in prepare()
+      isa = e.what();
+    }
+    i.description = "FlashAttention-2 on the CPU: tiled online softmax, empty tiles skipped, "
+                    "OpenMP, " + isa;
     i.dtypes = {DType::fp32};
     i.head_dim_multiple = 8;  // any multiple of 8; 64 and 128 are the tuned ones
     return i;

@@ -78,13 +78,13 @@ struct AlignedFloats {
 std::vector<std::string_view> available_isas() {
   std::vector<std::string_view> out;
   for (std::string_view isa : {"avx512", "avx2", "generic"})
-    if (kernels_for(isa) != nullptr && cpu_can_run(isa)) out.push_back(isa);
+    if (cpu_can_run(isa) && kernels_for(isa) != nullptr) out.push_back(isa);
   return out;
 }
 
 const KernelSet& kernels_by_name(std::string_view isa) {
-  const KernelSet* set = kernels_for(isa);
-  if (set == nullptr || !cpu_can_run(isa))
+  const KernelSet* set = cpu_can_run(isa) ? kernels_for(isa) : nullptr;
+  if (set == nullptr)
     throw InputError("cpu.flash: ISA '" + std::string(isa) +
                      "' is not available on this CPU/build (ATTNBENCH_CPU_ISA accepts avx512, "
                      "avx2, generic)");

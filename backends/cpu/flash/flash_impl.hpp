@@ -300,6 +300,27 @@ inline std::size_t forward_workspace(const Geometry& g, int threads) {
   return static_cast<std::size_t>(ForwardLayout(g, nullptr, threads).bump.used);
 }
 
+// The online-softmax step of one score tile (rows kTileK apart, already Q K^T):
+// scores become P = 2^(s*c - m_new), alpha = 2^(m_old - m_new) rescales the
+// output rows, l accumulates the row sums. rr == nullptr: no masked entry.
+inline void online_softmax_tile(float* scores, i64 mq, i64 nk, float c, const RowRanges* rr,
+                                i64 k0_global, float* m, float* l, float* alpha) {
+  const i64 nkw = round_up(nk, W);
+  for (i64 r = 0; r < mq; ++r) {
+    float* row = scores + r * kTileK;
+    const float mx = scale_mask_max(row, nk, nkw, c, 0.0f, rr, r, k0_global);
+    const float m_new = fmax2(m[r], mx);
+    if (m_new == kNegInf) {  // nothing allowed in this row so far
+      alpha[r] = 1.0f;
+      zero_floats(row, nkw);
+      continue;
+    }
+    alpha[r] = exp2f(m[r] - m_new);
+    l[r] = l[r] * alpha[r] + exp2_row(row, nkw, m_new);
+    m[r] = m_new;
+  }
+}
+
 // One (batch, query head, query tile): online softmax over the tile's non-empty key tiles.
 inline void forward_item(const ForwardArgs& a, const ForwardLayout& L, i64 b, i64 h, i64 qt,
                          const ForwardLayout::Scratch& s) {
@@ -324,27 +345,15 @@ inline void forward_item(const ForwardArgs& a, const ForwardLayout& L, i64 b, i6
     const i64 kt = map.cols[idx];
     const bool full = map.row_full[idx] != 0;
     const i64 k0 = kt * kTileK, nk = imin(kTileK, Sk - k0);
-    const i64 nkp = round_up(nk, NR), nkw = round_up(nk, W);
+    const i64 nkp = round_up(nk, NR);
     gemm<AMode::panels, Acc::set>(mq, nkp, D, qa, MR, kb + k0 * D, NR, D * NR, s.s, kTileK,
                                   nullptr);
     if (!full && !have_ranges) {
       ranges = a.mask.fetch(a.mask.context, a.mask.q_origin + q0, mq);
       have_ranges = true;
     }
-    for (i64 r = 0; r < mq; ++r) {
-      float* row = s.s + r * kTileK;
-      const float mx = scale_mask_max(row, nk, nkw, c, 0.0f, full ? nullptr : &ranges, r,
-                                      a.mask.k_origin + k0);
-      const float m_new = fmax2(s.m[r], mx);
-      if (m_new == kNegInf) {  // nothing allowed in this row so far
-        s.alpha[r] = 1.0f;
-        zero_floats(row, nkw);
-        continue;
-      }
-      s.alpha[r] = exp2f(s.m[r] - m_new);
-      s.l[r] = s.l[r] * s.alpha[r] + exp2_row(row, nkw, m_new);
-      s.m[r] = m_new;
-    }
+    online_softmax_tile(s.s, mq, nk, c, full ? nullptr : &ranges, a.mask.k_origin + k0, s.m, s.l,
+                        s.alpha);
     gemm<AMode::rows, Acc::scale_add>(mq, Dp, nk, s.s, kTileK, vb + k0 * NR, NR, Sk * NR, s.o, Dp,
                                       s.alpha);
   }
@@ -571,7 +580,22 @@ inline void backward(const BackwardArgs& a) {
   }
 }
 
-inline KernelSet make_kernel_set(const char* isa) {
+// The inner pieces alone, on one full tile, for the micro-benchmarks.
+inline void tile_scores(const float* q_rows, const float* k_keys, i64 head_dim, float* scores) {
+  gemm<AMode::panels, Acc::set>(kTileQ, kTileK, head_dim, q_rows, MR, k_keys, NR, head_dim * NR,
+                                scores, kTileK, nullptr);
+}
+inline void tile_softmax(float* scores, float scale, float* m, float* l, float* alpha) {
+  online_softmax_tile(scores, kTileQ, kTileK, scale * kLog2e, nullptr, 0, m, l, alpha);
+}
+inline void tile_pv(const float* probs, const float* v_cols, i64 head_dim, const float* alpha,
+                    float* o) {
+  const i64 Dp = padded_dim(head_dim);
+  gemm<AMode::rows, Acc::scale_add>(kTileQ, Dp, kTileK, probs, kTileK, v_cols, NR, kTileK * NR, o,
+                                    Dp, alpha);
+}
+
+constexpr KernelSet make_kernel_set(const char* isa) {
   KernelSet set{};
   set.isa = isa;
   set.tile_q = kTileQ;
@@ -580,6 +604,9 @@ inline KernelSet make_kernel_set(const char* isa) {
   set.backward_workspace = &backward_workspace;
   set.forward = &forward;
   set.backward = &backward;
+  set.tile_scores = &tile_scores;
+  set.tile_softmax = &tile_softmax;
+  set.tile_pv = &tile_pv;
   return set;
 }
 

@@ -6,7 +6,8 @@
 namespace attnbench::cpu::flash {
 
 const KernelSet& kernels_avx2() {
-  static const KernelSet set = avx2::make_kernel_set("avx2");
+  // Constant-initialised: calling this runs no avx2 instruction, so the dispatcher may ask safely.
+  static constexpr KernelSet set = avx2::make_kernel_set("avx2");
   return set;
 }
 

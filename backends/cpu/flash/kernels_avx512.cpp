@@ -6,7 +6,8 @@
 namespace attnbench::cpu::flash {
 
 const KernelSet& kernels_avx512() {
-  static const KernelSet set = avx512::make_kernel_set("avx512");
+  // Constant-initialised: calling this runs no avx512 instruction, so the dispatcher may ask safely.
+  static constexpr KernelSet set = avx512::make_kernel_set("avx512");
   return set;
 }
 

@@ -6,7 +6,8 @@
 namespace attnbench::cpu::flash {
 
 const KernelSet& kernels_generic() {
-  static const KernelSet set = generic::make_kernel_set("generic");
+  // Constant-initialised: calling this runs no generic instruction, so the dispatcher may ask safely.
+  static constexpr KernelSet set = generic::make_kernel_set("generic");
   return set;
 }
 

@@ -21,8 +21,24 @@ struct Simd {
   static V mul(V a, V b) { return _mm512_mul_ps(a, b); }
   static V fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
   static V max(V a, V b) { return _mm512_max_ps(a, b); }
-  static float hsum(V x) { return _mm512_reduce_add_ps(x); }
-  static float hmax(V x) { return _mm512_reduce_max_ps(x); }
+  // Halves to 256 bits with AVX512F only, then the usual 128-bit folds.
+  static __m256 high_half(V x) {
+    return _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(x), 1));
+  }
+  static float hsum(V x) {
+    const __m256 h = _mm256_add_ps(_mm512_castps512_ps256(x), high_half(x));
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+  }
+  static float hmax(V x) {
+    const __m256 h = _mm256_max_ps(_mm512_castps512_ps256(x), high_half(x));
+    __m128 s = _mm_max_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+    s = _mm_max_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_max_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+  }
   // 2^x for x <= 0 (rel. error ~1e-7); exactly 0 below -126, so -inf gives 0.
   static V exp2(V x) {
     const V lo = _mm512_set1_ps(-126.0f);

@@ -1,4 +1,4 @@
-// Registers cpu.math: the materialising baseline whose Sq x Sk scores count against the memory budget.
+// Registers cpu.math: the materialising baseline whose [B, H, Sq, Sk] scores count against the memory budget.
 #include <omp.h>
 
 #include <memory>
@@ -21,14 +21,12 @@ class MathExecution final : public Execution {
         in.k.size() != static_cast<std::size_t>(s.kv_elems()) ||
         in.v.size() != static_cast<std::size_t>(s.kv_elems()))
       throw std::logic_error("cpu.math: input sizes do not match the problem shape");
-    // The score matrices first: past the budget this throws OutOfMemory (an `oom`
-    // row) before anything large is touched.
-    const auto cells = static_cast<std::size_t>(s.seqlen_q) * static_cast<std::size_t>(s.seqlen_k);
-    scores_ = HostBuffer<float>(cells, mem);
-    if (pass_has_backward(p.pass)) {
-      dscores_ = HostBuffer<float>(cells, mem);
-      partials_ = HostBuffer<float>(math::backward_partials(p, threads_), mem);
-    }
+    // The score tensors first: past the budget this throws OutOfMemory (an `oom`
+    // row) before anything large is touched. Like PyTorch: the additive mask,
+    // P for every (batch, head), and for the backward dP as well.
+    mask_ = HostBuffer<float>(math::mask_elems(p), mem);
+    probs_ = HostBuffer<float>(math::score_elems(p), mem);
+    if (pass_has_backward(p.pass)) dprobs_ = HostBuffer<float>(math::score_elems(p), mem);
     o_ = HostBuffer<float>(static_cast<std::size_t>(s.q_elems()), mem);
     lse_ = HostBuffer<float>(static_cast<std::size_t>(s.lse_elems()), mem);
     if (pass_has_backward(p.pass)) {
@@ -38,15 +36,17 @@ class MathExecution final : public Execution {
       dk_ = HostBuffer<float>(static_cast<std::size_t>(s.kv_elems()), mem);
       dv_ = HostBuffer<float>(static_cast<std::size_t>(s.kv_elems()), mem);
     }
+    // The boolean mask is an input of PyTorch's SDPA: its float form is made here, untimed.
+    math::build_additive_mask(p, mask_.data(), threads_);
     if (p.pass == Pass::bwd) forward();  // untimed: a `bwd` pass times the backward only
   }
 
   void run() override {
     if (pass_has_forward(p_.pass)) forward();
     if (pass_has_backward(p_.pass))
-      math::backward(p_, in_.q.data(), in_.k.data(), in_.v.data(), o_.data(), lse_.data(),
-                     in_.dout.data(), dq_.data(), dk_.data(), dv_.data(), scores_.data(),
-                     dscores_.data(), partials_.data(), threads_);
+      math::backward(p_, in_.q.data(), in_.k.data(), in_.v.data(), probs_.data(),
+                     in_.dout.data(), dprobs_.data(), dq_.data(), dk_.data(), dv_.data(),
+                     threads_);
   }
 
   void fetch_outputs(Outputs& out) override {
@@ -66,14 +66,14 @@ class MathExecution final : public Execution {
 
  private:
   void forward() {
-    math::forward(p_, in_.q.data(), in_.k.data(), in_.v.data(), o_.data(), lse_.data(),
-                  scores_.data(), threads_);
+    math::forward(p_, in_.q.data(), in_.k.data(), in_.v.data(), mask_.data(), probs_.data(),
+                  o_.data(), lse_.data(), threads_);
   }
 
   Problem p_;
   const Inputs& in_;
   int threads_;
-  HostBuffer<float> scores_, dscores_, partials_, o_, lse_, dq_, dk_, dv_;
+  HostBuffer<float> mask_, probs_, dprobs_, o_, lse_, dq_, dk_, dv_;
 };
 
 class MathBackend final : public Backend {
@@ -83,7 +83,8 @@ class MathBackend final : public Backend {
     i.name = "cpu.math";
     i.device = Device::cpu;
     i.description =
-        "materialising baseline: Sq x Sk scores per head, OpenBLAS sgemm, masked softmax";
+        "materialising baseline as PyTorch's math SDPA: [B,H,Sq,Sk] scores, OpenBLAS sgemm, "
+        "additive mask, safe softmax";
     i.dtypes = {DType::fp32};
     return i;
   }

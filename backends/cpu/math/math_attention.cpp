@@ -1,4 +1,4 @@
-// cpu.math arithmetic: QK^T and PV (and the backward GEMMs) by cblas_sgemm, masked softmax in between.
+// cpu.math arithmetic: GEMMs by cblas_sgemm (split by rows over OpenMP threads), the elementwise ops as full passes.
 #include "backends/cpu/math/math_attention.hpp"
 
 #include <cblas.h>
@@ -17,173 +17,150 @@ namespace {
 using i64 = std::int64_t;
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
-// Query rows [begin, end) of thread t out of n (a static, contiguous split).
-std::pair<i64, i64> row_block(i64 rows, int t, int n) {
-  return {rows * t / n, rows * (t + 1) / n};
-}
-
-// Sets row[k] = -inf for every key the mask forbids in query row q (PyTorch's masked_fill).
-void mask_row(const Mask& mask, i64 q, float* row, i64 Sk,
-              std::vector<std::pair<i64, i64>>& ranges) {
-  mask.row_ranges(q, ranges);
-  i64 cursor = 0;
-  for (auto [lo, hi] : ranges) {
-    for (i64 j = cursor; j < lo; ++j) row[j] = kNegInf;
-    cursor = hi;
-  }
-  for (i64 j = cursor; j < Sk; ++j) row[j] = kNegInf;
-}
-
-float row_max(const float* row, i64 n) {
-  float m = kNegInf;
-#pragma omp simd reduction(max : m)
-  for (i64 j = 0; j < n; ++j) m = row[j] > m ? row[j] : m;
-  return m;
-}
-
-// row[j] = exp(row[j] - shift), returns the sum (exp(-inf) = 0 for masked keys).
-float exp_row(float* row, i64 n, float shift) {
-  float sum = 0.0f;
-#pragma omp simd reduction(+ : sum)
-  for (i64 j = 0; j < n; ++j) {
-    row[j] = std::exp(row[j] - shift);
-    sum += row[j];
-  }
-  return sum;
-}
-
-void sgemm(bool trans_a, bool trans_b, i64 M, i64 N, i64 K, float alpha, const float* A, i64 lda,
-           const float* B, i64 ldb, float beta, float* C, i64 ldc) {
+// C[M x N] = alpha op(A) op(B) + beta C with the M rows split over the OpenMP
+// threads, each calling single-threaded sgemm: OpenBLAS's own thread pool would
+// otherwise spin against the OpenMP threads of the elementwise passes.
+void parallel_sgemm(bool trans_a, bool trans_b, i64 M, i64 N, i64 K, float alpha, const float* A,
+                    i64 lda, const float* B, i64 ldb, float beta, float* C, i64 ldc, int threads) {
   if (M <= 0 || N <= 0) return;
-  if (K <= 0) {  // BLAS would leave C * beta; the math is "C = beta * C"
-    for (i64 i = 0; i < M; ++i)
-      for (i64 j = 0; j < N; ++j) C[i * ldc + j] = beta == 0.0f ? 0.0f : beta * C[i * ldc + j];
-    return;
-  }
-  cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
-              trans_b ? CblasTrans : CblasNoTrans, static_cast<int>(M), static_cast<int>(N),
-              static_cast<int>(K), alpha, A, static_cast<int>(lda), B, static_cast<int>(ldb), beta,
-              C, static_cast<int>(ldc));
-}
-
-}  // namespace
-
-void forward(const Problem& p, const float* q, const float* k, const float* v, float* o,
-             float* lse, float* scores, int threads) {
-  const auto& s = p.shape;
-  const i64 B = s.batch, Hq = s.heads_q, Hkv = s.heads_kv, Sq = s.seqlen_q, Sk = s.seqlen_k;
-  const i64 D = s.head_dim, group = s.group();
-  const float scale = static_cast<float>(p.softmax_scale);
-  openblas_set_num_threads(1);
 #pragma omp parallel num_threads(threads)
   {
-    const auto [r0, r1] = row_block(Sq, omp_get_thread_num(), omp_get_num_threads());
-    std::vector<std::pair<i64, i64>> ranges;
-    for (i64 b = 0; b < B; ++b) {
-      for (i64 h = 0; h < Hq; ++h) {
-        const float* qh = q + (b * Sq + r0) * Hq * D + h * D;
-        const float* kh = k + b * Sk * Hkv * D + (h / group) * D;
-        const float* vh = v + b * Sk * Hkv * D + (h / group) * D;
-        float* oh = o + (b * Sq + r0) * Hq * D + h * D;
-        float* lh = lse + (b * Hq + h) * Sq;
-        float* block = scores + r0 * Sk;
-        // S = scale * Q K^T for this thread's rows, every key of them.
-        sgemm(false, true, r1 - r0, Sk, D, scale, qh, Hq * D, kh, Hkv * D, 0.0f, block, Sk);
-        for (i64 i = r0; i < r1; ++i) {
-          float* row = scores + i * Sk;
-          mask_row(*p.mask, i, row, Sk, ranges);
-          const float m = row_max(row, Sk);
-          if (m == kNegInf) {  // no allowed key: P = 0, so O = 0
-            for (i64 j = 0; j < Sk; ++j) row[j] = 0.0f;
-            lh[i] = kNegInf;
-            continue;
-          }
-          const float sum = exp_row(row, Sk, m);
-          const float inv = 1.0f / sum;
-#pragma omp simd
-          for (i64 j = 0; j < Sk; ++j) row[j] *= inv;
-          lh[i] = m + std::log(sum);
-        }
-        sgemm(false, false, r1 - r0, D, Sk, 1.0f, block, Sk, vh, Hkv * D, 0.0f, oh, Hq * D);
+    const int t = omp_get_thread_num(), n = omp_get_num_threads();
+    const i64 m0 = M * t / n, m1 = M * (t + 1) / n;
+    if (m1 > m0) {
+      if (K <= 0) {
+        for (i64 i = m0; i < m1; ++i)
+          for (i64 j = 0; j < N; ++j) C[i * ldc + j] = beta == 0.0f ? 0.0f : beta * C[i * ldc + j];
+      } else {
+        cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
+                    trans_b ? CblasTrans : CblasNoTrans, static_cast<int>(m1 - m0),
+                    static_cast<int>(N), static_cast<int>(K), alpha,
+                    trans_a ? A + m0 : A + m0 * lda, static_cast<int>(lda), B,
+                    static_cast<int>(ldb), beta, C + m0 * ldc, static_cast<int>(ldc));
       }
     }
   }
 }
 
-std::size_t backward_partials(const Problem& p, int threads) {
-  return 2 * static_cast<std::size_t>(threads) * static_cast<std::size_t>(p.shape.seqlen_k) *
-         static_cast<std::size_t>(p.shape.head_dim);
+}  // namespace
+
+std::size_t score_elems(const Problem& p) {
+  const auto& s = p.shape;
+  return static_cast<std::size_t>(s.batch) * static_cast<std::size_t>(s.heads_q) *
+         static_cast<std::size_t>(s.seqlen_q) * static_cast<std::size_t>(s.seqlen_k);
 }
 
-void backward(const Problem& p, const float* q, const float* k, const float* v, const float* o,
-              const float* lse, const float* dout, float* dq, float* dk, float* dv,
-              float* scores, float* dscores, float* partials, int threads) {
+std::size_t mask_elems(const Problem& p) {
+  return static_cast<std::size_t>(p.shape.seqlen_q) * static_cast<std::size_t>(p.shape.seqlen_k);
+}
+
+void build_additive_mask(const Problem& p, float* mask, int threads) {
+  const i64 Sq = p.shape.seqlen_q, Sk = p.shape.seqlen_k;
+#pragma omp parallel num_threads(threads)
+  {
+    std::vector<std::pair<i64, i64>> ranges;
+#pragma omp for schedule(static)
+    for (i64 i = 0; i < Sq; ++i) {
+      float* row = mask + i * Sk;
+      for (i64 j = 0; j < Sk; ++j) row[j] = kNegInf;
+      p.mask->row_ranges(i, ranges);
+      for (auto [lo, hi] : ranges)
+        for (i64 j = lo; j < hi; ++j) row[j] = 0.0f;
+    }
+  }
+}
+
+void forward(const Problem& p, const float* q, const float* k, const float* v, const float* mask,
+             float* probs, float* o, float* lse, int threads) {
   const auto& s = p.shape;
   const i64 B = s.batch, Hq = s.heads_q, Hkv = s.heads_kv, Sq = s.seqlen_q, Sk = s.seqlen_k;
   const i64 D = s.head_dim, group = s.group();
   const float scale = static_cast<float>(p.softmax_scale);
   openblas_set_num_threads(1);
-#pragma omp parallel num_threads(threads)
-  {
-    const int t = omp_get_thread_num(), n = omp_get_num_threads();
-    const auto [r0, r1] = row_block(Sq, t, n);
-    // This thread's share of dK and dV of the current KV head, summed over its rows.
-    float* pdk = partials + 2 * t * Sk * D;
-    float* pdv = pdk + Sk * D;
-    std::vector<std::pair<i64, i64>> ranges;
-    for (i64 b = 0; b < B; ++b) {
-      for (i64 kvh = 0; kvh < Hkv; ++kvh) {
-        const float* kh = k + b * Sk * Hkv * D + kvh * D;
-        const float* vh = v + b * Sk * Hkv * D + kvh * D;
-        for (i64 g = 0; g < group; ++g) {
-          const i64 h = kvh * group + g;
-          const i64 off = (b * Sq + r0) * Hq * D + h * D;
-          const float *qh = q + off, *oh = o + off, *doh = dout + off;
-          const float* lh = lse + (b * Hq + h) * Sq;
-          float* pblock = scores + r0 * Sk;
-          float* dsblock = dscores + r0 * Sk;
-          sgemm(false, true, r1 - r0, Sk, D, scale, qh, Hq * D, kh, Hkv * D, 0.0f, pblock, Sk);
-          sgemm(false, true, r1 - r0, Sk, D, 1.0f, doh, Hq * D, vh, Hkv * D, 0.0f, dsblock, Sk);
-          for (i64 i = r0; i < r1; ++i) {
-            float* prow = scores + i * Sk;
-            float* dsrow = dscores + i * Sk;
-            if (lh[i] == kNegInf) {  // no allowed key: zero gradients
-              for (i64 j = 0; j < Sk; ++j) prow[j] = dsrow[j] = 0.0f;
-              continue;
-            }
-            const float* orow = oh + (i - r0) * Hq * D;
-            const float* dorow = doh + (i - r0) * Hq * D;
-            float delta = 0.0f;
-            for (i64 c = 0; c < D; ++c) delta += dorow[c] * orow[c];
-            mask_row(*p.mask, i, prow, Sk, ranges);
-            exp_row(prow, Sk, lh[i]);
+  // attn = Q K^T * scale, every (batch, head).
+  for (i64 b = 0; b < B; ++b)
+    for (i64 h = 0; h < Hq; ++h)
+      parallel_sgemm(false, true, Sq, Sk, D, scale, q + b * Sq * Hq * D + h * D, Hq * D,
+                     k + b * Sk * Hkv * D + (h / group) * D, Hkv * D, 0.0f,
+                     probs + (b * Hq + h) * Sq * Sk, Sk, threads);
+  const i64 rows = B * Hq * Sq;
+  // attn += mask (broadcast over batch and heads).
+#pragma omp parallel for num_threads(threads) schedule(static)
+  for (i64 r = 0; r < rows; ++r) {
+    float* row = probs + r * Sk;
+    const float* m = mask + (r % Sq) * Sk;
 #pragma omp simd
-            for (i64 j = 0; j < Sk; ++j) dsrow[j] = prow[j] * (dsrow[j] - delta) * scale;
-          }
-          // dQ = dS K; this thread's dV (+)= P^T dO and dK (+)= dS^T Q over its rows.
-          const float beta = g == 0 ? 0.0f : 1.0f;
-          sgemm(false, false, r1 - r0, D, Sk, 1.0f, dsblock, Sk, kh, Hkv * D, 0.0f,
-                dq + off, Hq * D);
-          sgemm(true, false, Sk, D, r1 - r0, 1.0f, pblock, Sk, doh, Hq * D, beta, pdv, D);
-          sgemm(true, false, Sk, D, r1 - r0, 1.0f, dsblock, Sk, qh, Hq * D, beta, pdk, D);
-        }
-#pragma omp barrier
-        // Sum the partials in thread order: deterministic for a given thread count.
-#pragma omp for schedule(static)
-        for (i64 j = 0; j < Sk; ++j) {
-          float* dkr = dk + ((b * Sk + j) * Hkv + kvh) * D;
-          float* dvr = dv + ((b * Sk + j) * Hkv + kvh) * D;
-          for (i64 c = 0; c < D; ++c) dkr[c] = dvr[c] = 0.0f;
-          for (int u = 0; u < n; ++u) {
-            const float* udk = partials + 2 * u * Sk * D + j * D;
-            const float* udv = udk + Sk * D;
-            for (i64 c = 0; c < D; ++c) {
-              dkr[c] += udk[c];
-              dvr[c] += udv[c];
-            }
-          }
-        }
-      }
+    for (i64 j = 0; j < Sk; ++j) row[j] += m[j];
+  }
+  // Safe softmax over keys: a row with no allowed key becomes zeros (lse = -inf).
+#pragma omp parallel for num_threads(threads) schedule(static)
+  for (i64 r = 0; r < rows; ++r) {
+    float* row = probs + r * Sk;
+    float mx = kNegInf;
+#pragma omp simd reduction(max : mx)
+    for (i64 j = 0; j < Sk; ++j) mx = row[j] > mx ? row[j] : mx;
+    if (mx == kNegInf) {
+      for (i64 j = 0; j < Sk; ++j) row[j] = 0.0f;
+      lse[r] = kNegInf;
+      continue;
+    }
+    float sum = 0.0f;
+#pragma omp simd reduction(+ : sum)
+    for (i64 j = 0; j < Sk; ++j) {
+      row[j] = std::exp(row[j] - mx);
+      sum += row[j];
+    }
+    const float inv = 1.0f / sum;
+#pragma omp simd
+    for (i64 j = 0; j < Sk; ++j) row[j] *= inv;
+    lse[r] = mx + std::log(sum);  // rows of probs and lse are both [B, Hq, Sq]
+  }
+  // O = P V.
+  for (i64 b = 0; b < B; ++b)
+    for (i64 h = 0; h < Hq; ++h)
+      parallel_sgemm(false, false, Sq, D, Sk, 1.0f, probs + (b * Hq + h) * Sq * Sk, Sk,
+                     v + b * Sk * Hkv * D + (h / group) * D, Hkv * D, 0.0f,
+                     o + b * Sq * Hq * D + h * D, Hq * D, threads);
+}
+
+void backward(const Problem& p, const float* q, const float* k, const float* v, const float* probs,
+              const float* dout, float* dprobs, float* dq, float* dk, float* dv, int threads) {
+  const auto& s = p.shape;
+  const i64 B = s.batch, Hq = s.heads_q, Hkv = s.heads_kv, Sq = s.seqlen_q, Sk = s.seqlen_k;
+  const i64 D = s.head_dim, group = s.group();
+  const float scale = static_cast<float>(p.softmax_scale);
+  openblas_set_num_threads(1);
+  // dP = dO V^T.
+  for (i64 b = 0; b < B; ++b)
+    for (i64 h = 0; h < Hq; ++h)
+      parallel_sgemm(false, true, Sq, Sk, D, 1.0f, dout + b * Sq * Hq * D + h * D, Hq * D,
+                     v + b * Sk * Hkv * D + (h / group) * D, Hkv * D, 0.0f,
+                     dprobs + (b * Hq + h) * Sq * Sk, Sk, threads);
+  // Softmax backward (and the scale of the scores), in place: dS = P (dP - rowsum(dP P)) * scale.
+  const i64 rows = B * Hq * Sq;
+#pragma omp parallel for num_threads(threads) schedule(static)
+  for (i64 r = 0; r < rows; ++r) {
+    const float* pr = probs + r * Sk;
+    float* gr = dprobs + r * Sk;
+    float dot = 0.0f;
+#pragma omp simd reduction(+ : dot)
+    for (i64 j = 0; j < Sk; ++j) dot += gr[j] * pr[j];
+#pragma omp simd
+    for (i64 j = 0; j < Sk; ++j) gr[j] = pr[j] * (gr[j] - dot) * scale;
+  }
+  // dQ = dS K; dK = sum over the group of dS^T Q; dV = sum of P^T dO.
+  for (i64 b = 0; b < B; ++b) {
+    for (i64 h = 0; h < Hq; ++h) {
+      const i64 off_q = b * Sq * Hq * D + h * D, off_k = b * Sk * Hkv * D + (h / group) * D;
+      const float* ds = dprobs + (b * Hq + h) * Sq * Sk;
+      const float* pr = probs + (b * Hq + h) * Sq * Sk;
+      const float beta = h % group == 0 ? 0.0f : 1.0f;
+      parallel_sgemm(false, false, Sq, D, Sk, 1.0f, ds, Sk, k + off_k, Hkv * D, 0.0f, dq + off_q,
+                     Hq * D, threads);
+      parallel_sgemm(true, false, Sk, D, Sq, 1.0f, ds, Sk, q + off_q, Hq * D, beta, dk + off_k,
+                     Hkv * D, threads);
+      parallel_sgemm(true, false, Sk, D, Sq, 1.0f, pr, Sk, dout + off_q, Hq * D, beta,
+                     dv + off_k, Hkv * D, threads);
     }
   }
 }

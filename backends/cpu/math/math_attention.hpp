@@ -1,4 +1,4 @@
-// cpu.math arithmetic: the whole score matrix of one (batch, head) in memory, GEMMs by OpenBLAS sgemm.
+// cpu.math arithmetic, as PyTorch's math SDPA does it: the scores of every (batch, head) in memory, one pass per op.
 #pragma once
 
 #include <cstddef>
@@ -7,20 +7,21 @@
 
 namespace attnbench::cpu::math {
 
-// Each OpenMP thread owns a block of query rows and calls single-threaded sgemm on
-// it, so OpenBLAS's own thread pool never competes with the softmax threads.
+// Floats of each [B, Hq, Sq, Sk] score tensor and of the [Sq, Sk] additive mask.
+std::size_t score_elems(const Problem&);
+std::size_t mask_elems(const Problem&);
 
-// Forward: o [B,Sq,Hq,D], lse [B,Hq,Sq]; `scores` holds Sq*Sk floats.
-void forward(const Problem&, const float* q, const float* k, const float* v, float* o, float* lse,
-             float* scores, int threads);
+// The additive float mask (0 where allowed, -inf elsewhere) that PyTorch builds from a boolean mask.
+void build_additive_mask(const Problem&, float* mask, int threads);
 
-// Floats of per-thread dK/dV partial sums the backward needs.
-std::size_t backward_partials(const Problem&, int threads);
+// Forward: attn = Q K^T * scale; attn += mask; P = safe_softmax(attn); O = P V.
+// o [B,Sq,Hq,D], lse [B,Hq,Sq]; probs keeps P (autograd saves it for the backward).
+void forward(const Problem&, const float* q, const float* k, const float* v, const float* mask,
+             float* probs, float* o, float* lse, int threads);
 
-// Backward from the forward's o and lse; `scores` and `dscores` hold Sq*Sk floats
-// each, `partials` backward_partials() floats.
-void backward(const Problem&, const float* q, const float* k, const float* v, const float* o,
-              const float* lse, const float* dout, float* dq, float* dk, float* dv,
-              float* scores, float* dscores, float* partials, int threads);
+// Backward as autograd runs it from the saved P: dP = dO V^T, dS = P (dP - rowsum(dP P)) * scale,
+// dQ = dS K, dK = dS^T Q, dV = P^T dO (summed over the query heads of a KV group).
+void backward(const Problem&, const float* q, const float* k, const float* v, const float* probs,
+              const float* dout, float* dprobs, float* dq, float* dk, float* dv, int threads);
 
 }  // namespace attnbench::cpu::math

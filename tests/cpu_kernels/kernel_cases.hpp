@@ -1,0 +1,36 @@
+// Random attention cases for the CPU kernel tests: a mask of the catalogue, a shape, inputs, the float64 reference.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <random>
+#include <string>
+
+#include "attnbench/backend.hpp"
+
+namespace attnbench::test {
+
+struct KernelCase {
+  Problem problem;
+  Inputs inputs;
+};
+
+// A random case of mask `name` with Sq, Sk <= max_seqlen (odd lengths and Sq != Sk
+// where the mask allows it), B in {1, 2}, GQA group in {1, 2}, D in {8, 64, 128}.
+KernelCase random_kernel_case(const std::string& mask, std::mt19937_64& rng,
+                              std::int64_t max_seqlen, Pass pass);
+
+// A case with a given mask spec and shape.
+KernelCase make_kernel_case(const std::string& mask, const std::map<std::string, std::string>& params,
+                            Shape shape, Pass pass, std::uint64_t seed);
+
+// cpu.reference's outputs (float64, rounded to fp32) for the pass.
+Outputs reference_outputs(const KernelCase&);
+
+// Runs a registered backend through prepare/run/fetch_outputs.
+Outputs run_backend(const std::string& backend, const KernelCase&, MemoryTracker&, int threads = 0);
+
+// "causal_document {..} B2 Hq4/2 Sq=123 Sk=123 D=64" for failure messages.
+std::string describe(const Problem&);
+
+}  // namespace attnbench::test
