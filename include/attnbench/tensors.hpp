@@ -23,4 +23,23 @@ struct Outputs {
   std::vector<float> o, lse, dq, dk, dv;
 };
 
+// fetch_outputs() for host backends: copies (and converts to fp32) the tensors
+// the pass produces — o and lse for forward passes, dq, dk, dv for backward ones.
+template <class Buffer>
+void copy_host_outputs(Pass pass, const Buffer& o, const Buffer& lse, const Buffer& dq,
+                       const Buffer& dk, const Buffer& dv, Outputs& out) {
+  auto copy = [](const Buffer& src, std::vector<float>& dst) {
+    dst.assign(src.data(), src.data() + src.size());
+  };
+  if (pass_has_forward(pass)) {
+    copy(o, out.o);
+    copy(lse, out.lse);
+  }
+  if (pass_has_backward(pass)) {
+    copy(dq, out.dq);
+    copy(dk, out.dk);
+    copy(dv, out.dv);
+  }
+}
+
 }  // namespace attnbench

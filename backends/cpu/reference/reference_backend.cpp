@@ -29,18 +29,7 @@ class ReferenceExecution final : public Execution {
   }
 
   void fetch_outputs(Outputs& out) override {
-    auto copy = [](const HostBuffer<double>& src, std::vector<float>& dst) {
-      dst.assign(src.data(), src.data() + src.size());
-    };
-    if (pass_has_forward(p_.pass)) {
-      copy(o_, out.o);
-      copy(lse_, out.lse);
-    }
-    if (pass_has_backward(p_.pass)) {
-      copy(dq_, out.dq);
-      copy(dk_, out.dk);
-      copy(dv_, out.dv);
-    }
+    copy_host_outputs(p_.pass, o_, lse_, dq_, dk_, dv_, out);
   }
 
  private:
