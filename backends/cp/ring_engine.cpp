@@ -86,13 +86,10 @@ std::int64_t RingEngine::kv_elems(int m) const {
   return g_.batch * total_tokens(members_[m]) * g_.kv_width();
 }
 
-void RingEngine::attend_forward(int owner, const float* kv, const float* q, float* o, float* lse,
-                                ComputeClock& clock) {
-  Timed timed{clock};
+void RingEngine::for_each_pair(
+    int owner, const std::function<void(const ChunkTask&, std::int64_t, std::int64_t)>& fn) {
   const Ranges& mine = members_[me_];
   const Ranges& theirs = members_[owner];
-  const float* k = kv;
-  const float* v = kv + kv_elems(owner);
   ChunkTask t;
   t.mask = g_.mask;
   t.batch = g_.batch;
@@ -109,10 +106,7 @@ void RingEngine::attend_forward(int owner, const float* kv, const float* q, floa
         t.nq = mine[a].size();
         t.k_begin = theirs[b].begin;
         t.nk = theirs[b].size();
-        kernel_.forward(t, q + g_.batch * qoff * g_.q_width(), k + g_.batch * koff * g_.kv_width(),
-                        v + g_.batch * koff * g_.kv_width(), o_tmp_.data(), lse_tmp_.data());
-        merge_partial(o + g_.batch * qoff * g_.q_width(), lse + g_.batch * qoff * g_.heads_q,
-                      o_tmp_.data(), lse_tmp_.data(), g_.batch, t.nq, g_.heads_q, g_.head_dim);
+        fn(t, qoff, koff);
       } else {
         ++skipped_;
       }
@@ -122,45 +116,35 @@ void RingEngine::attend_forward(int owner, const float* kv, const float* q, floa
   }
 }
 
+void RingEngine::attend_forward(int owner, const float* kv, const float* q, float* o, float* lse,
+                                ComputeClock& clock) {
+  Timed timed{clock};
+  const float* k = kv;
+  const float* v = kv + kv_elems(owner);
+  for_each_pair(owner, [&](const ChunkTask& t, std::int64_t qoff, std::int64_t koff) {
+    kernel_.forward(t, q + g_.batch * qoff * g_.q_width(), k + g_.batch * koff * g_.kv_width(),
+                    v + g_.batch * koff * g_.kv_width(), o_tmp_.data(), lse_tmp_.data());
+    merge_partial(o + g_.batch * qoff * g_.q_width(), lse + g_.batch * qoff * g_.heads_q,
+                  o_tmp_.data(), lse_tmp_.data(), g_.batch, t.nq, g_.heads_q, g_.head_dim);
+  });
+}
+
 void RingEngine::attend_backward(int owner, const float* kv, const float* q, const float* o,
                                  const float* lse, const float* dout, float* dq, float* contrib,
                                  ComputeClock& clock) {
   Timed timed{clock};
-  const Ranges& mine = members_[me_];
-  const Ranges& theirs = members_[owner];
   const std::int64_t n_kv = kv_elems(owner);
   const float* k = kv;
   const float* v = kv + n_kv;
   std::fill(contrib, contrib + 2 * n_kv, 0.0f);
-  ChunkTask t;
-  t.mask = g_.mask;
-  t.batch = g_.batch;
-  t.heads_q = g_.heads_q;
-  t.heads_kv = g_.heads_kv;
-  t.head_dim = g_.head_dim;
-  t.softmax_scale = g_.softmax_scale;
-  std::int64_t qoff = 0;
-  for (std::size_t a = 0; a < mine.size(); ++a) {
-    std::int64_t koff = 0;
-    for (std::size_t b = 0; b < theirs.size(); ++b) {
-      if (nonempty_[owner][a * theirs.size() + b]) {
-        t.q_begin = mine[a].begin;
-        t.nq = mine[a].size();
-        t.k_begin = theirs[b].begin;
-        t.nk = theirs[b].size();
-        const std::int64_t qo = g_.batch * qoff * g_.q_width(), ko = g_.batch * koff * g_.kv_width();
-        kernel_.backward(t, q + qo, k + ko, v + ko, o + qo, lse + g_.batch * qoff * g_.heads_q,
-                         dout + qo, dq_tmp_.data(), dk_tmp_.data(), dv_tmp_.data());
-        add_into(dq + qo, dq_tmp_.data(), g_.batch * t.nq * g_.q_width());
-        add_into(contrib + ko, dk_tmp_.data(), g_.batch * t.nk * g_.kv_width());
-        add_into(contrib + n_kv + ko, dv_tmp_.data(), g_.batch * t.nk * g_.kv_width());
-      } else {
-        ++skipped_;
-      }
-      koff += theirs[b].size();
-    }
-    qoff += mine[a].size();
-  }
+  for_each_pair(owner, [&](const ChunkTask& t, std::int64_t qoff, std::int64_t koff) {
+    const std::int64_t qo = g_.batch * qoff * g_.q_width(), ko = g_.batch * koff * g_.kv_width();
+    kernel_.backward(t, q + qo, k + ko, v + ko, o + qo, lse + g_.batch * qoff * g_.heads_q,
+                     dout + qo, dq_tmp_.data(), dk_tmp_.data(), dv_tmp_.data());
+    add_into(dq + qo, dq_tmp_.data(), g_.batch * t.nq * g_.q_width());
+    add_into(contrib + ko, dk_tmp_.data(), g_.batch * t.nk * g_.kv_width());
+    add_into(contrib + n_kv + ko, dv_tmp_.data(), g_.batch * t.nk * g_.kv_width());
+  });
 }
 
 void RingEngine::forward(const float* q, const float* k, const float* v, float* o, float* lse,

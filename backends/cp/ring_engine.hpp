@@ -1,6 +1,7 @@
 // The two-level ring (LoongTrain's double ring; one level when window = ring size): forward and backward.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -51,6 +52,10 @@ class RingEngine {
  private:
   std::int64_t kv_elems(int member) const;  // floats of one of K or V of a member's block
   int member(int outer, int inner) const { return outer * window_ + inner; }
+  // Calls fn(task, qoff, koff) for every pair (my range, owner's range) the mask
+  // does not leave empty; qoff/koff are token offsets into the packed local
+  // buffers. Empty pairs are counted in skipped_.
+  void for_each_pair(int owner, const std::function<void(const ChunkTask&, std::int64_t, std::int64_t)>& fn);
   void attend_forward(int owner, const float* kv, const float* q, float* o, float* lse,
                       ComputeClock&);
   void attend_backward(int owner, const float* kv, const float* q, const float* o,
