@@ -6,6 +6,7 @@
 #include <chrono>
 #include <limits>
 
+#include "backends/cp/chunk_pairs.hpp"
 #include "backends/cp/merge.hpp"
 
 namespace attnbench::cp {
@@ -62,12 +63,7 @@ class AllgatherExecution final : public CpExecution {
       dv_tmp_ = buf(B_ * max_range * Hkv_ * D_);
       extract(in.dout.data(), B_, S_, Hq_ * D_, mine, dout_.data());
     }
-    for (int r = 0; r < P; ++r) {
-      nonempty_.emplace_back();
-      for (const auto& a : mine)
-        for (const auto& b : ranks_[r])
-          nonempty_.back().push_back(p.mask->area_in(a.begin, a.size(), b.begin, b.size()) > 0);
-    }
+    for (int r = 0; r < P; ++r) pairs_.emplace_back(*p.mask, mine, ranks_[r]);
   }
 
   void setup() override {
@@ -116,27 +112,12 @@ class AllgatherExecution final : public CpExecution {
 
   void attend(int r, const float* k, const float* v, ComputeClock& clock) {
     Timed timed{clock};
-    ChunkTask t = task();
-    const Ranges& mine = ranks_[comm_.rank()];
-    std::int64_t qoff = 0;
-    std::size_t idx = 0;
-    for (const auto& a : mine) {
-      std::int64_t koff = 0;
-      for (const auto& b : ranks_[r]) {
-        if (nonempty_[r][idx++]) {
-          t.q_begin = a.begin;
-          t.nq = a.size();
-          t.k_begin = b.begin;
-          t.nk = b.size();
-          kernel_.forward(t, q_.data() + B_ * qoff * Hq_ * D_, k + B_ * koff * Hkv_ * D_,
-                          v + B_ * koff * Hkv_ * D_, o_tmp_.data(), lse_tmp_.data());
-          merge_partial(o_.data() + B_ * qoff * Hq_ * D_, lse_.data() + B_ * qoff * Hq_, o_tmp_.data(),
-                        lse_tmp_.data(), B_, a.size(), Hq_, D_);
-        }
-        koff += b.size();
-      }
-      qoff += a.size();
-    }
+    pairs_[r].for_each(task(), [&](const ChunkTask& t, std::int64_t qoff, std::int64_t koff) {
+      kernel_.forward(t, q_.data() + B_ * qoff * Hq_ * D_, k + B_ * koff * Hkv_ * D_,
+                      v + B_ * koff * Hkv_ * D_, o_tmp_.data(), lse_tmp_.data());
+      merge_partial(o_.data() + B_ * qoff * Hq_ * D_, lse_.data() + B_ * qoff * Hq_, o_tmp_.data(),
+                    lse_tmp_.data(), B_, t.nq, Hq_, D_);
+    });
   }
 
   void forward(ComputeClock& clock) {
@@ -153,40 +134,25 @@ class AllgatherExecution final : public CpExecution {
   }
 
   void backward(ComputeClock& clock) {
-    const Ranges& mine = ranks_[comm_.rank()];
     std::fill(dq_.data(), dq_.data() + dq_.size(), 0.0f);
     {
       Timed timed{clock};
       std::fill(dkv_all_.data(), dkv_all_.data() + dkv_all_.size(), 0.0f);
-      ChunkTask t = task();
       for (int r = 0; r < comm_.size(); ++r) {
         // Rank r's block of the reduce-scatter buffer is [dK_r | dV_r].
         float* dk_r = dkv_all_.data() + 2 * kv_offsets_[r];
         float* dv_r = dk_r + kv_counts_[r];
         const float* k = k_all_.data() + kv_offsets_[r];
         const float* v = v_all_.data() + kv_offsets_[r];
-        std::int64_t qoff = 0;
-        std::size_t idx = 0;
-        for (const auto& a : mine) {
-          std::int64_t koff = 0;
-          for (const auto& b : ranks_[r]) {
-            if (nonempty_[r][idx++]) {
-              t.q_begin = a.begin;
-              t.nq = a.size();
-              t.k_begin = b.begin;
-              t.nk = b.size();
-              const std::int64_t qo = B_ * qoff * Hq_ * D_, ko = B_ * koff * Hkv_ * D_;
-              kernel_.backward(t, q_.data() + qo, k + ko, v + ko, o_.data() + qo,
-                               lse_.data() + B_ * qoff * Hq_, dout_.data() + qo, dq_tmp_.data(),
-                               dk_tmp_.data(), dv_tmp_.data());
-              add(dq_.data() + qo, dq_tmp_.data(), B_ * a.size() * Hq_ * D_);
-              add(dk_r + ko, dk_tmp_.data(), B_ * b.size() * Hkv_ * D_);
-              add(dv_r + ko, dv_tmp_.data(), B_ * b.size() * Hkv_ * D_);
-            }
-            koff += b.size();
-          }
-          qoff += a.size();
-        }
+        pairs_[r].for_each(task(), [&](const ChunkTask& t, std::int64_t qoff, std::int64_t koff) {
+          const std::int64_t qo = B_ * qoff * Hq_ * D_, ko = B_ * koff * Hkv_ * D_;
+          kernel_.backward(t, q_.data() + qo, k + ko, v + ko, o_.data() + qo,
+                           lse_.data() + B_ * qoff * Hq_, dout_.data() + qo, dq_tmp_.data(),
+                           dk_tmp_.data(), dv_tmp_.data());
+          add(dq_.data() + qo, dq_tmp_.data(), B_ * t.nq * Hq_ * D_);
+          add(dk_r + ko, dk_tmp_.data(), B_ * t.nk * Hkv_ * D_);
+          add(dv_r + ko, dv_tmp_.data(), B_ * t.nk * Hkv_ * D_);
+        });
       }
     }
     std::vector<std::int64_t> counts(kv_counts_.size());
@@ -202,7 +168,7 @@ class AllgatherExecution final : public CpExecution {
   std::int64_t B_ = 1, Hq_ = 1, Hkv_ = 1, D_ = 0, S_ = 0, n_local_ = 0;
   std::vector<Ranges> ranks_;
   std::vector<std::int64_t> kv_counts_, kv_offsets_;
-  std::vector<std::vector<std::uint8_t>> nonempty_;
+  std::vector<ChunkPairs> pairs_;  // [rank]: my ranges against that rank's
   HostBuffer<float> q_, k_, v_, o_, lse_, k_all_, v_all_, o_tmp_, lse_tmp_;
   HostBuffer<float> dout_, dq_, dkv_, dkv_all_, dq_tmp_, dk_tmp_, dv_tmp_;
 };

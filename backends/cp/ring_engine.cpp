@@ -57,17 +57,7 @@ RingEngine::RingEngine(int ring_rank, int window, std::vector<Ranges> members, G
   }
 
   // Which chunk pairs the mask leaves empty is fixed by the plan: decide once.
-  const Ranges& mine = members_[me_];
-  nonempty_.resize(members_.size());
-  for (std::size_t j = 0; j < members_.size(); ++j) {
-    const Ranges& theirs = members_[j];
-    auto& t = nonempty_[j];
-    t.resize(mine.size() * theirs.size());
-    for (std::size_t a = 0; a < mine.size(); ++a)
-      for (std::size_t b = 0; b < theirs.size(); ++b)
-        t[a * theirs.size() + b] =
-            g_.mask->area_in(mine[a].begin, mine[a].size(), theirs[b].begin, theirs[b].size()) > 0;
-  }
+  for (const Ranges& theirs : members_) pairs_.emplace_back(*g_.mask, members_[me_], theirs);
 }
 
 void RingEngine::setup(Communicator& ring) {
@@ -86,10 +76,7 @@ std::int64_t RingEngine::kv_elems(int m) const {
   return g_.batch * total_tokens(members_[m]) * g_.kv_width();
 }
 
-void RingEngine::for_each_pair(
-    int owner, const std::function<void(const ChunkTask&, std::int64_t, std::int64_t)>& fn) {
-  const Ranges& mine = members_[me_];
-  const Ranges& theirs = members_[owner];
+void RingEngine::for_each_pair(int owner, const ChunkPairs::Visit& visit) {
   ChunkTask t;
   t.mask = g_.mask;
   t.batch = g_.batch;
@@ -97,23 +84,7 @@ void RingEngine::for_each_pair(
   t.heads_kv = g_.heads_kv;
   t.head_dim = g_.head_dim;
   t.softmax_scale = g_.softmax_scale;
-  std::int64_t qoff = 0;
-  for (std::size_t a = 0; a < mine.size(); ++a) {
-    std::int64_t koff = 0;
-    for (std::size_t b = 0; b < theirs.size(); ++b) {
-      if (nonempty_[owner][a * theirs.size() + b]) {
-        t.q_begin = mine[a].begin;
-        t.nq = mine[a].size();
-        t.k_begin = theirs[b].begin;
-        t.nk = theirs[b].size();
-        fn(t, qoff, koff);
-      } else {
-        ++skipped_;
-      }
-      koff += theirs[b].size();
-    }
-    qoff += mine[a].size();
-  }
+  skipped_ += pairs_[owner].for_each(t, visit);
 }
 
 void RingEngine::attend_forward(int owner, const float* kv, const float* q, float* o, float* lse,

@@ -1,12 +1,12 @@
 // The two-level ring (LoongTrain's double ring; one level when window = ring size): forward and backward.
 #pragma once
 
-#include <functional>
 #include <memory>
 #include <vector>
 
 #include "attnbench/backend.hpp"
 #include "attnbench/comm.hpp"
+#include "backends/cp/chunk_pairs.hpp"
 #include "backends/cp/layout.hpp"
 
 namespace attnbench::cp {
@@ -52,10 +52,8 @@ class RingEngine {
  private:
   std::int64_t kv_elems(int member) const;  // floats of one of K or V of a member's block
   int member(int outer, int inner) const { return outer * window_ + inner; }
-  // Calls fn(task, qoff, koff) for every pair (my range, owner's range) the mask
-  // does not leave empty; qoff/koff are token offsets into the packed local
-  // buffers. Empty pairs are counted in skipped_.
-  void for_each_pair(int owner, const std::function<void(const ChunkTask&, std::int64_t, std::int64_t)>& fn);
+  // Walks the non-empty pairs (my range, owner's range); empty ones add to skipped_.
+  void for_each_pair(int owner, const ChunkPairs::Visit& visit);
   void attend_forward(int owner, const float* kv, const float* q, float* o, float* lse,
                       ComputeClock&);
   void attend_backward(int owner, const float* kv, const float* q, const float* o,
@@ -67,8 +65,7 @@ class RingEngine {
   Geometry g_;
   const ChunkKernel& kernel_;
   std::unique_ptr<Communicator> inner_kv_, inner_grad_, outer_kv_, outer_grad_;
-  // nonempty_[owner][a * |members[owner]| + b]: local range a attends owner's range b.
-  std::vector<std::vector<std::uint8_t>> nonempty_;
+  std::vector<ChunkPairs> pairs_;  // [owner]: my ranges against the owner's
   std::int64_t skipped_ = 0;
   HostBuffer<float> kv_[4];    // outer current, outer next, inner A, inner B ([K | V])
   HostBuffer<float> dkv_[4];   // contribution, inner A, inner B, outer ([dK | dV])

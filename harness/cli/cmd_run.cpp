@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <chrono>
 #include <filesystem>
 #include <memory>
 
@@ -79,16 +80,24 @@ int do_run(const RunArgs& a) {
   std::vector<ResultRow> done;
   Progress progress(cases.size(), !a.quiet);
   if (!a.quiet) fmt::print(stderr, "attnbench: {} cases from {}\n", cases.size(), a.scenario);
+  // results.csv gets every row as it finishes; results.json is rewritten whole,
+  // so at most once a second (a long sweep would otherwise rewrite it O(rows²)),
+  // and once more at the end.
+  auto last_json = std::chrono::steady_clock::now();
   run_cases(
       s, cases, opt,
       [&](const Case& c, const ResultRow& r) {
         csv.write(r);
         done.push_back(r);
-        write_results_json(out + "/results.json", context, done);  // nothing lost if the run dies
+        if (std::chrono::steady_clock::now() - last_json >= std::chrono::seconds(1)) {
+          write_results_json(out + "/results.json", context, done);
+          last_json = std::chrono::steady_clock::now();
+        }
         progress.finish(c, r);
       },
       [&](const Case& c, std::size_t i, std::size_t) { progress.start(c, i); });
   progress.close();
+  write_results_json(out + "/results.json", context, done);
   write_results_markdown(out + "/results.md", s.name, done);
   write_plots(done, out);  // prints where the plots are, or how to get gnuplot
 
