@@ -35,5 +35,13 @@ done
   echo "# packed $(date -u +%FT%TZ) from $build ($(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown))"
   for b in "${binaries[@]}"; do echo "## $(basename "$b")"; ldd "$b" | awk '{print $1}'; done
 } > "$dest/MANIFEST"
+# --- Python bridge (kept apart from the library packing above) -------------------------------
+# A build with ATTNBENCH_WITH_PYTHON links libpython (packed above like any library; stripped here,
+# as its debug info is most of its size) and needs its modules and stdlib beside it: pack-python.sh.
+for libpython in "$dest"/lib/libpython3*.so*; do
+  [ -f "$libpython" ] && command -v strip >/dev/null && strip --strip-unneeded "$libpython"
+done
+"$root/scripts/pack-python.sh" "$build" "$dest"
+# ----------------------------------------------------------------------------------------------
 du -sh "$dest" | awk '{print "package-device: " $1 " in '"$dest"' (carry it: the run tool limits carried paths to 64 MiB)"}'
 ls "$dest/lib"
