@@ -3,7 +3,13 @@ import _torch_common as tc
 from _torch_common import torch
 
 # Which masks each forced backend can take: is_causal only (Sq == Sk), or any dense attn_mask.
+# On the CPU, PyTorch's flash kernel takes an attn_mask too (its CUDA one does not).
 _TAKES_ATTN_MASK = {"math": True, "flash": False, "efficient": True, "cudnn": False}
+_TAKES_ATTN_MASK_ON_CPU = {"flash": True}
+
+
+def _takes_attn_mask(variant, dev):
+    return _TAKES_ATTN_MASK_ON_CPU.get(variant, _TAKES_ATTN_MASK[variant]) if dev == "cpu" else _TAKES_ATTN_MASK[variant]
 _CUDA_ONLY = {"math": False, "flash": False, "efficient": True, "cudnn": True}
 _SDPA_NAME = {"math": "MATH", "flash": "FLASH_ATTENTION", "efficient": "EFFICIENT_ATTENTION",
               "cudnn": "CUDNN_ATTENTION"}
@@ -15,7 +21,8 @@ class SdpaBackend:
         self.name = "torch.sdpa_" + variant
 
     def describe(self):
-        how = "any mask as a dense attn_mask" if _TAKES_ATTN_MASK[self.variant] else "full, and causal via is_causal"
+        how = ("any mask as a dense attn_mask" if _takes_attn_mask(self.variant, tc.device())
+               else "full, and causal via is_causal")
         return tc.describe(self.name, "PyTorch SDPA, %s backend forced (%s)" % (self.variant, how))
 
     def _sdpa_backend(self):
@@ -32,7 +39,7 @@ class SdpaBackend:
             return "this torch (%s) has no SDPBackend for %s" % (torch.__version__, self.variant)
         if _CUDA_ONLY[self.variant] and case["device"] != "cuda":
             return "SDPA %s runs only on CUDA (device is %s)" % (self.variant, case["device"])
-        if not _TAKES_ATTN_MASK[self.variant]:
+        if not _takes_attn_mask(self.variant, case["device"]):
             if case["mask"] == "causal" and case["seqlen_q"] != case["seqlen_k"]:
                 return "SDPA %s: is_causal is top-left aligned; the causal mask with Sq != Sk is bottom-right" % self.variant
             if case["mask"] not in ("full", "causal"):
@@ -57,10 +64,9 @@ class SdpaBackend:
             st["allowed"] = lambda: dense
         if dout is not None:
             st["do"] = tc.upload(dout, case)
-        # GQA: enable_gqa (torch >= 2.5) for math, and flash on CUDA; otherwise, or when
-        # this torch's forced backend rejects it, K/V heads are repeated here, untimed.
-        native = hq != hkv and tc.version() >= (2, 5) and (
-            self.variant == "math" or (self.variant == "flash" and case["device"] == "cuda"))
+        # GQA: enable_gqa (torch >= 2.5) for math and flash; otherwise, or when this
+        # torch's forced backend rejects it, K/V heads are repeated here, untimed.
+        native = hq != hkv and tc.version() >= (2, 5) and self.variant in ("math", "flash")
         self._set_kv(st, case, k, v, repeat=hq != hkv and not native)
         try:
             self._forward(st)  # untimed: warms up, probes enable_gqa, and is the graph a `bwd` pass walks

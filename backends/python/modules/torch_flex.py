@@ -1,4 +1,7 @@
 """torch.flex: PyTorch FlexAttention with a BlockMask built from the mask library's block map and dense predicate."""
+import contextlib
+import warnings
+
 import numpy as np
 
 import _torch_common as tc
@@ -9,7 +12,8 @@ BLOCK = 128  # FlexAttention's default tile; the block map is built for the same
 
 def describe():
     return tc.describe("torch.flex", "PyTorch FlexAttention: BlockMask from the block map, "
-                       "dense mask_mod, compiled in prepare on CUDA", head_dim_multiple=8)
+                       "dense mask_mod, compiled in prepare on CUDA (uncompiled, forward only, on the CPU)",
+                       head_dim_multiple=8)
 
 
 def supports(case):
@@ -18,7 +22,43 @@ def supports(case):
         return why
     if tc.version() < (2, 5):
         return "FlexAttention with return_lse needs torch >= 2.5 (found %s)" % torch.__version__
+    if case["pass"] != "fwd":
+        why = _backward_unavailable(case["device"])
+        if why:
+            return why
     return True
+
+
+_NO_BACKWARD = {}
+
+
+def _backward_unavailable(dev):
+    """None when this torch has a FlexAttention backward on the device, else why not (asked once per device).
+
+    PyTorch 2.11 has none on the CPU: flex_attention refuses inputs that require grad there.
+    """
+    if dev == "cuda":
+        return None
+    if dev not in _NO_BACKWARD:
+        from torch.nn.attention.flex_attention import flex_attention
+
+        x = torch.zeros(1, 1, 16, 16, device=dev, requires_grad=True)
+        try:
+            with _quiet():
+                flex_attention(x, x, x)
+            _NO_BACKWARD[dev] = None
+        except NotImplementedError as e:
+            _NO_BACKWARD[dev] = "torch %s: %s (no FlexAttention backward on %s)" % (
+                torch.__version__, str(e).split(".")[0], dev)
+    return _NO_BACKWARD[dev]
+
+
+@contextlib.contextmanager
+def _quiet():
+    """Silences the "called without torch.compile()" warning: uncompiled is deliberate off CUDA (see prepare)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="flex_attention called without torch.compile")
+        yield
 
 
 def kv_block_tables(kinds):
@@ -70,17 +110,22 @@ def _compiled():
 
     Every case brings new shapes and a new mask_mod, so dynamo recompiles per case;
     past its cache limit it would silently fall back to eager and time the wrong
-    thing, hence the raised limits.
+    thing, hence the raised limits (_raise_recompile_limits).
     """
     if not _COMPILED:
         from torch.nn.attention.flex_attention import flex_attention
 
-        import torch._dynamo
-        for key in ("cache_size_limit", "accumulated_cache_size_limit", "recompile_limit"):
-            if hasattr(torch._dynamo.config, key):
-                setattr(torch._dynamo.config, key, max(getattr(torch._dynamo.config, key), 4096))
         _COMPILED.append(torch.compile(flex_attention, dynamic=False))
     return _COMPILED[0]
+
+
+def _raise_recompile_limits():
+    """Uncompiled flex_attention is traced by dynamo too (backend "eager"), with the same per-case recompiles."""
+    import torch._dynamo
+
+    for key in ("cache_size_limit", "accumulated_cache_size_limit", "recompile_limit"):
+        if hasattr(torch._dynamo.config, key):
+            setattr(torch._dynamo.config, key, max(getattr(torch._dynamo.config, key), 4096))
 
 
 def prepare(case, q, k, v, dout, mask):
@@ -99,8 +144,10 @@ def prepare(case, q, k, v, dout, mask):
     }
     if dout is not None:
         st["do"] = tc.upload(dout, case)
-    # Compiled on CUDA (the fast path); eager elsewhere. Compilation happens in the
-    # warm-up call below, outside the timed region.
+    # Compiled on CUDA (the fast path); elsewhere uncompiled (PyTorch's unfused implementation:
+    # on the CPU it checks the BlockMask and the LSE, it is not a speed). Compilation happens
+    # in the warm-up call below, outside the timed region.
+    _raise_recompile_limits()
     st["fn"] = _compiled() if case["device"] == "cuda" else flex_attention
     _forward(st)
     if grad:
@@ -109,7 +156,7 @@ def prepare(case, q, k, v, dout, mask):
 
 
 def _forward(st):
-    with torch.set_grad_enabled(st["grad"]):
+    with torch.set_grad_enabled(st["grad"]), _quiet():
         o, lse = st["fn"](st["q"], st["k"], st["v"], block_mask=st["block_mask"], **st["kwargs"])
     st["o"], st["lse"] = o, lse
     return o, lse
