@@ -1,5 +1,6 @@
 """torch.flex: PyTorch FlexAttention with a BlockMask built from the mask library's block map and dense predicate."""
 import contextlib
+import os
 import warnings
 
 import numpy as np
@@ -102,6 +103,16 @@ def _block_mask(case, mask):
         return BlockMask.from_kv_blocks(partial_n, partial_idx, full_n, full_idx, **kwargs)
 
 
+def _lse_request():
+    """Asks for the LSE the way this torch wants: return_aux=AuxRequest(lse=True) where it exists
+    (return_lse is deprecated there), else return_lse=True (torch 2.5 to 2.8)."""
+    try:
+        from torch.nn.attention.flex_attention import AuxRequest
+    except ImportError:
+        return {"return_lse": True}
+    return {"return_aux": AuxRequest(lse=True)}
+
+
 _COMPILED = []
 
 
@@ -113,8 +124,14 @@ def _compiled():
     thing, hence the raised limits (_raise_recompile_limits).
     """
     if not _COMPILED:
+        import torch._inductor.config
         from torch.nn.attention.flex_attention import flex_attention
 
+        # Compile in this process: inductor's worker pool runs sys.executable, which in an
+        # embedded interpreter is whatever python3 PATH finds (maybe another version, or one
+        # that would inherit the bridge's PYTHONHOME). TORCHINDUCTOR_COMPILE_THREADS overrides.
+        if "TORCHINDUCTOR_COMPILE_THREADS" not in os.environ:
+            torch._inductor.config.compile_threads = 1
         _COMPILED.append(torch.compile(flex_attention, dynamic=False))
     return _COMPILED[0]
 
@@ -139,16 +156,17 @@ def prepare(case, q, k, v, dout, mask):
         "heads_kv": case["heads_kv"],
         "grad": grad,
         "block_mask": _block_mask(case, mask),
-        "kwargs": {"scale": case["softmax_scale"], "enable_gqa": case["heads_q"] != case["heads_kv"],
-                   "return_lse": True},
+        "kwargs": dict(_lse_request(), scale=case["softmax_scale"], enable_gqa=case["heads_q"] != case["heads_kv"]),
     }
     if dout is not None:
         st["do"] = tc.upload(dout, case)
-    # Compiled on CUDA (the fast path); elsewhere uncompiled (PyTorch's unfused implementation:
-    # on the CPU it checks the BlockMask and the LSE, it is not a speed). Compilation happens
-    # in the warm-up call below, outside the timed region.
+    # Compiled on CUDA (the fast path; ATTNBENCH_FLEX_COMPILE=0 turns it off to debug), uncompiled
+    # elsewhere: PyTorch's unfused implementation, which checks the BlockMask and the LSE but is no
+    # speed. (torch 2.11's compiled CPU Flex is inference only and returns no LSE.) Compilation
+    # happens in the warm-up call below, outside the timed region.
     _raise_recompile_limits()
-    st["fn"] = _compiled() if case["device"] == "cuda" else flex_attention
+    compile_it = case["device"] == "cuda" and os.environ.get("ATTNBENCH_FLEX_COMPILE") != "0"
+    st["fn"] = _compiled() if compile_it else flex_attention
     _forward(st)
     if grad:
         tc.autograd_backward(st)
@@ -157,7 +175,8 @@ def prepare(case, q, k, v, dout, mask):
 
 def _forward(st):
     with torch.set_grad_enabled(st["grad"]), _quiet():
-        o, lse = st["fn"](st["q"], st["k"], st["v"], block_mask=st["block_mask"], **st["kwargs"])
+        o, aux = st["fn"](st["q"], st["k"], st["v"], block_mask=st["block_mask"], **st["kwargs"])
+    lse = aux if isinstance(aux, torch.Tensor) else aux.lse  # return_lse: the tensor; return_aux: AuxOutput
     st["o"], st["lse"] = o, lse
     return o, lse
 
