@@ -3,7 +3,8 @@
 # (attnbench's cudnn.sdpa and cuda.math against PyTorch SDPA), all written to $OUT. Builds nothing.
 # Run from the repository root with the binaries packed by scripts/package-device.sh in .device/:
 #   OUT=/some/dir scripts/gpu-check.sh        (default OUT: ./gpu-check-out)
-# Optional: ATTNBENCH_DEVICE_DIR (default .device), GPU_CHECK_SKIP="tests correctness timing torch python",
+# Optional: ATTNBENCH_DEVICE_DIR (default .device), GPU_CHECK_SKIP="tests correctness timing torch python" (python:
+# both Python-bridge steps; python-smoke or python-study: one),
 # ATTNBENCH_DEVICE_PYTHON (the interpreter whose packages the Python bridge uses; default: python3 on PATH).
 set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -118,32 +119,24 @@ python_bridge_steps() {
   local env_out
   if [[ "$skip" == *" python "* ]]; then note "SKIP python (GPU_CHECK_SKIP)"; return 0; fi
   if [ ! -f "$dev/python/VERSION" ]; then note "SKIP python (no Python bridge packed in $dev)"; return 0; fi
-  if ! env_out="$(source scripts/device-python-env.sh && device_python_env "$dev" >&2 &&
+  if ! env_out="$(source scripts/device-python-env.sh 2> "$OUT/python-env.txt" &&
+                  device_python_env "$dev" >> "$OUT/python-env.txt" 2>&1 &&
                   printf '%s\n' "ATTNBENCH_PYTHON_PATH=$ATTNBENCH_PYTHON_PATH" "PYTHONHOME=$PYTHONHOME" \
-                    "PYTHONPATH=$PYTHONPATH" "VIRTUAL_ENV=${VIRTUAL_ENV:-}" "LD_LIBRARY_PATH=$LD_LIBRARY_PATH")" \
-       2> "$OUT/python-env.txt"; then
+                    "PYTHONPATH=$PYTHONPATH" "VIRTUAL_ENV=${VIRTUAL_ENV:-}" "LD_LIBRARY_PATH=$LD_LIBRARY_PATH")"; then
     note "FAIL python environment: $(tail -1 "$OUT/python-env.txt")"; status=1; return 0
   fi
   local py_env=()
   mapfile -t py_env <<< "$env_out"
   note "$(tail -1 "$OUT/python-env.txt")"
   # Small and checked first: every module on five masks (fails fast if torch does not import).
-  step python-smoke 150 env "${py_env[@]}" "$dev/attnbench" run scenarios/gpu-python-smoke.yaml \
+  step python-smoke 240 env "${py_env[@]}" "$dev/attnbench" run scenarios/gpu-python-smoke.yaml \
     --out "$OUT/python-smoke" --quiet
-  step python 300 env "${py_env[@]}" "$dev/attnbench" run scenarios/gpu-python.yaml --out "$OUT/python" \
+  step python-study 420 env "${py_env[@]}" "$dev/attnbench" run scenarios/gpu-python.yaml --out "$OUT/python" \
     --quiet "${timing[@]}"
   local csv
   for csv in "$OUT/python-smoke/results.csv" "$OUT/python/results.csv"; do
     [ -f "$csv" ] || continue
-    python3 scripts/gpu_timing_table.py summary "$csv" | tee -a "$summary"
-    python3 - "$csv" <<'PY' | tee -a "$summary"
-import csv, sys
-seen = set()
-for r in csv.DictReader(open(sys.argv[1], newline="")):
-    if r["status"] == "unsupported" and (r["backend"], r["message"]) not in seen:
-        seen.add((r["backend"], r["message"]))
-        print("  unsupported: %s: %s" % (r["backend"], r["message"]))
-PY
+    python3 scripts/gpu_timing_table.py summary "$csv" | tee -a "$summary"  # with the unsupported reasons
     if grep -q "torch is not importable" "$csv"; then note "FAIL python: torch does not import in the embedded Python ($csv)"; status=1; fi
     grep -q -E ',(mismatch|error),' "$csv" && { note "FAIL python rows (mismatch/error) in $csv"; status=1; }
   done

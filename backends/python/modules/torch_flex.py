@@ -49,8 +49,7 @@ def _backward_unavailable(dev):
                 flex_attention(x, x, x)
             _NO_BACKWARD[dev] = None
         except NotImplementedError as e:
-            _NO_BACKWARD[dev] = "torch %s: %s (no FlexAttention backward on %s)" % (
-                torch.__version__, str(e).split(".")[0], dev)
+            _NO_BACKWARD[dev] = "torch %s: %s" % (torch.__version__, str(e).split(".")[0])
     return _NO_BACKWARD[dev]
 
 
