@@ -3,13 +3,15 @@ import _torch_common as tc
 from _torch_common import torch
 
 # Which masks each forced backend can take: is_causal only (Sq == Sk), or any dense attn_mask.
-# On the CPU, PyTorch's flash kernel takes an attn_mask too (its CUDA one does not).
+# On the CPU, PyTorch's flash kernel takes an attn_mask too (its CUDA one does not; checked with 2.11).
 _TAKES_ATTN_MASK = {"math": True, "flash": False, "efficient": True, "cudnn": False}
 _TAKES_ATTN_MASK_ON_CPU = {"flash": True}
 
 
 def _takes_attn_mask(variant, dev):
-    return _TAKES_ATTN_MASK_ON_CPU.get(variant, _TAKES_ATTN_MASK[variant]) if dev == "cpu" else _TAKES_ATTN_MASK[variant]
+    if dev == "cpu" and tc.version() >= (2, 5):
+        return _TAKES_ATTN_MASK_ON_CPU.get(variant, _TAKES_ATTN_MASK[variant])
+    return _TAKES_ATTN_MASK[variant]
 _CUDA_ONLY = {"math": False, "flash": False, "efficient": True, "cudnn": True}
 _SDPA_NAME = {"math": "MATH", "flash": "FLASH_ATTENTION", "efficient": "EFFICIENT_ATTENTION",
               "cudnn": "CUDNN_ATTENTION"}
