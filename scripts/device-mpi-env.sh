@@ -28,6 +28,9 @@ export PMIX_DATADIR="$_attnbench_mpi/share"
 export PMIX_PKGDATADIR="$_attnbench_mpi/share/pmix"
 export PMIX_SYSCONFDIR="$_attnbench_mpi/etc"
 export PMIX_MCA_mca_base_component_path="$_attnbench_mpi/lib/pmix"
+# hwloc (topology, used by mpirun and each rank): no plugins. Its compiled-in plugin folder is a
+# /usr/lib path; whatever the device has there may be built for another hwloc.
+export HWLOC_PLUGINS_PATH="$_attnbench_mpi/lib/hwloc"
 
 # One node, inside a container, often as root:
 export OMPI_MCA_plm=isolated                    # start local ranks only: no ssh/rsh on the device

@@ -7,6 +7,7 @@
 #   DEST/openmpi/bin/{mpirun,orted}        orterun and orted (mpirun is a copy, not a link)
 #   DEST/openmpi/lib/openmpi3/mca_*.so     the MCA plugins a single-node run can use
 #   DEST/openmpi/lib/pmix/pmix_mca_*.so    PMIx's plugins
+#   DEST/openmpi/lib/hwloc/                empty: hwloc's plugin folder (none carried)
 #   DEST/openmpi/share/{openmpi,pmix}/     help texts (mpirun's error messages read them)
 #   DEST/mpi-env.sh                        sourced on the device: points Open MPI and PMIx at these
 # and prints the ELF files it copied, one per line, so that package-device.sh can copy the shared
@@ -29,7 +30,7 @@ done
 
 out="$dest/openmpi"
 rm -rf "$out"
-mkdir -p "$out/bin" "$out/lib/openmpi3" "$out/lib/pmix" "$out/share/openmpi" "$out/share/pmix" "$out/etc"
+mkdir -p "$out/bin" "$out/lib/openmpi3" "$out/lib/pmix" "$out/lib/hwloc" "$out/share/openmpi" "$out/share/pmix" "$out/etc"
 cp -L "$orterun" "$out/bin/mpirun"
 cp -L "$orted" "$out/bin/orted"
 
@@ -47,6 +48,8 @@ for f in "$ompi_pkglib"/*.so; do
   cp -L "$f" "$out/lib/openmpi3/"
 done
 cp -L "$pmix_dir"/lib/pmix/*.so "$out/lib/pmix/"
+# lib/hwloc stays empty: HWLOC_PLUGINS_PATH points there so that hwloc loads no plugins (PCI, GL,
+# OpenCL, XML); Open MPI needs none of them on one node, and they would pull X11 and OpenCL.
 
 # Help texts only: the compiler-wrapper data, valgrind suppressions and openib tables are not needed.
 cp "$ompi_pkgdata"/help-*.txt "$out/share/openmpi/"
