@@ -124,6 +124,8 @@ cp_step() {
   grep -h "rows:" "$OUT/cp.log" 2>/dev/null | tail -1 | tee -a "$summary"
   if [ -f "$OUT/cp/results.csv" ] && grep -q -E ',(mismatch|error),' "$OUT/cp/results.csv"; then
     note "FAIL cp rows (mismatch/error)"; status=1
+  elif [ -f "$OUT/cp/results.csv" ] && ! grep -q ',ok,' "$OUT/cp/results.csv"; then
+    note "FAIL cp rows (none ok: CP on the CUDA backends did not run)"; status=1
   fi
 }
 cp_step
