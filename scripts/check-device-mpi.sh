@@ -60,7 +60,7 @@ for np in 2 4; do
   grep -q "rows: \([0-9]*\) ok, 0 mismatch, 0 unsupported, 0 oom, 0 error" "$work/np$np.log" \
     || { echo "check-device-mpi: -np $np: not every row ok"; status=1; }
   # Every MPI/PMIx/hwloc/libevent object and every plugin (hwloc's too) must come from the package.
-  loaded="$(grep -h 'calling init: ' "$work/ld-np$np"/ld.* 2>/dev/null | sed -E 's/.*calling init: //' | sort -u)"
+  loaded="$( (grep -h 'calling init: ' "$work/ld-np$np"/ld.* 2>/dev/null || true) | sed -E 's/.*calling init: //' | sort -u)"
   foreign="$(grep -E 'libmpi|libopen-(rte|pal)|libpmix|libhwloc|libevent|libmca_common|mca_|pmix_mca_|/hwloc/' <<< "$loaded" |
              grep -v "^$pkg/" || true)"
   plugins="$(grep -cE '/(mca|pmix_mca)_[a-z0-9_]+\.so$' <<< "$loaded" || true)"
