@@ -50,4 +50,8 @@ done
   for b in "${binaries[@]}"; do echo "## $(basename "$b")"; ldd "$b" | awk '{print $1}'; done
 } > "$dest/MANIFEST"
 du -sh "$dest" | awk '{print "package-device: " $1 " in '"$dest"' (carry it: the run tool limits carried paths to 64 MiB)"}'
+# The Open MPI runtime takes a CUDA+MPI package past 64 MiB unpacked (67 MiB); xz-tarred it is about 12 MB.
+if [ "$(du -sm "$dest" | cut -f1)" -gt 64 ]; then
+  echo "package-device: over 64 MiB unpacked: carry it xz-tarred, e.g. tar cJf .devpack/device.tar.xz -C $(dirname "$dest") $(basename "$dest")"
+fi
 ls "$dest/lib"
