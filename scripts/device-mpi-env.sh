@@ -3,6 +3,7 @@
 # Written for Debian's Open MPI 4.1 with external PMIx 4, packed by scripts/package-openmpi.sh. Their
 # compiled-in folders are under /usr, which the device lacks; each one is moved here by an
 # environment variable that mpirun passes on to the ranks it starts.
+# shellcheck shell=bash
 _attnbench_dev="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 _attnbench_mpi="$_attnbench_dev/openmpi"
 

@@ -26,7 +26,9 @@ orted="$(command -v orted || true)"
 for need in "$ompi_pkglib" "$ompi_pkgdata" "$pmix_dir/lib/pmix" "$pmix_dir/share/pmix"; do
   [ -d "$need" ] || { echo "package-openmpi: $need not found (apt install openmpi-bin libpmix2)" >&2; exit 2; }
 done
-[ -x "$orterun" ] && [ -x "$orted" ] || { echo "package-openmpi: orterun/orted not on PATH (apt install openmpi-bin)" >&2; exit 2; }
+if [ ! -x "$orterun" ] || [ ! -x "$orted" ]; then
+  echo "package-openmpi: orterun/orted not on PATH (apt install openmpi-bin)" >&2; exit 2
+fi
 
 out="$dest/openmpi"
 rm -rf "$out"
