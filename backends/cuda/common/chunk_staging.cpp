@@ -5,6 +5,7 @@
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 #include "backends/cuda/common/cuda_check.hpp"
 #include "backends/cuda/common/device_buffer.hpp"
@@ -34,42 +35,31 @@ ChunkStaging::Slot& ChunkStaging::at(int slot) {
   return slots_[static_cast<std::size_t>(slot)];
 }
 
+void ChunkStaging::grow(void*& ptr, std::size_t& capacity, std::size_t bytes, bool host) {
+  // The stream may still read the old buffer.
+  ATTNBENCH_CUDA_CHECK(cudaStreamSynchronize(stream_));
+  if (ptr != nullptr) ATTNBENCH_CUDA_CHECK(host ? cudaFreeHost(ptr) : cudaFree(ptr));
+  ptr = nullptr;
+  capacity = 0;
+  const cudaError_t err = host ? cudaMallocHost(&ptr, bytes) : cudaMalloc(&ptr, bytes);
+  if (err != cudaSuccess) {
+    cudaGetLastError();
+    ptr = nullptr;
+    throw OutOfMemory(std::string("chunk kernel: ") + (host ? "cudaMallocHost" : "cudaMalloc") + " of " +
+                      std::to_string(bytes) + " bytes failed: " + cudaGetErrorString(err));
+  }
+  capacity = bytes;
+}
+
 void* ChunkStaging::device(int slot, std::size_t bytes) {
   Slot& s = at(slot);
-  if (bytes > s.dev_bytes) {
-    // The stream may still read the old buffer.
-    ATTNBENCH_CUDA_CHECK(cudaStreamSynchronize(stream_));
-    if (s.dev != nullptr) ATTNBENCH_CUDA_CHECK(cudaFree(s.dev));
-    s.dev = nullptr;
-    s.dev_bytes = 0;
-    const cudaError_t err = cudaMalloc(&s.dev, bytes);
-    if (err != cudaSuccess) {
-      cudaGetLastError();
-      s.dev = nullptr;
-      throw OutOfMemory("chunk kernel: cudaMalloc of " + std::to_string(bytes) +
-                        " bytes failed: " + cudaGetErrorString(err));
-    }
-    s.dev_bytes = bytes;
-  }
+  if (bytes > s.dev_bytes) grow(s.dev, s.dev_bytes, bytes, false);
   return s.dev;
 }
 
 void* ChunkStaging::pinned(int slot, std::size_t bytes) {
   Slot& s = at(slot);
-  if (bytes > s.host_bytes) {
-    ATTNBENCH_CUDA_CHECK(cudaStreamSynchronize(stream_));
-    if (s.host != nullptr) ATTNBENCH_CUDA_CHECK(cudaFreeHost(s.host));
-    s.host = nullptr;
-    s.host_bytes = 0;
-    const cudaError_t err = cudaMallocHost(&s.host, bytes);
-    if (err != cudaSuccess) {
-      cudaGetLastError();
-      s.host = nullptr;
-      throw OutOfMemory("chunk kernel: cudaMallocHost of " + std::to_string(bytes) +
-                        " bytes failed: " + cudaGetErrorString(err));
-    }
-    s.host_bytes = bytes;
-  }
+  if (bytes > s.host_bytes) grow(s.host, s.host_bytes, bytes, true);
   return s.host;
 }
 
@@ -102,6 +92,12 @@ void ChunkStaging::download(int slot, DType dtype, const void* dev, std::size_t 
   ATTNBENCH_CUDA_CHECK(cudaMemcpyAsync(host, dev, bytes, cudaMemcpyDeviceToHost, stream_));
   ATTNBENCH_CUDA_CHECK(cudaStreamSynchronize(stream_));
   convert_to_float(dtype, host, std::span<float>(dst, n));
+}
+
+StagedChunkKernel::Lease StagedChunkKernel::lease() const {
+  std::unique_lock lock(mutex_);
+  if (!staging_) staging_ = std::make_unique<ChunkStaging>();
+  return {std::move(lock), *staging_};
 }
 
 }  // namespace attnbench::cuda

@@ -5,7 +5,10 @@
 
 #include <array>
 #include <cstddef>
+#include <memory>
+#include <mutex>
 
+#include "attnbench/backend.hpp"
 #include "attnbench/types.hpp"
 
 namespace attnbench::cuda {
@@ -49,10 +52,28 @@ class ChunkStaging {
   };
   void* pinned(int slot, std::size_t bytes);
   Slot& at(int slot);
+  // Grows one buffer of a slot (after the stream has finished with the old one).
+  void grow(void*& ptr, std::size_t& capacity, std::size_t bytes, bool host);
 
   cudaStream_t stream_ = nullptr;
   std::array<Slot, kSlots> slots_{};
 };
 
+
+// Base of the CUDA chunk kernels: one ChunkStaging per kernel, created on first
+// use (backends are registered before any CUDA call may be made), and a lock
+// that serialises calls (ChunkKernel's methods are const and share the staging).
+class StagedChunkKernel : public ChunkKernel {
+ protected:
+  struct Lease {
+    std::unique_lock<std::mutex> lock;
+    ChunkStaging& staging;
+  };
+  Lease lease() const;
+
+ private:
+  mutable std::mutex mutex_;
+  mutable std::unique_ptr<ChunkStaging> staging_;
+};
 
 }  // namespace attnbench::cuda

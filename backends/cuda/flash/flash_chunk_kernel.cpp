@@ -56,15 +56,9 @@ Sizes sizes_of(const ChunkTask& t) {
 
 }  // namespace
 
-cuda::ChunkStaging& CudaFlashChunkKernel::staging() const {
-  if (!staging_) staging_ = std::make_unique<cuda::ChunkStaging>();
-  return *staging_;
-}
-
 void CudaFlashChunkKernel::forward(const ChunkTask& t, const float* q, const float* k,
                                    const float* v, float* o, float* lse) const {
-  std::lock_guard lock(mutex_);
-  cuda::ChunkStaging& st = staging();
+  auto [lock, st] = lease();
   const Sizes n = sizes_of(t);
   const std::size_t elt = cuda::DeviceTensor::element_size(t.dtype);
   ForwardArgs a;
@@ -86,8 +80,7 @@ void CudaFlashChunkKernel::forward(const ChunkTask& t, const float* q, const flo
 void CudaFlashChunkKernel::backward(const ChunkTask& t, const float* q, const float* k,
                                     const float* v, const float* o, const float* lse,
                                     const float* dout, float* dq, float* dk, float* dv) const {
-  std::lock_guard lock(mutex_);
-  cuda::ChunkStaging& st = staging();
+  auto [lock, st] = lease();
   const Sizes n = sizes_of(t);
   const std::size_t elt = cuda::DeviceTensor::element_size(t.dtype);
   const double scale = scale_of(t);

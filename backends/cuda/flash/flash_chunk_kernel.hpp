@@ -1,10 +1,6 @@
 // cuda.flash's chunk kernel: CP strategies run the flash kernels on one chunk pair at a time, staged through pinned host memory.
 #pragma once
 
-#include <memory>
-#include <mutex>
-
-#include "attnbench/backend.hpp"
 #include "backends/cuda/common/chunk_staging.hpp"
 
 namespace attnbench::cuda_flash {
@@ -14,18 +10,12 @@ namespace attnbench::cuda_flash {
 // copies the results back as fp32. The backward takes the *final* O and LSE of
 // the query rows, which is what the flash backward needs anyway (it recomputes
 // P from LSE and uses rowsum(dO∘O)), so partial results need no rescaling.
-class CudaFlashChunkKernel final : public ChunkKernel {
+class CudaFlashChunkKernel final : public cuda::StagedChunkKernel {
  public:
   void forward(const ChunkTask&, const float* q, const float* k, const float* v, float* o,
                float* lse) const override;
   void backward(const ChunkTask&, const float* q, const float* k, const float* v, const float* o,
                 const float* lse, const float* dout, float* dq, float* dk, float* dv) const override;
-
- private:
-  // Created on first use: the registry builds backends before any CUDA call is allowed.
-  cuda::ChunkStaging& staging() const;
-  mutable std::mutex mutex_;
-  mutable std::unique_ptr<cuda::ChunkStaging> staging_;
 };
 
 }  // namespace attnbench::cuda_flash

@@ -112,22 +112,17 @@ void dispatch(ChunkStaging& st, const ChunkTask& t, bool backward, const HostChu
 
 }  // namespace
 
-ChunkStaging& MathChunkKernel::staging() const {
-  if (!staging_) staging_ = std::make_unique<ChunkStaging>();
-  return *staging_;
-}
-
 void MathChunkKernel::forward(const ChunkTask& t, const float* q, const float* k, const float* v,
                               float* o, float* lse) const {
-  std::lock_guard lock(mutex_);
-  dispatch(staging(), t, false, {q, k, v, nullptr, nullptr, nullptr, o, lse, nullptr, nullptr, nullptr});
+  auto [lock, st] = lease();
+  dispatch(st, t, false, {q, k, v, nullptr, nullptr, nullptr, o, lse, nullptr, nullptr, nullptr});
 }
 
 void MathChunkKernel::backward(const ChunkTask& t, const float* q, const float* k, const float* v,
                                const float* o, const float* lse, const float* dout, float* dq,
                                float* dk, float* dv) const {
-  std::lock_guard lock(mutex_);
-  dispatch(staging(), t, true, {q, k, v, o, lse, dout, nullptr, nullptr, dq, dk, dv});
+  auto [lock, st] = lease();
+  dispatch(st, t, true, {q, k, v, o, lse, dout, nullptr, nullptr, dq, dk, dv});
 }
 
 }  // namespace attnbench::cuda
