@@ -3,9 +3,9 @@
 # (attnbench's cudnn.sdpa and cuda.math against PyTorch SDPA), all written to $OUT. Builds nothing.
 # Run from the repository root with the binaries packed by scripts/package-device.sh in .device/:
 #   OUT=/some/dir scripts/gpu-check.sh        (default OUT: ./gpu-check-out)
-# Optional: ATTNBENCH_DEVICE_DIR (default .device), GPU_CHECK_SKIP="tests correctness timing torch python" (python:
-# both Python-bridge steps; python-smoke or python-study: one),
-# ATTNBENCH_DEVICE_PYTHON (the interpreter whose packages the Python bridge uses; default: python3 on PATH).
+# Optional: ATTNBENCH_DEVICE_DIR (default .device), GPU_CHECK_SKIP="tests correctness timing torch cp python"
+# (python: both Python-bridge steps; python-smoke or python-study: one), ATTNBENCH_DEVICE_PYTHON (the
+# interpreter whose packages the Python bridge uses; default: python3 on PATH).
 set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -111,7 +111,28 @@ step flex 200 python3 scripts/flex_bench.py --attnbench "$dev/attnbench" --out "
   global_sliding_window block_causal_document block_sparse \
   --warmup "$WARMUP" --min-iters "$MIN_ITERS" --max-iters "$MAX_ITERS" \
   --min-time-s "$MIN_TIME_S" --max-noise-pct "$MAX_NOISE_PCT" --timeout-s "$TIMEOUT_S"
-# --- 5. The Python bridge (issue 10), when .device/python is packed -----------------------------
+
+# 5. Context parallelism on one GPU: 4 MPI ranks share the device (scenarios/gpu-cp.yaml: CP strategies
+#    on cuda.flash and cuda.math at world sizes 2 and 4), launched by the Open MPI carried in the
+#    package (mpi-env.sh, written by scripts/package-openmpi.sh; the device has no Open MPI).
+cp_step() {
+  if [[ "$skip" == *" cp "* ]]; then note "SKIP cp (GPU_CHECK_SKIP)"; return 0; fi
+  if [ ! -f "$dev/mpi-env.sh" ] || ! ldd "$dev/attnbench" | grep -q 'libmpi\.so'; then
+    note "SKIP cp (no MPI in $dev: build with -DATTNBENCH_WITH_MPI=ON and repack)"; return 0
+  fi
+  # A child shell sources mpi-env.sh so that its PATH/LD_LIBRARY_PATH/OPAL_*/PMIX_* stay out of the other steps.
+  step cp 180 bash -c 'source "$1/mpi-env.sh" && exec mpirun -np 4 "$1/attnbench" run scenarios/gpu-cp.yaml \
+    --out "$2" --quiet' cp-launch "$dev" "$OUT/cp"
+  grep -h "rows:" "$OUT/cp.log" 2>/dev/null | tail -1 | tee -a "$summary"
+  if [ -f "$OUT/cp/results.csv" ] && grep -q -E ',(mismatch|error),' "$OUT/cp/results.csv"; then
+    note "FAIL cp rows (mismatch/error)"; status=1
+  elif [ -f "$OUT/cp/results.csv" ] && ! grep -q ',ok,' "$OUT/cp/results.csv"; then
+    note "FAIL cp rows (none ok: CP on the CUDA backends did not run)"; status=1
+  fi
+}
+cp_step
+
+# --- 6. The Python bridge (issue 10), when .device/python is packed -----------------------------
 # PyTorch SDPA (4 forced backends), FlexAttention and FlashAttention through the embedded Python,
 # timed by the harness. Its environment (scripts/device-python-env.sh: the packed stdlib as
 # PYTHONHOME, the device venv's site-packages) goes to these two steps only, through `env`.

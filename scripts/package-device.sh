@@ -7,8 +7,12 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${1:-$root/build/release}"
 dest="${2:-$root/.device}"
-binaries=("$build/attnbench" "$build/tests/cuda/test_cuda_gpu" "$build/tests/cuda/test_cuda_host"
-          "$build/tests/cuda_flash/cuda_flash_gpu_check")
+binaries=("$build/attnbench")
+# A CPU-only build (ATTNBENCH_WITH_CUDA=OFF) has no device tests; it is packed to try the MPI runtime.
+if ! grep -q '^ATTNBENCH_WITH_CUDA:BOOL=OFF' "$build/CMakeCache.txt" 2>/dev/null; then
+  binaries+=("$build/tests/cuda/test_cuda_gpu" "$build/tests/cuda/test_cuda_host"
+             "$build/tests/cuda_flash/cuda_flash_gpu_check")
+fi
 for b in "${binaries[@]}"; do
   [ -x "$b" ] || { echo "package-device: $b not built (cmake --build $build)" >&2; exit 2; }
 done
@@ -16,12 +20,22 @@ rm -rf "$dest"
 mkdir -p "$dest/lib"
 cp "${binaries[@]}" "$dest/"
 # Debug symbols are not needed on the device and count against the carry limit.
-command -v strip >/dev/null && strip --strip-unneeded "$dest"/attnbench "$dest"/test_cuda_* "$dest"/cuda_flash_gpu_check
+for b in "${binaries[@]}"; do
+  command -v strip >/dev/null && strip --strip-unneeded "$dest/$(basename "$b")"
+done
+
+# With MPI (ATTNBENCH_WITH_MPI=ON) the device needs mpirun too: package-openmpi.sh carries a
+# relocatable Open MPI in $dest/openmpi and $dest/mpi-env.sh; its ELF files' libraries go to $dest/lib.
+elf_files=("${binaries[@]}")
+if ldd "$build/attnbench" | grep -q 'libmpi\.so'; then
+  mpi_files="$("$root/scripts/package-openmpi.sh" "$dest")"   # fails the packing if it fails
+  mapfile -t -O "${#elf_files[@]}" elf_files <<< "$mpi_files"
+fi
 
 # Provided by the device machine: the C/C++ runtime and CUDA (driver; toolkit libraries via the wheels).
 system_re='^(linux-vdso|ld-linux|libc|libm|libdl|libpthread|librt|libutil|libresolv|libstdc\+\+|libgcc_s|libcuda|libcudnn|libcublas|libcublasLt|libcudart|libnvrtc|libnvJitLink)(\.|-|_)'
 missing=0
-for b in "${binaries[@]}"; do
+for b in "${elf_files[@]}"; do
   while read -r name arrow path _; do
     [ "$arrow" = "=>" ] || continue
     if [[ "$name" =~ $system_re ]]; then continue; fi
@@ -44,4 +58,8 @@ done
 "$root/scripts/pack-python.sh" "$build" "$dest"
 # ----------------------------------------------------------------------------------------------
 du -sh "$dest" | awk '{print "package-device: " $1 " in '"$dest"' (carry it: the run tool limits carried paths to 64 MiB)"}'
+# The Open MPI runtime takes a CUDA+MPI package past 64 MiB unpacked (67 MiB); xz-tarred it is about 12 MB.
+if [ "$(du -sm "$dest" | cut -f1)" -gt 64 ]; then
+  echo "package-device: over 64 MiB unpacked: carry it xz-tarred, e.g. tar cJf .devpack/device.tar.xz -C $(dirname "$dest") $(basename "$dest")"
+fi
 ls "$dest/lib"

@@ -107,6 +107,7 @@ class AllgatherExecution final : public CpExecution {
     t.heads_kv = Hkv_;
     t.head_dim = D_;
     t.softmax_scale = p_.softmax_scale;
+    t.dtype = p_.dtype;
     return t;
   }
 

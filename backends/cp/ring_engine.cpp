@@ -84,6 +84,7 @@ void RingEngine::for_each_pair(int owner, const ChunkPairs::Visit& visit) {
   t.heads_kv = g_.heads_kv;
   t.head_dim = g_.head_dim;
   t.softmax_scale = g_.softmax_scale;
+  t.dtype = g_.dtype;
   skipped_ += pairs_[owner].for_each(t, visit);
 }
 

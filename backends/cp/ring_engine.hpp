@@ -15,6 +15,7 @@ namespace attnbench::cp {
 struct Geometry {
   std::int64_t batch = 1, heads_q = 1, heads_kv = 1, head_dim = 0;
   double softmax_scale = 0;
+  DType dtype = DType::fp32;
   const Mask* mask = nullptr;
   std::int64_t q_width() const { return heads_q * head_dim; }
   std::int64_t kv_width() const { return heads_kv * head_dim; }

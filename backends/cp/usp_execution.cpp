@@ -113,6 +113,7 @@ class UspExecution final : public CpExecution {
     g.heads_kv = hkv_;
     g.head_dim = D_;
     g.softmax_scale = p.softmax_scale;
+    g.dtype = p.dtype;
     g.mask = p.mask.get();
     engine_ = std::make_unique<RingEngine>(slot_, window_, slot_ranges_, g, kernel_, mem_, bwd);
   }

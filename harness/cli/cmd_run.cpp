@@ -30,7 +30,24 @@ struct RunArgs {
   std::string dump;
   bool quiet = false;
   bool resume = false;
+  bool dry_run = false;
 };
+
+// --dry-run: the expanded sweep, one case per line (the --filter glob applied), and
+// its size per world size, so a scenario can be checked before a long launch.
+int print_cases(const Scenario& s, const std::vector<Case>& cases, const std::string& filter) {
+  std::size_t listed = 0;
+  int largest_world = 1;
+  for (const auto& c : cases) {
+    if (!filter.empty() && !glob_match(filter, c.label())) continue;
+    fmt::print("{}\n", c.label());
+    ++listed;
+    largest_world = std::max(largest_world, c.problem.world_size);
+  }
+  fmt::print("attnbench: {}: {} cases{}, largest world size {} (dry run: nothing ran)\n", s.name, listed,
+             filter.empty() ? "" : fmt::format(" of {} match --filter {}", cases.size(), filter), largest_world);
+  return 0;
+}
 
 int do_run(const RunArgs& a) {
   // MPI (harness/comm): every rank runs the same CP cases in the same order;
@@ -39,6 +56,7 @@ int do_run(const RunArgs& a) {
   const bool lead = comm::is_lead();
   const Scenario s = load_scenario(a.scenario, a.sets);
   std::vector<Case> cases = expand(s);  // builds every mask: bad parameters fail here
+  if (a.dry_run) return lead ? print_cases(s, cases, a.filter) : 0;
   int largest_world = 1;
   for (const auto& c : cases) largest_world = std::max(largest_world, c.problem.world_size);
   comm::check_world_size(largest_world, a.scenario);  // before any case runs
@@ -123,6 +141,8 @@ void add_run_command(CLI::App& app, int& exit_code) {
                   "Run only cases whose label matches this glob; others become `skipped` rows");
   run->add_option("--dump-tensors", args->dump, "Write every case's tensors (.npy) and case.json here");
   run->add_flag("--quiet", args->quiet, "No progress output");
+  run->add_flag("--dry-run", args->dry_run,
+                 "Check the scenario and list its cases (after --set and --filter); run nothing");
   run->add_flag("--resume", args->resume,
                 "Keep the rows already in OUT/results.json and run only the missing cases");
   run->callback([args, &exit_code] { exit_code = do_run(*args); });

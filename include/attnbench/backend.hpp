@@ -109,6 +109,9 @@ struct ChunkTask {
   std::int64_t k_begin = 0, nk = 0;
   std::int64_t batch = 1, heads_q = 1, heads_kv = 1, head_dim = 0;
   double softmax_scale = 0.0;
+  // The case's dtype. Inputs are already representable in it (Inputs); host
+  // kernels may compute in fp32 regardless, device kernels store tensors in it.
+  DType dtype = DType::fp32;
 };
 
 class ChunkKernel {

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "attnbench/registry.hpp"
+#include "attnbench/strategy.hpp"
 #include "backends/cuda/common/cuda_check.hpp"
 #include "backends/cuda/common/cuda_execution.hpp"
 #include "backends/cuda/common/device.hpp"
@@ -313,6 +314,70 @@ TEST_CASE("L2 flush buffer is twice the L2, at least 1 MiB, and the option parse
   REQUIRE_THROWS_AS(l2_flush_option(p), InputError);
   REQUIRE(format_cuda_version(13000) == "13.0");
   REQUIRE(format_cuda_version(12080) == "12.8");
+}
+
+TEST_CASE("cuda.math chunk mask rows are the rectangle's rows, keys relative to its origin", "[cuda][math][cp]") {
+  const auto m = mask("causal_document", 96, 96, {{"doc_lengths", "[20, 50, 26]"}});
+  const std::int64_t q0 = 30, nq = 40, k0 = 12, nk = 50;
+  const math::MaskRows rows = math::build_mask_rows(*m, q0, nq, k0, nk);
+  REQUIRE(rows.row_ptr.size() == static_cast<std::size_t>(nq + 1));
+  std::int64_t area = 0;
+  for (std::int64_t i = 0; i < nq; ++i) {
+    std::vector<bool> allowed(static_cast<std::size_t>(nk), false);
+    for (std::int64_t r = rows.row_ptr[i]; r < rows.row_ptr[i + 1]; ++r) {
+      REQUIRE(rows.bounds[2 * r] >= 0);
+      REQUIRE(rows.bounds[2 * r + 1] <= nk);
+      for (std::int64_t k = rows.bounds[2 * r]; k < rows.bounds[2 * r + 1]; ++k) allowed[k] = true;
+      area += rows.bounds[2 * r + 1] - rows.bounds[2 * r];
+    }
+    for (std::int64_t j = 0; j < nk; ++j) REQUIRE(allowed[j] == m->allowed(q0 + i, k0 + j));
+  }
+  REQUIRE(area == m->area_in(q0, nq, k0, nk));
+  REQUIRE(area > 0);
+  CHECK_THROWS_AS(math::build_mask_rows(*m, 90, 10, 0, 5), std::invalid_argument);
+}
+
+TEST_CASE("each process picks its GPU: ATTNBENCH_CUDA_DEVICE, else local rank modulo the count", "[cuda][device]") {
+  std::string why;
+  CHECK(choose_device(nullptr, nullptr, 1, &why) == 0);
+  CHECK(choose_device(nullptr, "3", 1, &why) == 0);  // four ranks share one GPU
+  CHECK(choose_device(nullptr, "3", 2, &why) == 1);
+  CHECK(choose_device(nullptr, "5", 8, &why) == 5);
+  CHECK(choose_device("", "5", 8, &why) == 5);
+  CHECK(choose_device(nullptr, "junk", 4, &why) == 0);
+  CHECK(choose_device("2", "5", 8, &why) == 2);  // explicit beats the rank
+  CHECK(why.empty());
+  CHECK(choose_device("8", nullptr, 8, &why) == -1);
+  CHECK(why == "ATTNBENCH_CUDA_DEVICE='8' (accepted: 0..7)");
+  CHECK(choose_device("-1", nullptr, 8, &why) == -1);
+  CHECK(choose_device("1x", nullptr, 8, &why) == -1);
+  CHECK(choose_device(nullptr, nullptr, 0, &why) == -1);
+}
+
+TEST_CASE("CUDA backends serve CP strategies: chunk kernels, and no CUDA device without one", "[cuda][cp]") {
+  std::string why;
+  const bool have = cuda_device_available(&why);
+  for (const char* name : {"cuda.math", "cuda.flash"}) {
+    Backend* b = Registry::instance().find_backend(name);
+    REQUIRE(b != nullptr);
+    INFO(name);
+    REQUIRE(dynamic_cast<const ChunkCapable*>(b) != nullptr);
+    for (const char* strategy : {"ring_zigzag", "allgather_kv", "usp"}) {
+      Strategy* st = Registry::instance().find_strategy(strategy);
+      REQUIRE(st != nullptr);
+      Problem p = problem(mask("causal", 256));
+      p.strategy = strategy;
+      p.world_size = 2;
+      const Support s = st->supports(p, *b);
+      INFO(strategy << ": " << s.reason);
+      if (have) {
+        CHECK(s.ok);
+      } else {
+        CHECK_FALSE(s.ok);
+        CHECK(s.reason == "no CUDA device");
+      }
+    }
+  }
 }
 
 TEST_CASE("without a usable device the CUDA backends answer unsupported: no CUDA device", "[cuda][nodevice]") {

@@ -15,9 +15,8 @@ using namespace attnbench::cuda_flash;
 
 namespace {
 
-// Checks one schedule against the dense mask: tile lists, order, full flags and every bit.
-void check_schedule(const TileSchedule& s, const Mask& m, const std::vector<std::uint8_t>& dense) {
-  const std::int64_t sq = m.seqlen_q(), sk = m.seqlen_k();
+// Checks one schedule against a dense sq × sk mask: tile lists, order, full flags and every bit.
+void check_schedule(const TileSchedule& s, std::int64_t sq, std::int64_t sk, const std::vector<std::uint8_t>& dense) {
   REQUIRE(s.q_tiles == (sq + s.block_q - 1) / s.block_q);
   REQUIRE(s.k_tiles == (sk + s.block_k - 1) / s.block_k);
   REQUIRE(s.begin.size() == static_cast<std::size_t>(s.outer_tiles()) + 1);
@@ -79,8 +78,8 @@ TEST_CASE("forward schedule lists exactly the non-empty tiles of random masks, b
     const MaskPtr m = test::random_mask(rng, sq, sk);
     const auto dense = test::dense_from_predicate(*m);
     INFO("trial " << trial << " sq=" << sq << " sk=" << sk);
-    check_schedule(build_query_major_schedule(*m, 64, 32), *m, dense);
-    check_schedule(build_query_major_schedule(*m, ForwardTile::block_q, ForwardTile::block_k), *m, dense);
+    check_schedule(build_query_major_schedule(*m, 64, 32), sq, sk, dense);
+    check_schedule(build_query_major_schedule(*m, ForwardTile::block_q, ForwardTile::block_k), sq, sk, dense);
   }
 }
 
@@ -97,10 +96,44 @@ TEST_CASE("backward schedule is the transpose of the forward one, with key-major
     const TileSchedule fwd = build_query_major_schedule(*m, bq, bk);
     const TileSchedule bwd = build_key_major_schedule(*m, bq, bk);
     REQUIRE(bwd.key_major);
-    check_schedule(bwd, *m, dense);
+    check_schedule(bwd, sq, sk, dense);
     CHECK(tile_pairs(fwd) == tile_pairs(bwd));
     CHECK(fwd.partial_tiles() == bwd.partial_tiles());
   }
+}
+
+TEST_CASE("chunk-pair schedules: a rectangle of the mask, tiled from its origin, bits from the global mask",
+          "[cuda_flash][schedule]") {
+  std::mt19937_64 rng(4242);
+  for (int trial = 0; trial < 60; ++trial) {
+    std::uniform_int_distribution<std::int64_t> len(1, 300);
+    const std::int64_t S = len(rng);
+    const MaskPtr m = test::random_mask(rng, S, S);
+    const auto dense = test::dense_from_predicate(*m);
+    // A random rectangle, as a CP chunk pair: any origin, any extent inside the mask.
+    std::uniform_int_distribution<std::int64_t> pos(0, S - 1);
+    const std::int64_t q0 = pos(rng), k0 = pos(rng);
+    const std::int64_t nq = std::uniform_int_distribution<std::int64_t>(1, S - q0)(rng);
+    const std::int64_t nk = std::uniform_int_distribution<std::int64_t>(1, S - k0)(rng);
+    std::vector<std::uint8_t> sub(static_cast<std::size_t>(nq * nk));
+    for (std::int64_t i = 0; i < nq; ++i)
+      for (std::int64_t j = 0; j < nk; ++j) sub[i * nk + j] = dense[(q0 + i) * S + k0 + j];
+    INFO("trial " << trial << " S=" << S << " rect q[" << q0 << "+" << nq << "] k[" << k0 << "+" << nk << "]");
+    const Rect r{q0, nq, k0, nk};
+    const TileSchedule fwd = build_query_major_schedule(*m, ForwardTile::block_q, ForwardTile::block_k, r);
+    const TileSchedule bwd = build_key_major_schedule(*m, BackwardTile::block_q, BackwardTile::block_k, r);
+    check_schedule(fwd, nq, nk, sub);
+    check_schedule(bwd, nq, nk, sub);
+  }
+  // The whole mask as a rectangle is the whole-mask schedule.
+  const MaskPtr m = test::random_mask(rng, 200, 200);
+  const TileSchedule a = build_query_major_schedule(*m, 64, 64);
+  const TileSchedule b = build_query_major_schedule(*m, 64, 64, Rect{0, 200, 0, 200});
+  CHECK(a.begin == b.begin);
+  CHECK(a.tiles == b.tiles);
+  CHECK(a.mask_slot == b.mask_slot);
+  CHECK(a.bits == b.bits);
+  CHECK_THROWS_AS(build_query_major_schedule(*m, 64, 64, Rect{150, 60, 0, 10}), std::invalid_argument);
 }
 
 TEST_CASE("causal with Sq != Sk: diagonal tiles partial, tiles below full, padding never allowed",
@@ -110,7 +143,7 @@ TEST_CASE("causal with Sq != Sk: diagonal tiles partial, tiles below full, paddi
   const MaskPtr m = test::mask_from_slices(sq, sk, {{0, sq, 0, sk, SliceType::causal}});
   const auto dense = test::dense_from_predicate(*m);
   const TileSchedule s = build_query_major_schedule(*m, 64, 64);
-  check_schedule(s, *m, dense);
+  check_schedule(s, sq, sk, dense);
   // Query tile 0 (rows 0..63) reaches key 63 + 130 = 193: key tiles 0..3, tiles 0 and 1 full.
   const std::vector<std::int32_t> row0(s.tiles.begin() + s.begin[0], s.tiles.begin() + s.begin[1]);
   CHECK(row0 == std::vector<std::int32_t>{0, 1, 2, 3});

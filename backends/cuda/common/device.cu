@@ -3,6 +3,7 @@
 
 #include <cuda_runtime_api.h>
 
+#include <cstdlib>
 #include <mutex>
 
 namespace attnbench::cuda {
@@ -17,6 +18,15 @@ struct Detection {
   std::string why;
 };
 
+int g_selected_device = 0;
+
+// The node-local rank the launcher exported (Open MPI, MPICH/Intel MPI, Slurm), or null.
+const char* local_rank_from_environment() {
+  for (const char* name : {"OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID", "SLURM_LOCALID"})
+    if (const char* v = std::getenv(name); v != nullptr && *v != '\0') return v;
+  return nullptr;
+}
+
 Detection detect() {
   int count = 0;
   cudaError_t err = cudaGetDeviceCount(&count);
@@ -26,13 +36,23 @@ Detection detect() {
                        cudaGetErrorString(err) + ")"};
   }
   if (count == 0) return {false, kNoDeviceReason};
+  std::string bad;
+  const int device = choose_device(std::getenv("ATTNBENCH_CUDA_DEVICE"), local_rank_from_environment(), count, &bad);
+  if (device < 0) return {false, std::string(kNoDeviceReason) + " (" + bad + ")"};
+  err = cudaSetDevice(device);
+  if (err != cudaSuccess) {
+    cudaGetLastError();
+    return {false, std::string(kNoDeviceReason) + " (cudaSetDevice(" + std::to_string(device) +
+                       "): " + cudaGetErrorString(err) + ")"};
+  }
+  g_selected_device = device;
   cudaFuncAttributes attrs{};
   err = cudaFuncGetAttributes(&attrs, image_probe_kernel);
   if (err != cudaSuccess) {
     cudaGetLastError();
     cudaDeviceProp prop{};
     std::string cc = "?";
-    if (cudaGetDeviceProperties(&prop, 0) == cudaSuccess) {
+    if (cudaGetDeviceProperties(&prop, device) == cudaSuccess) {
       cc = std::to_string(prop.major) + std::to_string(prop.minor);
     }
     return {false, std::string(kNoDeviceReason) + " usable: the device is sm_" + cc +
@@ -43,6 +63,8 @@ Detection detect() {
 }
 
 }  // namespace
+
+int selected_device() { return g_selected_device; }
 
 bool cuda_device_available(std::string* why) {
   static std::once_flag once;
@@ -67,7 +89,8 @@ std::vector<std::pair<std::string, std::string>> cuda_device_properties() {
   }
   if (!cuda_device_available()) return out;
   cudaDeviceProp prop{};
-  if (cudaGetDeviceProperties(&prop, 0) != cudaSuccess) return out;
+  if (cudaGetDeviceProperties(&prop, selected_device()) != cudaSuccess) return out;
+  out.emplace_back("gpu_index", std::to_string(selected_device()));
   out.emplace_back("gpu_model", prop.name);
   out.emplace_back("gpu_compute_capability",
                    std::to_string(prop.major) + "." + std::to_string(prop.minor));

@@ -45,11 +45,16 @@ struct Entry {
   std::int32_t q_tile, k_tile;
 };
 
-TileSchedule build(const Mask& mask, int block_q, int block_k, bool key_major) {
+// Tiles of the rectangle [q_origin, q_origin + sq) × [k_origin, k_origin + sk) of
+// the mask, aligned to its origin; indices in the schedule are rectangle-local.
+TileSchedule build(const Mask& mask, int block_q, int block_k, bool key_major, std::int64_t q_origin,
+                   std::int64_t sq, std::int64_t k_origin, std::int64_t sk) {
   if (block_q <= 0 || block_k <= 0 || block_q % 32 != 0 || block_k % 32 != 0)
     throw std::invalid_argument("cuda.flash schedule: tile sizes must be positive multiples of 32");
-  const std::int64_t sq = mask.seqlen_q(), sk = mask.seqlen_k();
-  const BlockMap map = mask.block_map(block_q, block_k);
+  if (q_origin < 0 || sq < 0 || k_origin < 0 || sk < 0 || q_origin + sq > mask.seqlen_q() ||
+      k_origin + sk > mask.seqlen_k())
+    throw std::invalid_argument("cuda.flash schedule: rectangle outside the mask");
+  const BlockMap map = mask.block_map(block_q, block_k, q_origin, sq, k_origin, sk);
 
   TileSchedule s;
   s.key_major = key_major;
@@ -90,7 +95,7 @@ TileSchedule build(const Mask& mask, int block_q, int block_k, bool key_major) {
     const std::int64_t q0 = std::int64_t{e.q_tile} * block_q, k0 = std::int64_t{e.k_tile} * block_k;
     const int nq = static_cast<int>(std::min<std::int64_t>(block_q, sq - q0));
     const int nk = static_cast<int>(std::min<std::int64_t>(block_k, sk - k0));
-    mask.fill_tile(q0, nq, k0, nk, dense.data());
+    mask.fill_tile(q_origin + q0, nq, k_origin + k0, nk, dense.data());
     s.bits.resize(s.bits.size() + static_cast<std::size_t>(wpt));
     std::uint32_t* out = s.bits.data() + s.bits.size() - wpt;
     if (key_major)
@@ -104,11 +109,19 @@ TileSchedule build(const Mask& mask, int block_q, int block_k, bool key_major) {
 }  // namespace
 
 TileSchedule build_query_major_schedule(const Mask& mask, int block_q, int block_k) {
-  return build(mask, block_q, block_k, false);
+  return build(mask, block_q, block_k, false, 0, mask.seqlen_q(), 0, mask.seqlen_k());
 }
 
 TileSchedule build_key_major_schedule(const Mask& mask, int block_q, int block_k) {
-  return build(mask, block_q, block_k, true);
+  return build(mask, block_q, block_k, true, 0, mask.seqlen_q(), 0, mask.seqlen_k());
+}
+
+TileSchedule build_query_major_schedule(const Mask& mask, int block_q, int block_k, const Rect& r) {
+  return build(mask, block_q, block_k, false, r.q0, r.nq, r.k0, r.nk);
+}
+
+TileSchedule build_key_major_schedule(const Mask& mask, int block_q, int block_k, const Rect& r) {
+  return build(mask, block_q, block_k, true, r.q0, r.nq, r.k0, r.nk);
 }
 
 }  // namespace attnbench::cuda_flash

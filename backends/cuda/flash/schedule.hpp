@@ -37,4 +37,13 @@ struct TileSchedule {
 TileSchedule build_query_major_schedule(const Mask&, int block_q, int block_k);
 TileSchedule build_key_major_schedule(const Mask&, int block_q, int block_k);
 
+// A rectangle of the mask: queries [q0, q0 + nq) × keys [k0, k0 + nk) (a CP chunk pair).
+struct Rect {
+  std::int64_t q0 = 0, nq = 0, k0 = 0, nk = 0;
+};
+// The same schedules over a rectangle: tiles are aligned to its origin and
+// indices are rectangle-local, so the kernels see the chunk as a whole problem.
+TileSchedule build_query_major_schedule(const Mask&, int block_q, int block_k, const Rect&);
+TileSchedule build_key_major_schedule(const Mask&, int block_q, int block_k, const Rect&);
+
 }  // namespace attnbench::cuda_flash

@@ -17,5 +17,8 @@ struct MaskRows {
 };
 
 MaskRows build_mask_rows(const Mask&);
+// The rows of the rectangle [q0, q0 + nq) × [k0, k0 + nk) (a CP chunk pair), with
+// key bounds relative to k0, so the kernels see the chunk as a whole problem.
+MaskRows build_mask_rows(const Mask&, std::int64_t q0, std::int64_t nq, std::int64_t k0, std::int64_t nk);
 
 }  // namespace attnbench::cuda::math

@@ -1,11 +1,13 @@
 // cuda.math's execution: device tensors, head passes, cuBLAS strided batched GEMMs and the row kernels.
 #include "backends/cuda/math/math_backend.hpp"
 
-#include <cublas_v2.h>
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <memory>
 #include <string>
 
 #include "attnbench/registry.hpp"
@@ -14,27 +16,12 @@
 #include "backends/cuda/common/cuda_execution.hpp"
 #include "backends/cuda/common/device_buffer.hpp"
 #include "backends/cuda/math/mask_rows.hpp"
+#include "backends/cuda/math/math_core.hpp"
 #include "backends/cuda/math/math_plan.hpp"
-#include "backends/cuda/math/row_kernels.hpp"
 
 namespace attnbench::cuda {
 
 namespace {
-
-using math::HeadItem;
-
-// cuBLAS's own workspace, set explicitly so that it is charged to the case.
-constexpr std::size_t kCublasWorkspaceBytes = std::size_t{32} << 20;
-
-cublasHandle_t cublas_handle() {
-  // One handle per thread for the process (creating one costs milliseconds).
-  thread_local struct Holder {
-    cublasHandle_t h = nullptr;
-    Holder() { ATTNBENCH_CUBLAS_CHECK(cublasCreate(&h)); }
-    ~Holder() { cublasDestroy(h); }
-  } holder;
-  return holder.h;
-}
 
 // Option `heads_per_pass`: a positive count, or 0 (default) for as many as the budget holds.
 std::int64_t heads_per_pass_option(const Problem& p) {
@@ -51,29 +38,6 @@ std::int64_t heads_per_pass_option(const Problem& p) {
                      "' is not a count (accepted: 0 for automatic, or a positive integer)");
   }
   return n;
-}
-
-template <class T> cudaDataType_t cuda_type();
-template <> cudaDataType_t cuda_type<float>() { return CUDA_R_32F; }
-template <> cudaDataType_t cuda_type<__nv_bfloat16>() { return CUDA_R_16BF; }
-template <> cudaDataType_t cuda_type<__half>() { return CUDA_R_16F; }
-
-// A column-major operand of a strided batched GEMM.
-struct Operand {
-  const void* ptr;
-  cudaDataType_t type;
-  std::int64_t ld;
-  std::int64_t stride;
-};
-
-void gemm(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, std::int64_t m,
-          std::int64_t n, std::int64_t k, float alpha, Operand a, Operand b, float beta, void* c,
-          cudaDataType_t c_type, std::int64_t ldc, std::int64_t stride_c, std::int64_t batch) {
-  ATTNBENCH_CUBLAS_CHECK(cublasGemmStridedBatchedEx(
-      h, ta, tb, static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), &alpha, a.ptr,
-      a.type, static_cast<int>(a.ld), a.stride, b.ptr, b.type, static_cast<int>(b.ld), b.stride,
-      &beta, c, c_type, static_cast<int>(ldc), stride_c, static_cast<int>(batch),
-      CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
 }
 
 template <class T>
@@ -111,7 +75,7 @@ class MathExecution final : public CudaExecution {
       dk_ = DeviceBuffer<float>(kvn, mt);
       dv_ = DeviceBuffer<float>(kvn, mt);
     }
-    workspace_ = DeviceBuffer<unsigned char>(kCublasWorkspaceBytes, mt);
+    workspace_ = DeviceBuffer<unsigned char>(math::kCublasWorkspaceBytes, mt);
 
     // Head passes: as many heads per pass as the rest of the budget holds.
     const std::size_t per_item = math::score_bytes_per_item(s, sizeof(T), bwd);
@@ -137,16 +101,35 @@ class MathExecution final : public CudaExecution {
       dprobs_ = DeviceBuffer<float>(slots, mt);
       dscores_ = DeviceBuffer<T>(slots, mt);
     }
+    math::MathTensors<T> t;
+    t.q = q_.data();
+    t.k = k_.data();
+    t.v = v_.data();
+    t.o = o_.data();
+    t.lse = lse_.data();
+    t.dout = do_.data();
+    t.delta = delta_.data();
+    t.dq = dq_.data();
+    t.dk = dk_.data();
+    t.dv = dv_.data();
+    t.scores = scores_.data();
+    t.probs = probs_.data();
+    t.dprobs = dprobs_.data();
+    t.dscores = dscores_.data();
+    t.row_ptr = row_ptr_.data();
+    t.bounds = bounds_.data();
+    t.workspace = workspace_.data();
+    core_ = std::make_unique<math::MathCore<T>>(s, scale_, pass_items_, t);
     // A backward-only pass needs the forward's O and LSE: computed here, untimed.
     if (!fwd) {
-      forward();
+      core_->forward(stream());
       synchronize();
     }
   }
 
   void run() override {
-    if (pass_has_forward(p_.pass)) forward();
-    if (pass_has_backward(p_.pass)) backward();
+    if (pass_has_forward(p_.pass)) core_->forward(stream());
+    if (pass_has_backward(p_.pass)) core_->backward(stream());
   }
 
   void fetch_outputs(Outputs& out) override {
@@ -174,111 +157,6 @@ class MathExecution final : public CudaExecution {
     if (bytes != 0) ATTNBENCH_CUDA_CHECK(cudaMemcpy(dst, src, bytes, cudaMemcpyHostToDevice));
   }
 
-  cublasHandle_t bind_cublas() {
-    cublasHandle_t h = cublas_handle();
-    ATTNBENCH_CUBLAS_CHECK(cublasSetStream(h, stream()));
-    ATTNBENCH_CUBLAS_CHECK(cublasSetWorkspace(h, workspace_.data(), workspace_.bytes()));
-    return h;
-  }
-
-  math::RowKernelArgs row_args(std::int64_t c0, std::int64_t c1) const {
-    math::RowKernelArgs a;
-    a.row_ptr = row_ptr_.data();
-    a.bounds = bounds_.data();
-    a.seqlen_q = s_.seqlen_q;
-    a.seqlen_k = s_.seqlen_k;
-    a.batch = s_.batch;
-    a.heads_q = s_.heads_q;
-    a.heads_kv = s_.heads_kv;
-    a.item0 = c0;
-    a.items = c1 - c0;
-    a.scale = scale_;
-    return a;
-  }
-
-  // Element offsets of the first head of a sub-batch, and the strides between its heads.
-  std::int64_t q_offset(const HeadItem& it) const {
-    return (it.b * s_.seqlen_q * s_.heads_q + it.h) * s_.head_dim;
-  }
-  std::int64_t kv_offset(const HeadItem& it) const {
-    return (it.b * s_.seqlen_k * s_.heads_kv + it.g) * s_.head_dim;
-  }
-  std::int64_t q_stride() const { return s_.group() * s_.head_dim; }
-  std::int64_t kv_stride() const { return s_.head_dim; }
-  std::int64_t ldq() const { return s_.heads_q * s_.head_dim; }
-  std::int64_t ldkv() const { return s_.heads_kv * s_.head_dim; }
-  std::int64_t slot() const { return s_.seqlen_q * s_.seqlen_k; }
-
-  // Row-major S[Sq×Sk] = A[Sq×D]·B[Sk×D]ᵀ is column-major Sᵀ = B·Aᵀ.
-  void scores_gemm(cublasHandle_t h, const T* a, const T* b, float* c, std::int64_t begin,
-                   std::int64_t end, std::int64_t c0) {
-    const HeadItem it = math::item_head(begin, s_);
-    const cudaDataType_t t = cuda_type<T>();
-    gemm(h, CUBLAS_OP_T, CUBLAS_OP_N, s_.seqlen_k, s_.seqlen_q, s_.head_dim, 1.0f,
-         {b + kv_offset(it), t, ldkv(), kv_stride()}, {a + q_offset(it), t, ldq(), q_stride()}, 0.0f,
-         c + (begin - c0) * slot(), CUDA_R_32F, s_.seqlen_k, slot(), end - begin);
-  }
-
-  void forward() {
-    cublasHandle_t h = bind_cublas();
-    const std::int64_t items = math::item_count(s_);
-    const cudaDataType_t t = cuda_type<T>();
-    for (std::int64_t c0 = 0; c0 < items; c0 += pass_items_) {
-      const std::int64_t c1 = std::min(items, c0 + pass_items_);
-      for (auto [b0, b1] : math::gemm_sub_batches(c0, c1, s_)) {
-        scores_gemm(h, q_.data(), k_.data(), scores_.data(), b0, b1, c0);
-      }
-      math::launch_softmax_forward<T>(row_args(c0, c1), scores_.data(), probs_.data(), lse_.data(),
-                                      stream());
-      // Row-major O[Sq×D] = P[Sq×Sk]·V[Sk×D] is column-major Oᵀ = Vᵀ·Pᵀ.
-      for (auto [b0, b1] : math::gemm_sub_batches(c0, c1, s_)) {
-        const HeadItem it = math::item_head(b0, s_);
-        gemm(h, CUBLAS_OP_N, CUBLAS_OP_N, s_.head_dim, s_.seqlen_q, s_.seqlen_k, 1.0f,
-             {v_.data() + kv_offset(it), t, ldkv(), kv_stride()},
-             {probs_.data() + (b0 - c0) * slot(), t, s_.seqlen_k, slot()}, 0.0f,
-             o_.data() + q_offset(it), t, ldq(), q_stride(), b1 - b0);
-      }
-    }
-  }
-
-  void backward() {
-    cublasHandle_t h = bind_cublas();
-    const std::int64_t items = math::item_count(s_);
-    const cudaDataType_t t = cuda_type<T>();
-    math::launch_row_dot<T>(do_.data(), o_.data(), delta_.data(), s_.batch, s_.seqlen_q,
-                            s_.heads_q, s_.head_dim, stream());
-    for (std::int64_t c0 = 0; c0 < items; c0 += pass_items_) {
-      const std::int64_t c1 = std::min(items, c0 + pass_items_);
-      const auto subs = math::gemm_sub_batches(c0, c1, s_);
-      for (auto [b0, b1] : subs) {
-        scores_gemm(h, q_.data(), k_.data(), scores_.data(), b0, b1, c0);
-        scores_gemm(h, do_.data(), v_.data(), dprobs_.data(), b0, b1, c0);  // dP = dO·Vᵀ
-      }
-      math::launch_softmax_backward<T>(row_args(c0, c1), scores_.data(), dprobs_.data(),
-                                       lse_.data(), delta_.data(), probs_.data(), dscores_.data(),
-                                       stream());
-      for (auto [b0, b1] : subs) {
-        const HeadItem it = math::item_head(b0, s_);
-        // j = 0 items come first (math_plan.hpp): they overwrite dK/dV, later groups add.
-        const float beta_kv = it.j == 0 ? 0.0f : 1.0f;
-        const T* p = probs_.data() + (b0 - c0) * slot();
-        const T* ds = dscores_.data() + (b0 - c0) * slot();
-        // Row-major dV[Sk×D] = Pᵀ·dO is column-major dVᵀ = dOᵀ·P.
-        gemm(h, CUBLAS_OP_N, CUBLAS_OP_T, s_.head_dim, s_.seqlen_k, s_.seqlen_q, 1.0f,
-             {do_.data() + q_offset(it), t, ldq(), q_stride()}, {p, t, s_.seqlen_k, slot()}, beta_kv,
-             dv_.data() + kv_offset(it), CUDA_R_32F, ldkv(), kv_stride(), b1 - b0);
-        // dK = scale·dSᵀ·Q, the same pattern.
-        gemm(h, CUBLAS_OP_N, CUBLAS_OP_T, s_.head_dim, s_.seqlen_k, s_.seqlen_q, scale_,
-             {q_.data() + q_offset(it), t, ldq(), q_stride()}, {ds, t, s_.seqlen_k, slot()}, beta_kv,
-             dk_.data() + kv_offset(it), CUDA_R_32F, ldkv(), kv_stride(), b1 - b0);
-        // Row-major dQ[Sq×D] = scale·dS·K is column-major dQᵀ = scale·Kᵀ·dSᵀ.
-        gemm(h, CUBLAS_OP_N, CUBLAS_OP_N, s_.head_dim, s_.seqlen_q, s_.seqlen_k, scale_,
-             {k_.data() + kv_offset(it), t, ldkv(), kv_stride()}, {ds, t, s_.seqlen_k, slot()}, 0.0f,
-             dq_.data() + q_offset(it), CUDA_R_32F, ldq(), q_stride(), b1 - b0);
-      }
-    }
-  }
-
   Problem p_;
   Shape s_;
   float scale_ = 1.0f;
@@ -290,6 +168,7 @@ class MathExecution final : public CudaExecution {
   DeviceBuffer<unsigned char> workspace_;
   DeviceBuffer<float> scores_, dprobs_;
   DeviceBuffer<T> probs_, dscores_;
+  std::unique_ptr<math::MathCore<T>> core_;
 };
 
 }  // namespace
