@@ -15,9 +15,10 @@ py="$(sed -n 's/^Python3_EXECUTABLE:[A-Z]*=//p' "$cache")"
 [ -x "$py" ] || { echo "pack-python: the embedded interpreter $py (from $cache) is gone" >&2; exit 2; }
 
 # The embedded interpreter's version and folders, as it sees them.
-read -r version stdlib dynload < <("$py" -c '
+read -r version stdlib dynload prefix < <("$py" -c '
 import sys, sysconfig
-print("%d.%d" % sys.version_info[:2], sysconfig.get_paths()["stdlib"], sysconfig.get_config_var("DESTSHARED"))')
+print("%d.%d" % sys.version_info[:2], sysconfig.get_paths()["stdlib"], sysconfig.get_config_var("DESTSHARED"),
+      sys.base_prefix)')
 rm -rf "$dest"
 mkdir -p "$dest/home/lib/python$version/lib-dynload" "$dest/deps"
 
@@ -48,4 +49,5 @@ if command -v strip >/dev/null; then
   strip --strip-unneeded "$dest/home/lib/python$version/lib-dynload"/*.so "$dest/deps"/* 2>/dev/null || true
 fi
 echo "$version" > "$dest/VERSION"
+echo "$prefix" > "$dest/BUILT_FROM"  # the build machine's install (check-device-python.sh hides it)
 du -sh "$dest" | awk '{print "pack-python: Python '"$version"' bridge files, " $1 " in '"$dest"'"}'
