@@ -17,6 +17,23 @@ std::string modules_dir() {
   return ATTNBENCH_PYTHON_MODULES_DIR;
 }
 
+namespace {
+
+// Why an activated venv adds nothing: its packages are for another Python X.Y than the embedded one.
+// Empty when $VIRTUAL_ENV is unset or fits.
+std::string venv_mismatch() {
+  const char* venv = std::getenv("VIRTUAL_ENV");
+  if (venv == nullptr || *venv == '\0') return {};
+  const std::string site = fmt::format("{}/lib/python{}.{}/site-packages", venv, PY_MAJOR_VERSION, PY_MINOR_VERSION);
+  std::error_code ec;
+  if (std::filesystem::is_directory(site, ec)) return {};
+  return fmt::format(" (the activated venv {} has no {}: it is not a Python {}.{} venv, the version this "
+                     "attnbench embeds)",
+                     venv, site, PY_MAJOR_VERSION, PY_MINOR_VERSION);
+}
+
+}  // namespace
+
 void ensure_interpreter() {
   static std::once_flag once;
   static std::string failure;
@@ -36,7 +53,7 @@ void ensure_interpreter() {
             fmt::format("{}/lib/python{}.{}/site-packages", venv, PY_MAJOR_VERSION, PY_MINOR_VERSION));
       py::module_::import("numpy");
     } catch (py::error_already_set& e) {
-      failure = "the embedded Python cannot import its support modules: " + describe_error(e);
+      failure = "the embedded Python cannot import its support modules: " + describe_error(e) + venv_mismatch();
     }
     // Release the GIL for good: every call takes it with gil_scoped_acquire.
     // Leaked on purpose: the interpreter lives until the process exits (torch

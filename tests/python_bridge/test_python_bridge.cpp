@@ -223,7 +223,7 @@ TEST_CASE("the CLI exits 2 on a module that breaks the protocol and 0 on a good 
   fs::remove_all(dir);
 }
 
-TEST_CASE("the shipped modules' NumPy pieces: Flex block tables, FlashAttention cu_seqlens and windows",
+TEST_CASE("the shipped modules' NumPy pieces: Flex block tables, FlashAttention cu_seqlens and windows, venv notes",
           "[python]") {
   namespace py = pybind11;
   python::ensure_interpreter();
@@ -251,6 +251,7 @@ TEST_CASE("the shipped modules' NumPy pieces: Flex block tables, FlashAttention 
     const std::string torch_check = py::str(checks.attr("torch_missing_is_a_reason")());
     INFO(torch_check);
     CHECK((torch_check == "checked" || torch_check == "torch present"));
+    CHECK(checks.attr("venv_of_another_python_is_named")().cast<bool>());
   } catch (py::error_already_set& e) {
     FAIL(python::describe_error(e));
   }

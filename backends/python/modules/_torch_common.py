@@ -14,7 +14,21 @@ except Exception as e:  # not installed, or a broken install: the rows say why
 
 def missing():
     """None when torch imports, else the reason the rows are `unsupported`."""
-    return None if torch is not None else "torch is not importable (%s)" % _IMPORT_ERROR
+    return None if torch is not None else "torch is not importable (%s)%s" % (_IMPORT_ERROR, venv_mismatch())
+
+
+def venv_mismatch():
+    """A note when the activated venv is for another Python X.Y than this embedded one (so adds nothing)."""
+    import sys
+
+    venv = os.environ.get("VIRTUAL_ENV")
+    if not venv:
+        return ""
+    site = os.path.join(venv, "lib", "python%d.%d" % sys.version_info[:2], "site-packages")
+    if os.path.isdir(site):
+        return ""
+    return "; the activated venv %s is not a Python %d.%d venv, the version attnbench embeds" % (
+        venv, sys.version_info[0], sys.version_info[1])
 
 
 def version():

@@ -60,3 +60,26 @@ def torch_missing_is_a_reason():
     why = torch_flex.supports(case)
     assert isinstance(why, str) and why.startswith("torch is not importable"), why
     return "checked"
+
+
+def venv_of_another_python_is_named():
+    """An activated venv of another Python X.Y is named in the reason; one of this X.Y is not."""
+    import os
+    import sys
+    import tempfile
+
+    saved = os.environ.get("VIRTUAL_ENV")
+    try:
+        with tempfile.TemporaryDirectory() as venv:
+            os.environ["VIRTUAL_ENV"] = venv
+            note = _torch_common.venv_mismatch()
+            version = "%d.%d" % sys.version_info[:2]
+            assert venv in note and version in note, note
+            os.makedirs(os.path.join(venv, "lib", "python" + version, "site-packages"))
+            assert _torch_common.venv_mismatch() == "", _torch_common.venv_mismatch()
+        del os.environ["VIRTUAL_ENV"]
+        assert _torch_common.venv_mismatch() == ""
+    finally:
+        if saved is not None:
+            os.environ["VIRTUAL_ENV"] = saved
+    return True
