@@ -1,5 +1,4 @@
 """torch.flex: PyTorch FlexAttention with a BlockMask built from the mask library's block map and dense predicate."""
-import contextlib
 import os
 import warnings
 
@@ -9,6 +8,9 @@ import _torch_common as tc
 from _torch_common import torch
 
 BLOCK = 128  # FlexAttention's default tile; the block map is built for the same tiles
+
+# Uncompiled is deliberate off CUDA (see prepare): torch's "called without torch.compile()" advice is noise here.
+warnings.filterwarnings("ignore", message="flex_attention called without torch.compile")
 
 
 def describe():
@@ -45,20 +47,11 @@ def _backward_unavailable(dev):
 
         x = torch.zeros(1, 1, 16, 16, device=dev, requires_grad=True)
         try:
-            with _quiet():
-                flex_attention(x, x, x)
+            flex_attention(x, x, x)
             _NO_BACKWARD[dev] = None
         except NotImplementedError as e:
             _NO_BACKWARD[dev] = "torch %s: %s" % (torch.__version__, str(e).split(".")[0])
     return _NO_BACKWARD[dev]
-
-
-@contextlib.contextmanager
-def _quiet():
-    """Silences the "called without torch.compile()" warning: uncompiled is deliberate off CUDA (see prepare)."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="flex_attention called without torch.compile")
-        yield
 
 
 def kv_block_tables(kinds):
@@ -173,7 +166,7 @@ def prepare(case, q, k, v, dout, mask):
 
 
 def _forward(st):
-    with torch.set_grad_enabled(st["grad"]), _quiet():
+    with torch.set_grad_enabled(st["grad"]):
         o, aux = st["fn"](st["q"], st["k"], st["v"], block_mask=st["block_mask"], **st["kwargs"])
     lse = aux if isinstance(aux, torch.Tensor) else aux.lse  # return_lse: the tensor; return_aux: AuxOutput
     st["o"], st["lse"] = o, lse
