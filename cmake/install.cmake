@@ -5,6 +5,10 @@ include(CMakePackageConfigHelpers)
 set(ATTNBENCH_INSTALL_CMAKEDIR ${CMAKE_INSTALL_LIBDIR}/cmake/attnbench)
 
 set_target_properties(attnbench_plugin_api PROPERTIES EXPORT_NAME plugin_api)
+# The installed binary keeps the run path to libraries linked from outside the system
+# folders (a pyenv/conda libpython the bridge embeds, a CUDA or MPI prefix); CMake
+# would otherwise drop the build tree's run path and the installed binary would not start.
+set_target_properties(attnbench PROPERTIES INSTALL_RPATH_USE_LINK_PATH ON)
 install(TARGETS attnbench EXPORT attnbenchTargets RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(TARGETS attnbench_plugin_api EXPORT attnbenchTargets)
 install(DIRECTORY ${CMAKE_SOURCE_DIR}/include/attnbench
