@@ -13,6 +13,11 @@
 
 namespace attnbench::cuda {
 
+// A chunk pair as a whole problem: nq queries attending nk keys.
+inline Shape chunk_shape(const ChunkTask& t) {
+  return {t.batch, t.heads_q, t.heads_kv, t.nq, t.nk, t.head_dim};
+}
+
 // A CP strategy hands a chunk kernel fp32 host buffers of varying size, one
 // chunk pair at a time. ChunkStaging keeps, per numbered slot, a page-locked
 // host buffer and a device buffer that both grow to the largest chunk seen and

@@ -28,7 +28,6 @@ class CudaExecution : public Execution {
   IterationTime timed_run() override;
 
   cudaStream_t stream() const noexcept { return stream_; }
-  bool flush_l2_enabled() const noexcept { return flush_l2_; }
   void set_flush_l2(bool on) noexcept { flush_l2_ = on; }
   // Waits for everything enqueued on the stream (use before fetching outputs).
   void synchronize();

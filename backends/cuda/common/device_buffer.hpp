@@ -102,6 +102,16 @@ std::vector<float> download(const DeviceBuffer<T>& src) {
   return out;
 }
 
+// Copies host values (indices, offsets, schedules) into a new device buffer of the
+// same type, charged to the tracker (synchronous, for prepare()).
+template <class T>
+DeviceBuffer<T> upload_vector(const std::vector<T>& host, MemoryTracker* tracker) {
+  DeviceBuffer<T> buf(host.size(), tracker);
+  if (!host.empty())
+    ATTNBENCH_CUDA_CHECK(cudaMemcpy(buf.data(), host.data(), buf.bytes(), cudaMemcpyHostToDevice));
+  return buf;
+}
+
 // A device tensor whose element type is chosen at run time (the case's dtype):
 // what backends that switch on the dtype in one code path hold.
 class DeviceTensor {
@@ -117,8 +127,6 @@ class DeviceTensor {
   std::size_t bytes() const noexcept { return raw_.bytes(); }
   void* data() noexcept { return raw_.data(); }
   const void* data() const noexcept { return raw_.data(); }
-  template <class T> T* as() noexcept { return reinterpret_cast<T*>(raw_.data()); }
-  template <class T> const T* as() const noexcept { return reinterpret_cast<const T*>(raw_.data()); }
 
   void zero(cudaStream_t stream) { raw_.zero(stream); }
   void upload(std::span<const float> src);  // converts to dtype() on the host, synchronous

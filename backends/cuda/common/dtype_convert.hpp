@@ -12,23 +12,7 @@
 
 namespace attnbench::cuda {
 
-// Storage type of a dtype on the device: fp32 → float, bf16 → __nv_bfloat16, fp16 → __half.
-template <DType D> struct storage;
-template <> struct storage<DType::fp32> { using type = float; };
-template <> struct storage<DType::bf16> { using type = __nv_bfloat16; };
-template <> struct storage<DType::fp16> { using type = __half; };
-template <DType D> using storage_t = typename storage<D>::type;
-
-// The same as a value (for runtime checks).
-template <class T> constexpr DType dtype_of() {
-  if constexpr (std::is_same_v<T, float>) return DType::fp32;
-  else if constexpr (std::is_same_v<T, __nv_bfloat16>) return DType::bf16;
-  else {
-    static_assert(std::is_same_v<T, __half>, "device storage is float, __nv_bfloat16 or __half");
-    return DType::fp16;
-  }
-}
-
+// T is a device storage type: float (fp32), __nv_bfloat16 (bf16) or __half (fp16).
 template <class T> inline T from_float(float x) {
   if constexpr (std::is_same_v<T, float>) return x;
   else if constexpr (std::is_same_v<T, __nv_bfloat16>) return __float2bfloat16_rn(x);

@@ -210,15 +210,6 @@ std::shared_ptr<const BuiltGraph> graph_for(const PlanKey& key) {
   return built;
 }
 
-template <class T>
-DeviceBuffer<T> upload_vector(const std::vector<T>& host, MemoryTracker* mt) {
-  DeviceBuffer<T> d(host.size(), mt);
-  if (!host.empty()) {
-    ATTNBENCH_CUDA_CHECK(cudaMemcpy(d.data(), host.data(), d.bytes(), cudaMemcpyHostToDevice));
-  }
-  return d;
-}
-
 class SdpaExecution final : public CudaExecution {
  public:
   SdpaExecution(const Problem& p, const Inputs& in, Resources& res, CudnnMaskArgs args)

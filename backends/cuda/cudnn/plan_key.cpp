@@ -1,8 +1,9 @@
 // Plan keys of cudnn.sdpa: built from a problem and its cuDNN mask arguments.
 #include "backends/cuda/cudnn/plan_key.hpp"
 
-#include <cmath>
 #include <cstdio>
+
+#include "backends/cuda/common/softmax_scale.hpp"
 
 namespace attnbench::cuda::sdpa {
 
@@ -28,8 +29,7 @@ PlanKey make_plan_key(const Problem& p, const CudnnMaskArgs& a, bool backward) {
   k.seqlen_q = a.ragged() ? a.max_segment_length() : s.seqlen_q;
   k.seqlen_k = a.ragged() ? a.max_segment_length() : s.seqlen_k;
   k.head_dim = s.head_dim;
-  k.scale = static_cast<float>(p.softmax_scale > 0.0 ? p.softmax_scale
-                                                     : 1.0 / std::sqrt(double(s.head_dim)));
+  k.scale = static_cast<float>(softmax_scale_or_default(p.softmax_scale, s.head_dim));
   k.left_bound = a.left_bound.value_or(-1);
   k.right_bound = a.right_bound.value_or(-1);
   k.bottom_right = a.bottom_right;

@@ -1,7 +1,6 @@
 // cuda.flash's backend and execution: uploads, schedules built once per case, launches, downloads.
 #include "backends/cuda/flash/flash_backend.hpp"
 
-#include <cmath>
 #include <cstdlib>
 #include <cstdint>
 #include <limits>
@@ -13,6 +12,7 @@
 #include "backends/cuda/common/cuda_check.hpp"
 #include "backends/cuda/common/cuda_execution.hpp"
 #include "backends/cuda/common/device_buffer.hpp"
+#include "backends/cuda/common/softmax_scale.hpp"
 #include "backends/cuda/flash/params.hpp"
 #include "backends/cuda/flash/schedule.hpp"
 #include "backends/cuda/flash/softmax.cuh"
@@ -22,14 +22,6 @@ namespace attnbench::cuda_flash {
 
 namespace {
 
-template <class T>
-cuda::DeviceBuffer<T> upload_vector(const std::vector<T>& host, MemoryTracker* tracker) {
-  cuda::DeviceBuffer<T> buf(host.size(), tracker);
-  if (!host.empty())
-    ATTNBENCH_CUDA_CHECK(cudaMemcpy(buf.data(), host.data(), buf.bytes(), cudaMemcpyHostToDevice));
-  return buf;
-}
-
 // A TileSchedule on the device; the kernels read it through DeviceSchedule.
 struct UploadedSchedule {
   cuda::DeviceBuffer<std::int32_t> begin, tiles, mask_slot;
@@ -38,10 +30,10 @@ struct UploadedSchedule {
 
   UploadedSchedule() = default;
   UploadedSchedule(const TileSchedule& s, MemoryTracker* tracker)
-      : begin(upload_vector(s.begin, tracker)),
-        tiles(upload_vector(s.tiles, tracker)),
-        mask_slot(upload_vector(s.mask_slot, tracker)),
-        bits(upload_vector(s.bits, tracker)),
+      : begin(cuda::upload_vector(s.begin, tracker)),
+        tiles(cuda::upload_vector(s.tiles, tracker)),
+        mask_slot(cuda::upload_vector(s.mask_slot, tracker)),
+        bits(cuda::upload_vector(s.bits, tracker)),
         outer_tiles(s.outer_tiles()) {}
 
   DeviceSchedule view() const {
@@ -70,7 +62,7 @@ class CudaFlashExecution final : public cuda::CudaExecution {
     const Shape& s = p.shape;
     head_dim_ = static_cast<int>(s.head_dim);
     warp_rows_ = warp_rows_option(p);
-    const double scale = p.softmax_scale > 0.0 ? p.softmax_scale : 1.0 / std::sqrt(double(s.head_dim));
+    const double scale = cuda::softmax_scale_or_default(p.softmax_scale, s.head_dim);
     const Dims dims{static_cast<int>(s.batch), static_cast<int>(s.heads_q), static_cast<int>(s.heads_kv),
                     static_cast<int>(s.seqlen_q), static_cast<int>(s.seqlen_k)};
     const auto qn = static_cast<std::size_t>(s.q_elems()), kvn = static_cast<std::size_t>(s.kv_elems());

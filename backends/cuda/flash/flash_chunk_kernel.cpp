@@ -1,12 +1,12 @@
 // cuda.flash on one CP chunk pair: staging, the chunk's tile schedules, forward and backward launches.
 #include "backends/cuda/flash/flash_chunk_kernel.hpp"
 
-#include <cmath>
 #include <cstdint>
 #include <vector>
 
 #include "backends/cuda/common/cuda_check.hpp"
 #include "backends/cuda/common/device_buffer.hpp"
+#include "backends/cuda/common/softmax_scale.hpp"
 #include "backends/cuda/flash/params.hpp"
 #include "backends/cuda/flash/schedule.hpp"
 #include "backends/cuda/flash/softmax.cuh"
@@ -39,9 +39,7 @@ Dims dims_of(const ChunkTask& t) {
           static_cast<int>(t.nq), static_cast<int>(t.nk)};
 }
 
-double scale_of(const ChunkTask& t) {
-  return t.softmax_scale > 0.0 ? t.softmax_scale : 1.0 / std::sqrt(static_cast<double>(t.head_dim));
-}
+double scale_of(const ChunkTask& t) { return cuda::softmax_scale_or_default(t.softmax_scale, t.head_dim); }
 
 Rect rect_of(const ChunkTask& t) { return {t.q_begin, t.nq, t.k_begin, t.nk}; }
 
@@ -49,9 +47,9 @@ struct Sizes {
   std::size_t q, kv, lse;
 };
 Sizes sizes_of(const ChunkTask& t) {
-  return {static_cast<std::size_t>(t.batch * t.nq * t.heads_q * t.head_dim),
-          static_cast<std::size_t>(t.batch * t.nk * t.heads_kv * t.head_dim),
-          static_cast<std::size_t>(t.batch * t.heads_q * t.nq)};
+  const Shape s = cuda::chunk_shape(t);
+  return {static_cast<std::size_t>(s.q_elems()), static_cast<std::size_t>(s.kv_elems()),
+          static_cast<std::size_t>(s.lse_elems())};
 }
 
 }  // namespace

@@ -18,11 +18,6 @@ std::int64_t TileSchedule::partial_tiles() const {
   return w == 0 ? 0 : static_cast<std::int64_t>(bits.size()) / w;
 }
 
-std::size_t TileSchedule::device_bytes() const {
-  return (begin.size() + tiles.size() + mask_slot.size()) * sizeof(std::int32_t) +
-         bits.size() * sizeof(std::uint32_t);
-}
-
 void pack_tile_bits(const std::uint8_t* dense, int rows, int cols, bool transpose, int out_rows,
                     int out_cols, std::uint32_t* out) {
   const int wpr = words_per_row(out_cols);

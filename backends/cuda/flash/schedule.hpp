@@ -31,7 +31,6 @@ struct TileSchedule {
   // Words of one bitmask.
   std::int64_t words_per_tile() const;
   std::int64_t partial_tiles() const;
-  std::size_t device_bytes() const;
 };
 
 TileSchedule build_query_major_schedule(const Mask&, int block_q, int block_k);

@@ -5,7 +5,6 @@
 #include <cuda_fp16.h>
 
 #include <algorithm>
-#include <cmath>
 #include <limits>
 #include <memory>
 #include <string>
@@ -15,6 +14,7 @@
 #include "backends/cuda/common/cuda_check.hpp"
 #include "backends/cuda/common/cuda_execution.hpp"
 #include "backends/cuda/common/device_buffer.hpp"
+#include "backends/cuda/common/softmax_scale.hpp"
 #include "backends/cuda/math/mask_rows.hpp"
 #include "backends/cuda/math/math_core.hpp"
 #include "backends/cuda/math/math_plan.hpp"
@@ -44,11 +44,10 @@ template <class T>
 class MathExecution final : public CudaExecution {
  public:
   MathExecution(const Problem& p, const Inputs& in, Resources& res)
-      : CudaExecution(l2_flush_option(p)), p_(p), s_(p.shape) {
+      : CudaExecution(l2_flush_option(p)), p_(p) {
     MemoryTracker* mt = res.device;
-    const Shape& s = s_;
-    scale_ = static_cast<float>(p.softmax_scale > 0.0 ? p.softmax_scale
-                                                      : 1.0 / std::sqrt(double(s.head_dim)));
+    const Shape& s = p.shape;
+    const auto scale = static_cast<float>(softmax_scale_or_default(p.softmax_scale, s.head_dim));
     const bool fwd = pass_has_forward(p.pass), bwd = pass_has_backward(p.pass);
     const auto qn = static_cast<std::size_t>(s.q_elems()), kvn = static_cast<std::size_t>(s.kv_elems());
     const auto ln = static_cast<std::size_t>(s.lse_elems());
@@ -119,7 +118,7 @@ class MathExecution final : public CudaExecution {
     t.row_ptr = row_ptr_.data();
     t.bounds = bounds_.data();
     t.workspace = workspace_.data();
-    core_ = std::make_unique<math::MathCore<T>>(s, scale_, pass_items_, t);
+    core_ = std::make_unique<math::MathCore<T>>(s, scale, pass_items_, t);
     // A backward-only pass needs the forward's O and LSE: computed here, untimed.
     if (!fwd) {
       core_->forward(stream());
@@ -158,8 +157,6 @@ class MathExecution final : public CudaExecution {
   }
 
   Problem p_;
-  Shape s_;
-  float scale_ = 1.0f;
   std::int64_t pass_items_ = 0;
   DeviceBuffer<std::int64_t> row_ptr_;
   DeviceBuffer<std::int32_t> bounds_;

@@ -4,12 +4,10 @@
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
-#include <cmath>
 #include <string>
 
-#include "attnbench/memory.hpp"
 #include "backends/cuda/common/cuda_check.hpp"
-#include "backends/cuda/common/device_buffer.hpp"
+#include "backends/cuda/common/softmax_scale.hpp"
 #include "backends/cuda/math/mask_rows.hpp"
 #include "backends/cuda/math/math_core.hpp"
 #include "backends/cuda/math/math_plan.hpp"
@@ -32,17 +30,10 @@ struct HostChunk {
 
 template <class T>
 void run_chunk(ChunkStaging& st, const ChunkTask& t, bool backward, const HostChunk& h) {
-  Shape s;
-  s.batch = t.batch;
-  s.heads_q = t.heads_q;
-  s.heads_kv = t.heads_kv;
-  s.seqlen_q = t.nq;
-  s.seqlen_k = t.nk;
-  s.head_dim = t.head_dim;
+  const Shape s = chunk_shape(t);
   const auto qn = static_cast<std::size_t>(s.q_elems()), kvn = static_cast<std::size_t>(s.kv_elems());
   const auto ln = static_cast<std::size_t>(s.lse_elems());
-  const float scale = static_cast<float>(
-      t.softmax_scale > 0.0 ? t.softmax_scale : 1.0 / std::sqrt(static_cast<double>(t.head_dim)));
+  const auto scale = static_cast<float>(softmax_scale_or_default(t.softmax_scale, t.head_dim));
 
   const math::MaskRows rows = math::build_mask_rows(*t.mask, t.q_begin, t.nq, t.k_begin, t.nk);
   math::MathTensors<T> d;
