@@ -21,7 +21,7 @@ TimingResult measure(const TimingConfig& cfg, const std::function<IterationTime(
     const int n = static_cast<int>(r.seconds.size());
     const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (n >= cfg.min_iters && measured >= cfg.min_time_s &&
-        summarize(r.seconds).noise * 100.0 <= cfg.max_noise_pct) {
+        relative_noise(r.seconds) * 100.0 <= cfg.max_noise_pct) {
       r.stop_reason = "converged";
       break;
     }
@@ -29,7 +29,7 @@ TimingResult measure(const TimingConfig& cfg, const std::function<IterationTime(
       r.stop_reason = "max_iters";
       break;
     }
-    if (wall >= cfg.timeout_s && n >= 1) {
+    if (wall >= cfg.timeout_s) {  // at least one timed iteration is kept
       r.stop_reason = "timeout";
       break;
     }
