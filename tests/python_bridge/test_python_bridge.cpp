@@ -146,7 +146,7 @@ TEST_CASE("a Python exception inside a backend becomes an error row carrying the
   CHECK(rows[2].status == Status::ok);  // the sweep goes on
 }
 
-TEST_CASE("supports() reasons become unsupported rows; wrong output layouts become error rows", "[python]") {
+TEST_CASE("supports() reasons become unsupported rows, wrong output layouts become error rows", "[python]") {
   const auto rows = run_scenario_text(
       "name: declines\nbackends: ['python:modules/declines.py', 'python:modules/wrong_shape.py']\n"
       "masks: [causal, full]\nseqlens: [32]\n"
