@@ -22,7 +22,7 @@ import torch
 from torch.nn.attention.flex_attention import create_block_mask, flex_attention
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from torch_sdpa_bench import DTYPES, measure  # noqa: E402  (same timing policy)
+from torch_sdpa_bench import DTYPES, add_timing_args, measure  # noqa: E402  (same timing policy)
 
 DENSE = None  # the current mask, read by mask_mod; reassigning it does not recompile
 
@@ -54,12 +54,7 @@ def main():
     p.add_argument("--heads-kv", type=int, default=8)
     p.add_argument("--head-dim", type=int, default=128)
     p.add_argument("--dtype", choices=list(DTYPES), default="bf16")
-    p.add_argument("--warmup", type=int, default=3)
-    p.add_argument("--min-iters", type=int, default=10)
-    p.add_argument("--max-iters", type=int, default=30)
-    p.add_argument("--min-time-s", type=float, default=0.3)
-    p.add_argument("--max-noise-pct", type=float, default=3.0)
-    p.add_argument("--timeout-s", type=float, default=20.0)
+    add_timing_args(p)
     args = p.parse_args()
 
     props = torch.cuda.get_device_properties(0)

@@ -48,22 +48,23 @@ def fmt(ms):
     return "—" if ms is None or math.isnan(ms) else f"{ms:.3f}"
 
 
+def add_times(rows, seqlen_column, times, notes):
+    """Each row's median (NaN unless ok) under (backend, mask, S, pass); why it is missing or special in notes."""
+    for r in rows:
+        key = (r["backend"], r["mask"], int(r[seqlen_column]), r["pass"])
+        times[key] = number(r.get("time_ms")) if r["status"] == "ok" else math.nan
+        if r["status"] != "ok":
+            notes[key] = f"{r['status']}: {r['message']}"
+        elif r.get("gqa") == "expanded":  # torch_sdpa_bench.py only
+            notes[key] = "K/V heads expanded (backend refused enable_gqa)"
+
+
 def table(study_path, torch_path):
     times = {}
     notes = {}
-    for r in read(study_path):
-        key = (r["mask"], int(r["seqlen_q"]), r["pass"])
-        times[(r["backend"],) + key] = number(r["time_ms"]) if r["status"] == "ok" else math.nan
-        if r["status"] != "ok":
-            notes[(r["backend"],) + key] = f"{r['status']}: {r['message']}"
+    add_times(read(study_path), "seqlen_q", times, notes)
     try:
-        for r in read(torch_path):
-            key = (r["mask"], int(r["seqlen"]), r["pass"])
-            times[(r["backend"],) + key] = number(r.get("time_ms")) if r["status"] == "ok" else math.nan
-            if r["status"] != "ok":
-                notes[(r["backend"],) + key] = f"{r['status']}: {r['message']}"
-            elif r.get("gqa") == "expanded":
-                notes[(r["backend"],) + key] = "K/V heads expanded (backend refused enable_gqa)"
+        add_times(read(torch_path), "seqlen", times, notes)
     except FileNotFoundError:
         print(f"(no {torch_path}: PyTorch timings missing)")
     order = {"fwd": 0, "bwd": 1, "fwd_bwd": 2}

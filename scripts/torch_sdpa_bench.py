@@ -32,6 +32,16 @@ def flops(mask, s, b, hq, d, pass_):
     return fwd if pass_ == "fwd" else 2.5 * fwd
 
 
+def add_timing_args(p):
+    """The stopping rule read by measure(), with attnbench's option names (shared with flex_bench.py)."""
+    p.add_argument("--warmup", type=int, default=3)
+    p.add_argument("--min-iters", type=int, default=10)
+    p.add_argument("--max-iters", type=int, default=30)
+    p.add_argument("--min-time-s", type=float, default=0.3)
+    p.add_argument("--max-noise-pct", type=float, default=3.0)
+    p.add_argument("--timeout-s", type=float, default=20.0)
+
+
 def measure(fn, args, flush):
     start, stop = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
     stream = torch.cuda.current_stream()
@@ -117,12 +127,7 @@ def main():
     p.add_argument("--passes", nargs="+", choices=["fwd", "bwd"], default=["fwd", "bwd"])
     p.add_argument("--backends", nargs="+", choices=list(BACKENDS), default=list(BACKENDS))
     p.add_argument("--dtype", choices=list(DTYPES), default="bf16")
-    p.add_argument("--warmup", type=int, default=3)
-    p.add_argument("--min-iters", type=int, default=10)
-    p.add_argument("--max-iters", type=int, default=30)
-    p.add_argument("--min-time-s", type=float, default=0.3)
-    p.add_argument("--max-noise-pct", type=float, default=3.0)
-    p.add_argument("--timeout-s", type=float, default=20.0)
+    add_timing_args(p)
     p.add_argument("--no-l2-flush", action="store_true", help="do not flush L2 before each iteration")
     args = p.parse_args()
 

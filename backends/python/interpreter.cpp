@@ -19,12 +19,23 @@ std::string modules_dir() {
 
 namespace {
 
+// The activated venv ($VIRTUAL_ENV), or null when none is.
+const char* active_venv() {
+  const char* venv = std::getenv("VIRTUAL_ENV");
+  return venv != nullptr && *venv != '\0' ? venv : nullptr;
+}
+
+// Where a venv for the embedded Python X.Y keeps its packages.
+std::string venv_site_packages(const char* venv) {
+  return fmt::format("{}/lib/python{}.{}/site-packages", venv, PY_MAJOR_VERSION, PY_MINOR_VERSION);
+}
+
 // Why an activated venv adds nothing: its packages are for another Python X.Y than the embedded one.
 // Empty when $VIRTUAL_ENV is unset or fits.
 std::string venv_mismatch() {
-  const char* venv = std::getenv("VIRTUAL_ENV");
-  if (venv == nullptr || *venv == '\0') return {};
-  const std::string site = fmt::format("{}/lib/python{}.{}/site-packages", venv, PY_MAJOR_VERSION, PY_MINOR_VERSION);
+  const char* venv = active_venv();
+  if (venv == nullptr) return {};
+  const std::string site = venv_site_packages(venv);
   std::error_code ec;
   if (std::filesystem::is_directory(site, ec)) return {};
   return fmt::format(" (the activated venv {} has no {}: it is not a Python {}.{} venv, the version this "
@@ -48,9 +59,8 @@ void ensure_interpreter() {
       sys.attr("dont_write_bytecode") = true;  // keep the source tree clean
       // An embedded interpreter ignores an activated venv (its prefix is the base
       // install): add the venv's packages, so `pip install torch` there is seen.
-      if (const char* venv = std::getenv("VIRTUAL_ENV"); venv != nullptr && *venv != '\0')
-        py::module_::import("site").attr("addsitedir")(
-            fmt::format("{}/lib/python{}.{}/site-packages", venv, PY_MAJOR_VERSION, PY_MINOR_VERSION));
+      if (const char* venv = active_venv(); venv != nullptr)
+        py::module_::import("site").attr("addsitedir")(venv_site_packages(venv));
       py::module_::import("numpy");
     } catch (py::error_already_set& e) {
       failure = "the embedded Python cannot import its support modules: " + describe_error(e) + venv_mismatch();

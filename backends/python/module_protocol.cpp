@@ -30,6 +30,19 @@ std::vector<std::string> string_list(const py::handle& v, const std::string& whe
   return out;
 }
 
+// A list of names read by `parse` (parse_dtype, parse_pass); a name it rejects is a violation listing `accepted`.
+template <class Parse>
+auto parsed_list(const py::handle& v, const std::string& where, const std::string& key, Parse parse,
+                 const char* accepted) {
+  std::vector<typename decltype(parse(std::string_view()))::value_type> out;
+  for (const auto& s : string_list(v, where, key)) {
+    auto x = parse(s);
+    if (!x) violation(where, fmt::format("describe()['{}'] has '{}' (accepted: {})", key, s, accepted));
+    out.push_back(*x);
+  }
+  return out;
+}
+
 std::string text(const py::handle& v, const std::string& where, const std::string& key) {
   if (!py::isinstance<py::str>(v)) violation(where, fmt::format("describe()['{}'] must be a string", key));
   return v.cast<std::string>();
@@ -82,12 +95,7 @@ BackendInfo parse_describe(const py::handle& desc, const std::string& where) {
     } else if (key == "description") {
       info.description = text(v, where, key);
     } else if (key == "dtypes") {
-      info.dtypes.clear();
-      for (const auto& s : string_list(v, where, key)) {
-        auto d = parse_dtype(s);
-        if (!d) violation(where, fmt::format("describe()['dtypes'] has '{}' (accepted: fp32, bf16, fp16, fp64)", s));
-        info.dtypes.push_back(*d);
-      }
+      info.dtypes = parsed_list(v, where, key, parse_dtype, "fp32, bf16, fp16, fp64");
     } else if (key == "head_dims") {
       if (!py::isinstance<py::list>(v) && !py::isinstance<py::tuple>(v))
         violation(where, "describe()['head_dims'] must be a list of integers");
@@ -103,12 +111,7 @@ BackendInfo parse_describe(const py::handle& desc, const std::string& where) {
       info.masks = string_list(v, where, key);
     } else if (key == "passes") {
       has_passes = true;
-      info.passes.clear();
-      for (const auto& s : string_list(v, where, key)) {
-        auto p = parse_pass(s);
-        if (!p) violation(where, fmt::format("describe()['passes'] has '{}' (accepted: fwd, bwd, fwd_bwd)", s));
-        info.passes.push_back(*p);
-      }
+      info.passes = parsed_list(v, where, key, parse_pass, "fwd, bwd, fwd_bwd");
     } else if (key == "gqa") {
       if (!py::isinstance<py::bool_>(v)) violation(where, "describe()['gqa'] must be True or False");
       info.gqa = v.cast<bool>();

@@ -18,6 +18,9 @@ namespace {
 
 std::string file_name(const std::string& path) { return std::filesystem::path(path).filename().string(); }
 
+// The bridge's Python support module (modules/_attnbench.py). GIL held.
+py::module_ support_module() { return py::module_::import("_attnbench"); }
+
 // Rethrows a Python exception as what the runner understands: OutOfMemory (oom row)
 // or runtime_error (error row) carrying the Python message. GIL held.
 [[noreturn]] void rethrow(py::error_already_set& e, const std::string& what) {
@@ -60,7 +63,7 @@ class PythonExecution final : public Execution {
       state_ = py::object();
       fwd_ = py::object();
       bwd_ = py::object();
-      if (m_->info.device == Device::cuda) py::module_::import("_attnbench").attr("release_cached_memory")();
+      if (m_->info.device == Device::cuda) support_module().attr("release_cached_memory")();
     } catch (...) {
       // Nothing useful to do in a destructor; the next case starts clean anyway.
     }
@@ -81,7 +84,7 @@ class PythonExecution final : public Execution {
       py::object fn = calls();
       if (m_->info.device == Device::cuda) {
         // CUDA events on torch's current stream (see _attnbench.timed_cuda).
-        py::tuple r = helper().attr("timed_cuda")(fn);
+        py::tuple r = support_module().attr("timed_cuda")(fn);
         store(r[1]);
         return {r[0].cast<double>()};
       }
@@ -121,10 +124,10 @@ class PythonExecution final : public Execution {
     {
       py::gil_scoped_acquire gil;
       try {
-        py::object r = helper().attr("peak_memory_bytes")();
+        py::object r = support_module().attr("peak_memory_bytes")();
         if (r.is_none()) return {};
         peak = r.cast<std::int64_t>();
-      } catch (py::error_already_set& e) {
+      } catch (py::error_already_set&) {
         return {};
       }
     }
@@ -138,12 +141,10 @@ class PythonExecution final : public Execution {
   }
 
  private:
-  static py::module_ helper() { return py::module_::import("_attnbench"); }
-
   // One callable that runs the pass: the harness times exactly this.
   py::object calls() {
     const std::string pass(to_string(p_.pass));
-    return helper().attr("pass_callable")(m_->forward, m_->backward, m_->run, state_, pass);
+    return support_module().attr("pass_callable")(m_->forward, m_->backward, m_->run, state_, pass);
   }
 
   // pass_callable returns (fwd_result, bwd_result); either may be None.
@@ -163,7 +164,7 @@ class PythonExecution final : public Execution {
 
   void copy(const py::object& x, std::vector<float>& dst, const std::vector<std::int64_t>& shape,
             const char* name, const char* layout) {
-    py::array a = helper().attr("to_host")(x);  // float32, C-contiguous, on the host
+    py::array a = support_module().attr("to_host")(x);  // float32, C-contiguous, on the host
     std::vector<std::int64_t> got(a.shape(), a.shape() + a.ndim());
     if (got != shape)
       throw std::runtime_error(fmt::format("python {}: {} has shape ({}) but the harness expects {} = ({})",
@@ -236,7 +237,7 @@ std::unique_ptr<Execution> PythonBackend::prepare(const Problem& p, const Inputs
   const Shape& s = p.shape;
   py::gil_scoped_acquire gil;
   try {
-    if (m->info.device == Device::cuda) py::module_::import("_attnbench").attr("reset_peak_memory")();
+    if (m->info.device == Device::cuda) support_module().attr("reset_peak_memory")();
     py::object q = borrowed_array(in.q.data(), {s.batch, s.seqlen_q, s.heads_q, s.head_dim});
     py::object k = borrowed_array(in.k.data(), {s.batch, s.seqlen_k, s.heads_kv, s.head_dim});
     py::object v = borrowed_array(in.v.data(), {s.batch, s.seqlen_k, s.heads_kv, s.head_dim});

@@ -22,8 +22,6 @@ class PythonBackend final : public Backend {
   Support supports(const Problem& p) const override;
   std::unique_ptr<Execution> prepare(const Problem& p, const Inputs& in, Resources& r) override;
 
-  const std::string& path() const { return path_; }
-
  private:
   // The module, loading it on first call; nullptr when it cannot load (load_error_ says why).
   const LoadedModule* module() const;

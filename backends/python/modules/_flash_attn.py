@@ -139,6 +139,4 @@ class FlashBackend:
 
 
 def bind(module_globals, version):
-    b = FlashBackend(version)
-    for fn in ("describe", "supports", "prepare", "forward", "backward"):
-        module_globals[fn] = getattr(b, fn)
+    tc.export(module_globals, FlashBackend(version))

@@ -142,6 +142,12 @@ class MaskedLse:
             return np.asarray(out.cpu().numpy(), dtype=dtype or np.float32)
 
 
+def export(module_globals, backend):
+    """Makes a module follow the backend protocol with the methods of `backend` (one shipped variant)."""
+    for fn in ("describe", "supports", "prepare", "forward", "backward"):
+        module_globals[fn] = getattr(backend, fn)
+
+
 def dense_mask(mask, case):
     """The dense boolean mask [Sq, Sk] (True = allowed) on the case's device."""
     return torch.from_numpy(np.ascontiguousarray(mask.dense())).to(case["device"])

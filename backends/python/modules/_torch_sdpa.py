@@ -6,15 +6,15 @@ from _torch_common import torch
 # On the CPU, PyTorch's flash kernel takes an attn_mask too (its CUDA one does not; checked with 2.11).
 _TAKES_ATTN_MASK = {"math": True, "flash": False, "efficient": True, "cudnn": False}
 _TAKES_ATTN_MASK_ON_CPU = {"flash": True}
+_CUDA_ONLY = {"math": False, "flash": False, "efficient": True, "cudnn": True}
+_SDPA_NAME = {"math": "MATH", "flash": "FLASH_ATTENTION", "efficient": "EFFICIENT_ATTENTION",
+              "cudnn": "CUDNN_ATTENTION"}
 
 
 def _takes_attn_mask(variant, dev):
     if dev == "cpu" and tc.version() >= (2, 5):
         return _TAKES_ATTN_MASK_ON_CPU.get(variant, _TAKES_ATTN_MASK[variant])
     return _TAKES_ATTN_MASK[variant]
-_CUDA_ONLY = {"math": False, "flash": False, "efficient": True, "cudnn": True}
-_SDPA_NAME = {"math": "MATH", "flash": "FLASH_ATTENTION", "efficient": "EFFICIENT_ATTENTION",
-              "cudnn": "CUDNN_ATTENTION"}
 
 
 class SdpaBackend:
@@ -112,6 +112,4 @@ class SdpaBackend:
 
 def bind(module_globals, variant):
     """Makes a module follow the protocol with this variant's functions."""
-    b = SdpaBackend(variant)
-    for fn in ("describe", "supports", "prepare", "forward", "backward"):
-        module_globals[fn] = getattr(b, fn)
+    tc.export(module_globals, SdpaBackend(variant))
