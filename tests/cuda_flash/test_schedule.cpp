@@ -154,7 +154,7 @@ TEST_CASE("causal with Sq != Sk: diagonal tiles partial, tiles below full, paddi
   for (auto e = s.begin[3]; e < s.begin[4]; ++e) CHECK(s.mask_slot[e] >= 0);
 }
 
-TEST_CASE("an empty mask schedules nothing; a full mask of tile multiples needs no bits",
+TEST_CASE("an empty mask schedules nothing, a full mask of tile multiples needs no bits",
           "[cuda_flash][schedule]") {
   const MaskPtr empty = test::mask_from_slices(100, 70, {});
   const TileSchedule a = build_query_major_schedule(*empty, 64, 64);

@@ -108,7 +108,7 @@ TEST_CASE("a fully masked row gives O = 0 and LSE = -inf", "[cuda_flash][softmax
   for (float x : r.o) CHECK(x == 0.0f);
 }
 
-TEST_CASE("backward probabilities from the LSE reproduce the softmax; -inf rows give exact zeros",
+TEST_CASE("backward probabilities from the LSE reproduce the softmax, -inf rows give exact zeros",
           "[cuda_flash][softmax]") {
   const std::vector<float> s = {0.5f, -1.0f, 3.0f, 2.0f};
   const float scale = 0.7f;
