@@ -1,6 +1,8 @@
 // The float64 attention arithmetic of cpu.reference, over a query chunk × key chunk of a global mask.
+#include <algorithm>
 #include <cmath>
 #include <limits>
+#include <utility>
 #include <vector>
 
 #include "backends/cpu/reference/reference.hpp"
