@@ -3,7 +3,7 @@
 
 #include <fmt/format.h>
 
-#include <cmath>
+#include <algorithm>
 #include <fstream>
 #include <new>
 
@@ -11,7 +11,6 @@
 #include "harness/case_data.hpp"
 #include "harness/check.hpp"
 #include "harness/dump.hpp"
-#include "harness/inputs.hpp"
 #include "harness/stats.hpp"
 #include "harness/timing.hpp"
 
@@ -61,8 +60,9 @@ ResultRow run_single_device(const Case& c, const Scenario& s, const RunOptions& 
     apply_check(row, s, info, p, check ? &out : nullptr, check ? &data.reference(c) : nullptr);
     if (!opt.dump_dir.empty()) {
       if (out.o.empty()) {  // a bwd pass: dump the forward o/lse its backward consumed
-        out.o = data.reference(c).o;
-        out.lse = data.reference(c).lse;
+        const Outputs& ref = data.reference(c);
+        out.o = ref.o;
+        out.lse = ref.lse;
       }
       write_case_dump(opt.dump_dir, c, in, out);
     }
@@ -192,8 +192,8 @@ std::vector<ResultRow> run_cases(const Scenario& s, const std::vector<Case>& cas
     } else {
       row = run_single_device(c, s, opt, data, std::move(row));
     }
-    rows.push_back(row);
     if (on_row) on_row(c, row);
+    rows.push_back(std::move(row));
   }
   return rows;
 }

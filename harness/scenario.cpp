@@ -5,10 +5,12 @@
 #include <fmt/ranges.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
-#include <set>
+#include <iterator>
 #include <sstream>
 
 #include "attnbench/registry.hpp"
@@ -182,9 +184,8 @@ void parse_masks(const Ctx& c, const YAML::Node& n, Scenario& s) {
         }
       specs = std::move(next);
     }
-    for (auto& spec : specs) {
-      s.masks.push_back(spec);
-    }
+    s.masks.insert(s.masks.end(), std::make_move_iterator(specs.begin()),
+                   std::make_move_iterator(specs.end()));
   }
   if (s.masks.empty()) c.fail(n, "masks", "must not be empty");
 }
@@ -412,6 +413,7 @@ std::vector<Case> expand(const Scenario& s) {
       }
     option_sets = std::move(next);
   }
+  const std::vector<std::map<std::string, std::string>> no_options{{}};  // single-device cases
 
   // Masks inside the shape loops: consecutive cases share one set of inputs
   // (generating 16K-token inputs takes seconds), and a mask is built once per (Sq, Sk).
@@ -437,8 +439,7 @@ std::vector<Case> expand(const Scenario& s) {
                     for (const auto& strat : s.strategies)
                       for (int ws : s.world_sizes) {
                         if (strat == "none" && ws != 1) continue;
-                        const auto& opts = strat == "none" ? std::vector<std::map<std::string, std::string>>{{}}
-                                                           : option_sets;
+                        const auto& opts = strat == "none" ? no_options : option_sets;
                         for (const auto& o : opts)
                           for (const auto& backend : s.backends) {
                             Case c;

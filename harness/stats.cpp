@@ -7,14 +7,41 @@
 
 namespace attnbench {
 
-double percentile(std::vector<double> v, double q) {
+namespace {
+
+double percentile_of_sorted(const std::vector<double>& v, double q) {
   if (v.empty()) return 0.0;
-  std::sort(v.begin(), v.end());
   const double pos = q * static_cast<double>(v.size() - 1);
   const auto lo = static_cast<std::size_t>(std::floor(pos));
   const auto hi = std::min(lo + 1, v.size() - 1);
   const double frac = pos - static_cast<double>(lo);
   return v[lo] + (v[hi] - v[lo]) * frac;
+}
+
+struct Moments {
+  double mean = 0, stddev = 0, noise = 0;
+};
+
+// Mean, sample standard deviation and their ratio, in the samples' own order, so that
+// summarize() and relative_noise() agree to the last bit.
+Moments moments(const std::vector<double>& v) {
+  Moments m;
+  if (v.empty()) return m;
+  m.mean = std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size());
+  if (v.size() > 1) {
+    double ss = 0;
+    for (double x : v) ss += (x - m.mean) * (x - m.mean);
+    m.stddev = std::sqrt(ss / static_cast<double>(v.size() - 1));
+  }
+  m.noise = m.mean > 0 ? m.stddev / m.mean : 0.0;
+  return m;
+}
+
+}  // namespace
+
+double percentile(std::vector<double> v, double q) {
+  std::sort(v.begin(), v.end());
+  return percentile_of_sorted(v, q);
 }
 
 Summary summarize(const std::vector<double>& samples) {
@@ -25,17 +52,16 @@ Summary summarize(const std::vector<double>& samples) {
   std::sort(v.begin(), v.end());
   s.min = v.front();
   s.max = v.back();
-  s.median = percentile(v, 0.5);
-  s.p20 = percentile(v, 0.2);
-  s.p80 = percentile(v, 0.8);
-  s.mean = std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size());
-  if (v.size() > 1) {
-    double ss = 0;
-    for (double x : v) ss += (x - s.mean) * (x - s.mean);
-    s.stddev = std::sqrt(ss / static_cast<double>(v.size() - 1));
-  }
-  s.noise = s.mean > 0 ? s.stddev / s.mean : 0.0;
+  s.median = percentile_of_sorted(v, 0.5);
+  s.p20 = percentile_of_sorted(v, 0.2);
+  s.p80 = percentile_of_sorted(v, 0.8);
+  const Moments m = moments(samples);
+  s.mean = m.mean;
+  s.stddev = m.stddev;
+  s.noise = m.noise;
   return s;
 }
+
+double relative_noise(const std::vector<double>& samples) { return moments(samples).noise; }
 
 }  // namespace attnbench

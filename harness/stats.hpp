@@ -15,5 +15,8 @@ struct Summary {
 // Percentile with linear interpolation between closest ranks (q in [0, 1]).
 double percentile(std::vector<double> sorted_or_not, double q);
 Summary summarize(const std::vector<double>& samples);
+// stddev / mean of the samples (0 for fewer than two), exactly summarize().noise but
+// without copying or sorting: the stopping rule asks for it after every iteration.
+double relative_noise(const std::vector<double>& samples);
 
 }  // namespace attnbench

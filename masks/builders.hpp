@@ -30,7 +30,6 @@ std::vector<MaskEntry> user_slice_masks();
 const std::vector<MaskEntry>& all_mask_entries();
 
 std::vector<MaskInfo> all_mask_infos();
-MaskPtr build(const MaskInfo&, const MaskSpec&, std::int64_t seqlen_q, std::int64_t seqlen_k);
 
 // Parameter access with defaults; errors name the mask, the parameter and the range.
 std::int64_t int_param(const MaskSpec&, const std::string& key, std::int64_t fallback,

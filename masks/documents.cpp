@@ -157,10 +157,10 @@ Documents resolve_documents(const MaskSpec& spec, std::int64_t seqlen) {
 
 Documents resolve_block_documents(const MaskSpec& spec, std::int64_t seqlen, std::int64_t block) {
   std::vector<std::int64_t> lengths;
-  Documents docs;
+  ResolvedParams params;
   if (spec.params.count("doc_lengths")) {
     lengths = parse_doc_lengths(spec, seqlen);
-    if (spec.params.count("seed")) docs.params.emplace_back("seed", std::to_string(seed_param(spec)));
+    if (spec.params.count("seed")) params.emplace_back("seed", std::to_string(seed_param(spec)));
     for (std::size_t i = 0; i + 1 < lengths.size(); ++i)
       if (lengths[i] % block != 0)
         throw InputError(fmt::format(
@@ -176,10 +176,10 @@ Documents resolve_block_documents(const MaskSpec& spec, std::int64_t seqlen, std
       lengths.push_back(length);
       filled += length;
     }
-    docs.params.emplace_back("seed", std::to_string(seed));
+    params.emplace_back("seed", std::to_string(seed));
   }
   Documents out = from_lengths(lengths);
-  out.params = std::move(docs.params);
+  out.params = std::move(params);
   out.params.emplace_back("doc_lengths", fmt::format("[{}]", fmt::join(lengths, ",")));
   return out;
 }

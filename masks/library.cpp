@@ -28,12 +28,18 @@ const MaskInfo* find_mask_info(const std::string& name) {
 
 namespace {
 
-// Checks the name, the parameter names and the lengths; returns the mask's description.
-const MaskInfo& checked_info(const MaskSpec& spec, std::int64_t seqlen_q, std::int64_t seqlen_k) {
-  const MaskInfo* info = find_mask_info(spec.name);
-  if (info == nullptr)
+// Checks the name, the parameter names and the lengths; returns the mask's library entry.
+const masks::MaskEntry& checked_entry(const MaskSpec& spec, std::int64_t seqlen_q, std::int64_t seqlen_k) {
+  const masks::MaskEntry* entry = nullptr;
+  for (const auto& e : masks::all_mask_entries())
+    if (e.info.name == spec.name) {
+      entry = &e;
+      break;
+    }
+  if (entry == nullptr)
     throw InputError(fmt::format("unknown mask '{}' (accepted: {})", spec.name,
                                  fmt::join(mask_names(), ", ")));
+  const MaskInfo* info = &entry->info;
   for (const auto& [key, value] : spec.params) {
     bool known = false;
     for (const auto& p : info->params) known = known || p.name == key;
@@ -50,20 +56,18 @@ const MaskInfo& checked_info(const MaskSpec& spec, std::int64_t seqlen_q, std::i
   if (!info->allows_unequal_seqlens && seqlen_q != seqlen_k)
     throw InputError(fmt::format("mask '{}' needs seqlen_q == seqlen_k (got {} and {})", spec.name,
                                  seqlen_q, seqlen_k));
-  return *info;
+  return *entry;
 }
 
 }  // namespace
 
 MaskPtr build_mask(const MaskSpec& spec, std::int64_t seqlen_q, std::int64_t seqlen_k) {
-  return masks::build(checked_info(spec, seqlen_q, seqlen_k), spec, seqlen_q, seqlen_k);
+  return checked_entry(spec, seqlen_q, seqlen_k).build(spec, seqlen_q, seqlen_k);
 }
 
 std::int64_t mask_area(const MaskSpec& spec, std::int64_t seqlen_q, std::int64_t seqlen_k) {
-  const MaskInfo& info = checked_info(spec, seqlen_q, seqlen_k);
-  for (const auto& e : masks::all_mask_entries())
-    if (e.info.name == info.name && e.area != nullptr) return e.area(spec, seqlen_q, seqlen_k);
-  return masks::build(info, spec, seqlen_q, seqlen_k)->area();
+  const masks::MaskEntry& e = checked_entry(spec, seqlen_q, seqlen_k);
+  return e.area != nullptr ? e.area(spec, seqlen_q, seqlen_k) : e.build(spec, seqlen_q, seqlen_k)->area();
 }
 
 }  // namespace attnbench

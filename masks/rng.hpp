@@ -44,21 +44,6 @@ class Rng {
     return high;
   }
 
-  // Uniform in [0, n), 0 < n <= 2^32, from 32-bit halves of the stream (twice as fast as
-  // below() where many small draws are needed, e.g. choosing blocks).
-  std::uint32_t below32(std::uint64_t n) {
-    std::uint64_t m = static_cast<std::uint64_t>(next32()) * n;
-    auto low = static_cast<std::uint32_t>(m);
-    if (low < n) {
-      const auto threshold = static_cast<std::uint32_t>((std::uint64_t{1} << 32) % n);
-      while (low < threshold) {
-        m = static_cast<std::uint64_t>(next32()) * n;
-        low = static_cast<std::uint32_t>(m);
-      }
-    }
-    return static_cast<std::uint32_t>(m >> 32);
-  }
-
   // Uniform in [lo, hi], lo <= hi.
   std::int64_t between(std::int64_t lo, std::int64_t hi) {
     return lo + static_cast<std::int64_t>(below(static_cast<std::uint64_t>(hi - lo) + 1));
@@ -73,19 +58,8 @@ class Rng {
     low = (mid << 32) | (ll & 0xFFFFFFFFu);
     high = hh + (lh >> 32) + (hl >> 32) + (mid >> 32);
   }
-  std::uint32_t next32() {
-    if (has_half_) {
-      has_half_ = false;
-      return static_cast<std::uint32_t>(half_);
-    }
-    half_ = next();
-    has_half_ = true;
-    return static_cast<std::uint32_t>(half_ >> 32);
-  }
   static std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
   std::uint64_t s_[4];
-  std::uint64_t half_ = 0;
-  bool has_half_ = false;
 };
 
 }  // namespace attnbench::masks

@@ -51,8 +51,7 @@ std::string text_field(const json& row, const std::string& key, const std::strin
   const json& v = field(row, key, where);
   if (v.is_string()) return v.get<std::string>();
   if (v.is_null()) return "";
-  if (v.is_object() || v.is_array()) return v.dump();
-  return v.dump();
+  return v.dump();  // numbers, objects, arrays: their JSON text
 }
 
 std::int64_t int_field(const json& row, const std::string& key, const std::string& where) {
@@ -217,14 +216,6 @@ std::set<ChangeClass> parse_fail_on(const std::string& list) {
     out.insert(*c);
   }
   return out;
-}
-
-const std::vector<std::string>& case_key_fields() {
-  static const std::vector<std::string> fields{
-      "backend",  "strategy", "world_size", "mask",     "mask_params", "seed",  "batch",
-      "heads_q",  "heads_kv", "seqlen_q",   "seqlen_k", "head_dim",    "dtype", "pass",
-      "options"};  // options: optional (strategy options of CP rows)
-  return fields;
 }
 
 RunFile parse_run_file(const std::string& text, const std::string& path) {

@@ -43,7 +43,10 @@ std::set<ChangeClass> parse_fail_on(const std::string& list);
 
 // One row of a results.json, reduced to what the comparison needs.
 struct CompareRow {
-  std::string key;    // the full case key, canonical (see case_key_fields)
+  // The full case key, canonical: backend, strategy, world_size, mask, mask_params
+  // (keys sorted), seed, batch, heads_q, heads_kv, seqlen_q, seqlen_k, head_dim,
+  // dtype, pass and options (DESIGN.md "Result row").
+  std::string key;
   std::string label;  // readable case name for reports
   std::string backend, strategy, mask, mask_params, dtype, pass;
   std::int64_t world_size = 1, batch = 0, heads_q = 0, heads_kv = 0, seqlen_q = 0, seqlen_k = 0,
@@ -63,9 +66,6 @@ struct RunFile {
   std::vector<CompareRow> rows;
   std::vector<std::string> warnings;  // e.g. duplicate case keys
 };
-
-// The row keys that identify a case (DESIGN.md "Result row").
-const std::vector<std::string>& case_key_fields();
 
 // Reads and validates a results.json; throws InputError naming the file and
 // the field on a missing file, malformed JSON or a missing required key.

@@ -22,10 +22,14 @@ std::string escape(const std::string& s) {
   return out + "\"";
 }
 
-std::vector<std::string> all_columns() {
-  auto cols = required_columns();
-  const auto& extra = standard_extra_columns();
-  cols.insert(cols.end(), extra.begin(), extra.end());
+// Built once: every row is laid out against it.
+const std::vector<std::string>& all_columns() {
+  static const std::vector<std::string> cols = [] {
+    auto c = required_columns();
+    const auto& extra = standard_extra_columns();
+    c.insert(c.end(), extra.begin(), extra.end());
+    return c;
+  }();
   return cols;
 }
 

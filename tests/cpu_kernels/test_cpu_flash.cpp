@@ -15,22 +15,10 @@ namespace {
 
 namespace flash = attnbench::cpu::flash;
 
-flash::Geometry geometry_of(const Problem& p) {
-  flash::Geometry g{};
-  g.batch = p.shape.batch;
-  g.seqlen_q = p.shape.seqlen_q;
-  g.seqlen_k = p.shape.seqlen_k;
-  g.heads_q = p.shape.heads_q;
-  g.heads_kv = p.shape.heads_kv;
-  g.head_dim = p.shape.head_dim;
-  g.softmax_scale = p.softmax_scale;
-  return g;
-}
-
 // Forward and backward with one kernel variant, through the driver.
 Outputs run_flash(const flash::KernelSet& kernels, const KernelCase& c, int threads) {
   const Problem& p = c.problem;
-  const flash::Geometry g = geometry_of(p);
+  const flash::Geometry g = flash::geometry_of(p);
   Outputs out;
   out.o.resize(p.shape.q_elems());
   out.lse.resize(p.shape.lse_elems());
@@ -88,12 +76,8 @@ TEST_CASE("cpu.flash through the registry: fwd, bwd and fwd_bwd passes on every 
 
 TEST_CASE("cpu.flash head dims: every multiple of 8 is correct", "[cpu.flash]") {
   for (std::int64_t d : {8, 16, 24, 40, 72, 136}) {
-    Shape s;
-    s.batch = 1;
-    s.heads_q = 2;
-    s.heads_kv = 1;
-    s.seqlen_q = s.seqlen_k = 77;
-    s.head_dim = d;
+    const Shape s{.batch = 1, .heads_q = 2, .heads_kv = 1, .seqlen_q = 77, .seqlen_k = 77,
+                  .head_dim = d};
     const KernelCase c = make_kernel_case("causal", {}, s, Pass::fwd_bwd, 5);
     MemoryTracker mem;
     require_matches_reference(run_backend("cpu.flash", c, mem), c, "cpu.flash");
@@ -103,12 +87,8 @@ TEST_CASE("cpu.flash head dims: every multiple of 8 is correct", "[cpu.flash]") 
 TEST_CASE("cpu.flash is bit-identical across repeated runs and thread counts", "[cpu.flash]") {
   std::mt19937_64 rng(99);
   for (const char* mask : {"causal_document", "block_sparse", "full"}) {
-    Shape s;
-    s.batch = 2;
-    s.heads_q = 4;
-    s.heads_kv = 2;
-    s.seqlen_q = s.seqlen_k = 301;
-    s.head_dim = 64;
+    const Shape s{.batch = 2, .heads_q = 4, .heads_kv = 2, .seqlen_q = 301, .seqlen_k = 301,
+                  .head_dim = 64};
     const KernelCase c = make_kernel_case(mask, {}, s, Pass::fwd_bwd, rng());
     const flash::KernelSet& kernels = flash::select_kernels();
     const Outputs a = run_flash(kernels, c, 2);
@@ -142,13 +122,8 @@ TEST_CASE("cpu.flash: rows with no allowed key give O = 0, LSE = -inf and zero g
        200},
   };
   for (const auto& spec : specs) {
-    Shape s;
-    s.batch = 1;
-    s.heads_q = 2;
-    s.heads_kv = 1;
-    s.seqlen_q = spec.sq;
-    s.seqlen_k = spec.sk;
-    s.head_dim = 64;
+    const Shape s{.batch = 1, .heads_q = 2, .heads_kv = 1, .seqlen_q = spec.sq,
+                  .seqlen_k = spec.sk, .head_dim = 64};
     const KernelCase c = make_kernel_case(spec.mask, spec.params, s, Pass::fwd_bwd, 3);
     MemoryTracker mem;
     const Outputs got = run_backend("cpu.flash", c, mem);

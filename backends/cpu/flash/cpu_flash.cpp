@@ -1,6 +1,4 @@
 // Registers cpu.flash: the FlashAttention-2 CPU backend (tiled, block-sparse, fwd + bwd) and its chunk kernel.
-#include <omp.h>
-
 #include <algorithm>
 #include <memory>
 #include <stdexcept>
@@ -16,18 +14,6 @@ namespace {
 using flash::Geometry;
 using flash::KernelSet;
 
-Geometry geometry_of(const Problem& p) {
-  Geometry g{};
-  g.batch = p.shape.batch;
-  g.seqlen_q = p.shape.seqlen_q;
-  g.seqlen_k = p.shape.seqlen_k;
-  g.heads_q = p.shape.heads_q;
-  g.heads_kv = p.shape.heads_kv;
-  g.head_dim = p.shape.head_dim;
-  g.softmax_scale = p.softmax_scale;
-  return g;
-}
-
 // One prepared case: the tile plan, outputs and workspace are made (and charged
 // to the memory budget) here; run() only computes.
 class FlashExecution final : public Execution {
@@ -37,7 +23,7 @@ class FlashExecution final : public Execution {
         in_(in),
         kernels_(flash::select_kernels()),
         threads_(r.threads > 0 ? r.threads : flash::default_threads()),
-        g_(geometry_of(p)),
+        g_(flash::geometry_of(p)),
         plan_(flash::make_tile_plan(*p.mask, kernels_, 0, g_.seqlen_q, 0, g_.seqlen_k)) {
     MemoryTracker& mem = *r.host;
     const auto& s = p.shape;
@@ -83,36 +69,13 @@ class FlashExecution final : public Execution {
 
  private:
   void forward() {
-    flash::ForwardArgs a{};
-    a.geometry = g_;
-    a.map = plan_.view();
-    a.mask = flash::mask_source(*p_.mask, 0, 0);
-    a.q = in_.q.data();
-    a.k = in_.k.data();
-    a.v = in_.v.data();
-    a.o = o_.data();
-    a.lse = lse_.data();
-    a.workspace = workspace_.data();
-    a.threads = threads_;
-    kernels_.forward(a);
+    flash::run_forward(kernels_, plan_, *p_.mask, g_, 0, 0, in_.q.data(), in_.k.data(),
+                       in_.v.data(), o_.data(), lse_.data(), workspace_.data(), threads_);
   }
   void backward() {
-    flash::BackwardArgs a{};
-    a.geometry = g_;
-    a.map = plan_.view();
-    a.mask = flash::mask_source(*p_.mask, 0, 0);
-    a.q = in_.q.data();
-    a.k = in_.k.data();
-    a.v = in_.v.data();
-    a.o = o_.data();
-    a.lse = lse_.data();
-    a.dout = in_.dout.data();
-    a.dq = dq_.data();
-    a.dk = dk_.data();
-    a.dv = dv_.data();
-    a.workspace = workspace_.data();
-    a.threads = threads_;
-    kernels_.backward(a);
+    flash::run_backward(kernels_, plan_, *p_.mask, g_, 0, 0, in_.q.data(), in_.k.data(),
+                        in_.v.data(), o_.data(), lse_.data(), in_.dout.data(), dq_.data(),
+                        dk_.data(), dv_.data(), workspace_.data(), threads_);
   }
 
   Problem p_;
@@ -130,27 +93,14 @@ class FlashChunkKernel final : public ChunkKernel {
  public:
   void forward(const ChunkTask& t, const float* q, const float* k, const float* v, float* o,
                float* lse) const override {
-    flash::run_forward(flash::select_kernels(), *t.mask, geometry(t), t.q_begin, t.k_begin, q, k,
-                       v, o, lse, 0);
+    flash::run_forward(flash::select_kernels(), *t.mask, flash::geometry_of(t), t.q_begin,
+                       t.k_begin, q, k, v, o, lse, 0);
   }
   void backward(const ChunkTask& t, const float* q, const float* k, const float* v,
                 const float* o, const float* lse, const float* dout, float* dq, float* dk,
                 float* dv) const override {
-    flash::run_backward(flash::select_kernels(), *t.mask, geometry(t), t.q_begin, t.k_begin, q,
-                        k, v, o, lse, dout, dq, dk, dv, 0);
-  }
-
- private:
-  static Geometry geometry(const ChunkTask& t) {
-    Geometry g{};
-    g.batch = t.batch;
-    g.seqlen_q = t.nq;
-    g.seqlen_k = t.nk;
-    g.heads_q = t.heads_q;
-    g.heads_kv = t.heads_kv;
-    g.head_dim = t.head_dim;
-    g.softmax_scale = t.softmax_scale;
-    return g;
+    flash::run_backward(flash::select_kernels(), *t.mask, flash::geometry_of(t), t.q_begin,
+                        t.k_begin, q, k, v, o, lse, dout, dq, dk, dv, 0);
   }
 };
 

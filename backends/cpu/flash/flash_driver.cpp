@@ -5,7 +5,7 @@
 
 #include <algorithm>
 #include <cstdlib>
-#include <memory>
+#include <new>
 #include <numeric>
 #include <string>
 #include <utility>
@@ -152,12 +152,34 @@ MaskSource mask_source(const Mask& mask, std::int64_t q0, std::int64_t k0) {
   return s;
 }
 
-void run_forward(const KernelSet& kernels, const Mask& mask, const Geometry& g, std::int64_t q0,
-                 std::int64_t k0, const float* q, const float* k, const float* v, float* o,
-                 float* lse, int threads) {
-  if (threads <= 0) threads = default_threads();
-  const TilePlan plan = make_tile_plan(mask, kernels, q0, g.seqlen_q, k0, g.seqlen_k);
-  AlignedFloats workspace(kernels.forward_workspace(g, threads));
+Geometry geometry_of(const Problem& p) {
+  Geometry g{};
+  g.batch = p.shape.batch;
+  g.seqlen_q = p.shape.seqlen_q;
+  g.seqlen_k = p.shape.seqlen_k;
+  g.heads_q = p.shape.heads_q;
+  g.heads_kv = p.shape.heads_kv;
+  g.head_dim = p.shape.head_dim;
+  g.softmax_scale = p.softmax_scale;
+  return g;
+}
+
+Geometry geometry_of(const ChunkTask& t) {
+  Geometry g{};
+  g.batch = t.batch;
+  g.seqlen_q = t.nq;
+  g.seqlen_k = t.nk;
+  g.heads_q = t.heads_q;
+  g.heads_kv = t.heads_kv;
+  g.head_dim = t.head_dim;
+  g.softmax_scale = t.softmax_scale;
+  return g;
+}
+
+void run_forward(const KernelSet& kernels, const TilePlan& plan, const Mask& mask,
+                 const Geometry& g, std::int64_t q0, std::int64_t k0, const float* q,
+                 const float* k, const float* v, float* o, float* lse, float* workspace,
+                 int threads) {
   ForwardArgs a{};
   a.geometry = g;
   a.map = plan.view();
@@ -167,18 +189,16 @@ void run_forward(const KernelSet& kernels, const Mask& mask, const Geometry& g, 
   a.v = v;
   a.o = o;
   a.lse = lse;
-  a.workspace = workspace.data;
+  a.workspace = workspace;
   a.threads = threads;
   kernels.forward(a);
 }
 
-void run_backward(const KernelSet& kernels, const Mask& mask, const Geometry& g, std::int64_t q0,
-                  std::int64_t k0, const float* q, const float* k, const float* v, const float* o,
-                  const float* lse, const float* dout, float* dq, float* dk, float* dv,
+void run_backward(const KernelSet& kernels, const TilePlan& plan, const Mask& mask,
+                  const Geometry& g, std::int64_t q0, std::int64_t k0, const float* q,
+                  const float* k, const float* v, const float* o, const float* lse,
+                  const float* dout, float* dq, float* dk, float* dv, float* workspace,
                   int threads) {
-  if (threads <= 0) threads = default_threads();
-  const TilePlan plan = make_tile_plan(mask, kernels, q0, g.seqlen_q, k0, g.seqlen_k);
-  AlignedFloats workspace(kernels.backward_workspace(g, threads));
   BackwardArgs a{};
   a.geometry = g;
   a.map = plan.view();
@@ -192,9 +212,29 @@ void run_backward(const KernelSet& kernels, const Mask& mask, const Geometry& g,
   a.dq = dq;
   a.dk = dk;
   a.dv = dv;
-  a.workspace = workspace.data;
+  a.workspace = workspace;
   a.threads = threads;
   kernels.backward(a);
+}
+
+void run_forward(const KernelSet& kernels, const Mask& mask, const Geometry& g, std::int64_t q0,
+                 std::int64_t k0, const float* q, const float* k, const float* v, float* o,
+                 float* lse, int threads) {
+  if (threads <= 0) threads = default_threads();
+  const TilePlan plan = make_tile_plan(mask, kernels, q0, g.seqlen_q, k0, g.seqlen_k);
+  AlignedFloats workspace(kernels.forward_workspace(g, threads));
+  run_forward(kernels, plan, mask, g, q0, k0, q, k, v, o, lse, workspace.data, threads);
+}
+
+void run_backward(const KernelSet& kernels, const Mask& mask, const Geometry& g, std::int64_t q0,
+                  std::int64_t k0, const float* q, const float* k, const float* v, const float* o,
+                  const float* lse, const float* dout, float* dq, float* dk, float* dv,
+                  int threads) {
+  if (threads <= 0) threads = default_threads();
+  const TilePlan plan = make_tile_plan(mask, kernels, q0, g.seqlen_q, k0, g.seqlen_k);
+  AlignedFloats workspace(kernels.backward_workspace(g, threads));
+  run_backward(kernels, plan, mask, g, q0, k0, q, k, v, o, lse, dout, dq, dk, dv, workspace.data,
+               threads);
 }
 
 }  // namespace attnbench::cpu::flash

@@ -42,6 +42,20 @@ void parallel_sgemm(bool trans_a, bool trans_b, i64 M, i64 N, i64 K, float alpha
   }
 }
 
+// scores[b, h] = alpha * X[b, :, h] Y[b, :, h / group]^T for every (batch, query head):
+// Q K^T * scale in the forward, dO V^T in the backward.
+void scores_of_every_head(const Problem& p, float alpha, const float* x, const float* y,
+                          float* scores, int threads) {
+  const auto& s = p.shape;
+  const i64 Hq = s.heads_q, Hkv = s.heads_kv, Sq = s.seqlen_q, Sk = s.seqlen_k;
+  const i64 D = s.head_dim, group = s.group();
+  for (i64 b = 0; b < s.batch; ++b)
+    for (i64 h = 0; h < Hq; ++h)
+      parallel_sgemm(false, true, Sq, Sk, D, alpha, x + b * Sq * Hq * D + h * D, Hq * D,
+                     y + b * Sk * Hkv * D + (h / group) * D, Hkv * D, 0.0f,
+                     scores + (b * Hq + h) * Sq * Sk, Sk, threads);
+}
+
 }  // namespace
 
 std::size_t score_elems(const Problem& p) {
@@ -78,11 +92,7 @@ void forward(const Problem& p, const float* q, const float* k, const float* v, c
   const float scale = static_cast<float>(p.softmax_scale);
   openblas_set_num_threads(1);
   // attn = Q K^T * scale, every (batch, head).
-  for (i64 b = 0; b < B; ++b)
-    for (i64 h = 0; h < Hq; ++h)
-      parallel_sgemm(false, true, Sq, Sk, D, scale, q + b * Sq * Hq * D + h * D, Hq * D,
-                     k + b * Sk * Hkv * D + (h / group) * D, Hkv * D, 0.0f,
-                     probs + (b * Hq + h) * Sq * Sk, Sk, threads);
+  scores_of_every_head(p, scale, q, k, probs, threads);
   const i64 rows = B * Hq * Sq;
   // attn += mask (broadcast over batch and heads).
 #pragma omp parallel for num_threads(threads) schedule(static)
@@ -131,11 +141,7 @@ void backward(const Problem& p, const float* q, const float* k, const float* v, 
   const float scale = static_cast<float>(p.softmax_scale);
   openblas_set_num_threads(1);
   // dP = dO V^T.
-  for (i64 b = 0; b < B; ++b)
-    for (i64 h = 0; h < Hq; ++h)
-      parallel_sgemm(false, true, Sq, Sk, D, 1.0f, dout + b * Sq * Hq * D + h * D, Hq * D,
-                     v + b * Sk * Hkv * D + (h / group) * D, Hkv * D, 0.0f,
-                     dprobs + (b * Hq + h) * Sq * Sk, Sk, threads);
+  scores_of_every_head(p, 1.0f, dout, v, dprobs, threads);
   // Softmax backward (and the scale of the scores), in place: dS = P (dP - rowsum(dP P)) * scale.
   const i64 rows = B * Hq * Sq;
 #pragma omp parallel for num_threads(threads) schedule(static)
