@@ -18,23 +18,22 @@ TimingResult measure(const TimingConfig& cfg, const std::function<IterationTime(
     r.compute_seconds.push_back(t.compute_seconds);
     r.comm_seconds.push_back(t.comm_seconds);
     measured += t.seconds;
-    const int n = static_cast<int>(r.seconds.size());
     const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    if (n >= cfg.min_iters && measured >= cfg.min_time_s &&
-        relative_noise(r.seconds) * 100.0 <= cfg.max_noise_pct) {
-      r.stop_reason = "converged";
-      break;
-    }
-    if (n >= cfg.max_iters) {
-      r.stop_reason = "max_iters";
-      break;
-    }
-    if (wall >= cfg.timeout_s) {  // at least one timed iteration is kept
-      r.stop_reason = "timeout";
-      break;
-    }
+    r.stop_reason = stop_rule(cfg, r.seconds, measured, wall);
+    if (!r.stop_reason.empty()) break;
   }
   return r;
+}
+
+std::string stop_rule(const TimingConfig& cfg, const std::vector<double>& seconds, double measured_s,
+                      double wall_s) {
+  const int n = static_cast<int>(seconds.size());
+  if (n >= cfg.min_iters && measured_s >= cfg.min_time_s &&
+      relative_noise(seconds) * 100.0 <= cfg.max_noise_pct)
+    return "converged";
+  if (n >= cfg.max_iters) return "max_iters";
+  if (wall_s >= cfg.timeout_s) return "timeout";  // callers ask after each timed iteration: one is kept
+  return "";
 }
 
 }  // namespace attnbench

@@ -30,4 +30,9 @@ struct TimingResult {
 // timed phase). The rule that stopped it is reported.
 TimingResult measure(const TimingConfig&, const std::function<IterationTime()>& iteration);
 
+// The rule those timed samples meet (`measured_s` their sum, `wall_s` since the timed
+// phase began): "converged", "max_iters" or "timeout", in that order; "" to go on.
+std::string stop_rule(const TimingConfig&, const std::vector<double>& seconds, double measured_s,
+                      double wall_s);
+
 }  // namespace attnbench

@@ -3,7 +3,6 @@
 
 #include <fmt/format.h>
 
-#include <chrono>
 #include <limits>
 
 #include "backends/cp/chunk_pairs.hpp"
@@ -24,13 +23,13 @@ class AllgatherExecution final : public CpExecution {
     Hq_ = s.heads_q;
     Hkv_ = s.heads_kv;
     D_ = s.head_dim;
-    S_ = s.seqlen_q;
-    ranks_ = assign(*p.mask, S_, P, opt.balance_area ? Balance::area : Balance::contiguous,
+    const std::int64_t S = s.seqlen_q;
+    ranks_ = assign(*p.mask, S, P, opt.balance_area ? Balance::area : Balance::contiguous,
                     opt.chunks_per_rank);
     layout_note_ = opt.balance_area ? fmt::format("area({}/rank)", opt.chunks_per_rank) : "contiguous";
     for (const auto& r : ranks_) rank_areas_.push_back(static_cast<double>(rows_area(*p.mask, r)));
     const Ranges& mine = ranks_[comm_.rank()];
-    n_local_ = total_tokens(mine);
+    const std::int64_t n_local = total_tokens(mine);
     MemoryTracker& mem = *res.host;
     auto buf = [&](std::int64_t n) { return HostBuffer<float>(static_cast<std::size_t>(n), mem); };
     std::int64_t max_range = 0;
@@ -38,32 +37,40 @@ class AllgatherExecution final : public CpExecution {
     for (int r = 0; r < P; ++r) {
       kv_counts_[r] = B_ * total_tokens(ranks_[r]) * Hkv_ * D_;
       kv_offsets_.push_back(r == 0 ? 0 : kv_offsets_.back() + kv_counts_[r - 1]);
+      dkv_counts_.push_back(2 * kv_counts_[r]);
       for (const auto& x : ranks_[r]) max_range = std::max(max_range, x.size());
     }
-    const std::int64_t kv_all = B_ * S_ * Hkv_ * D_;
-    q_ = buf(B_ * n_local_ * Hq_ * D_);
-    k_ = buf(B_ * n_local_ * Hkv_ * D_);
-    v_ = buf(B_ * n_local_ * Hkv_ * D_);
-    o_ = buf(B_ * n_local_ * Hq_ * D_);
-    lse_ = buf(B_ * n_local_ * Hq_);
+    const std::int64_t kv_all = B_ * S * Hkv_ * D_;
+    q_ = buf(B_ * n_local * Hq_ * D_);
+    k_ = buf(B_ * n_local * Hkv_ * D_);
+    v_ = buf(B_ * n_local * Hkv_ * D_);
+    o_ = buf(B_ * n_local * Hq_ * D_);
+    lse_ = buf(B_ * n_local * Hq_);
     k_all_ = buf(kv_all);
     v_all_ = buf(kv_all);
     o_tmp_ = buf(B_ * max_range * Hq_ * D_);
     lse_tmp_ = buf(B_ * max_range * Hq_);
-    extract(in.q.data(), B_, S_, Hq_ * D_, mine, q_.data());
-    extract(in.k.data(), B_, S_, Hkv_ * D_, mine, k_.data());
-    extract(in.v.data(), B_, S_, Hkv_ * D_, mine, v_.data());
+    extract(in.q.data(), B_, S, Hq_ * D_, mine, q_.data());
+    extract(in.k.data(), B_, S, Hkv_ * D_, mine, k_.data());
+    extract(in.v.data(), B_, S, Hkv_ * D_, mine, v_.data());
     if (pass_has_backward(p.pass)) {
-      dout_ = buf(B_ * n_local_ * Hq_ * D_);
-      dq_ = buf(B_ * n_local_ * Hq_ * D_);
-      dkv_ = buf(2 * B_ * n_local_ * Hkv_ * D_);
+      dout_ = buf(B_ * n_local * Hq_ * D_);
+      dq_ = buf(B_ * n_local * Hq_ * D_);
+      dkv_ = buf(2 * B_ * n_local * Hkv_ * D_);
       dkv_all_ = buf(2 * kv_all);
       dq_tmp_ = buf(B_ * max_range * Hq_ * D_);
       dk_tmp_ = buf(B_ * max_range * Hkv_ * D_);
       dv_tmp_ = buf(B_ * max_range * Hkv_ * D_);
-      extract(in.dout.data(), B_, S_, Hq_ * D_, mine, dout_.data());
+      extract(in.dout.data(), B_, S, Hq_ * D_, mine, dout_.data());
     }
     for (int r = 0; r < P; ++r) pairs_.emplace_back(*p.mask, mine, ranks_[r]);
+    task_.mask = p.mask.get();
+    task_.batch = B_;
+    task_.heads_q = Hq_;
+    task_.heads_kv = Hkv_;
+    task_.head_dim = D_;
+    task_.softmax_scale = p.softmax_scale;
+    task_.dtype = p.dtype;
   }
 
   void setup() override {
@@ -74,16 +81,8 @@ class AllgatherExecution final : public CpExecution {
   }
 
   void fetch_outputs(Outputs& out) override {
-    if (pass_has_forward(p_.pass)) {
-      gather(o_.data(), B_, Hq_ * D_, ranks_, out.o);
-      gather(lse_.data(), B_ * Hq_, 1, ranks_, out.lse);
-    }
-    if (pass_has_backward(p_.pass)) {
-      gather(dq_.data(), B_, Hq_ * D_, ranks_, out.dq);
-      const std::int64_t n = B_ * n_local_ * Hkv_ * D_;
-      gather(dkv_.data(), B_, Hkv_ * D_, ranks_, out.dk);
-      gather(dkv_.data() + n, B_, Hkv_ * D_, ranks_, out.dv);
-    }
+    const float* dv = dkv_.size() == 0 ? nullptr : dkv_.data() + dkv_.size() / 2;  // dkv_: [dK | dV]
+    gather_outputs(ranks_, o_.data(), lse_.data(), dq_.data(), dkv_.data(), dv, out);
   }
 
  protected:
@@ -93,27 +92,9 @@ class AllgatherExecution final : public CpExecution {
   }
 
  private:
-  struct Timed {
-    ComputeClock& c;
-    std::chrono::steady_clock::time_point t0 = std::chrono::steady_clock::now();
-    ~Timed() { c.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); }
-  };
-
-  ChunkTask task() const {
-    ChunkTask t;
-    t.mask = p_.mask.get();
-    t.batch = B_;
-    t.heads_q = Hq_;
-    t.heads_kv = Hkv_;
-    t.head_dim = D_;
-    t.softmax_scale = p_.softmax_scale;
-    t.dtype = p_.dtype;
-    return t;
-  }
-
   void attend(int r, const float* k, const float* v, ComputeClock& clock) {
-    Timed timed{clock};
-    pairs_[r].for_each(task(), [&](const ChunkTask& t, std::int64_t qoff, std::int64_t koff) {
+    ComputeTimer timer(clock);
+    pairs_[r].for_each(task_, [&](const ChunkTask& t, std::int64_t qoff, std::int64_t koff) {
       kernel_.forward(t, q_.data() + B_ * qoff * Hq_ * D_, k + B_ * koff * Hkv_ * D_,
                       v + B_ * koff * Hkv_ * D_, o_tmp_.data(), lse_tmp_.data());
       merge_partial(o_.data() + B_ * qoff * Hq_ * D_, lse_.data() + B_ * qoff * Hq_, o_tmp_.data(),
@@ -137,7 +118,7 @@ class AllgatherExecution final : public CpExecution {
   void backward(ComputeClock& clock) {
     std::fill(dq_.data(), dq_.data() + dq_.size(), 0.0f);
     {
-      Timed timed{clock};
+      ComputeTimer timer(clock);
       std::fill(dkv_all_.data(), dkv_all_.data() + dkv_all_.size(), 0.0f);
       for (int r = 0; r < comm_.size(); ++r) {
         // Rank r's block of the reduce-scatter buffer is [dK_r | dV_r].
@@ -145,31 +126,27 @@ class AllgatherExecution final : public CpExecution {
         float* dv_r = dk_r + kv_counts_[r];
         const float* k = k_all_.data() + kv_offsets_[r];
         const float* v = v_all_.data() + kv_offsets_[r];
-        pairs_[r].for_each(task(), [&](const ChunkTask& t, std::int64_t qoff, std::int64_t koff) {
+        pairs_[r].for_each(task_, [&](const ChunkTask& t, std::int64_t qoff, std::int64_t koff) {
           const std::int64_t qo = B_ * qoff * Hq_ * D_, ko = B_ * koff * Hkv_ * D_;
           kernel_.backward(t, q_.data() + qo, k + ko, v + ko, o_.data() + qo,
                            lse_.data() + B_ * qoff * Hq_, dout_.data() + qo, dq_tmp_.data(),
                            dk_tmp_.data(), dv_tmp_.data());
-          add(dq_.data() + qo, dq_tmp_.data(), B_ * t.nq * Hq_ * D_);
-          add(dk_r + ko, dk_tmp_.data(), B_ * t.nk * Hkv_ * D_);
-          add(dv_r + ko, dv_tmp_.data(), B_ * t.nk * Hkv_ * D_);
+          add_into(dq_.data() + qo, dq_tmp_.data(), B_ * t.nq * Hq_ * D_);
+          add_into(dk_r + ko, dk_tmp_.data(), B_ * t.nk * Hkv_ * D_);
+          add_into(dv_r + ko, dv_tmp_.data(), B_ * t.nk * Hkv_ * D_);
         });
       }
     }
-    std::vector<std::int64_t> counts(kv_counts_.size());
-    for (std::size_t r = 0; r < counts.size(); ++r) counts[r] = 2 * kv_counts_[r];
-    comm_.reduce_scatter(dkv_all_.data(), dkv_.data(), counts);
-  }
-
-  static void add(float* d, const float* s, std::int64_t n) {
-    for (std::int64_t i = 0; i < n; ++i) d[i] += s[i];
+    comm_.reduce_scatter(dkv_all_.data(), dkv_.data(), dkv_counts_);
   }
 
   const ChunkKernel& kernel_;
-  std::int64_t B_ = 1, Hq_ = 1, Hkv_ = 1, D_ = 0, S_ = 0, n_local_ = 0;
+  std::int64_t B_ = 1, Hq_ = 1, Hkv_ = 1, D_ = 0;
   std::vector<Ranges> ranks_;
   std::vector<std::int64_t> kv_counts_, kv_offsets_;
+  std::vector<std::int64_t> dkv_counts_;  // [rank]: its [dK | dV] block of the reduce-scatter
   std::vector<ChunkPairs> pairs_;  // [rank]: my ranges against that rank's
+  ChunkTask task_;                 // the case's geometry; the pairs walk sets the ranges
   HostBuffer<float> q_, k_, v_, o_, lse_, k_all_, v_all_, o_tmp_, lse_tmp_;
   HostBuffer<float> dout_, dq_, dkv_, dkv_all_, dq_tmp_, dk_tmp_, dv_tmp_;
 };

@@ -19,8 +19,8 @@ class ChunkPairs {
   using Visit = std::function<void(const ChunkTask&, std::int64_t qoff, std::int64_t koff)>;
   // Calls visit(task, qoff, koff) for every non-empty pair, with the task's ranges
   // set (the rest of `base` kept) and qoff/koff the token offsets of the two
-  // ranges in the packed local buffers. Returns how many pairs were skipped.
-  std::int64_t for_each(ChunkTask base, const Visit& visit) const;
+  // ranges in the packed local buffers.
+  void for_each(ChunkTask base, const Visit& visit) const;
 
  private:
   Ranges mine_, theirs_;

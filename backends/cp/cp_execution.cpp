@@ -118,6 +118,20 @@ void CpExecution::gather(const float* local, std::int64_t outer, std::int64_t wi
   }
 }
 
+void CpExecution::gather_outputs(const std::vector<Ranges>& ranks, const float* o, const float* lse,
+                                 const float* dq, const float* dk, const float* dv, Outputs& out) {
+  const auto& s = p_.shape;
+  if (pass_has_forward(p_.pass)) {
+    gather(o, s.batch, s.heads_q * s.head_dim, ranks, out.o);
+    gather(lse, s.batch * s.heads_q, 1, ranks, out.lse);
+  }
+  if (pass_has_backward(p_.pass)) {
+    gather(dq, s.batch, s.heads_q * s.head_dim, ranks, out.dq);
+    gather(dk, s.batch, s.heads_kv * s.head_dim, ranks, out.dk);
+    gather(dv, s.batch, s.heads_kv * s.head_dim, ranks, out.dv);
+  }
+}
+
 std::unique_ptr<Execution> prepare_agreed(Communicator& comm,
                                           const std::function<std::unique_ptr<CpExecution>()>& make) {
   std::unique_ptr<CpExecution> exec;

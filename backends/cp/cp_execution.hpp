@@ -51,6 +51,10 @@ class CpExecution : public Execution {
   // a global [outer, S, width] one; `ranks_ranges` are every rank's ranges.
   void gather(const float* local, std::int64_t outer, std::int64_t width,
               const std::vector<Ranges>& ranks_ranges, std::vector<float>& global);
+  // Gathers the tensors the pass produced (O and LSE; dQ, dK and dV) from local
+  // [B, n, H, D] / [B, H, n] ones into `out`; the others may be null.
+  void gather_outputs(const std::vector<Ranges>& ranks_ranges, const float* o, const float* lse,
+                      const float* dq, const float* dk, const float* dv, Outputs& out);
   // Mask area each rank computes (query rows × keys × its share of heads), for imbalance.
   std::vector<double> rank_areas_;
   std::string layout_note_;  // e.g. "zigzag" or "area(8/rank)"

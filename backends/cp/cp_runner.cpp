@@ -21,12 +21,10 @@ namespace attnbench::cp {
 
 namespace {
 
+// The median of the samples that are not NaN (NaN when none is), as the row's time columns take it.
 double median_of(std::vector<double> v) {
   std::erase_if(v, [](double x) { return std::isnan(x); });
-  if (v.empty()) return std::numeric_limits<double>::quiet_NaN();
-  std::sort(v.begin(), v.end());
-  const std::size_t n = v.size();
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+  return v.empty() ? std::numeric_limits<double>::quiet_NaN() : percentile(std::move(v), 0.5);
 }
 
 std::string json_array(const std::vector<double>& v, double scale) {
@@ -164,38 +162,29 @@ DistributedTiming measure_distributed(const TimingConfig& cfg, Communicator& com
   TimingResult& r = d.max_over_ranks;
   const auto start = std::chrono::steady_clock::now();
   double measured = 0;
+  // One allreduce (max) carries every rank's own time (one-hot slots [0, P), the
+  // others 0: times are >= 0) and the maxima of the rest (slots P..P+3).
   std::vector<double> buf(static_cast<std::size_t>(P) + 4);
   while (true) {
     const IterationTime it = iteration();
     const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    // One allreduce carries the maxima and every rank's own time (sum of one-hot slots).
     std::fill(buf.begin(), buf.end(), 0.0);
     buf[comm.rank()] = it.seconds;
-    comm.allreduce(buf.data(), static_cast<std::size_t>(P), ReduceOp::sum);
     // An execution without a compute/comm split reports NaN: -1 survives the max.
-    double mx[4] = {it.seconds, std::isnan(it.compute_seconds) ? -1.0 : it.compute_seconds,
-                    std::isnan(it.comm_seconds) ? -1.0 : it.comm_seconds, wall};
-    comm.allreduce(mx, 4, ReduceOp::max);
+    double* mx = buf.data() + P;
+    mx[0] = it.seconds;
+    mx[1] = std::isnan(it.compute_seconds) ? -1.0 : it.compute_seconds;
+    mx[2] = std::isnan(it.comm_seconds) ? -1.0 : it.comm_seconds;
+    mx[3] = wall;
+    comm.allreduce(buf.data(), buf.size(), ReduceOp::max);
     const double nan = std::numeric_limits<double>::quiet_NaN();
     for (int q = 0; q < P; ++q) d.per_rank[q].push_back(buf[q]);
     r.seconds.push_back(mx[0]);
     r.compute_seconds.push_back(mx[1] < 0 ? nan : mx[1]);
     r.comm_seconds.push_back(mx[2] < 0 ? nan : mx[2]);
     measured += mx[0];
-    const int n = static_cast<int>(r.seconds.size());
-    if (n >= cfg.min_iters && measured >= cfg.min_time_s &&
-        summarize(r.seconds).noise * 100.0 <= cfg.max_noise_pct) {
-      r.stop_reason = "converged";
-      break;
-    }
-    if (n >= cfg.max_iters) {
-      r.stop_reason = "max_iters";
-      break;
-    }
-    if (mx[3] >= cfg.timeout_s) {
-      r.stop_reason = "timeout";
-      break;
-    }
+    r.stop_reason = stop_rule(cfg, r.seconds, measured, mx[3]);  // values every rank shares
+    if (!r.stop_reason.empty()) break;
   }
   return d;
 }

@@ -1,4 +1,4 @@
-// The LSE merge, row by row, in fp32.
+// The LSE merge, row by row, in fp32; the gradient sum.
 #include "backends/cp/merge.hpp"
 
 #include <algorithm>
@@ -31,6 +31,11 @@ void merge_partial(float* o, float* lse, const float* o_part, const float* lse_p
         for (std::int64_t d = 0; d < D; ++d) oi[d] = w1 * oi[d] + w2 * pi[d];
         lse[li] = l;
       }
+}
+
+void add_into(float* dst, const float* src, std::int64_t n) {
+#pragma omp parallel for schedule(static) if (n > (1 << 16))
+  for (std::int64_t i = 0; i < n; ++i) dst[i] += src[i];
 }
 
 }  // namespace attnbench::cp

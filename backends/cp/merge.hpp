@@ -1,4 +1,4 @@
-// fp32 merge of partial attention results by their log-sum-exp (DESIGN.md "Context parallelism").
+// fp32 merges of partial CP results: outputs by their log-sum-exp (DESIGN.md "Context parallelism"), gradients by sum.
 #pragma once
 
 #include <cstdint>
@@ -11,5 +11,8 @@ namespace attnbench::cp {
 // nothing; a running row at -inf takes the partial as is.
 void merge_partial(float* o, float* lse, const float* o_part, const float* lse_part,
                    std::int64_t batch, std::int64_t n, std::int64_t heads, std::int64_t head_dim);
+
+// dst[i] += src[i] for n floats (gradient partials), threaded when large.
+void add_into(float* dst, const float* src, std::int64_t n);
 
 }  // namespace attnbench::cp

@@ -2,7 +2,6 @@
 #include "backends/cp/ring_engine.hpp"
 
 #include <algorithm>
-#include <chrono>
 #include <limits>
 #include <stdexcept>
 
@@ -13,17 +12,6 @@ namespace attnbench::cp {
 namespace {
 
 enum Tag : int { tag_kv_inner = 11, tag_kv_outer = 12, tag_dkv_inner = 13, tag_dkv_outer = 14 };
-
-struct Timed {
-  ComputeClock& clock;
-  std::chrono::steady_clock::time_point t0 = std::chrono::steady_clock::now();
-  ~Timed() { clock.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); }
-};
-
-void add_into(float* dst, const float* src, std::int64_t n) {
-#pragma omp parallel for schedule(static) if (n > (1 << 16))
-  for (std::int64_t i = 0; i < n; ++i) dst[i] += src[i];
-}
 
 }  // namespace
 
@@ -56,8 +44,18 @@ RingEngine::RingEngine(int ring_rank, int window, std::vector<Ranges> members, G
     dv_tmp_ = HostBuffer<float>(q_rows * static_cast<std::size_t>(g_.kv_width()), mem);
   }
 
-  // Which chunk pairs the mask leaves empty is fixed by the plan: decide once.
-  for (const Ranges& theirs : members_) pairs_.emplace_back(*g_.mask, members_[me_], theirs);
+  task_.mask = g_.mask;
+  task_.batch = g_.batch;
+  task_.heads_q = g_.heads_q;
+  task_.heads_kv = g_.heads_kv;
+  task_.head_dim = g_.head_dim;
+  task_.softmax_scale = g_.softmax_scale;
+  task_.dtype = g_.dtype;
+  // Which chunk pairs the mask leaves empty, and the block sizes, are fixed by the plan: decide once.
+  for (const Ranges& theirs : members_) {
+    pairs_.emplace_back(*g_.mask, members_[me_], theirs);
+    kv_elems_.push_back(g_.batch * total_tokens(theirs) * g_.kv_width());
+  }
 }
 
 void RingEngine::setup(Communicator& ring) {
@@ -72,28 +70,34 @@ void RingEngine::setup(Communicator& ring) {
   outer_grad_ = outer->dup();
 }
 
-std::int64_t RingEngine::kv_elems(int m) const {
-  return g_.batch * total_tokens(members_[m]) * g_.kv_width();
+float* RingEngine::load_own_block(const float* k, const float* v) {
+  float* block = kv_[0].data();
+  const std::int64_t own = kv_elems(me_);
+  std::copy(k, k + own, block);
+  std::copy(v, v + own, block + own);
+  return block;
 }
 
-void RingEngine::for_each_pair(int owner, const ChunkPairs::Visit& visit) {
-  ChunkTask t;
-  t.mask = g_.mask;
-  t.batch = g_.batch;
-  t.heads_q = g_.heads_q;
-  t.heads_kv = g_.heads_kv;
-  t.head_dim = g_.head_dim;
-  t.softmax_scale = g_.softmax_scale;
-  t.dtype = g_.dtype;
-  skipped_ += pairs_[owner].for_each(t, visit);
+CommRequestPtr RingEngine::pass_inner(Communicator& c, const float* send, int owner, float* recv,
+                                      int next, int tag) const {
+  const int W = window_;
+  return c.exchange(send, block_bytes(owner), (inner_ + 1) % W, recv, block_bytes(next),
+                    (inner_ - 1 + W) % W, tag);
+}
+
+CommRequestPtr RingEngine::pass_outer(Communicator& c, const float* send, float* recv, int owner_outer,
+                                      int tag) const {
+  const int G = outer_size_;
+  return c.exchange(send, block_bytes(member(owner_outer, inner_)), (outer_ + 1) % G, recv,
+                    block_bytes(member((owner_outer - 1 + G) % G, inner_)), (outer_ - 1 + G) % G, tag);
 }
 
 void RingEngine::attend_forward(int owner, const float* kv, const float* q, float* o, float* lse,
                                 ComputeClock& clock) {
-  Timed timed{clock};
+  ComputeTimer timer(clock);
   const float* k = kv;
   const float* v = kv + kv_elems(owner);
-  for_each_pair(owner, [&](const ChunkTask& t, std::int64_t qoff, std::int64_t koff) {
+  pairs_[owner].for_each(task_, [&](const ChunkTask& t, std::int64_t qoff, std::int64_t koff) {
     kernel_.forward(t, q + g_.batch * qoff * g_.q_width(), k + g_.batch * koff * g_.kv_width(),
                     v + g_.batch * koff * g_.kv_width(), o_tmp_.data(), lse_tmp_.data());
     merge_partial(o + g_.batch * qoff * g_.q_width(), lse + g_.batch * qoff * g_.heads_q,
@@ -104,12 +108,12 @@ void RingEngine::attend_forward(int owner, const float* kv, const float* q, floa
 void RingEngine::attend_backward(int owner, const float* kv, const float* q, const float* o,
                                  const float* lse, const float* dout, float* dq, float* contrib,
                                  ComputeClock& clock) {
-  Timed timed{clock};
+  ComputeTimer timer(clock);
   const std::int64_t n_kv = kv_elems(owner);
   const float* k = kv;
   const float* v = kv + n_kv;
   std::fill(contrib, contrib + 2 * n_kv, 0.0f);
-  for_each_pair(owner, [&](const ChunkTask& t, std::int64_t qoff, std::int64_t koff) {
+  pairs_[owner].for_each(task_, [&](const ChunkTask& t, std::int64_t qoff, std::int64_t koff) {
     const std::int64_t qo = g_.batch * qoff * g_.q_width(), ko = g_.batch * koff * g_.kv_width();
     kernel_.backward(t, q + qo, k + ko, v + ko, o + qo, lse + g_.batch * qoff * g_.heads_q,
                      dout + qo, dq_tmp_.data(), dk_tmp_.data(), dv_tmp_.data());
@@ -124,30 +128,21 @@ void RingEngine::forward(const float* q, const float* k, const float* v, float* 
   const std::int64_t n_local = total_tokens(members_[me_]);
   std::fill(o, o + g_.batch * n_local * g_.q_width(), 0.0f);
   std::fill(lse, lse + g_.batch * n_local * g_.heads_q, -std::numeric_limits<float>::infinity());
-  float* outer_cur = kv_[0].data();
+  float* outer_cur = load_own_block(k, v);
   float* outer_next = kv_[1].data();
-  const std::int64_t own = kv_elems(me_);
-  std::copy(k, k + own, outer_cur);
-  std::copy(v, v + own, outer_cur + own);
   const int W = window_, G = outer_size_;
-  auto bytes = [&](int m) { return static_cast<std::size_t>(2 * kv_elems(m)) * sizeof(float); };
 
   for (int step = 0; step < G; ++step) {
     const int owner_outer = (outer_ - step + G) % G;
     CommRequestPtr outer_req;
-    if (step < G - 1)
-      outer_req = outer_kv_->exchange(outer_cur, bytes(member(owner_outer, inner_)), (outer_ + 1) % G,
-                                      outer_next, bytes(member((owner_outer - 1 + G) % G, inner_)),
-                                      (outer_ - 1 + G) % G, tag_kv_outer);
+    if (step < G - 1) outer_req = pass_outer(*outer_kv_, outer_cur, outer_next, owner_outer, tag_kv_outer);
     for (int t = 0; t < W; ++t) {
       const int owner = member(owner_outer, (inner_ - t + W) % W);
       float* cur = t == 0 ? outer_cur : kv_[2 + t % 2].data();
       CommRequestPtr inner_req;
       if (t < W - 1) {
         const int next_owner = member(owner_outer, (inner_ - t - 1 + W) % W);
-        inner_req = inner_kv_->exchange(cur, bytes(owner), (inner_ + 1) % W,
-                                        kv_[2 + (t + 1) % 2].data(), bytes(next_owner),
-                                        (inner_ - 1 + W) % W, tag_kv_inner);
+        inner_req = pass_inner(*inner_kv_, cur, owner, kv_[2 + (t + 1) % 2].data(), next_owner, tag_kv_inner);
       }
       attend_forward(owner, cur, q, o, lse, clock);
       if (inner_req) inner_req->wait();
@@ -164,25 +159,19 @@ void RingEngine::backward(const float* q, const float* k, const float* v, const 
                           ComputeClock& clock) {
   const std::int64_t n_local = total_tokens(members_[me_]);
   std::fill(dq, dq + g_.batch * n_local * g_.q_width(), 0.0f);
-  float* outer_cur = kv_[0].data();
+  float* outer_cur = load_own_block(k, v);
   float* outer_next = kv_[1].data();
   const std::int64_t own = kv_elems(me_);
-  std::copy(k, k + own, outer_cur);
-  std::copy(v, v + own, outer_cur + own);
   float* contrib = dkv_[0].data();
   float* outer_dkv = dkv_[3].data();
   std::fill(outer_dkv, outer_dkv + 2 * own, 0.0f);  // our own block starts with nothing
   const int W = window_, G = outer_size_;
-  auto bytes = [&](int m) { return static_cast<std::size_t>(2 * kv_elems(m)) * sizeof(float); };
 
   CommRequestPtr outer_dkv_req;  // the accumulator arriving for the next window's first block
   for (int step = 0; step < G; ++step) {
     const int owner_outer = (outer_ - step + G) % G;
     CommRequestPtr outer_req;
-    if (step < G - 1)
-      outer_req = outer_kv_->exchange(outer_cur, bytes(member(owner_outer, inner_)), (outer_ + 1) % G,
-                                      outer_next, bytes(member((owner_outer - 1 + G) % G, inner_)),
-                                      (outer_ - 1 + G) % G, tag_kv_outer);
+    if (step < G - 1) outer_req = pass_outer(*outer_kv_, outer_cur, outer_next, owner_outer, tag_kv_outer);
     float* acc = outer_dkv;
     CommRequestPtr acc_req = std::move(outer_dkv_req);
     for (int t = 0; t < W; ++t) {
@@ -191,29 +180,23 @@ void RingEngine::backward(const float* q, const float* k, const float* v, const 
       float* cur = t == 0 ? outer_cur : kv_[2 + t % 2].data();
       CommRequestPtr inner_req;
       if (t < W - 1)
-        inner_req = inner_kv_->exchange(cur, bytes(owner), (inner_ + 1) % W,
-                                        kv_[2 + (t + 1) % 2].data(), bytes(next_owner),
-                                        (inner_ - 1 + W) % W, tag_kv_inner);
+        inner_req = pass_inner(*inner_kv_, cur, owner, kv_[2 + (t + 1) % 2].data(), next_owner, tag_kv_inner);
       attend_backward(owner, cur, q, o, lse, dout, dq, contrib, clock);
       if (acc_req) acc_req->wait();  // the block's accumulator, sent by the previous holder
       {
-        Timed timed{clock};
+        ComputeTimer timer(clock);
         add_into(acc, contrib, 2 * kv_elems(owner));
       }
       // Pass it on; after `window` passes each accumulator is back with its window's holder.
       float* into = dkv_[1 + (t + 1) % 2].data();
-      acc_req = inner_grad_->exchange(acc, bytes(owner), (inner_ + 1) % W, into, bytes(next_owner),
-                                      (inner_ - 1 + W) % W, tag_dkv_inner);
+      acc_req = pass_inner(*inner_grad_, acc, owner, into, next_owner, tag_dkv_inner);
       acc = into;
       if (inner_req) inner_req->wait();
     }
     acc_req->wait();
     // Our window is done with this block: it moves on to the next window (the
     // last move brings every block's dK/dV home).
-    outer_dkv_req = outer_grad_->exchange(acc, bytes(member(owner_outer, inner_)), (outer_ + 1) % G,
-                                          outer_dkv,
-                                          bytes(member((owner_outer - 1 + G) % G, inner_)),
-                                          (outer_ - 1 + G) % G, tag_dkv_outer);
+    outer_dkv_req = pass_outer(*outer_grad_, acc, outer_dkv, owner_outer, tag_dkv_outer);
     if (outer_req) {
       outer_req->wait();
       std::swap(outer_cur, outer_next);

@@ -1,7 +1,6 @@
 // The single-process communicator: messages to itself are copies, collectives are identities.
 #include "harness/comm/local_comm.hpp"
 
-#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <deque>

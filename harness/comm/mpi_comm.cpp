@@ -154,13 +154,12 @@ class MpiCommunicator final : public Communicator {
 
 }  // namespace
 
-bool mpi_init(int* argc, char*** argv) {
+void mpi_init(int* argc, char*** argv) {
   int initialized = 0;
   MPI_Initialized(&initialized);
-  if (initialized) return true;
+  if (initialized) return;
   int provided = 0;
   MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided);
-  return true;
 }
 
 void mpi_finalize() {

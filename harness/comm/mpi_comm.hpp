@@ -8,8 +8,8 @@
 
 namespace attnbench::comm {
 
-// MPI_Init_thread (funneled) once; false when built without MPI.
-bool mpi_init(int* argc, char*** argv);
+// MPI_Init_thread (funneled) unless MPI is already initialized.
+void mpi_init(int* argc, char*** argv);
 void mpi_finalize();
 bool mpi_initialized();
 // MPI_Get_library_version, first line.

@@ -73,6 +73,21 @@ std::vector<ResultRow> run_scenario(const std::string& yaml, const std::string& 
   return run_cases(s, expand(s), opt);
 }
 
+// A one-iteration causal `fwd` scenario on all P ranks (the failure tests).
+std::string small_fwd_scenario(const std::string& name, const std::string& strategies, int P) {
+  return fmt::format(R"(
+name: {}
+backends: [cpu.reference]
+strategies: [{}]
+world_sizes: [{}]
+masks: [causal]
+seqlens: [64]
+shape: {{batch: 1, heads_q: 2, heads_kv: 2, head_dim: 8}}
+passes: [fwd]
+timing: {{warmup: 0, min_iters: 1, max_iters: 1, min_time_s: 0}}
+)", name, strategies, P);
+}
+
 }  // namespace
 
 TEST_CASE("every strategy on cpu.reference and cpu.flash matches the reference for every mask and balance", "[cp][mpi]") {
@@ -167,17 +182,7 @@ timing: {{warmup: 0, min_iters: 2, max_iters: 2, min_time_s: 0}}
 
 TEST_CASE("a failure on one rank in prepare is an error row on every rank, and the sweep goes on", "[cp][mpi]") {
   const int P = comm::world().size();
-  const auto rows = run_scenario(fmt::format(R"(
-name: failing
-backends: [cpu.reference]
-strategies: [test_fail_prepare, test_oom_prepare, ring]
-world_sizes: [{}]
-masks: [causal]
-seqlens: [64]
-shape: {{batch: 1, heads_q: 2, heads_kv: 2, head_dim: 8}}
-passes: [fwd]
-timing: {{warmup: 0, min_iters: 1, max_iters: 1, min_time_s: 0}}
-)", P));
+  const auto rows = run_scenario(small_fwd_scenario("failing", "test_fail_prepare, test_oom_prepare, ring", P));
   REQUIRE(rows.size() == 3);
   CHECK(rows[0].status == Status::error);
   CHECK_THAT(rows[0].message, Catch::Contains("injected prepare failure"));
@@ -189,17 +194,7 @@ timing: {{warmup: 0, min_iters: 1, max_iters: 1, min_time_s: 0}}
 // Run explicitly (ctest cp_mpi_abort): the job must end, non-zero, with one clear line.
 TEST_CASE("a failure on one rank during communication ends the job", "[.abort]") {
   const int P = comm::world().size();
-  run_scenario(fmt::format(R"(
-name: aborting
-backends: [cpu.reference]
-strategies: [test_fail_run]
-world_sizes: [{}]
-masks: [causal]
-seqlens: [64]
-shape: {{batch: 1, heads_q: 2, heads_kv: 2, head_dim: 8}}
-passes: [fwd]
-timing: {{warmup: 0, min_iters: 1, max_iters: 1, min_time_s: 0}}
-)", P));
+  run_scenario(small_fwd_scenario("aborting", "test_fail_run", P));
   FAIL("the job should have ended");
 }
 
