@@ -45,7 +45,7 @@ TEST_CASE("a prefix beyond the sequence is refused", "[masks][errors]") {
   require_error({"global_sliding_window", {{"global", "101"}}}, 100, "global", "[0, 100]");
 }
 
-TEST_CASE("keep outside (0, 1] is refused", "[masks][errors]") {
+TEST_CASE("keep outside 0 < keep <= 1 is refused", "[masks][errors]") {
   for (const char* name : {"block_sparse", "var_block_sparse"})
     for (const char* keep : {"0", "-0.5", "1.01", "abc"}) require_error({name, {{"keep", keep}}}, 100, "keep", "(0, 1]");
   REQUIRE(error_of({"block_sparse", {{"keep", "1"}}}, 100, 100).empty());
