@@ -42,6 +42,9 @@ attnbench_configure() {
     fe="$("$ATTNBENCH_ROOT/scripts/fetch-cudnn-frontend.sh" "$ATTNBENCH_ROOT/build/_deps" || true)"
     [ -n "$fe" ] && extra+=("-DATTNBENCH_CUDNN_FRONTEND_INCLUDE=$fe")
   fi
+  # ATTNBENCH_CMAKE_ARGS: extra configure flags (CI sets -DATTNBENCH_WERROR=ON).
+  # shellcheck disable=SC2206
+  if [ -n "${ATTNBENCH_CMAKE_ARGS:-}" ]; then extra+=(${ATTNBENCH_CMAKE_ARGS}); fi
   cmake -S "$ATTNBENCH_ROOT" -B "$ATTNBENCH_BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release "${extra[@]}" "$@" >/dev/null
 }
 
