@@ -10,7 +10,17 @@ function(attnbench_add_plugin name)
   if(NOT ARGN)
     message(FATAL_ERROR "attnbench_add_plugin(${name}): no source files given")
   endif()
+  # A plugin is benchmarked beside -O3 built-ins: without a build type CMake compiles
+  # with no -O at all, so a caller that set none gets Release flags for this target.
+  if(NOT CMAKE_BUILD_TYPE AND NOT CMAKE_CONFIGURATION_TYPES)
+    message(STATUS "attnbench_add_plugin(${name}): no CMAKE_BUILD_TYPE set, building it with Release flags")
+    set(_attnbench_plugin_release ON)
+  endif()
   add_library(${name} MODULE ${ARGN})
+  if(_attnbench_plugin_release)
+    target_compile_options(${name} PRIVATE
+      $<$<COMPILE_LANGUAGE:CXX>:${CMAKE_CXX_FLAGS_RELEASE}> $<$<COMPILE_LANGUAGE:CUDA>:${CMAKE_CUDA_FLAGS_RELEASE}>)
+  endif()
   target_link_libraries(${name} PRIVATE attnbench::plugin_api)
   target_compile_features(${name} PRIVATE cxx_std_20)
   set_target_properties(${name} PROPERTIES

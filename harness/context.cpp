@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "attnbench/version.hpp"
+#include "harness/plugins.hpp"
 
 #ifndef ATTNBENCH_GIT_REVISION
 #define ATTNBENCH_GIT_REVISION "unknown"
@@ -67,6 +68,7 @@ Context collect_context(const std::string& scenario_text) {
       {"mpi_library", json_string("none")},
       {"world_size", "1"},
   };
+  c.emplace_back("plugins", loaded_plugins_json());  // path, names, size and hash of each --plugin
   for (const auto& p : providers()) p(c);
   c.emplace_back("scenario", json_string(scenario_text));
   return c;

@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <system_error>
 
@@ -22,6 +24,26 @@ namespace {
 std::set<std::string>& loaded_files() {
   static std::set<std::string> files;
   return files;
+}
+
+std::vector<LoadedPlugin>& plugin_records() {
+  static std::vector<LoadedPlugin> records;
+  return records;
+}
+
+// FNV-1a over the file's bytes: not a security hash, an identity for "which build was this".
+std::string file_hash(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::uint64_t h = 1469598103934665603ull;
+  char buf[1 << 16];
+  while (in.read(buf, sizeof buf) || in.gcount() > 0) {
+    for (std::streamsize i = 0; i < in.gcount(); ++i) {
+      h ^= static_cast<unsigned char>(buf[i]);
+      h *= 1099511628211ull;
+    }
+    if (!in) break;
+  }
+  return fmt::format("fnv1a64:{:016x}", h);
 }
 
 std::string canonical_or_same(const std::string& path) {
@@ -192,10 +214,28 @@ std::vector<LoadedPlugin> load_plugins(const std::vector<std::string>& explicit_
   for (const auto& f : files) {
     const std::string key = canonical_or_same(f);
     if (loaded_files().count(key) != 0) continue;
-    loaded.push_back(load_plugin(f));
+    LoadedPlugin p = load_plugin(f);
+    std::error_code ec;
+    p.size_bytes = fs::file_size(f, ec);
+    p.hash = file_hash(f);
+    plugin_records().push_back(p);
+    loaded.push_back(std::move(p));
     loaded_files().insert(key);
   }
   return loaded;
+}
+
+const std::vector<LoadedPlugin>& loaded_plugins() { return plugin_records(); }
+
+std::string loaded_plugins_json() {
+  nlohmann::json a = nlohmann::json::array();
+  for (const auto& p : plugin_records())
+    a.push_back({{"path", canonical_or_same(p.path)},
+                 {"backends", p.backends},
+                 {"strategies", p.strategies},
+                 {"size_bytes", p.size_bytes},
+                 {"hash", p.hash}});
+  return a.dump();
 }
 
 }  // namespace attnbench

@@ -4,6 +4,8 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <cmath>
+
 namespace attnbench {
 
 namespace {
@@ -18,12 +20,23 @@ Progress::Progress(std::size_t total, bool enabled, std::FILE* out)
     : total_(total), enabled_(enabled), tty_(isatty(fileno(out)) != 0), out_(out),
       begin_(std::chrono::steady_clock::now()) {}
 
+double Progress::elapsed() const {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - begin_).count();
+}
+
+// "elapsed 1m05s, ETA 3m10s": the ETA is the mean time of the cases finished so far
+// times the cases left, shown once a case has finished.
+std::string Progress::timing(std::size_t finished) const {
+  const double e = elapsed();
+  std::string t = "elapsed " + duration(e);
+  if (finished > 0 && finished < total_) t += ", ETA " + duration(e / finished * (total_ - finished));
+  return t;
+}
+
 void Progress::start(const Case& c, std::size_t done) {
   done_ = done;
   if (!enabled_ || !tty_) return;
-  const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - begin_).count();
-  const std::string eta = done > 0 ? " ETA " + duration(elapsed / done * (total_ - done)) : "";
-  fmt::print(out_, "\r\033[K[{}/{}] {}{}", done + 1, total_, c.label(), eta);
+  fmt::print(out_, "\r\033[K[{}/{}] {} ({})", done + 1, total_, c.label(), timing(done));
   std::fflush(out_);
 }
 
@@ -33,15 +46,15 @@ void Progress::finish(const Case& c, const ResultRow& r) {
   if (r.status == Status::ok || r.status == Status::mismatch)
     what += fmt::format(" {:.4g} ms {:.3g} TFLOP/s", r.time_ms, r.tflops);
   if (r.status != Status::ok && !r.message.empty()) what += " (" + r.message + ")";
-  fmt::print(out_, "[{}/{}] {}: {}\n", done_ + 1, total_, c.label(), what);
+  fmt::print(out_, "[{}/{}] {}: {} ({})\n", done_ + 1, total_, c.label(), what, timing(done_ + 1));
   std::fflush(out_);
 }
 
 void Progress::close() {
-  if (enabled_ && tty_) {
-    fmt::print(out_, "\r\033[K");
-    std::fflush(out_);
-  }
+  if (!enabled_) return;
+  if (tty_) fmt::print(out_, "\r\033[K");
+  fmt::print(out_, "attnbench: {} cases in {} wall time\n", total_, duration(elapsed()));
+  std::fflush(out_);
 }
 
 }  // namespace attnbench

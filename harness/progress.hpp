@@ -18,6 +18,9 @@ class Progress {
   void close();
 
  private:
+  double elapsed() const;
+  std::string timing(std::size_t finished) const;
+
   std::size_t total_, done_ = 0;
   bool enabled_, tty_;
   std::FILE* out_;

@@ -37,7 +37,8 @@ attnbench_configure() {
   command -v ccache >/dev/null && extra+=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_CUDA_COMPILER_LAUNCHER=ccache)
   # nvcc is often installed outside PATH.
   if ! command -v nvcc >/dev/null && [ -x /usr/local/cuda/bin/nvcc ]; then export PATH="/usr/local/cuda/bin:$PATH"; fi
-  if [ -x "$ATTNBENCH_ROOT/scripts/fetch-cudnn-frontend.sh" ]; then
+  # The cuDNN frontend serves only the CUDA build: a runner without nvcc skips the download.
+  if [ -x "$ATTNBENCH_ROOT/scripts/fetch-cudnn-frontend.sh" ] && command -v nvcc >/dev/null; then
     local fe
     fe="$("$ATTNBENCH_ROOT/scripts/fetch-cudnn-frontend.sh" "$ATTNBENCH_ROOT/build/_deps" || true)"
     [ -n "$fe" ] && extra+=("-DATTNBENCH_CUDNN_FRONTEND_INCLUDE=$fe")

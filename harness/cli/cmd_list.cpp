@@ -3,6 +3,7 @@
 #include <fmt/ranges.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <memory>
 
 #include "attnbench/registry.hpp"
@@ -15,8 +16,14 @@ namespace attnbench {
 namespace {
 
 void list_backends() {
-  fmt::print("{:<18} {:<6} {:<16} {:<14} {:<10} {}\n", "backend", "device", "dtypes", "head_dims",
-             "origin", "description");
+  // Column widths from the longest entry, so plugin names and origins (paths) keep the table aligned.
+  std::size_t wname = 7, worigin = 6;
+  for (const auto& e : Registry::instance().backends()) {
+    wname = std::max(wname, e.name.size());
+    worigin = std::max(worigin, e.origin.size());
+  }
+  fmt::print("{:<{}} {:<6} {:<16} {:<14} {:<{}} {}\n", "backend", wname, "device", "dtypes", "head_dims",
+             "origin", worigin, "description");
   for (const auto& e : Registry::instance().backends()) {
     const BackendInfo i = e.backend->info();
     std::vector<std::string_view> dt;
@@ -24,9 +31,9 @@ void list_backends() {
     const std::string dims = i.head_dims.empty()
                                  ? (i.head_dim_multiple > 1 ? fmt::format("k*{}", i.head_dim_multiple) : "any")
                                  : fmt::format("{}", fmt::join(i.head_dims, ","));
-    fmt::print("{:<18} {:<6} {:<16} {:<14} {:<10} {}\n", e.name, to_string(i.device),
-               fmt::format("{}", fmt::join(dt, ",")), dims, e.origin, i.description);
-    fmt::print("{:<18} masks: {}\n", "", i.masks.empty() ? "all" : fmt::format("{}", fmt::join(i.masks, ", ")));
+    fmt::print("{:<{}} {:<6} {:<16} {:<14} {:<{}} {}\n", e.name, wname, to_string(i.device),
+               fmt::format("{}", fmt::join(dt, ",")), dims, e.origin, worigin, i.description);
+    fmt::print("{:<{}} masks: {}\n", "", wname, i.masks.empty() ? "all" : fmt::format("{}", fmt::join(i.masks, ", ")));
   }
 }
 

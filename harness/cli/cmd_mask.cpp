@@ -76,6 +76,9 @@ int run_mask_command(const MaskCommandOptions& o, std::string& out) {
                                    kMaxDumpCells, o.seqlen, sk));
     const auto dense = mask->dense();
     write_npy(o.dump, "|u1", {mask->seqlen_q(), mask->seqlen_k()}, dense.data(), dense.size());
+    // On stderr, so `--json` output stays one JSON document.
+    fmt::print(stderr, "attnbench: wrote the dense mask ({} x {}, |u1) to {}\n", mask->seqlen_q(),
+               mask->seqlen_k(), o.dump);
   }
   out += o.json ? json_report(*mask) : text_report(*mask, o.max_slices);
   return 0;

@@ -1,0 +1,203 @@
+// cpu.flash, backward (FA2): dK/dV per key tile, then dQ per query tile, P and dS recomputed from LSE.
+// Part of flash_impl.hpp: included once per ISA translation unit, inside no namespace,
+// after the ISA traits and ATTNBENCH_FLASH_NS (see flash_impl.hpp).
+#pragma once
+
+#include "flash_impl_softmax.hpp"
+
+#ifndef ATTNBENCH_FLASH_NS
+#error "define ATTNBENCH_FLASH_NS before including flash_impl.hpp"
+#endif
+
+namespace attnbench::cpu::flash::ATTNBENCH_FLASH_NS {
+
+// ---------------------------------------------------------------------------
+// Backward (FA2): dK/dV per key tile, then dQ per query tile; P and dS are
+// recomputed from the saved LSE in both passes, so no two work items write the
+// same output and the result does not depend on the schedule.
+
+struct BackwardLayout {
+  i64 Dp = 0;
+  Packed q_rows, do_rows;           // A operands of S = Q K^T and dP = dO V^T
+  Packed k_keys, v_keys;            // their B operands
+  Packed q_cols, do_cols, k_cols;   // B operands of dK += dS^T Q, dV += P^T dO, dQ += dS K
+  float* delta = nullptr;           // rowsum(dO * O), [B, Hq, Sq]
+  Bump bump;
+  i64 thread_floats = 0;
+  float* threads_base = nullptr;
+
+  BackwardLayout(const Geometry& g, float* ws, int threads) {
+    const i64 B = g.batch, D = g.head_dim, Hq = g.heads_q, Hkv = g.heads_kv;
+    const i64 Sq = g.seqlen_q, Sk = g.seqlen_k;
+    Dp = padded_dim(D);
+    bump.base = ws;
+    q_rows = bump.take_packed(B, Hq, row_panels_size(Sq, D));
+    do_rows = bump.take_packed(B, Hq, row_panels_size(Sq, D));
+    k_keys = bump.take_packed(B, Hkv, key_panels_size(Sk, D));
+    v_keys = bump.take_packed(B, Hkv, key_panels_size(Sk, D));
+    q_cols = bump.take_packed(B, Hq, column_panels_size(Sq, D));
+    do_cols = bump.take_packed(B, Hq, column_panels_size(Sq, D));
+    k_cols = bump.take_packed(B, Hkv, column_panels_size(Sk, D));
+    delta = bump.take(B * Hq * Sq);
+    Bump t;
+    scratch(t);
+    thread_floats = t.used;
+    threads_base = bump.take(thread_floats * threads);
+  }
+  struct Scratch {
+    float *p = nullptr, *ds = nullptr, *dk = nullptr, *dv = nullptr, *dq = nullptr;
+  };
+  Scratch scratch(Bump& t) const {
+    Scratch s;
+    s.p = t.take(kTileQ * kTileK);
+    s.ds = t.take(kTileQ * kTileK);
+    s.dk = t.take(kTileK * Dp);
+    s.dv = t.take(kTileK * Dp);
+    s.dq = t.take(kTileQ * Dp);
+    return s;
+  }
+  Scratch for_thread(int id) const {
+    Bump t{threads_base + id * thread_floats, 0};
+    return scratch(t);
+  }
+};
+
+inline std::size_t backward_workspace(const Geometry& g, int threads) {
+  return static_cast<std::size_t>(BackwardLayout(g, nullptr, threads).bump.used);
+}
+
+// P and dS of one (query tile, key tile) pair for query head h:
+// p = exp(s * scale - lse) (masked), ds = scale * p * (dP - delta).
+inline void probs_and_dscores(const BackwardArgs& a, const BackwardLayout& L, i64 b, i64 h,
+                              i64 q0, i64 mq, i64 k0, i64 nk, bool full,
+                              const BackwardLayout::Scratch& s) {
+  const Geometry& g = a.geometry;
+  const i64 D = g.head_dim, Sq = g.seqlen_q, Hq = g.heads_q;
+  const i64 kvh = h / (Hq / g.heads_kv);
+  const i64 nkp = round_up(nk, NR), nkw = round_up(nk, W);
+  const float scale = static_cast<float>(g.softmax_scale), c = scale * kLog2e;
+  gemm<AMode::panels, Acc::set>(mq, nkp, D, L.q_rows.at(b, h) + q0 * D, MR,
+                                L.k_keys.at(b, kvh) + k0 * D, NR, D * NR, s.p, kTileK, nullptr);
+  gemm<AMode::panels, Acc::set>(mq, nkp, D, L.do_rows.at(b, h) + q0 * D, MR,
+                                L.v_keys.at(b, kvh) + k0 * D, NR, D * NR, s.ds, kTileK, nullptr);
+  RowRanges ranges{};
+  if (!full) ranges = a.mask.fetch(a.mask.context, a.mask.q_origin + q0, mq);
+  const float* lse = a.lse + (b * Hq + h) * Sq + q0;
+  const float* delta = L.delta + (b * Hq + h) * Sq + q0;
+  const V sv = Simd::set1(scale);
+  for (i64 r = 0; r < mq; ++r) {
+    float* prow = s.p + r * kTileK;
+    float* dsrow = s.ds + r * kTileK;
+    if (lse[r] == kNegInf) {  // a row with no allowed key has zero gradients
+      zero_floats(prow, nkw);
+      zero_floats(dsrow, nkw);
+      continue;
+    }
+    scale_mask_max(prow, nk, nkw, c, -lse[r] * kLog2e, full ? nullptr : &ranges, r,
+                   a.mask.k_origin + k0);
+    const V dv = Simd::set1(delta[r]);
+    for (i64 j = 0; j < nkw; j += W) {
+      const V p = Simd::exp2(Simd::load(prow + j));
+      Simd::store(prow + j, p);
+      Simd::store(dsrow + j, Simd::mul(Simd::mul(p, sv), Simd::sub(Simd::load(dsrow + j), dv)));
+    }
+  }
+}
+
+inline void backward_dkdv_item(const BackwardArgs& a, const BackwardLayout& L, i64 b, i64 kvh,
+                               i64 kt, const BackwardLayout::Scratch& s) {
+  const Geometry& g = a.geometry;
+  const TileMap& map = a.map;
+  const i64 D = g.head_dim, Dp = L.Dp, Sq = g.seqlen_q, Sk = g.seqlen_k, Hkv = g.heads_kv;
+  const i64 group = g.heads_q / Hkv;
+  const i64 k0 = kt * kTileK, nk = imin(kTileK, Sk - k0);
+  zero_floats(s.dk, kTileK * Dp);
+  zero_floats(s.dv, kTileK * Dp);
+  for (i64 gi = 0; gi < group; ++gi) {
+    const i64 h = kvh * group + gi;
+    for (i64 idx = map.col_begin[kt]; idx < map.col_begin[kt + 1]; ++idx) {
+      const i64 qt = map.rows[idx];
+      const i64 q0 = qt * kTileQ, mq = imin(kTileQ, Sq - q0);
+      probs_and_dscores(a, L, b, h, q0, mq, k0, nk, map.col_full[idx] != 0, s);
+      // dV += P^T dO and dK += dS^T Q: the score tiles are read transposed.
+      gemm<AMode::cols, Acc::add>(nk, Dp, mq, s.p, kTileK, L.do_cols.at(b, h) + q0 * NR, NR,
+                                  Sq * NR, s.dv, Dp, nullptr);
+      gemm<AMode::cols, Acc::add>(nk, Dp, mq, s.ds, kTileK, L.q_cols.at(b, h) + q0 * NR, NR,
+                                  Sq * NR, s.dk, Dp, nullptr);
+    }
+  }
+  for (i64 j = 0; j < nk; ++j) {
+    float* dk = a.dk + ((b * Sk + k0 + j) * Hkv + kvh) * D;
+    float* dv = a.dv + ((b * Sk + k0 + j) * Hkv + kvh) * D;
+    for (i64 d = 0; d < D; ++d) {
+      dk[d] = s.dk[j * Dp + d];
+      dv[d] = s.dv[j * Dp + d];
+    }
+  }
+}
+
+inline void backward_dq_item(const BackwardArgs& a, const BackwardLayout& L, i64 b, i64 h, i64 qt,
+                             const BackwardLayout::Scratch& s) {
+  const Geometry& g = a.geometry;
+  const TileMap& map = a.map;
+  const i64 D = g.head_dim, Dp = L.Dp, Sq = g.seqlen_q, Sk = g.seqlen_k, Hq = g.heads_q;
+  const i64 kvh = h / (Hq / g.heads_kv);
+  const i64 q0 = qt * kTileQ, mq = imin(kTileQ, Sq - q0);
+  zero_floats(s.dq, kTileQ * Dp);
+  for (i64 idx = map.row_begin[qt]; idx < map.row_begin[qt + 1]; ++idx) {
+    const i64 kt = map.cols[idx];
+    const i64 k0 = kt * kTileK, nk = imin(kTileK, Sk - k0);
+    probs_and_dscores(a, L, b, h, q0, mq, k0, nk, map.row_full[idx] != 0, s);
+    gemm<AMode::rows, Acc::add>(mq, Dp, nk, s.ds, kTileK, L.k_cols.at(b, kvh) + k0 * NR, NR,
+                                Sk * NR, s.dq, Dp, nullptr);
+  }
+  for (i64 r = 0; r < mq; ++r) {
+    float* dq = a.dq + ((b * Sq + q0 + r) * Hq + h) * D;
+    for (i64 d = 0; d < D; ++d) dq[d] = s.dq[r * Dp + d];
+  }
+}
+
+inline void backward(const BackwardArgs& a) {
+  const Geometry& g = a.geometry;
+  const int T = a.threads > 0 ? a.threads : 1;
+  const BackwardLayout L(g, a.workspace, T);
+  const i64 D = g.head_dim, B = g.batch, Hq = g.heads_q, Hkv = g.heads_kv;
+  const i64 Sq = g.seqlen_q, Sk = g.seqlen_k;
+
+  pack(a.q, B, Sq, Hq, D, Form::row_panels, L.q_rows, T);
+  pack(a.dout, B, Sq, Hq, D, Form::row_panels, L.do_rows, T);
+  pack(a.k, B, Sk, Hkv, D, Form::key_panels, L.k_keys, T);
+  pack(a.v, B, Sk, Hkv, D, Form::key_panels, L.v_keys, T);
+  pack(a.q, B, Sq, Hq, D, Form::column_panels, L.q_cols, T);
+  pack(a.dout, B, Sq, Hq, D, Form::column_panels, L.do_cols, T);
+  pack(a.k, B, Sk, Hkv, D, Form::column_panels, L.k_cols, T);
+  const i64 rows = B * Sq * Hq;
+#pragma omp parallel for num_threads(T) schedule(static)
+  for (i64 item = 0; item < rows; ++item) {
+    const i64 h = item % Hq, bi = item / Hq, b = bi / Sq, i = bi % Sq;
+    const float* o = a.o + item * D;
+    const float* d_o = a.dout + item * D;
+    float sum = 0.0f;
+    for (i64 d = 0; d < D; ++d) sum += o[d] * d_o[d];
+    L.delta[(b * Hq + h) * Sq + i] = sum;
+  }
+
+  const i64 kv_heads = B * Hkv, k_items = a.map.k_tiles * kv_heads;
+  const i64 q_heads = B * Hq, q_items = a.map.q_tiles * q_heads;
+#pragma omp parallel num_threads(T)
+  {
+    const BackwardLayout::Scratch s = L.for_thread(omp_get_thread_num());
+#pragma omp for schedule(dynamic, 1)
+    for (i64 item = 0; item < k_items; ++item) {
+      const i64 kt = a.map.k_order[item / kv_heads], bh = item % kv_heads;
+      backward_dkdv_item(a, L, bh / Hkv, bh % Hkv, kt, s);
+    }
+#pragma omp for schedule(dynamic, 1)
+    for (i64 item = 0; item < q_items; ++item) {
+      const i64 qt = a.map.q_order[item / q_heads], bh = item % q_heads;
+      backward_dq_item(a, L, bh / Hq, bh % Hq, qt, s);
+    }
+  }
+}
+
+}  // namespace attnbench::cpu::flash::ATTNBENCH_FLASH_NS
