@@ -37,6 +37,14 @@ std::int64_t kept_count(double keep, std::int64_t nkb) {
   return std::clamp<std::int64_t>(std::llround(keep * static_cast<double>(nkb)), 1, nkb);
 }
 
+// The block table (query blocks x key blocks bytes) and the block choice scale with this product.
+void check_block_pairs(const MaskSpec& spec, std::int64_t nqb, std::int64_t nkb, const char* block_param) {
+  if (nqb * nkb > kMaxMaskBlockPairs)
+    throw InputError(fmt::format("mask '{}': {} x {} blocks is past the limit of {} = 2^30 block pairs "
+                                 "(accepted: a larger '{}' or a shorter sequence)",
+                                 spec.name, nqb, nkb, kMaxMaskBlockPairs, block_param));
+}
+
 std::vector<std::int64_t> uniform_starts(std::int64_t s, std::int64_t b) {
   std::vector<std::int64_t> starts;
   for (std::int64_t x = 0; x < s; x += b) starts.push_back(x);
@@ -49,6 +57,7 @@ BlockLayout block_sparse_layout(const MaskSpec& spec, std::int64_t sq, std::int6
   const std::int64_t b = int_param(spec, "block", 128, 1, kMaxBlock);
   const double keep = real_param(spec, "keep", 0.5, 0.0, 1.0);
   l.seed = seed_param(spec);
+  check_block_pairs(spec, (sq + b - 1) / b, (sk + b - 1) / b, "block");
   l.q_starts = uniform_starts(sq, b);
   l.k_starts = uniform_starts(sk, b);
   l.kept = kept_count(keep, l.nkb());
@@ -74,9 +83,16 @@ BlockLayout var_block_sparse_layout(const MaskSpec& spec, std::int64_t s, std::i
   // Sizes uniform in [min, 2 avg - min] (mean avg); a last block shorter than min joins its neighbour.
   Rng rng(l.seed);
   l.q_starts = {0};
+  // Both axes share the blocks: past 2^15 of them the pairs pass the limit, so stop sampling there.
+  constexpr std::int64_t kMaxBlocks = std::int64_t{1} << 15;
+  static_assert(kMaxBlocks * kMaxBlocks == kMaxMaskBlockPairs);
   while (l.q_starts.back() < s) {
     const std::int64_t size = rng.between(min_block, 2 * avg_block - min_block);
     l.q_starts.push_back(std::min(s, l.q_starts.back() + size));
+    if (static_cast<std::int64_t>(l.q_starts.size()) > kMaxBlocks + 2)
+      throw InputError(fmt::format("mask '{}': more than {} blocks per axis is past the limit of {} = 2^30 block "
+                                   "pairs (accepted: a larger 'avg_block' and 'min_block' or a shorter sequence)",
+                                   spec.name, kMaxBlocks, kMaxMaskBlockPairs));
   }
   const std::size_t n = l.q_starts.size();
   if (n > 2 && l.q_starts[n - 1] - l.q_starts[n - 2] < min_block) l.q_starts.erase(l.q_starts.end() - 2);

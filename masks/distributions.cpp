@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "attnbench/types.hpp"
+#include "masks/library.hpp"
 #include "masks/rng.hpp"
 
 namespace attnbench::masks {
@@ -43,6 +45,10 @@ std::vector<std::int64_t> sample_lengths(const Distribution& dist, std::uint64_t
     length = std::min(std::max<std::int64_t>(length, 1), total - filled);
     lengths.push_back(length);
     filled += length;
+    if (filled < total && static_cast<std::int64_t>(lengths.size()) >= kMaxMaskDocuments)
+      throw InputError(fmt::format("more than {} = 2^24 documents in {} tokens is past the limit (accepted: "
+                                   "longer documents or a shorter sequence)",
+                                   kMaxMaskDocuments, total));
   }
   return lengths;
 }

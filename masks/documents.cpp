@@ -146,7 +146,11 @@ Documents resolve_documents(const MaskSpec& spec, std::int64_t seqlen) {
   } else {
     Distribution dist{default_histogram_for(seqlen)};
     if (auto node = yaml_param(spec, "distribution")) dist = parse_distribution(spec, *node);
-    lengths = sample_lengths(dist, seed, seqlen);
+    try {
+      lengths = sample_lengths(dist, seed, seqlen);
+    } catch (const InputError& e) {
+      throw InputError(fmt::format("mask '{}': parameter 'distribution': {}", spec.name, e.what()));
+    }
     docs = from_lengths(lengths);
     docs.params.emplace_back("distribution", dist.to_json());
     docs.params.emplace_back("seed", std::to_string(seed));
@@ -175,6 +179,10 @@ Documents resolve_block_documents(const MaskSpec& spec, std::int64_t seqlen, std
       const std::int64_t length = std::min(rng.between(1, 8) * block, seqlen - filled);
       lengths.push_back(length);
       filled += length;
+      if (filled < seqlen && static_cast<std::int64_t>(lengths.size()) >= kMaxMaskDocuments)
+        throw InputError(fmt::format("mask '{}': more than {} = 2^24 documents in {} tokens is past the limit "
+                                     "(accepted: a larger 'block' or a shorter sequence)",
+                                     spec.name, kMaxMaskDocuments, seqlen));
     }
     params.emplace_back("seed", std::to_string(seed));
   }

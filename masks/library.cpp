@@ -4,6 +4,8 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
+
 #include "attnbench/types.hpp"
 #include "masks/builders.hpp"
 
@@ -53,6 +55,10 @@ const masks::MaskEntry& checked_entry(const MaskSpec& spec, std::int64_t seqlen_
   if (seqlen_q <= 0 || seqlen_k <= 0)
     throw InputError(fmt::format("mask '{}': sequence lengths must be positive (got {} x {})",
                                  spec.name, seqlen_q, seqlen_k));
+  if (seqlen_q > kMaxMaskSeqlen || seqlen_k > kMaxMaskSeqlen)
+    throw InputError(fmt::format("mask '{}': sequence length {} is past the limit (accepted: 1 to {} = 2^31 tokens "
+                                 "per axis, where every area is exact)",
+                                 spec.name, std::max(seqlen_q, seqlen_k), kMaxMaskSeqlen));
   if (!info->allows_unequal_seqlens && seqlen_q != seqlen_k)
     throw InputError(fmt::format("mask '{}' needs seqlen_q == seqlen_k (got {} and {})", spec.name,
                                  seqlen_q, seqlen_k));

@@ -32,6 +32,15 @@ struct MaskInfo {
   bool allows_unequal_seqlens = true;  // Sq != Sk
 };
 
+// Size limits (docs/masks.md "Limits"). Up to kMaxMaskSeqlen tokens per axis every area
+// (at most 2^62 pairs) and every intermediate product is exact in int64 arithmetic; longer
+// sequences are refused with an InputError (exit 2) rather than given a wrapped-around area.
+inline constexpr std::int64_t kMaxMaskSeqlen = std::int64_t{1} << 31;
+// Masks made of many pieces are refused past these counts instead of exhausting memory:
+// documents of a document mask, and query blocks x key blocks of a block-sparse mask.
+inline constexpr std::int64_t kMaxMaskDocuments = std::int64_t{1} << 24;
+inline constexpr std::int64_t kMaxMaskBlockPairs = std::int64_t{1} << 30;
+
 // Builds the mask for (Sq, Sk). Unknown names, unknown or out-of-range
 // parameters throw InputError naming the mask, the parameter and the accepted range.
 MaskPtr build_mask(const MaskSpec&, std::int64_t seqlen_q, std::int64_t seqlen_k);

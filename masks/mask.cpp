@@ -9,18 +9,22 @@ namespace attnbench {
 
 namespace {
 
-// sum_{i=0}^{n-1} clamp(i + b, 0, m), in O(1).
+// 128-bit intermediates (__extension__: -Wpedantic accepts the GCC/Clang type).
+__extension__ typedef __int128 Wide;
+
+// sum_{i=0}^{n-1} clamp(i + b, 0, m), in O(1). The product before halving reaches 2^63 at
+// n = m = 2^31 (kMaxMaskSeqlen), so it is taken in 128 bits; the result is at most n * m.
 std::int64_t sum_clamp_rising(std::int64_t n, std::int64_t b, std::int64_t m) {
   if (n <= 0 || m <= 0) return 0;
-  std::int64_t total = 0;
+  Wide total = 0;
   // Rows where 0 < i + b < m contribute i + b.
   std::int64_t lo = std::max<std::int64_t>(0, 1 - b);
   std::int64_t hi = std::min<std::int64_t>(n - 1, m - b - 1);
-  if (lo <= hi) total += (hi - lo + 1) * (lo + b + hi + b) / 2;
+  if (lo <= hi) total += static_cast<Wide>(hi - lo + 1) * (static_cast<Wide>(lo + b) + (hi + b)) / 2;
   // Rows where i + b >= m contribute m.
   std::int64_t sat = std::max<std::int64_t>(0, m - b);
-  if (sat < n) total += (n - sat) * m;
-  return total;
+  if (sat < n) total += static_cast<Wide>(n - sat) * m;
+  return static_cast<std::int64_t>(total);
 }
 
 }  // namespace
