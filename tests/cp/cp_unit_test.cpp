@@ -136,7 +136,7 @@ TEST_CASE("bad CP options are input errors naming the option", "[cp][options]") 
                     Catch::Contains("balance") && Catch::Contains("tokens, area"));
 }
 
-TEST_CASE("a CP case runs through the one pipeline; its bwd dump holds o and lse like a single-device one",
+TEST_CASE("a CP case runs through the one pipeline, its bwd dump holds o and lse like a single-device one",
           "[cp][dump]") {
   const auto dump = std::filesystem::temp_directory_path() / fmt::format("attnbench-cp-bwd-dump-{}", ::getpid());
   std::filesystem::remove_all(dump);
