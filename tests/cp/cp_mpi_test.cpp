@@ -184,17 +184,10 @@ TEST_CASE("CP bwd dumps hold o and lse (the forward the backward consumed)", "[c
   const int P = comm::world().size();
   const auto dump = std::filesystem::temp_directory_path() / fmt::format("attnbench-cp-bwd-dump-{}", ::getpid());
   if (comm::is_lead()) std::filesystem::create_directories(dump);
-  const auto rows = run_scenario(fmt::format(R"(
-name: bwd_dump
-backends: [cpu.reference]
-strategies: [ring, usp]
-world_sizes: [{}]
-masks: [causal]
-seqlens: [64]
-shape: {{batch: 1, heads_q: 4, heads_kv: 4, head_dim: 8}}
-passes: [bwd]
-timing: {{warmup: 0, min_iters: 1, max_iters: 1, min_time_s: 0}}
-)", P), dump.string());
+  // The failure tests' one-iteration scenario, as a backward pass.
+  std::string yaml = small_fwd_scenario("bwd_dump", "ring, usp", P);
+  yaml.replace(yaml.find("passes: [fwd]"), 13, "passes: [bwd]");
+  const auto rows = run_scenario(yaml, dump.string());
   REQUIRE(rows.size() == 2);
   if (comm::is_lead()) {
     std::size_t folders = 0;

@@ -5,6 +5,7 @@
 
 #include "attnbench/registry.hpp"
 #include "harness/axis_product.hpp"
+#include "harness/comm/local_comm.hpp"
 #include "harness/case_row.hpp"
 #include "harness/pipeline.hpp"
 #include "harness/sweep.hpp"
@@ -143,4 +144,40 @@ TEST_CASE("the axis product visits points in nested-loop order", "[pipeline][sce
   CHECK(a[1].at("b") == "1");
   CHECK(a[1].at("a") == "y");  // the last axis varies fastest
   CHECK(a[2].at("b") == "2");
+}
+
+TEST_CASE("the distributed measurement shares the stopping rule and adds per-rank columns", "[pipeline]") {
+  auto comm = comm::make_local_communicator();
+  struct Exec final : Execution {
+    int runs = 0;
+    void run() override { ++runs; }
+    IterationTime timed_run() override {
+      run();
+      return {0.001, 0.0008, 0.0002};
+    }
+    void fetch_outputs(Outputs&) override {}
+    std::vector<Metric> metrics() override { return {{"bytes_sent", 64.0, {}}}; }
+  } exec;
+  TimingConfig cfg;
+  cfg.warmup = 1;
+  cfg.min_iters = 3;
+  cfg.max_iters = 3;
+  cfg.min_time_s = 1e3;  // never converges: stops at max_iters, as the local loop would
+  DistributedMeasurement m(*comm);
+  const TimingResult t = m.time(cfg, exec);
+  CHECK(exec.runs == 4);
+  CHECK(t.stop_reason == "max_iters");
+  CHECK(t.stop_reason == LocalMeasurement().time(cfg, exec).stop_reason);
+  Problem p;
+  p.shape = {1, 1, 1, 16, 16, 8};
+  ResultRow row;
+  m.fill(row, p, t, exec.metrics(), 1024.0);
+  CHECK(row.time_ms == Approx(1.0));
+  CHECK(row.peak_mem_bytes == 1024);
+  std::map<std::string, Metric> extra;
+  for (const auto& x : row.extra) extra[x.name] = x;
+  CHECK(extra["compute_ms"].value == Approx(0.8));
+  CHECK(extra["rank_time_ms"].text == "[1]");
+  CHECK(extra["bytes_sent"].value == 64.0);
+  CHECK(extra["rank_bytes_sent"].text == "[64]");
 }
