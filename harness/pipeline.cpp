@@ -92,13 +92,13 @@ ResultRow run_case_on(const Case& c, SweepContext& ctx, ResultRow row, Communica
   }
   Backend& backend = *Registry::instance().find_backend(c.backend);
   Strategy* strategy = p.strategy == "none" ? nullptr : Registry::instance().find_strategy(p.strategy);
-  const BackendInfo info = backend.info();
-  const bool on_device = strategy == nullptr && info.device != Device::cpu;  // CP charges the host
   const auto budget = static_cast<std::size_t>(opt.memory_budget_bytes);
   MemoryTracker host(budget), device(budget);
   const bool lead = comm == nullptr || comm->rank() == 0;
   const bool check = should_check(s, p);
   try {
+    const BackendInfo info = backend.info();
+    const bool on_device = strategy == nullptr && info.device != Device::cpu;  // CP charges the host
     // Inputs: every rank builds the same global inputs; the ranks agree before preparing.
     const Inputs* in = nullptr;
     agreed(comm, [&] {
