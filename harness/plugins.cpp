@@ -173,6 +173,8 @@ LoadedPlugin load_plugin(const std::string& path) {
       throw;
     } catch (const std::exception& e) {  // e.g. a backend whose info() throws
       throw InputError(fmt::format("plugin {}: registration failed ({})", path, e.what()));
+    } catch (...) {  // a type not derived from std::exception: still one clear line, never terminate
+      throw InputError(fmt::format("plugin {}: registration failed (a non-standard exception was thrown)", path));
     }
   }
   handle.release();

@@ -1,4 +1,4 @@
-// The scenario file (DESIGN.md "Scenario file"): parsing, validation, overrides and sweep expansion.
+// The scenario file (DESIGN.md "Scenario file"): parsing and validation (scenario_parse.cpp), sweep expansion (scenario_expand.cpp).
 #pragma once
 
 #include <cstdint>
@@ -57,7 +57,9 @@ Scenario parse_scenario(const std::string& text, const std::string& path,
                         const std::vector<std::string>& overrides = {});
 
 // The product of all axes, in an order that keeps cases with the same inputs
-// adjacent (backends innermost). Builds every mask, so bad mask parameters fail here.
+// adjacent (backends innermost). Builds every mask, so bad mask parameters fail here,
+// and asks every case's capability: an invalid answer (a bad option or parameter)
+// throws InputError "FILE: field: value ... (accepted: ...)".
 std::vector<Case> expand(const Scenario&);
 
 // Shell-style wildcard match (* and ?), used for backend globs and --filter.

@@ -2,14 +2,24 @@
 #include "backends/cp/cp_execution.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
+#include <algorithm>
 #include <chrono>
+#include <iterator>
+#include <string_view>
+#include <utility>
 
 #include "harness/comm/world.hpp"
 
 namespace attnbench::cp {
 
 namespace {
+
+// The values of option `balance` and whether each balances mask area (the
+// accepted-values list of messages comes from here).
+constexpr std::pair<std::string_view, bool> kBalances[] = {{"tokens", false}, {"area", true}};
+constexpr std::string_view kKnownOptions[] = {"balance", "chunks_per_rank", "ulysses_degree", "window"};
 
 int int_option(const Problem& p, const std::string& key, int fallback, int min) {
   const std::string v = p.option(key, "");
@@ -20,30 +30,39 @@ int int_option(const Problem& p, const std::string& key, int fallback, int min) 
     if (used == v.size() && x >= min) return x;
   } catch (const std::exception&) {
   }
-  throw InputError(fmt::format("options: {}: '{}' is not accepted (accepted: an integer >= {})", key, v, min));
+  throw InputError(fmt::format("options.{}: '{}' is not accepted (accepted: an integer >= {})", key, v, min));
 }
 
 }  // namespace
 
 CpOptions parse_options(const Problem& p) {
-  static const char* known[] = {"balance", "chunks_per_rank", "ulysses_degree", "window"};
-  for (const auto& [k, v] : p.options) {
-    bool ok = false;
-    for (const char* n : known) ok = ok || k == n;
-    if (!ok)
-      throw InputError(fmt::format(
-          "options: unknown CP option '{}' (accepted: balance, chunks_per_rank, ulysses_degree, window)", k));
-  }
+  for (const auto& [k, v] : p.options)
+    if (std::find(std::begin(kKnownOptions), std::end(kKnownOptions), k) == std::end(kKnownOptions))
+      throw InputError(fmt::format("options.{}: unknown CP option (accepted: {})", k, fmt::join(kKnownOptions, ", ")));
   CpOptions o;
   const std::string balance = p.option("balance", "tokens");
-  if (balance == "area")
-    o.balance_area = true;
-  else if (balance != "tokens")
-    throw InputError(fmt::format("options: balance: '{}' is not accepted (accepted: tokens, area)", balance));
+  const auto* b = std::find_if(std::begin(kBalances), std::end(kBalances),
+                               [&](const auto& x) { return x.first == balance; });
+  if (b == std::end(kBalances)) {
+    std::vector<std::string_view> accepted;
+    for (const auto& x : kBalances) accepted.push_back(x.first);
+    throw InputError(fmt::format("options.balance: '{}' is not accepted (accepted: {})", balance,
+                                 fmt::join(accepted, ", ")));
+  }
+  o.balance_area = b->second;
   o.chunks_per_rank = int_option(p, "chunks_per_rank", 8, 1);
   o.ulysses_degree = int_option(p, "ulysses_degree", 0, 1);
   o.window = int_option(p, "window", 0, 1);
   return o;
+}
+
+Support options_support(const Problem& p) {
+  try {
+    parse_options(p);
+  } catch (const InputError& e) {
+    return Support::invalid(e.what());
+  }
+  return Support::yes();
 }
 
 const ChunkKernel* chunk_kernel_of(const Backend& b) {

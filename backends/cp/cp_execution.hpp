@@ -23,6 +23,8 @@ struct CpOptions {
 };
 // Throws InputError naming the option and its accepted values.
 CpOptions parse_options(const Problem&);
+// The capability answer for the options: invalid (the parse_options message) or yes.
+Support options_support(const Problem&);
 
 // The chunk kernel of a backend, or nullptr when it cannot serve CP strategies.
 const ChunkKernel* chunk_kernel_of(const Backend&);

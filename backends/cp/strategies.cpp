@@ -13,14 +13,11 @@ namespace {
 class UspFamily : public Strategy {
  public:
   Support supports(const Problem& p, const Backend& kernel) const override {
+    // Bad options are bad input (refused at expansion), whatever the backend.
+    if (Support o = options_support(p); !o.ok) return o;
     Support s = common_support(p, kernel);
     if (!s.ok) return s;
-    UspConfig c;
-    try {
-      c = config(p);
-    } catch (const InputError&) {
-      return Support::yes();  // bad options are reported by prepare as an error row
-    }
+    const UspConfig c = config(p);
     const int P = p.world_size;
     if (P % c.ulysses_degree != 0)
       return Support::no(fmt::format("{}: ulysses_degree {} does not divide the world size {}", c.name,
@@ -115,6 +112,7 @@ class AllgatherKv final : public Strategy {
             {"balance", "chunks_per_rank"}};
   }
   Support supports(const Problem& p, const Backend& kernel) const override {
+    if (Support o = options_support(p); !o.ok) return o;
     return common_support(p, kernel);
   }
   std::unique_ptr<Execution> prepare(const Problem& p, const Backend& kernel, const Inputs& in,

@@ -11,7 +11,8 @@
 #include "harness/comm/world.hpp"
 #include "harness/context.hpp"
 #include "harness/progress.hpp"
-#include "harness/runner.hpp"
+#include "harness/case_row.hpp"
+#include "harness/sweep.hpp"
 #include "reports/csv_writer.hpp"
 #include "reports/json_reader.hpp"
 #include "reports/json_writer.hpp"
@@ -50,8 +51,8 @@ int print_cases(const Scenario& s, const std::vector<Case>& cases, const std::st
 }
 
 int do_run(const RunArgs& a) {
-  // MPI (harness/comm): every rank runs the same CP cases in the same order;
-  // only world rank 0 prints and writes files, and runs the single-device cases.
+  // MPI (harness/comm): every rank expands the same sweep; only world rank 0
+  // prints and writes files.
   comm::WorldScope mpi_world;
   const bool lead = comm::is_lead();
   const Scenario s = load_scenario(a.scenario, a.sets);
@@ -76,20 +77,11 @@ int do_run(const RunArgs& a) {
       if (!a.quiet) fmt::print(stderr, "attnbench: resuming: {} rows already in {}\n", opt.previous.size(), out);
     }
   }
-  if (comm::world().size() > 1) {
-    // The other ranks skip what rank 0 resumes (and the single-device cases) so
-    // that every rank meets the same CP cases in the same order.
-    std::vector<std::uint8_t> skip(cases.size(), 0);
-    if (lead)
-      for (std::size_t i = 0; i < cases.size(); ++i) skip[i] = opt.previous.count(case_key(base_row(cases[i])));
-    if (!skip.empty()) comm::world().broadcast(skip.data(), skip.size(), 0);
-    if (!lead) {
-      std::vector<Case> mine;
-      for (std::size_t i = 0; i < cases.size(); ++i)
-        if (!skip[i] && cases[i].problem.strategy != "none") mine.push_back(cases[i]);
-      run_cases(s, mine, opt);
-      return 0;
-    }
+  // The sweep driver (harness/sweep.hpp) coordinates the ranks: the others join
+  // the CP cases only and write nothing.
+  if (!lead) {
+    run_cases(s, cases, opt);
+    return 0;
   }
 
   Context context = collect_context(s.text);

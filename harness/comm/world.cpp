@@ -129,7 +129,7 @@ void agree(Communicator& comm, std::exception_ptr local) {
       message = e.what();
     } catch (...) {
       code = 2;
-      message = "unknown exception";
+      message = "a non-standard exception (not derived from std::exception) was thrown";
     }
   }
   double v[2] = {static_cast<double>(code), code != 0 ? -static_cast<double>(comm.rank()) : -1e9};

@@ -32,12 +32,21 @@ struct BackendInfo {
   double tolerance_bwd = 0.0;
 };
 
-// The answer of a capability query: ok, or the reason it cannot run the case.
+// The answer of a capability query: supported; unsupported (a valid case this
+// backend or strategy cannot run: an `unsupported` row); or invalid (the case's
+// options or parameters are wrong: bad input, refused when the sweep is expanded,
+// before anything runs, with exit 2). `reason` of an invalid answer names the
+// field, the bad value and the accepted values, e.g.
+// "options.balance: 'weird' is not accepted (accepted: tokens, area)".
 struct Support {
   bool ok = true;
   std::string reason;
+  bool bad_input = false;  // with !ok: invalid rather than unsupported
   static Support yes() { return {}; }
-  static Support no(std::string why) { return {false, std::move(why)}; }
+  static Support no(std::string why) { return {false, std::move(why), false}; }
+  static Support invalid(std::string why) { return {false, std::move(why), true}; }
+  bool supported() const { return ok; }
+  bool is_invalid() const { return !ok && bad_input; }
 };
 
 // Checks a problem against the lists of a BackendInfo (dtype, head dim, mask, pass, GQA).

@@ -11,7 +11,7 @@
 
 #include "backends/cp/cp_execution.hpp"
 #include "harness/comm/world.hpp"
-#include "harness/runner.hpp"
+#include "harness/sweep.hpp"
 #include "tests/cp/cp_test_util.hpp"
 
 using namespace attnbench;
@@ -177,6 +177,30 @@ timing: {{warmup: 0, min_iters: 2, max_iters: 2, min_time_s: 0}}
       for (const auto& m : r.extra) has_rank_times = has_rank_times || (m.name == "rank_time_ms" && m.json);
       CHECK(has_rank_times);
     }
+  }
+}
+
+TEST_CASE("CP bwd dumps hold o and lse (the forward the backward consumed)", "[cp][mpi][dump]") {
+  const int P = comm::world().size();
+  const auto dump = std::filesystem::temp_directory_path() / fmt::format("attnbench-cp-bwd-dump-{}", ::getpid());
+  if (comm::is_lead()) std::filesystem::create_directories(dump);
+  // The failure tests' one-iteration scenario, as a backward pass.
+  std::string yaml = small_fwd_scenario("bwd_dump", "ring, usp", P);
+  yaml.replace(yaml.find("passes: [fwd]"), 13, "passes: [bwd]");
+  const auto rows = run_scenario(yaml, dump.string());
+  REQUIRE(rows.size() == 2);
+  if (comm::is_lead()) {
+    std::size_t folders = 0;
+    for (const auto& e : std::filesystem::directory_iterator(dump)) {
+      ++folders;
+      for (const char* t : {"o.npy", "lse.npy", "dq.npy", "dk.npy", "dv.npy", "do.npy"}) {
+        INFO(e.path().string() << " " << t);
+        CHECK(std::filesystem::exists(e.path() / t));
+      }
+    }
+    CHECK(folders == 2);
+    std::filesystem::remove_all(dump);
+    for (const auto& r : rows) CHECK(r.status == Status::ok);
   }
 }
 

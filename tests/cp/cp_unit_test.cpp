@@ -1,13 +1,17 @@
 // Single-process CP tests: balance assignment, LSE merge, and every strategy on one rank.
 #include <catch2/catch.hpp>
+#include <fmt/format.h>
+#include <unistd.h>
 
 #include <cmath>
+#include <filesystem>
 #include <limits>
 
 #include "backends/cp/layout.hpp"
 #include "backends/cp/merge.hpp"
 #include "backends/cpu/reference/reference.hpp"
 #include "harness/comm/local_comm.hpp"
+#include "harness/sweep.hpp"
 #include "tests/cp/cp_test_util.hpp"
 
 using namespace attnbench;
@@ -130,4 +134,40 @@ TEST_CASE("bad CP options are input errors naming the option", "[cp][options]") 
   const Inputs in = generate_inputs(p);
   CHECK_THROWS_WITH(cptest::run_strategy(p, "cpu.reference", in, *comm),
                     Catch::Contains("balance") && Catch::Contains("tokens, area"));
+}
+
+TEST_CASE("a CP case runs through the one pipeline, its bwd dump holds o and lse like a single-device one",
+          "[cp][dump]") {
+  const auto dump = std::filesystem::temp_directory_path() / fmt::format("attnbench-cp-bwd-dump-{}", ::getpid());
+  std::filesystem::remove_all(dump);
+  std::filesystem::create_directories(dump);
+  const Scenario s = parse_scenario(R"(
+name: cp_bwd_dump
+backends: [cpu.reference]
+strategies: [none, ring_zigzag]
+masks: [causal]
+seqlens: [32]
+shape: {batch: 1, heads_q: 2, heads_kv: 2, head_dim: 8}
+passes: [bwd]
+timing: {warmup: 0, min_iters: 1, max_iters: 1, min_time_s: 0}
+)",
+                                    "cp_bwd.yaml");
+  RunOptions opt;
+  opt.memory_budget_bytes = 1e9;
+  opt.dump_dir = dump.string();
+  const auto rows = run_cases(s, expand(s), opt);
+  REQUIRE(rows.size() == 2);
+  for (const auto& r : rows) {
+    INFO(r.strategy << ": " << r.message);
+    CHECK(r.status == Status::ok);
+  }
+  std::size_t folders = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dump)) {
+    ++folders;
+    INFO(e.path().string());
+    for (const char* t : {"o.npy", "lse.npy", "dq.npy", "dk.npy", "dv.npy"})
+      CHECK(std::filesystem::exists(e.path() / t));
+  }
+  CHECK(folders == 2);
+  std::filesystem::remove_all(dump);
 }

@@ -11,8 +11,8 @@
 #include "backends/cuda/common/cuda_execution.hpp"
 #include "backends/cuda/common/device.hpp"
 #include "backends/cuda/common/dtype_convert.hpp"
-#include "backends/cuda/cudnn/cudnn_mask.hpp"
-#include "backends/cuda/cudnn/plan_key.hpp"
+#include "backends/cuda/cudnn_sdpa/cudnn_mask.hpp"
+#include "backends/cuda/cudnn_sdpa/plan_key.hpp"
 #include "backends/cuda/math/mask_rows.hpp"
 #include "backends/cuda/math/math_plan.hpp"
 #include "harness/inputs.hpp"
@@ -39,7 +39,7 @@ Problem problem(MaskPtr m, std::int64_t hq = 8, std::int64_t hkv = 2, std::int64
 }
 
 // Brute force over the cuDNN semantics: same segment, then the band in local coordinates.
-bool cudnn_allows(const sdpa::CudnnMaskArgs& a, std::int64_t sq, std::int64_t sk, std::int64_t q,
+bool cudnn_allows(const cudnn_sdpa::CudnnMaskArgs& a, std::int64_t sq, std::int64_t sk, std::int64_t q,
                   std::int64_t k) {
   std::int64_t shift = a.bottom_right ? sk - sq : 0;
   if (a.ragged()) {
@@ -55,7 +55,7 @@ bool cudnn_allows(const sdpa::CudnnMaskArgs& a, std::int64_t sq, std::int64_t sk
   return true;
 }
 
-void require_same_mask(const Mask& m, const sdpa::CudnnMaskArgs& a) {
+void require_same_mask(const Mask& m, const cudnn_sdpa::CudnnMaskArgs& a) {
   for (std::int64_t q = 0; q < m.seqlen_q(); ++q) {
     for (std::int64_t k = 0; k < m.seqlen_k(); ++k) {
       if (m.allowed(q, k) != cudnn_allows(a, m.seqlen_q(), m.seqlen_k(), q, k)) {
@@ -168,7 +168,7 @@ TEST_CASE("cudnn.sdpa expresses full, causal, windows and documents exactly", "[
   };
   for (const auto& c : cases) {
     INFO(c.m->name() << " " << c.m->params_json() << " " << c.m->seqlen_q() << "x" << c.m->seqlen_k());
-    const auto mapped = sdpa::map_mask(*c.m);
+    const auto mapped = cudnn_sdpa::map_mask(*c.m);
     REQUIRE(mapped.support.ok);
     REQUIRE(mapped.args.ragged() == c.ragged);
     require_same_mask(*c.m, mapped.args);
@@ -176,20 +176,20 @@ TEST_CASE("cudnn.sdpa expresses full, causal, windows and documents exactly", "[
 }
 
 TEST_CASE("cudnn.sdpa maps windows to cuDNN's exclusive left and inclusive right bounds", "[cuda][cudnn]") {
-  const auto sw = sdpa::map_mask(*mask("sliding_window", 64, 64, {{"window", "5"}})).args;
+  const auto sw = cudnn_sdpa::map_mask(*mask("sliding_window", 64, 64, {{"window", "5"}})).args;
   REQUIRE(sw.left_bound == 6);
   REQUIRE(sw.right_bound == 5);
   REQUIRE_FALSE(sw.bottom_right);
-  const auto causal = sdpa::map_mask(*mask("causal", 64)).args;
+  const auto causal = cudnn_sdpa::map_mask(*mask("causal", 64)).args;
   REQUIRE_FALSE(causal.left_bound);
   REQUIRE(causal.right_bound == 0);
-  const auto full = sdpa::map_mask(*mask("full", 64)).args;
+  const auto full = cudnn_sdpa::map_mask(*mask("full", 64)).args;
   REQUIRE_FALSE(full.left_bound);
   REQUIRE_FALSE(full.right_bound);
-  const auto br = sdpa::map_mask(*mask("causal", 16, 48)).args;
+  const auto br = cudnn_sdpa::map_mask(*mask("causal", 16, 48)).args;
   REQUIRE(br.bottom_right);
   REQUIRE(br.right_bound == 0);
-  const auto docs = sdpa::map_mask(*mask("causal_document", 64, 64, {{"doc_lengths", "[5, 50, 9]"}})).args;
+  const auto docs = cudnn_sdpa::map_mask(*mask("causal_document", 64, 64, {{"doc_lengths", "[5, 50, 9]"}})).args;
   REQUIRE(docs.segment_starts == std::vector<std::int64_t>{0, 5, 55});
   REQUIRE(docs.segment_lengths == std::vector<std::int64_t>{5, 50, 9});
   REQUIRE(docs.max_segment_length() == 50);
@@ -201,65 +201,65 @@ TEST_CASE("cudnn.sdpa answers unsupported with the reason for other masks", "[cu
                         mask("share_question", 64, 64, {{"doc_lengths", "[16, 24, 24]"}}),
                         mask("block_sparse", 64, 64, {{"block", "16"}, {"keep", "0.5"}, {"seed", "1"}}),
                         mask("global_sliding_window", 64, 64, {{"global", "4"}, {"window", "8"}})}) {
-    const auto mapped = sdpa::map_mask(*m);
+    const auto mapped = cudnn_sdpa::map_mask(*m);
     REQUIRE_FALSE(mapped.support.ok);
     REQUIRE_THAT(mapped.support.reason,
                  Catch::StartsWith("cudnn.sdpa: mask " + m->name() + " is not expressible in cuDNN SDPA (needs "));
   }
-  const auto wide = sdpa::map_mask(*mask("causal", 80, 32));
+  const auto wide = cudnn_sdpa::map_mask(*mask("causal", 80, 32));
   REQUIRE_FALSE(wide.support.ok);
   REQUIRE_THAT(wide.support.reason, Catch::Contains("seqlen_q <= seqlen_k"));
 }
 
 TEST_CASE("cudnn.sdpa ragged offsets, sequence lengths and statistics layout", "[cuda][cudnn]") {
-  const auto a = sdpa::map_mask(*mask("full_document", 64, 64, {{"doc_lengths", "[10, 30, 24]"}})).args;
+  const auto a = cudnn_sdpa::map_mask(*mask("full_document", 64, 64, {{"doc_lengths", "[10, 30, 24]"}})).args;
   const std::int64_t batch = 2, heads = 3, dim = 4, seq = 64;
-  REQUIRE(sdpa::cudnn_batch(a, batch) == 6);
-  const auto off = sdpa::ragged_offsets(a, batch, seq, heads, dim);
+  REQUIRE(cudnn_sdpa::cudnn_batch(a, batch) == 6);
+  const auto off = cudnn_sdpa::ragged_offsets(a, batch, seq, heads, dim);
   REQUIRE(off == std::vector<std::int64_t>{0, 120, 480, 768, 888, 1248, 1536});
-  REQUIRE(sdpa::ragged_seq_lens(a, batch) == std::vector<std::int32_t>{10, 30, 24, 10, 30, 24});
-  REQUIRE(sdpa::stats_elems(a, batch, heads, seq) == 6 * 3 * 30);
+  REQUIRE(cudnn_sdpa::ragged_seq_lens(a, batch) == std::vector<std::int32_t>{10, 30, 24, 10, 30, 24});
+  REQUIRE(cudnn_sdpa::stats_elems(a, batch, heads, seq) == 6 * 3 * 30);
   // stats[entry][h][t] = 1000 * entry + 100 * h + t lands at lse[b][h][start + t].
-  std::vector<float> stats(static_cast<std::size_t>(sdpa::stats_elems(a, batch, heads, seq)), -1.0f);
+  std::vector<float> stats(static_cast<std::size_t>(cudnn_sdpa::stats_elems(a, batch, heads, seq)), -1.0f);
   for (int e = 0; e < 6; ++e)
     for (int h = 0; h < heads; ++h)
       for (int t = 0; t < 30; ++t) stats[(e * heads + h) * 30 + t] = 1000.0f * e + 100.0f * h + t;
-  const auto lse = sdpa::stats_to_lse(a, batch, heads, seq, stats);
+  const auto lse = cudnn_sdpa::stats_to_lse(a, batch, heads, seq, stats);
   REQUIRE(lse.size() == static_cast<std::size_t>(batch * heads * seq));
   REQUIRE(lse[(1 * heads + 2) * seq + 10 + 7] == 1000.0f * 4 + 200.0f + 7);  // b1, h2, doc 1, t7
   REQUIRE(lse[(0 * heads + 0) * seq + 40 + 23] == 1000.0f * 2 + 23);        // b0, h0, doc 2, t23
-  const auto dense = sdpa::map_mask(*mask("causal", 64)).args;
-  REQUIRE(sdpa::ragged_offsets(dense, 2, 64, 3, 4) == std::vector<std::int64_t>{0, 768, 1536});
-  REQUIRE(sdpa::stats_to_lse(dense, 1, 1, 3, {1.0f, 2.0f, 3.0f}) == std::vector<float>{1.0f, 2.0f, 3.0f});
+  const auto dense = cudnn_sdpa::map_mask(*mask("causal", 64)).args;
+  REQUIRE(cudnn_sdpa::ragged_offsets(dense, 2, 64, 3, 4) == std::vector<std::int64_t>{0, 768, 1536});
+  REQUIRE(cudnn_sdpa::stats_to_lse(dense, 1, 1, 3, {1.0f, 2.0f, 3.0f}) == std::vector<float>{1.0f, 2.0f, 3.0f});
 }
 
 TEST_CASE("cudnn.sdpa plan keys separate everything a built graph depends on", "[cuda][cudnn]") {
   const auto base_mask = mask("causal", 128);
-  const auto args = sdpa::map_mask(*base_mask).args;
+  const auto args = cudnn_sdpa::map_mask(*base_mask).args;
   const Problem p = problem(base_mask);
-  const auto k = sdpa::make_plan_key(p, args, false);
+  const auto k = cudnn_sdpa::make_plan_key(p, args, false);
   REQUIRE(k.to_string() == "fwd bf16 b1 hq8 hkv2 sq128 sk128 d64 s0.125 l-1 r0 tl dense");
-  REQUIRE(k == sdpa::make_plan_key(p, args, false));
+  REQUIRE(k == cudnn_sdpa::make_plan_key(p, args, false));
   Problem other_seed = p;
   other_seed.seed = 99;  // inputs do not change the graph
-  REQUIRE(k == sdpa::make_plan_key(other_seed, args, false));
-  REQUIRE(k != sdpa::make_plan_key(p, args, true));
+  REQUIRE(k == cudnn_sdpa::make_plan_key(other_seed, args, false));
+  REQUIRE(k != cudnn_sdpa::make_plan_key(p, args, true));
   Problem fp16 = p;
   fp16.dtype = DType::fp16;
-  REQUIRE(k != sdpa::make_plan_key(fp16, args, false));
+  REQUIRE(k != cudnn_sdpa::make_plan_key(fp16, args, false));
   Problem scaled = p;
   scaled.softmax_scale = 0.5;
-  REQUIRE(k != sdpa::make_plan_key(scaled, args, false));
-  const auto full_args = sdpa::map_mask(*mask("full", 128)).args;
-  REQUIRE(k != sdpa::make_plan_key(p, full_args, false));
+  REQUIRE(k != cudnn_sdpa::make_plan_key(scaled, args, false));
+  const auto full_args = cudnn_sdpa::map_mask(*mask("full", 128)).args;
+  REQUIRE(k != cudnn_sdpa::make_plan_key(p, full_args, false));
   // Documents: cuDNN batch entries and the longest segment, not the offsets.
-  const auto d1 = sdpa::map_mask(*mask("causal_document", 128, 128, {{"doc_lengths", "[28, 100]"}})).args;
-  const auto d2 = sdpa::map_mask(*mask("causal_document", 128, 128, {{"doc_lengths", "[100, 28]"}})).args;
-  const auto kd = sdpa::make_plan_key(p, d1, false);
+  const auto d1 = cudnn_sdpa::map_mask(*mask("causal_document", 128, 128, {{"doc_lengths", "[28, 100]"}})).args;
+  const auto d2 = cudnn_sdpa::map_mask(*mask("causal_document", 128, 128, {{"doc_lengths", "[100, 28]"}})).args;
+  const auto kd = cudnn_sdpa::make_plan_key(p, d1, false);
   REQUIRE(kd.ragged);
   REQUIRE(kd.batch == 2);
   REQUIRE(kd.seqlen_q == 100);
-  REQUIRE(kd == sdpa::make_plan_key(p, d2, false));
+  REQUIRE(kd == cudnn_sdpa::make_plan_key(p, d2, false));
   REQUIRE((k < kd) != (kd < k));  // a strict order for the cache's map
 }
 

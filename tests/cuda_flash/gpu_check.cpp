@@ -68,7 +68,7 @@ int main() {
                  DType dt) {
     cases.push_back({std::move(label), m, {b, hq, hkv, m->seqlen_q(), m->seqlen_k(), d}, dt});
   };
-  using cuda_flash::test::mask_from_slices;
+  using cuda::flash::test::mask_from_slices;
   // Ragged lengths, both dtypes and head dims, GQA.
   for (std::int64_t d : {64, 128})
     for (DType dt : {DType::bf16, DType::fp16}) {
@@ -86,7 +86,7 @@ int main() {
   std::mt19937_64 rng(2026);
   for (int i = 0; i < 6; ++i) {
     const std::int64_t sq = 1 + static_cast<std::int64_t>(rng() % 700), sk = 1 + static_cast<std::int64_t>(rng() % 700);
-    add("random slices " + std::to_string(sq) + "x" + std::to_string(sk), cuda_flash::test::random_mask(rng, sq, sk),
+    add("random slices " + std::to_string(sq) + "x" + std::to_string(sk), cuda::flash::test::random_mask(rng, sq, sk),
         1, 8, 2, i % 2 ? 64 : 128, i % 3 ? DType::bf16 : DType::fp16);
   }
   // Every mask of the library with its default parameters.

@@ -8,7 +8,7 @@
 
 #include "attnbench/mask.hpp"
 
-namespace attnbench::cuda_flash::test {
+namespace attnbench::cuda::flash::test {
 
 // Allowed(q, k) straight from the slices' row ranges (the definition the tiles must match).
 inline MaskPtr mask_from_slices(std::int64_t sq, std::int64_t sk, std::vector<Slice> slices) {
@@ -46,4 +46,4 @@ inline std::vector<std::uint8_t> dense_from_predicate(const Mask& m) {
   return d;
 }
 
-}  // namespace attnbench::cuda_flash::test
+}  // namespace attnbench::cuda::flash::test

@@ -6,7 +6,7 @@
 
 #include "backends/cuda/flash/bitmask.hpp"
 
-using namespace attnbench::cuda_flash;
+using namespace attnbench::cuda::flash;
 
 TEST_CASE("packed bits equal the dense tile, short tiles padded with zeros", "[cuda_flash][bitmask]") {
   std::mt19937 rng(5);

@@ -9,7 +9,7 @@
 
 #include "backends/cuda/flash/fragments.hpp"
 
-using namespace attnbench::cuda_flash;
+using namespace attnbench::cuda::flash;
 
 namespace {
 

@@ -8,7 +8,7 @@
 
 #include "backends/cuda/flash/softmax.cuh"
 
-using namespace attnbench::cuda_flash;
+using namespace attnbench::cuda::flash;
 
 namespace {
 

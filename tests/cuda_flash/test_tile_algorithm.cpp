@@ -13,7 +13,7 @@
 #include "tests/cuda_flash/random_masks.hpp"
 
 using namespace attnbench;
-using namespace attnbench::cuda_flash;
+using namespace attnbench::cuda::flash;
 
 namespace {
 

@@ -103,6 +103,12 @@ TEST_CASE("bad input exits with 2 before any case runs", "[cli]") {
   CHECK(cli({"run", (dir / "s.yaml").string(), "--set", "novalue"}) == 2);
   CHECK(cli({"list", "colours"}) == 2);
   CHECK(cli({"frobnicate"}) == 2);
+  // An invalid strategy option: exit 2 at expansion, also in a dry run, and nothing written.
+  std::ofstream(dir / "cp.yaml") << "backends: [cpu.reference]\nstrategies: [ring]\nmasks: [causal]\n"
+                                    "seqlens: [64]\noptions: {balance: weird}\n";
+  CHECK(cli({"run", (dir / "cp.yaml").string(), "--dry-run"}) == 2);
+  CHECK(cli({"run", (dir / "cp.yaml").string(), "--out", (dir / "cp_out").string()}) == 2);
+  CHECK_FALSE(fs::exists(dir / "cp_out" / "results.csv"));
 }
 
 TEST_CASE("run with dump-tensors writes case.json and .npy files by the contract", "[cli][dump]") {

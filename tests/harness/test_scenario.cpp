@@ -122,6 +122,31 @@ TEST_CASE("unknown fields, dtypes and passes name the accepted values", "[scenar
   CHECK_THAT(error_of(base, {"timing"}), Contains("--set timing"));
 }
 
+TEST_CASE("invalid strategy options are refused at expansion, naming file, field, value and accepted values",
+          "[scenario][errors][options]") {
+  const std::string base =
+      "backends: [cpu.reference]\nmasks: [causal]\nseqlens: [64]\nshape: {heads_q: 4, heads_kv: 4}\n";
+  // A value outside the code's own list (backends/cp kBalances).
+  CHECK_THAT(error_of(base + "world_sizes: [2]\nstrategies: [ring]\noptions: {balance: weird}\n"),
+             Contains("scen.yaml") && Contains("options.balance") && Contains("'weird'") &&
+                 Contains("accepted: tokens, area"));
+  // An impossible Ulysses degree.
+  CHECK_THAT(error_of(base + "world_sizes: [2]\nstrategies: [usp]\noptions: {ulysses_degree: 0}\n"),
+             Contains("scen.yaml") && Contains("options.ulysses_degree") && Contains("'0'") &&
+                 Contains("integer >= 1"));
+  // An option the strategy does not take: the accepted list is the strategy's own (StrategyInfo).
+  CHECK_THAT(error_of(base + "world_sizes: [2]\nstrategies: [ring]\noptions: {ulysses_degree: 2}\n"),
+             Contains("scen.yaml") && Contains("options.ulysses_degree") && Contains("ring") &&
+                 Contains("accepted for ring: balance, chunks_per_rank"));
+  // Only one value of an option axis is bad: the whole sweep is refused.
+  CHECK_THAT(error_of(base + "world_sizes: [2]\nstrategies: [ring_zigzag, usp]\noptions: {balance: [tokens, rows]}\n"),
+             Contains("'rows'"));
+  // Good options still expand; a degree that does not divide one world size is that case's
+  // `unsupported` row, not bad input.
+  CHECK(error_of(base + "strategies: [usp]\nworld_sizes: [1, 2]\noptions: {ulysses_degree: 2, balance: [tokens, area]}\n")
+            .empty());
+}
+
 TEST_CASE("glob matching", "[scenario]") {
   CHECK(glob_match("cpu.*", "cpu.flash"));
   CHECK(glob_match("*flash*", "cuda.flash"));

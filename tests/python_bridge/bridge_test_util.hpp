@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "harness/runner.hpp"
+#include "harness/sweep.hpp"
 
 namespace attnbench::test {
 

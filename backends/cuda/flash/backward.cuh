@@ -11,7 +11,7 @@
 #include "backends/cuda/flash/softmax.cuh"
 #include "backends/cuda/flash/traits.hpp"
 
-namespace attnbench::cuda_flash {
+namespace attnbench::cuda::flash {
 
 // delta[b, h, q] = sum_d dO[b, q, h, d] * O[b, q, h, d]; one warp per row.
 template <class T, int D>
@@ -306,4 +306,4 @@ void launch_backward_typed(const BackwardArgs& args, cudaStream_t stream) {
   check_launch("dQ conversion");
 }
 
-}  // namespace attnbench::cuda_flash
+}  // namespace attnbench::cuda::flash

@@ -5,7 +5,7 @@
 
 #include "backends/cuda/flash/host_device.hpp"
 
-namespace attnbench::cuda_flash {
+namespace attnbench::cuda::flash {
 
 ATTNBENCH_HD constexpr int words_per_row(int bits_per_row) { return (bits_per_row + 31) / 32; }
 
@@ -20,4 +20,4 @@ ATTNBENCH_HD bool tile_bit(const std::uint32_t* tile, int bits_per_row, int r, i
 void pack_tile_bits(const std::uint8_t* dense, int rows, int cols, bool transpose, int out_rows,
                     int out_cols, std::uint32_t* out);
 
-}  // namespace attnbench::cuda_flash
+}  // namespace attnbench::cuda::flash

@@ -18,7 +18,7 @@
 #include "backends/cuda/flash/softmax.cuh"
 #include "backends/cuda/flash/traits.hpp"
 
-namespace attnbench::cuda_flash {
+namespace attnbench::cuda::flash {
 
 namespace {
 
@@ -201,4 +201,4 @@ std::unique_ptr<Execution> CudaFlashBackend::prepare(const Problem& p, const Inp
 
 ATTNBENCH_REGISTER_BACKEND(CudaFlashBackend);
 
-}  // namespace attnbench::cuda_flash
+}  // namespace attnbench::cuda::flash

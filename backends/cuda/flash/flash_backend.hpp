@@ -6,7 +6,7 @@
 #include "attnbench/backend.hpp"
 #include "backends/cuda/flash/flash_chunk_kernel.hpp"
 
-namespace attnbench::cuda_flash {
+namespace attnbench::cuda::flash {
 
 class CudaFlashBackend final : public Backend, public ChunkCapable {
  public:
@@ -20,4 +20,4 @@ class CudaFlashBackend final : public Backend, public ChunkCapable {
   CudaFlashChunkKernel chunk_;
 };
 
-}  // namespace attnbench::cuda_flash
+}  // namespace attnbench::cuda::flash

@@ -12,7 +12,7 @@
 #include "backends/cuda/flash/softmax.cuh"
 #include "backends/cuda/flash/traits.hpp"
 
-namespace attnbench::cuda_flash {
+namespace attnbench::cuda::flash {
 
 namespace {
 
@@ -108,4 +108,4 @@ void CudaFlashChunkKernel::backward(const ChunkTask& t, const float* q, const fl
   st.download(kDv, t.dtype, a.dv, n.kv, dv);
 }
 
-}  // namespace attnbench::cuda_flash
+}  // namespace attnbench::cuda::flash

@@ -3,7 +3,7 @@
 
 #include "backends/cuda/common/chunk_staging.hpp"
 
-namespace attnbench::cuda_flash {
+namespace attnbench::cuda::flash {
 
 // Each call uploads the chunk (fp32 host → the case's 16-bit dtype), builds the
 // schedule of the chunk's rectangle of the global mask, launches the kernel and
@@ -18,4 +18,4 @@ class CudaFlashChunkKernel final : public cuda::StagedChunkKernel {
                 const float* lse, const float* dout, float* dq, float* dk, float* dv) const override;
 };
 
-}  // namespace attnbench::cuda_flash
+}  // namespace attnbench::cuda::flash

@@ -11,7 +11,7 @@
 #include "backends/cuda/flash/softmax.cuh"
 #include "backends/cuda/flash/traits.hpp"
 
-namespace attnbench::cuda_flash {
+namespace attnbench::cuda::flash {
 
 template <int D>
 constexpr int forward_smem_bytes() {
@@ -233,4 +233,4 @@ void launch_forward_typed(const ForwardArgs& args, cudaStream_t stream) {
     throw std::runtime_error(std::string("cuda.flash forward launch: ") + cudaGetErrorString(err));
 }
 
-}  // namespace attnbench::cuda_flash
+}  // namespace attnbench::cuda::flash

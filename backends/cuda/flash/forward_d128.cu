@@ -1,7 +1,7 @@
 // cuda.flash forward instantiations for head dim 128 (one file per head dim keeps builds parallel).
 #include "backends/cuda/flash/forward.cuh"
 
-namespace attnbench::cuda_flash {
+namespace attnbench::cuda::flash {
 
 // Both warp layouts (16 rows per warp with Q in registers, or 32 rows per warp) for A/B timing.
 void launch_forward_d128(DType dtype, int warp_rows, const ForwardArgs& args, cudaStream_t stream) {
@@ -19,4 +19,4 @@ void launch_forward_d128(DType dtype, int warp_rows, const ForwardArgs& args, cu
   }
 }
 
-}  // namespace attnbench::cuda_flash
+}  // namespace attnbench::cuda::flash

@@ -1,7 +1,7 @@
 // cuda.flash forward instantiations for head dim 64 (one file per head dim keeps builds parallel).
 #include "backends/cuda/flash/forward.cuh"
 
-namespace attnbench::cuda_flash {
+namespace attnbench::cuda::flash {
 
 // Head dim 64 has one warp layout: 16 rows per warp, Q in registers.
 void launch_forward_d64(DType dtype, int warp_rows, const ForwardArgs& args, cudaStream_t stream) {
@@ -12,4 +12,4 @@ void launch_forward_d64(DType dtype, int warp_rows, const ForwardArgs& args, cud
     launch_forward_typed<__half, 64, 1>(args, stream);
 }
 
-}  // namespace attnbench::cuda_flash
+}  // namespace attnbench::cuda::flash

@@ -3,7 +3,7 @@
 
 #include "backends/cuda/flash/host_device.hpp"
 
-namespace attnbench::cuda_flash {
+namespace attnbench::cuda::flash {
 
 // Shared tiles are row-major [rows][Width] of 16-bit elements, Width a multiple
 // of 64, with the 16-byte chunk index XOR-ed by (row % 8): the 8 rows that one
@@ -55,4 +55,4 @@ ATTNBENCH_HD int acc_col(int lane, int i) { return 2 * (lane & 3) + (i & 1); }
 ATTNBENCH_HD int a_row(int lane, int i) { return (lane >> 2) + 8 * (i & 1); }
 ATTNBENCH_HD int a_col(int lane, int i) { return 2 * (lane & 3) + 8 * (i >> 1); }
 
-}  // namespace attnbench::cuda_flash
+}  // namespace attnbench::cuda::flash

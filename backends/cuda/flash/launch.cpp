@@ -4,7 +4,7 @@
 
 #include "backends/cuda/flash/params.hpp"
 
-namespace attnbench::cuda_flash {
+namespace attnbench::cuda::flash {
 
 void launch_forward_d64(DType, int warp_rows, const ForwardArgs&, cudaStream_t);
 void launch_forward_d128(DType, int warp_rows, const ForwardArgs&, cudaStream_t);
@@ -41,4 +41,4 @@ void launch_backward(DType dtype, int head_dim, const BackwardArgs& args, cudaSt
     launch_backward_d128(dtype, args, stream);
 }
 
-}  // namespace attnbench::cuda_flash
+}  // namespace attnbench::cuda::flash

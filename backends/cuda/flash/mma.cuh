@@ -8,7 +8,7 @@
 
 #include "backends/cuda/flash/fragments.hpp"
 
-namespace attnbench::cuda_flash {
+namespace attnbench::cuda::flash {
 
 __device__ __forceinline__ std::uint32_t smem_addr(const void* p) {
   return static_cast<std::uint32_t>(__cvta_generic_to_shared(p));
@@ -121,4 +121,4 @@ __device__ __forceinline__ float quad_sum(float x) {
   return x + __shfl_xor_sync(0xffffffffu, x, 2);
 }
 
-}  // namespace attnbench::cuda_flash
+}  // namespace attnbench::cuda::flash

@@ -7,7 +7,7 @@
 
 #include "attnbench/types.hpp"
 
-namespace attnbench::cuda_flash {
+namespace attnbench::cuda::flash {
 
 // Tensors are [B, S, H, D] in the case's 16-bit dtype; lse is [B, Hq, Sq] fp32 natural log.
 struct Dims {
@@ -57,4 +57,4 @@ struct BackwardArgs {
 void launch_forward(DType, int head_dim, int warp_rows, const ForwardArgs&, cudaStream_t);
 void launch_backward(DType, int head_dim, const BackwardArgs&, cudaStream_t);
 
-}  // namespace attnbench::cuda_flash
+}  // namespace attnbench::cuda::flash

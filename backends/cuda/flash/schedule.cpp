@@ -6,7 +6,7 @@
 
 #include "backends/cuda/flash/bitmask.hpp"
 
-namespace attnbench::cuda_flash {
+namespace attnbench::cuda::flash {
 
 std::int64_t TileSchedule::words_per_tile() const {
   return key_major ? std::int64_t{block_k} * words_per_row(block_q)
@@ -119,4 +119,4 @@ TileSchedule build_key_major_schedule(const Mask& mask, int block_q, int block_k
   return build(mask, block_q, block_k, true, r.q0, r.nq, r.k0, r.nk);
 }
 
-}  // namespace attnbench::cuda_flash
+}  // namespace attnbench::cuda::flash

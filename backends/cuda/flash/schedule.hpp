@@ -6,7 +6,7 @@
 
 #include "attnbench/mask.hpp"
 
-namespace attnbench::cuda_flash {
+namespace attnbench::cuda::flash {
 
 // Forward schedule (compressed rows): query tile t visits the key tiles
 // tiles[begin[t] .. begin[t+1]) in increasing order. mask_slot[e] is -1 for a
@@ -45,4 +45,4 @@ struct Rect {
 TileSchedule build_query_major_schedule(const Mask&, int block_q, int block_k, const Rect&);
 TileSchedule build_key_major_schedule(const Mask&, int block_q, int block_k, const Rect&);
 
-}  // namespace attnbench::cuda_flash
+}  // namespace attnbench::cuda::flash

@@ -5,7 +5,7 @@
 
 #include "backends/cuda/flash/host_device.hpp"
 
-namespace attnbench::cuda_flash {
+namespace attnbench::cuda::flash {
 
 // Scores are kept in base 2: x = s * scale * log2(e), so one exp2 per probability.
 constexpr float kLog2e = 1.4426950408889634f;
@@ -73,4 +73,4 @@ ATTNBENCH_HD float merge_weight(float lse_part, float lse_total) {
   return lse_part == -INFINITY ? 0.0f : expf(lse_part - lse_total);
 }
 
-}  // namespace attnbench::cuda_flash
+}  // namespace attnbench::cuda::flash

@@ -1,7 +1,7 @@
 // Tile sizes of cuda.flash, visible to the host code that builds the block schedules for them.
 #pragma once
 
-namespace attnbench::cuda_flash {
+namespace attnbench::cuda::flash {
 
 // Forward: one CTA per (query tile, batch, head), 128 × 64 tiles. Two warp layouts
 // share the schedule: 8 warps of 16 rows with the Q fragments resident in
@@ -30,4 +30,4 @@ static_assert(BackwardTile::block_q == 16 * BackwardTile::warps, "dQ phase: 16 q
 static_assert(ForwardTile::block_k % 32 == 0 && BackwardTile::block_q % 32 == 0,
               "bitmask rows are whole 32-bit words");
 
-}  // namespace attnbench::cuda_flash
+}  // namespace attnbench::cuda::flash

@@ -6,9 +6,9 @@
 #include <string>
 
 #include "attnbench/problem.hpp"
-#include "backends/cuda/cudnn/cudnn_mask.hpp"
+#include "backends/cuda/cudnn_sdpa/cudnn_mask.hpp"
 
-namespace attnbench::cuda::sdpa {
+namespace attnbench::cuda::cudnn_sdpa {
 
 // Two cases with equal keys can execute the same built graph: shapes are
 // cuDNN's (batch entries × segment capacity for ragged cases), and runtime data
@@ -32,4 +32,4 @@ struct PlanKey {
 
 PlanKey make_plan_key(const Problem&, const CudnnMaskArgs&, bool backward);
 
-}  // namespace attnbench::cuda::sdpa
+}  // namespace attnbench::cuda::cudnn_sdpa

@@ -3,7 +3,7 @@
 
 #include "attnbench/backend.hpp"
 
-namespace attnbench::cuda {
+namespace attnbench::cuda::cudnn_sdpa {
 
 // Graphs are built and planned once per distinct PlanKey (cached for the
 // process) and never inside the timed region. Masks cuDNN cannot express are
@@ -15,4 +15,4 @@ class CudnnSdpaBackend final : public Backend {
   std::unique_ptr<Execution> prepare(const Problem&, const Inputs&, Resources&) override;
 };
 
-}  // namespace attnbench::cuda
+}  // namespace attnbench::cuda::cudnn_sdpa

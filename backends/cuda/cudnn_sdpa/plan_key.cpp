@@ -1,11 +1,11 @@
 // Plan keys of cudnn.sdpa: built from a problem and its cuDNN mask arguments.
-#include "backends/cuda/cudnn/plan_key.hpp"
+#include "backends/cuda/cudnn_sdpa/plan_key.hpp"
 
 #include <cstdio>
 
 #include "backends/cuda/common/softmax_scale.hpp"
 
-namespace attnbench::cuda::sdpa {
+namespace attnbench::cuda::cudnn_sdpa {
 
 std::string PlanKey::to_string() const {
   char scale_text[32];
@@ -37,4 +37,4 @@ PlanKey make_plan_key(const Problem& p, const CudnnMaskArgs& a, bool backward) {
   return k;
 }
 
-}  // namespace attnbench::cuda::sdpa
+}  // namespace attnbench::cuda::cudnn_sdpa

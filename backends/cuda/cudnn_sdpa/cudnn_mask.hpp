@@ -9,7 +9,7 @@
 #include "attnbench/backend.hpp"
 #include "attnbench/mask.hpp"
 
-namespace attnbench::cuda::sdpa {
+namespace attnbench::cuda::cudnn_sdpa {
 
 // A mask in cuDNN SDPA's terms. cuDNN keeps (q, k) when q - k < left_bound
 // (if set) and k - q <= right_bound (if set), with k shifted by Sk - Sq when the
@@ -61,4 +61,4 @@ std::vector<float> stats_to_lse(const CudnnMaskArgs&, std::int64_t batch, std::i
 std::int64_t stats_elems(const CudnnMaskArgs&, std::int64_t batch, std::int64_t heads,
                          std::int64_t seqlen_q);
 
-}  // namespace attnbench::cuda::sdpa
+}  // namespace attnbench::cuda::cudnn_sdpa

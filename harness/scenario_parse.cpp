@@ -1,4 +1,4 @@
-// Parses and validates scenario YAML, applies --set overrides, and expands the sweep into cases.
+// Scenario parsing: YAML (after --set overrides) -> Scenario, every field validated with file:line errors.
 #include "harness/scenario.hpp"
 
 #include <fmt/format.h>
@@ -10,10 +10,10 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <sstream>
 
 #include "attnbench/registry.hpp"
+#include "harness/axis_product.hpp"
 
 namespace attnbench {
 
@@ -135,7 +135,7 @@ void parse_masks(const Ctx& c, const YAML::Node& n, Scenario& s) {
   if (!n.IsDefined()) c.fail(n, "masks", "is required");
   for (const auto& m : items(n)) {
     MaskSpec base;
-    std::vector<std::pair<std::string, std::vector<std::string>>> axes;
+    NamedAxes axes;
     if (m.IsScalar()) {
       base.name = m.Scalar();
     } else if (m.IsMap()) {
@@ -173,19 +173,11 @@ void parse_masks(const Ctx& c, const YAML::Node& n, Scenario& s) {
       }
     }
     // Product over the list-valued parameters.
-    std::vector<MaskSpec> specs{base};
-    for (const auto& [key, values] : axes) {
-      std::vector<MaskSpec> next;
-      for (const auto& spec : specs)
-        for (const auto& v : values) {
-          MaskSpec x = spec;
-          x.params[key] = v;
-          next.push_back(x);
-        }
-      specs = std::move(next);
+    for (auto& params : assignments(axes)) {
+      MaskSpec spec = base;
+      for (auto& [key, value] : params) spec.params[key] = std::move(value);
+      s.masks.push_back(std::move(spec));
     }
-    s.masks.insert(s.masks.end(), std::make_move_iterator(specs.begin()),
-                   std::make_move_iterator(specs.end()));
   }
   if (s.masks.empty()) c.fail(n, "masks", "must not be empty");
 }
@@ -375,94 +367,6 @@ Scenario load_scenario(const std::string& path, const std::vector<std::string>& 
   std::stringstream ss;
   ss << in.rdbuf();
   return parse_scenario(ss.str(), path, overrides);
-}
-
-std::string Case::id() const {
-  const auto& p = problem;
-  std::string id = fmt::format("{:04d}-{}-{}-w{}-{}-q{}-k{}-b{}-h{}x{}-d{}-{}-{}", index, backend,
-                               p.strategy, p.world_size, p.mask ? p.mask->name() : "nomask",
-                               p.shape.seqlen_q, p.shape.seqlen_k, p.shape.batch, p.shape.heads_q,
-                               p.shape.heads_kv, p.shape.head_dim, to_string(p.dtype), to_string(p.pass));
-  for (char& ch : id)
-    if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '.' || ch == '_')) ch = '_';
-  return id;
-}
-
-std::string Case::label() const {
-  const auto& p = problem;
-  std::string s = backend;
-  if (p.strategy != "none") s += fmt::format("/{}x{}", p.strategy, p.world_size);
-  s += fmt::format("/{}/S={}", p.mask ? p.mask->name() : "", p.shape.seqlen_q);
-  if (p.shape.seqlen_k != p.shape.seqlen_q) s += fmt::format(",Sk={}", p.shape.seqlen_k);
-  s += fmt::format("/B{}H{}x{}D{}/{}/{}", p.shape.batch, p.shape.heads_q, p.shape.heads_kv,
-                   p.shape.head_dim, to_string(p.dtype), to_string(p.pass));
-  for (const auto& [k, v] : p.options) s += fmt::format("/{}={}", k, v);
-  return s;
-}
-
-std::vector<Case> expand(const Scenario& s) {
-  // Option axes (only for CP strategies): product of every option's values.
-  std::vector<std::map<std::string, std::string>> option_sets{{}};
-  for (const auto& [key, values] : s.options) {
-    std::vector<std::map<std::string, std::string>> next;
-    for (const auto& set : option_sets)
-      for (const auto& v : values) {
-        auto x = set;
-        x[key] = v;
-        next.push_back(x);
-      }
-    option_sets = std::move(next);
-  }
-  const std::vector<std::map<std::string, std::string>> no_options{{}};  // single-device cases
-
-  // Masks inside the shape loops: consecutive cases share one set of inputs
-  // (generating 16K-token inputs takes seconds), and a mask is built once per (Sq, Sk).
-  std::vector<Case> cases;
-  for (auto sq : s.seqlens) {
-    const std::vector<std::int64_t> sks = s.seqlens_k.empty() ? std::vector<std::int64_t>{sq} : s.seqlens_k;
-    for (auto sk : sks) {
-      std::vector<MaskPtr> masks;
-      for (const auto& spec : s.masks) {
-        try {
-          masks.push_back(build_mask(spec, sq, sk));
-        } catch (const InputError& e) {
-          throw InputError(fmt::format("{}: masks: {}", s.path, e.what()));
-        }
-      }
-      for (auto b : s.batch)
-        for (auto hq : s.heads_q)
-          for (auto hkv : s.heads_kv)
-            for (auto d : s.head_dim)
-              for (auto dt : s.dtypes)
-                for (std::size_t mi = 0; mi < masks.size(); ++mi)
-                  for (auto pass : s.passes)
-                    for (const auto& strat : s.strategies)
-                      for (int ws : s.world_sizes) {
-                        if (strat == "none" && ws != 1) continue;
-                        const auto& opts = strat == "none" ? no_options : option_sets;
-                        for (const auto& o : opts)
-                          for (const auto& backend : s.backends) {
-                            Case c;
-                            c.index = cases.size();
-                            c.backend = backend;
-                            c.mask_index = mi;
-                            Problem& p = c.problem;
-                            p.shape = {b, hq, hkv, sq, sk, d};
-                            p.dtype = dt;
-                            p.pass = pass;
-                            p.mask = masks[mi];
-                            p.softmax_scale = s.softmax_scale > 0 ? s.softmax_scale
-                                                                  : 1.0 / std::sqrt(static_cast<double>(d));
-                            p.seed = s.seed;
-                            p.strategy = strat;
-                            p.world_size = ws;
-                            p.options = o;
-                            cases.push_back(std::move(c));
-                          }
-                      }
-    }
-  }
-  return cases;
 }
 
 }  // namespace attnbench

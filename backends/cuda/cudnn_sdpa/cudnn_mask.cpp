@@ -1,10 +1,10 @@
 // Mask → cuDNN SDPA arguments: diagonal bands, bottom-right alignment, documents as ragged batches.
-#include "backends/cuda/cudnn/cudnn_mask.hpp"
+#include "backends/cuda/cudnn_sdpa/cudnn_mask.hpp"
 
 #include <algorithm>
 #include <map>
 
-namespace attnbench::cuda::sdpa {
+namespace attnbench::cuda::cudnn_sdpa {
 
 std::int64_t CudnnMaskArgs::max_segment_length() const {
   std::int64_t m = 0;
@@ -146,4 +146,4 @@ std::vector<float> stats_to_lse(const CudnnMaskArgs& a, std::int64_t batch, std:
   return lse;
 }
 
-}  // namespace attnbench::cuda::sdpa
+}  // namespace attnbench::cuda::cudnn_sdpa

@@ -1,5 +1,5 @@
 // cudnn.sdpa's graphs (built once per plan key), device tensors and execution.
-#include "backends/cuda/cudnn/cudnn_backend.hpp"
+#include "backends/cuda/cudnn_sdpa/cudnn_sdpa_backend.hpp"
 
 #include <cudnn.h>
 #include <cudnn_frontend.h>
@@ -14,16 +14,14 @@
 #include "backends/cuda/common/cuda_check.hpp"
 #include "backends/cuda/common/cuda_execution.hpp"
 #include "backends/cuda/common/device_buffer.hpp"
-#include "backends/cuda/cudnn/cudnn_mask.hpp"
-#include "backends/cuda/cudnn/plan_key.hpp"
+#include "backends/cuda/cudnn_sdpa/cudnn_mask.hpp"
+#include "backends/cuda/cudnn_sdpa/plan_key.hpp"
 
-namespace attnbench::cuda {
+namespace attnbench::cuda::cudnn_sdpa {
 
 namespace {
 
 namespace fe = cudnn_frontend;
-using sdpa::CudnnMaskArgs;
-using sdpa::PlanKey;
 using TensorPtr = std::shared_ptr<fe::graph::Tensor_attributes>;
 
 // Tensor uids of the variant packs.
@@ -217,15 +215,15 @@ class SdpaExecution final : public CudaExecution {
     MemoryTracker* mt = res.device;
     const Shape& s = p.shape;
     const bool bwd = pass_has_backward(p.pass);
-    fwd_graph_ = checked(sdpa::make_plan_key(p, args_, false));
-    if (bwd) bwd_graph_ = checked(sdpa::make_plan_key(p, args_, true));
+    fwd_graph_ = checked(cudnn_sdpa::make_plan_key(p, args_, false));
+    if (bwd) bwd_graph_ = checked(cudnn_sdpa::make_plan_key(p, args_, true));
 
     const auto qn = static_cast<std::size_t>(s.q_elems()), kvn = static_cast<std::size_t>(s.kv_elems());
     q_ = DeviceTensor(p.dtype, qn, mt);
     k_ = DeviceTensor(p.dtype, kvn, mt);
     v_ = DeviceTensor(p.dtype, kvn, mt);
     o_ = DeviceTensor(p.dtype, qn, mt);
-    stats_ = DeviceBuffer<float>(static_cast<std::size_t>(sdpa::stats_elems(args_, s.batch, s.heads_q, s.seqlen_q)), mt);
+    stats_ = DeviceBuffer<float>(static_cast<std::size_t>(cudnn_sdpa::stats_elems(args_, s.batch, s.heads_q, s.seqlen_q)), mt);
     q_.upload(in.q);
     k_.upload(in.k);
     v_.upload(in.v);
@@ -237,9 +235,9 @@ class SdpaExecution final : public CudaExecution {
       do_.upload(in.dout);
     }
     if (args_.ragged()) {
-      q_off_ = upload_vector(sdpa::ragged_offsets(args_, s.batch, s.seqlen_q, s.heads_q, s.head_dim), mt);
-      kv_off_ = upload_vector(sdpa::ragged_offsets(args_, s.batch, s.seqlen_k, s.heads_kv, s.head_dim), mt);
-      seq_lens_ = upload_vector(sdpa::ragged_seq_lens(args_, s.batch), mt);
+      q_off_ = upload_vector(cudnn_sdpa::ragged_offsets(args_, s.batch, s.seqlen_q, s.heads_q, s.head_dim), mt);
+      kv_off_ = upload_vector(cudnn_sdpa::ragged_offsets(args_, s.batch, s.seqlen_k, s.heads_kv, s.head_dim), mt);
+      seq_lens_ = upload_vector(cudnn_sdpa::ragged_seq_lens(args_, s.batch), mt);
       // Rows past a segment's end are never written: zero them once so that outputs are defined.
       o_.zero(stream());
       if (bwd) {
@@ -269,7 +267,7 @@ class SdpaExecution final : public CudaExecution {
     const Shape& s = p_.shape;
     if (pass_has_forward(p_.pass)) {
       out.o = o_.download();
-      out.lse = sdpa::stats_to_lse(args_, s.batch, s.heads_q, s.seqlen_q, download(stats_));
+      out.lse = cudnn_sdpa::stats_to_lse(args_, s.batch, s.heads_q, s.seqlen_q, download(stats_));
     }
     if (pass_has_backward(p_.pass)) {
       out.dq = dq_.download();
@@ -281,7 +279,7 @@ class SdpaExecution final : public CudaExecution {
   std::vector<Metric> metrics() override {
     Metric segments;
     segments.name = "cudnn_batch_entries";
-    segments.value = static_cast<double>(sdpa::cudnn_batch(args_, p_.shape.batch));
+    segments.value = static_cast<double>(cudnn_sdpa::cudnn_batch(args_, p_.shape.batch));
     return {segments};
   }
 
@@ -349,7 +347,7 @@ Support CudnnSdpaBackend::supports(const Problem& p) const {
   if (Support s = check_cuda_support(info(), p); !s.ok) return s;
   const Shape& s = p.shape;
   if (s.head_dim > 256) return Support::no("cudnn.sdpa: head_dim above 256 is not supported by cuDNN SDPA");
-  const sdpa::CudnnMaskMapping m = sdpa::map_mask(*p.mask);
+  const cudnn_sdpa::CudnnMaskMapping m = cudnn_sdpa::map_mask(*p.mask);
   if (!m.support.ok) return m.support;
   if (s.seqlen_q > std::numeric_limits<std::int32_t>::max()) {
     return Support::no("cudnn.sdpa: seqlen_q must be below 2^31");
@@ -357,7 +355,7 @@ Support CudnnSdpaBackend::supports(const Problem& p) const {
   // Build (or find) the plans now: a graph cuDNN rejects is `unsupported` with its message.
   for (bool backward : {false, true}) {
     if (backward && !pass_has_backward(p.pass)) continue;
-    const PlanKey key = sdpa::make_plan_key(p, m.args, backward);
+    const PlanKey key = cudnn_sdpa::make_plan_key(p, m.args, backward);
     auto g = graph_for(key);
     if (!g->error.empty()) return Support::no("cudnn.sdpa: cuDNN rejects " + key.to_string() + ": " + g->error);
   }
@@ -365,11 +363,11 @@ Support CudnnSdpaBackend::supports(const Problem& p) const {
 }
 
 std::unique_ptr<Execution> CudnnSdpaBackend::prepare(const Problem& p, const Inputs& in, Resources& res) {
-  sdpa::CudnnMaskMapping m = sdpa::map_mask(*p.mask);
+  cudnn_sdpa::CudnnMaskMapping m = cudnn_sdpa::map_mask(*p.mask);
   if (!m.support.ok) throw std::invalid_argument(m.support.reason);
   return std::make_unique<SdpaExecution>(p, in, res, std::move(m.args));
 }
 
 ATTNBENCH_REGISTER_BACKEND(CudnnSdpaBackend);
 
-}  // namespace attnbench::cuda
+}  // namespace attnbench::cuda::cudnn_sdpa
