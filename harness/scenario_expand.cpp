@@ -9,6 +9,7 @@
 #include "harness/axis_product.hpp"
 #include "harness/capability.hpp"
 #include "harness/scenario.hpp"
+#include "reports/case_label.hpp"
 
 namespace attnbench {
 
@@ -27,7 +28,9 @@ std::string Case::label() const {
   const auto& p = problem;
   std::string s = backend;
   if (p.strategy != "none") s += fmt::format("/{}x{}", p.strategy, p.world_size);
-  s += fmt::format("/{}/S={}", p.mask ? p.mask->name() : "", p.shape.seqlen_q);
+  // The mask with its parameters (as compare labels it), so --filter can pick one variant:
+  // cpu.flash/causal_sliding_window{window=256}/S=4096/...
+  s += fmt::format("/{}/S={}", p.mask ? mask_label(p.mask->name(), p.mask->params_json()) : "", p.shape.seqlen_q);
   if (p.shape.seqlen_k != p.shape.seqlen_q) s += fmt::format(",Sk={}", p.shape.seqlen_k);
   s += fmt::format("/B{}H{}x{}D{}/{}/{}", p.shape.batch, p.shape.heads_q, p.shape.heads_kv,
                    p.shape.head_dim, to_string(p.dtype), to_string(p.pass));

@@ -10,10 +10,12 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 #include "attnbench/registry.hpp"
 #include "harness/axis_product.hpp"
+#include "harness/yaml_keys.hpp"
 
 namespace attnbench {
 
@@ -40,10 +42,14 @@ bool glob_match(std::string_view p, std::string_view t) {
 
 namespace {
 
-// Error helper: "FILE:LINE: field: message".
+// Error helper: "FILE:LINE: field: message", or "FILE: --set key=value: field: message" for a
+// value that came from --set (its marks point into the one-line override, not the file).
 struct Ctx {
   std::string path;
+  std::vector<std::pair<YAML::Node, std::string>> from_set;  // every node an override brought in
   [[noreturn]] void fail(const YAML::Node& n, const std::string& field, const std::string& msg) const {
+    for (const auto& [node, assignment] : from_set)
+      if (n.is(node)) throw InputError(fmt::format("{}: --set {}: {}: {}", path, assignment, field, msg));
     const int line = n.Mark().line >= 0 ? n.Mark().line + 1 : 0;
     if (line > 0) throw InputError(fmt::format("{}:{}: {}: {}", path, line, field, msg));
     throw InputError(fmt::format("{}: {}: {}", path, field, msg));
@@ -59,13 +65,20 @@ std::vector<YAML::Node> items(const YAML::Node& n) {
   return out;
 }
 
+const char* kind_of(const YAML::Node& n) { return n.IsMap() ? "a map" : n.IsSequence() ? "a list" : "nothing"; }
+
 std::string scalar(const Ctx& c, const YAML::Node& n, const std::string& field) {
-  if (!n.IsScalar()) c.fail(n, field, "expected a single value");
+  if (!n.IsScalar()) c.fail(n, field, fmt::format("expected a single value, got {}", kind_of(n)));
   return n.Scalar();
 }
 
-std::int64_t to_int(const Ctx& c, const YAML::Node& n, const std::string& field, std::int64_t min) {
-  const std::string s = scalar(c, n, field);
+// A map key as text (a non-scalar key, `? [a, b]: 1`, as its YAML).
+std::string key_text(const YAML::Node& k) { return k.IsScalar() ? k.Scalar() : YAML::Dump(k); }
+
+std::int64_t to_int(const Ctx& c, const YAML::Node& n, const std::string& field, std::int64_t min,
+                    std::int64_t max = std::numeric_limits<std::int64_t>::max()) {
+  if (!n.IsScalar()) c.fail(n, field, fmt::format("expected an integer, got {}", kind_of(n)));
+  const std::string s = n.Scalar();
   std::int64_t v = 0;
   std::size_t used = 0;
   try {
@@ -75,11 +88,13 @@ std::int64_t to_int(const Ctx& c, const YAML::Node& n, const std::string& field,
   }
   if (used != s.size() || s.empty()) c.fail(n, field, fmt::format("expected an integer, got '{}'", s));
   if (v < min) c.fail(n, field, fmt::format("must be >= {} (got {})", min, v));
+  if (v > max) c.fail(n, field, fmt::format("{} is past the limit (accepted: {} to {})", v, min, max));
   return v;
 }
 
 double to_real(const Ctx& c, const YAML::Node& n, const std::string& field, double min_exclusive) {
-  const std::string s = scalar(c, n, field);
+  if (!n.IsScalar()) c.fail(n, field, fmt::format("expected a number, got {}", kind_of(n)));
+  const std::string s = n.Scalar();
   double v = 0;
   std::size_t used = 0;
   try {
@@ -101,9 +116,10 @@ bool to_bool(const Ctx& c, const YAML::Node& n, const std::string& field) {
 }
 
 std::vector<std::int64_t> int_list(const Ctx& c, const YAML::Node& n, const std::string& field,
-                                   std::int64_t min) {
+                                   std::int64_t min, std::int64_t max = std::numeric_limits<std::int64_t>::max()) {
+  if (n.IsMap()) c.fail(n, field, "expected an integer or a list of integers, got a map");
   std::vector<std::int64_t> out;
-  for (const auto& x : items(n)) out.push_back(to_int(c, x, field, min));
+  for (const auto& x : items(n)) out.push_back(to_int(c, x, field, min, max));
   if (out.empty()) c.fail(n, field, "must not be empty");
   return out;
 }
@@ -112,7 +128,7 @@ void check_keys(const Ctx& c, const YAML::Node& map, const std::string& field,
                 const std::vector<std::string>& accepted) {
   if (!map.IsMap()) c.fail(map, field, "expected a map");
   for (const auto& kv : map) {
-    const std::string key = kv.first.as<std::string>();
+    const std::string key = key_text(kv.first);
     if (std::find(accepted.begin(), accepted.end(), key) == accepted.end())
       c.fail(kv.first, field.empty() ? key : field + "." + key,
              fmt::format("unknown field (accepted: {})", fmt::join(accepted, ", ")));
@@ -142,7 +158,7 @@ void parse_masks(const Ctx& c, const YAML::Node& n, Scenario& s) {
       if (!m["name"]) c.fail(m, "masks", "each mask map needs a 'name'");
       base.name = scalar(c, m["name"], "masks.name");
       for (const auto& kv : m) {
-        const std::string key = kv.first.as<std::string>();
+        const std::string key = key_text(kv.first);
         if (key == "name") continue;
         const YAML::Node& v = kv.second;
         std::vector<std::string> values;
@@ -182,7 +198,21 @@ void parse_masks(const Ctx& c, const YAML::Node& n, Scenario& s) {
   if (s.masks.empty()) c.fail(n, "masks", "must not be empty");
 }
 
-void apply_override(YAML::Node& root, const std::string& assignment) {
+// Every node of an override's value, so that errors about them name the --set.
+void collect(const YAML::Node& n, const std::string& assignment, Ctx& c) {
+  c.from_set.emplace_back(n, assignment);
+  if (n.IsSequence() || n.IsMap())
+    for (const auto& x : n) {
+      if (n.IsMap()) {
+        collect(x.first, assignment, c);
+        collect(x.second, assignment, c);
+      } else {
+        collect(x, assignment, c);
+      }
+    }
+}
+
+void apply_override(YAML::Node& root, const std::string& assignment, Ctx& c) {
   const auto eq = assignment.find('=');
   if (eq == std::string::npos || eq == 0)
     throw InputError(fmt::format("--set {}: expected key.path=value", assignment));
@@ -196,6 +226,8 @@ void apply_override(YAML::Node& root, const std::string& assignment) {
   std::vector<std::string> parts;
   std::stringstream ss(key);
   for (std::string part; std::getline(ss, part, '.');) parts.push_back(part);
+  if (key.back() == '.' || std::find(parts.begin(), parts.end(), "") != parts.end())
+    throw InputError(fmt::format("--set {}: empty part in the key path '{}' (expected key.path=value)", assignment, key));
   // Walk with fresh handles: yaml-cpp's operator[] on a copied node aliases the tree.
   std::vector<YAML::Node> path{root};
   for (std::size_t i = 0; i + 1 < parts.size(); ++i) {
@@ -203,25 +235,34 @@ void apply_override(YAML::Node& root, const std::string& assignment) {
     if (!child.IsMap()) {
       path.back()[parts[i]] = YAML::Node(YAML::NodeType::Map);
       child = path.back()[parts[i]];
+      c.from_set.emplace_back(child, assignment);
     }
     path.push_back(child);
   }
   path.back()[parts.back()] = value;
+  collect(value, assignment, c);
 }
 
 }  // namespace
 
-Scenario parse_scenario(const std::string& text, const std::string& path,
-                        const std::vector<std::string>& overrides) {
-  const Ctx c{path};
+namespace {
+
+Scenario parse_fields(const std::string& text, const std::string& path, const std::vector<std::string>& overrides) {
+  Ctx c{path, {}};
   YAML::Node root;
   try {
     root = YAML::Load(text);
   } catch (const YAML::ParserException& e) {
     throw InputError(fmt::format("{}:{}: malformed YAML: {}", path, e.mark.line + 1, e.msg));
   }
-  if (!root.IsMap()) throw InputError(fmt::format("{}: a scenario must be a YAML map", path));
-  for (const auto& o : overrides) apply_override(root, o);
+  if (!root.IsDefined() || root.IsNull())
+    throw InputError(fmt::format("{}: the scenario is empty (required fields: backends, masks, seqlens)", path));
+  if (!root.IsMap())
+    throw InputError(fmt::format("{}:{}: a scenario must be a YAML map of fields (got {}; required fields: backends, "
+                                 "masks, seqlens)",
+                                 path, root.Mark().line + 1, root.IsSequence() ? "a list" : "'" + root.Scalar() + "'"));
+  check_duplicate_keys(root, path);  // yaml-cpp would silently keep one of the two
+  for (const auto& o : overrides) apply_override(root, o, c);
 
   check_keys(c, root, "",
              {"name", "backends", "strategies", "world_sizes", "masks", "seqlens", "seqlens_k",
@@ -288,8 +329,9 @@ Scenario parse_scenario(const std::string& text, const std::string& path,
 
   parse_masks(c, root["masks"], s);
   if (!root["seqlens"]) c.fail(root, "seqlens", "is required");
-  s.seqlens = int_list(c, root["seqlens"], "seqlens", 1);
-  if (root["seqlens_k"]) s.seqlens_k = int_list(c, root["seqlens_k"], "seqlens_k", 1);
+  // Past 2^31 tokens a mask's area would not be exact (docs/masks.md "Limits").
+  s.seqlens = int_list(c, root["seqlens"], "seqlens", 1, kMaxMaskSeqlen);
+  if (root["seqlens_k"]) s.seqlens_k = int_list(c, root["seqlens_k"], "seqlens_k", 1, kMaxMaskSeqlen);
 
   const YAML::Node shape = root["shape"];
   s.batch = {1};
@@ -355,13 +397,27 @@ Scenario parse_scenario(const std::string& text, const std::string& path,
     for (const auto& kv : o) {
       std::vector<std::string> values;
       for (const auto& x : items(kv.second)) values.push_back(flow_text(x));
-      s.options[kv.first.as<std::string>()] = values;
+      s.options[key_text(kv.first)] = values;
     }
   }
   return s;
 }
 
+}  // namespace
+
+Scenario parse_scenario(const std::string& text, const std::string& path,
+                        const std::vector<std::string>& overrides) {
+  try {
+    return parse_fields(text, path, overrides);
+  } catch (const YAML::Exception& e) {  // a conversion the checks above did not foresee: still one line, exit 2
+    throw InputError(fmt::format("{}:{}: {}", path, e.mark.line + 1, e.msg));
+  }
+}
+
 Scenario load_scenario(const std::string& path, const std::vector<std::string>& overrides) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw InputError(fmt::format("{}: cannot open scenario file: it is a folder (expected a YAML file)", path));
   std::ifstream in(path);
   if (!in) throw InputError(fmt::format("{}: cannot open scenario file", path));
   std::stringstream ss;

@@ -1,6 +1,9 @@
 // Rank coordination of a sweep (which rank runs which case, resume skips agreed) around the case pipeline.
 #include "harness/sweep.hpp"
 
+#include <fmt/format.h>
+
+#include <algorithm>
 #include <cstdint>
 
 #include "harness/case_row.hpp"
@@ -22,6 +25,19 @@ std::vector<std::uint8_t> agreed_resumed(const std::vector<Case>& cases, const R
 }
 
 }  // namespace
+
+void check_filter_matches(const std::vector<Case>& cases, const std::string& filter) {
+  if (filter.empty()) return;
+  for (const auto& c : cases)
+    if (glob_match(filter, c.label())) return;
+  constexpr std::size_t kShown = 3;
+  std::string examples;
+  for (std::size_t i = 0; i < std::min(kShown, cases.size()); ++i)
+    examples += (i ? ", " : "") + cases[i].label();
+  throw InputError(fmt::format("--filter {}: matches no case of {} (the glob must match a whole label, * and ?; "
+                               "labels look like: {}{}; run --dry-run lists them all)",
+                               filter, cases.size(), examples, cases.size() > kShown ? ", ..." : ""));
+}
 
 std::vector<ResultRow> run_cases(const Scenario& s, const std::vector<Case>& cases, const RunOptions& opt,
                                  const RowCallback& on_row, const StartCallback& on_start) {

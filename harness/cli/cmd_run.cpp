@@ -32,6 +32,7 @@ struct RunArgs {
   bool quiet = false;
   bool resume = false;
   bool dry_run = false;
+  std::string fail_on = "mismatch";  // mismatch | error: which rows make the exit code 1
 };
 
 // --dry-run: the expanded sweep, one case per line (the --filter glob applied), and
@@ -57,6 +58,7 @@ int do_run(const RunArgs& a) {
   const bool lead = comm::is_lead();
   const Scenario s = load_scenario(a.scenario, a.sets);
   std::vector<Case> cases = expand(s);  // builds every mask: bad parameters fail here
+  check_filter_matches(cases, a.filter);
   if (a.dry_run) return lead ? print_cases(s, cases, a.filter) : 0;
   int largest_world = 1;
   for (const auto& c : cases) largest_world = std::max(largest_world, c.problem.world_size);
@@ -117,8 +119,11 @@ int do_run(const RunArgs& a) {
              done.size(), by_status[0], by_status[4], by_status[1], by_status[2], by_status[3],
              by_status[5]);
   fmt::print("attnbench: reports in {0}/ (results.csv, results.json, results.md)\n", out);
-  // A wrong result fails the run; unsupported, oom and error rows are reported, not fatal.
-  return by_status[static_cast<int>(Status::mismatch)] > 0 ? 1 : 0;
+  // A wrong result fails the run; with --fail-on error a backend that threw does too (CI).
+  // unsupported, oom and skipped rows are reported, never fatal (README "Exit codes").
+  const bool failed = by_status[static_cast<int>(Status::mismatch)] > 0 ||
+                      (a.fail_on == "error" && by_status[static_cast<int>(Status::error)] > 0);
+  return failed ? 1 : 0;
 }
 
 }  // namespace
@@ -137,6 +142,11 @@ void add_run_command(CLI::App& app, int& exit_code) {
                  "Check the scenario and list its cases (after --set and --filter); run nothing");
   run->add_flag("--resume", args->resume,
                 "Keep the rows already in OUT/results.json and run only the missing cases");
+  run->add_option("--fail-on", args->fail_on,
+                  "Rows that make the exit code 1: mismatch (wrong results; the default) or error "
+                  "(also rows whose backend threw)")
+      ->check(CLI::IsMember({"mismatch", "error"}))
+      ->capture_default_str();
   run->callback([args, &exit_code] { exit_code = do_run(*args); });
 }
 
