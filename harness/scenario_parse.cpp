@@ -65,6 +65,8 @@ std::vector<YAML::Node> items(const YAML::Node& n) {
   return out;
 }
 
+constexpr std::int64_t kMaxInt = std::numeric_limits<int>::max();  // fields stored as int
+
 const char* kind_of(const YAML::Node& n) { return n.IsMap() ? "a map" : n.IsSequence() ? "a list" : "nothing"; }
 
 std::string scalar(const Ctx& c, const YAML::Node& n, const std::string& field) {
@@ -251,7 +253,12 @@ Scenario parse_fields(const std::string& text, const std::string& path, const st
   Ctx c{path, {}};
   YAML::Node root;
   try {
-    root = YAML::Load(text);
+    // LoadAll: a second document (after `---`) would otherwise be ignored without a word.
+    const std::vector<YAML::Node> docs = YAML::LoadAll(text);
+    if (docs.size() > 1)
+      throw InputError(fmt::format("{}:{}: a second YAML document (after '---'); a scenario is one document", path,
+                                   docs[1].Mark().line + 1));
+    if (!docs.empty()) root = docs[0];
   } catch (const YAML::ParserException& e) {
     throw InputError(fmt::format("{}:{}: malformed YAML: {}", path, e.mark.line + 1, e.msg));
   }
@@ -273,6 +280,10 @@ Scenario parse_fields(const std::string& text, const std::string& path, const st
   s.text = text;
   for (const auto& o : overrides) s.text += "\n# --set " + o;
   s.name = root["name"] ? scalar(c, root["name"], "name") : "scenario";
+  // The name is the default output folder, results/NAME: one plain folder name.
+  if (s.name.empty() || s.name == "." || s.name == ".." || s.name.find_first_of("/\\") != std::string::npos)
+    c.fail(root["name"], "name", fmt::format("'{}' is not usable as a folder name (accepted: a non-empty name "
+                                             "without '/' or '\\', e.g. my_sweep)", s.name));
 
   // Backends: names or globs over the registry, order kept, duplicates dropped.
   const auto& reg = Registry::instance();
@@ -324,7 +335,7 @@ Scenario parse_fields(const std::string& text, const std::string& path, const st
   s.world_sizes = {1};
   if (root["world_sizes"]) {
     s.world_sizes.clear();
-    for (auto v : int_list(c, root["world_sizes"], "world_sizes", 1)) s.world_sizes.push_back(static_cast<int>(v));
+    for (auto v : int_list(c, root["world_sizes"], "world_sizes", 1, kMaxInt)) s.world_sizes.push_back(static_cast<int>(v));
   }
 
   parse_masks(c, root["masks"], s);
@@ -372,9 +383,9 @@ Scenario parse_fields(const std::string& text, const std::string& path, const st
 
   if (const YAML::Node t = root["timing"]) {
     check_keys(c, t, "timing", {"warmup", "min_iters", "max_iters", "min_time_s", "max_noise_pct", "timeout_s"});
-    if (t["warmup"]) s.timing.warmup = static_cast<int>(to_int(c, t["warmup"], "timing.warmup", 0));
-    if (t["min_iters"]) s.timing.min_iters = static_cast<int>(to_int(c, t["min_iters"], "timing.min_iters", 1));
-    if (t["max_iters"]) s.timing.max_iters = static_cast<int>(to_int(c, t["max_iters"], "timing.max_iters", 1));
+    if (t["warmup"]) s.timing.warmup = static_cast<int>(to_int(c, t["warmup"], "timing.warmup", 0, kMaxInt));
+    if (t["min_iters"]) s.timing.min_iters = static_cast<int>(to_int(c, t["min_iters"], "timing.min_iters", 1, kMaxInt));
+    if (t["max_iters"]) s.timing.max_iters = static_cast<int>(to_int(c, t["max_iters"], "timing.max_iters", 1, kMaxInt));
     if (t["min_time_s"]) s.timing.min_time_s = to_real(c, t["min_time_s"], "timing.min_time_s", -1e-300);
     if (t["max_noise_pct"]) s.timing.max_noise_pct = to_real(c, t["max_noise_pct"], "timing.max_noise_pct", 0);
     if (t["timeout_s"]) s.timing.timeout_s = to_real(c, t["timeout_s"], "timing.timeout_s", 0);

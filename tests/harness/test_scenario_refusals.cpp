@@ -61,6 +61,15 @@ TEST_CASE("empty, list-shaped and oversized scenarios are refused in one line", 
   CHECK(error_of("backends: [cpu.reference]\nmasks: [causal]\nseqlens: [2147483648]\n").empty());
 }
 
+TEST_CASE("a second document, an int past its range and a name that is no folder are refused", "[scenario][refusals]") {
+  CHECK_THAT(error_of(std::string(base) + "---\nseqlens: [128]\n"), Contains("scen.yaml:8: a second YAML document"));
+  CHECK_THAT(error_of(std::string(base) + "timing: {warmup: 3000000000}\n"),
+             Contains("timing.warmup: 3000000000 is past the limit (accepted: 0 to 2147483647)"));
+  CHECK_THAT(error_of(std::string(base) + "world_sizes: [4294967297]\n"), Contains("world_sizes: 4294967297 is past"));
+  CHECK_THAT(error_of(base, {"name=../x"}), Contains("name: '../x' is not usable as a folder name"));
+  CHECK_THAT(error_of(base, {"name=''"}), Contains("name: '' is not usable"));
+}
+
 TEST_CASE("case labels carry the mask's parameters, so a filter picks one variant", "[scenario][refusals]") {
   const auto cases = expand(parse_scenario(base, "scen.yaml"));
   REQUIRE(cases.size() == 2);
