@@ -147,6 +147,8 @@ std::vector<Field> make_table() {
       extra_col("bytes_sent", FieldType::number, "bytes"),
       extra_col("imbalance", FieldType::number, "ratio"),
       extra_col("tflops_per_rank", FieldType::number, "TFLOP/s"),
+      extra_col("bytes", FieldType::integer, "bytes"),  // minimum memory traffic (harness/traffic.hpp)
+      extra_col("gbps", FieldType::number, "GB/s"),     // bytes / median time / 1e9
   };
 }
 
