@@ -4,10 +4,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <fstream>
-#include <sstream>
 
 #include "harness/result_fields.hpp"
+#include "reports/json_reader.hpp"
 
 namespace attnbench {
 
@@ -87,11 +86,7 @@ std::vector<ResultRow> parse_results_csv(const std::string& text, const std::str
 }
 
 std::vector<ResultRow> read_results_csv(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(fmt::format("{}: cannot be read (expected a results.csv written by `attnbench run`)", path));
-  std::ostringstream text;
-  text << in.rdbuf();
-  return parse_results_csv(text.str(), path);
+  return parse_results_csv(read_report_file(path, "results.csv"), path);
 }
 
 }  // namespace attnbench

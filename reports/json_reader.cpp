@@ -105,17 +105,21 @@ ResultsFile parse_results_json(const std::string& text, const std::string& path)
   return f;
 }
 
-ResultsFile read_results_json(const std::string& path) {
+std::string read_report_file(const std::string& path, const std::string& what) {
   std::error_code ec;
   if (!std::filesystem::exists(path, ec))
-    throw InputError(fmt::format("{}: no such file (expected a results.json written by `attnbench run`)", path));
+    throw InputError(fmt::format("{}: no such file (expected a {} written by `attnbench run`)", path, what));
   if (std::filesystem::is_directory(path, ec))
-    throw InputError(fmt::format("{}: is a directory (expected a results.json file)", path));
+    throw InputError(fmt::format("{}: is a directory (expected a {} file)", path, what));
   std::ifstream in(path, std::ios::binary);
   if (!in) throw InputError(fmt::format("{}: cannot be read", path));
   std::ostringstream text;
   text << in.rdbuf();
-  return parse_results_json(text.str(), path);
+  return text.str();
+}
+
+ResultsFile read_results_json(const std::string& path) {
+  return parse_results_json(read_report_file(path, "results.json"), path);
 }
 
 }  // namespace attnbench

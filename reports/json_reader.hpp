@@ -25,4 +25,8 @@ ResultsFile read_results_json(const std::string& path);
 // The same from text already in memory (path is used in messages only).
 ResultsFile parse_results_json(const std::string& text, const std::string& path);
 
+// The text of a report file; InputError "PATH: no such file (expected a WHAT ...)",
+// "is a directory" or "cannot be read" (shared with the CSV reader).
+std::string read_report_file(const std::string& path, const std::string& what);
+
 }  // namespace attnbench

@@ -94,6 +94,7 @@ TEST_CASE("the CSV reader takes empty standard extras as absent and names bad ce
   CHECK_THROWS_WITH(parse_results_csv(CsvWriter::header() + "\n" + bad + "\n", "t.csv"),
                     Catch::Contains("t.csv: row 1: field 'world_size' is 'x' (expected an integer)"));
   CHECK_THROWS_WITH(parse_results_csv("backend,strategy\n", "h.csv"), Catch::Contains("field 'world_size' missing"));
+  CHECK_THROWS_WITH(read_results_csv("no/such/results.csv"), Catch::Contains("no/such/results.csv: no such file"));
 }
 
 TEST_CASE("one case key: canonical mask parameters and options, every key column counts", "[schema]") {
