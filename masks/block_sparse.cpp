@@ -256,10 +256,15 @@ std::int64_t area_var_block_sparse(const MaskSpec& spec, std::int64_t sq, std::i
 }  // namespace
 
 std::vector<MaskEntry> block_sparse_masks() {
+  const std::string keep_rule =
+      "target fraction r in (0, 1] of key blocks kept per query block: kept = max(1, round(r * nkb)), "
+      "or max(1, floor(r * nkb)) with rounding: floor; ";
   const MaskParamInfo keep{"keep", "0.5",
-                           "target fraction r in (0, 1] of key blocks kept per query block: kept = max(1, round(r * nkb)) "
-                           "(floor with rounding: floor); the resulting density is kept / nkb, equal to r only when r * nkb "
-                           "is whole and the key blocks are equally wide"};
+                           keep_rule + "the density is kept / nkb (a short last key block aside), r itself only when r * nkb is whole"};
+  const MaskParamInfo var_keep{
+      "keep", "0.5",
+      keep_rule + "the expected density is kept / nkb with diagonal: false; a forced diagonal over a shared partition "
+                  "raises it (every query block keeps its own square block, and larger blocks weigh more)"};
   const MaskParamInfo diagonal{"diagonal", "true",
                                "true: the diagonal (bottom-right aligned) block is always one of the kept blocks; "
                                "false: all kept blocks are random (LongCA-bench)"};
@@ -280,7 +285,7 @@ std::vector<MaskEntry> block_sparse_masks() {
         "(LongCA-bench: partition: independent, blocks: fixed, diagonal: false, rounding: floor)",
         {{"avg_block", "128", "mean block size, >= min_block"},
          {"min_block", "64", "smallest block size, >= 1"},
-         keep,
+         var_keep,
          {"partition", "shared", "shared: keys use the query blocks; independent: keys get their own random blocks"},
          {"blocks", "random", "random: a random number of blocks (sizes uniform, mean avg_block); fixed: exactly S / avg_block blocks"},
          diagonal,
