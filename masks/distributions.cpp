@@ -90,8 +90,9 @@ const std::vector<DistributionInfo>& distribution_catalogue() {
       {"prolong512k", "seed", "document lengths of ProLong 512K data (LongCA-bench histogram)"},
       {"uniform", "min, max, seed", "lengths uniform in [min, max]"},
       {"fixed", "length", "every document `length` tokens (the last one truncated)"},
-      {"mixture", "[{share, distribution}, ...], seed",
-       "floor(share * S) tokens from each part but the last (which takes the rest), documents shuffled; "
+      {"mixture", "parts, seed",
+       "a list of {share, distribution}: floor(share * S) tokens from each part but the last (which takes the rest), "
+       "documents shuffled; "
        "e.g. LongCA-bench's long documents: {mixture: [{share: 0.4, distribution: pile}, "
        "{share: 0.6, distribution: {uniform: {min: 8192, max: 30720}}}]}"},
   };

@@ -96,7 +96,7 @@ TEST_CASE("block_sparse rounding: floor keeps max(1, floor(r nkb)) blocks per ro
   }
 }
 
-TEST_CASE("block_sparse diagonal: forced is always kept; not forced is kept about kept/nkb of the time",
+TEST_CASE("block_sparse diagonal: forced is always kept, not forced is kept about kept/nkb of the time",
           "[masks][longca]") {
   // 32 x 32 blocks, keep 0.25 -> 8 blocks per row: without forcing, the diagonal is one of
   // them with probability 8/32 (LongCA-bench: 12-49 % depending on r and nkb).
@@ -143,8 +143,8 @@ TEST_CASE("block_sparse without a forced diagonal: every block is kept about equ
   }
 }
 
-TEST_CASE("var_block_sparse blocks: fixed gives S / avg blocks in [min, S - (n - 1) min]; random stays in "
-          "[min, 2 avg - 1] and its merged last block passes 2 avg - min",
+TEST_CASE("var_block_sparse blocks: fixed gives S / avg blocks of min to S - (n - 1) min, random stays within "
+          "min to 2 avg - 1 and its merged last block passes 2 avg - min",
           "[masks][longca]") {
   const std::int64_t s = 4096, avg = 96, min = 40;
   std::int64_t largest_random = 0;
