@@ -7,6 +7,7 @@
 
 #include "harness/check.hpp"
 #include "harness/stats.hpp"
+#include "harness/traffic.hpp"
 
 namespace attnbench {
 
@@ -59,6 +60,7 @@ ResultRow base_row(const Case& c) {
   r.area = p.mask ? p.mask->area() : 0;
   r.density = p.mask ? p.mask->density() : 0.0;
   r.extra.push_back({"gflop", pass_flops(p) / 1e9, {}});
+  r.extra.push_back({"bytes", pass_bytes(p), {}});
   if (!p.options.empty()) {
     std::string o = "{";
     for (const auto& [k, v] : p.options) o += (o.size() > 1 ? "," : "") + fmt::format("\"{}\":\"{}\"", k, v);
@@ -80,6 +82,7 @@ void fill_timing(ResultRow& row, const Problem& p, const TimingResult& t) {
   row.extra.push_back({"time_ms_p20", s.p20 * 1e3, {}});
   row.extra.push_back({"time_ms_p80", s.p80 * 1e3, {}});
   row.extra.push_back({"stop_reason", ResultRow::nan, t.stop_reason});
+  row.extra.push_back({"gbps", s.median > 0 ? pass_bytes(p) / s.median / 1e9 : ResultRow::nan, {}});
 }
 
 double default_memory_budget_bytes() {

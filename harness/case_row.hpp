@@ -4,7 +4,7 @@
 #include "attnbench/backend.hpp"
 #include "harness/scenario.hpp"
 #include "harness/timing.hpp"
-#include "reports/result_row.hpp"
+#include "harness/case_key.hpp"
 
 namespace attnbench {
 

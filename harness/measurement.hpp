@@ -7,7 +7,7 @@
 #include "attnbench/backend.hpp"
 #include "attnbench/comm.hpp"
 #include "harness/timing.hpp"
-#include "reports/result_row.hpp"
+#include "harness/case_key.hpp"
 
 namespace attnbench {
 

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "harness/scenario.hpp"
-#include "reports/result_row.hpp"
+#include "harness/result_row.hpp"
 
 namespace attnbench {
 

@@ -367,7 +367,7 @@ Scenario parse_fields(const std::string& text, const std::string& path, const st
     s.dtypes.clear();
     for (const auto& n : items(root["dtypes"])) {
       auto d = parse_dtype(scalar(c, n, "dtypes"));
-      if (!d) c.fail(n, "dtypes", fmt::format("unknown dtype '{}' (accepted: fp32, bf16, fp16, fp64)", n.Scalar()));
+      if (!d) c.fail(n, "dtypes", fmt::format("unknown dtype '{}' (accepted: {})", n.Scalar(), accepted_names<DType>()));
       s.dtypes.push_back(*d);
     }
   }
@@ -376,7 +376,7 @@ Scenario parse_fields(const std::string& text, const std::string& path, const st
     s.passes.clear();
     for (const auto& n : items(root["passes"])) {
       auto p = parse_pass(scalar(c, n, "passes"));
-      if (!p) c.fail(n, "passes", fmt::format("unknown pass '{}' (accepted: fwd, bwd, fwd_bwd)", n.Scalar()));
+      if (!p) c.fail(n, "passes", fmt::format("unknown pass '{}' (accepted: {})", n.Scalar(), accepted_names<Pass>()));
       s.passes.push_back(*p);
     }
   }

@@ -6,13 +6,24 @@
 namespace attnbench {
 
 namespace {
-template <class E, std::size_t N>
-std::optional<E> parse_by_name(std::string_view s, const std::array<E, N>& all) {
-  for (E e : all)
+template <class E>
+std::optional<E> parse_by_name(std::string_view s) {
+  for (E e : all_values<E>())
     if (to_string(e) == s) return e;
   return std::nullopt;
 }
+
+constexpr std::array kDTypes{DType::fp32, DType::fp64, DType::bf16, DType::fp16};
+constexpr std::array kPasses{Pass::fwd, Pass::bwd, Pass::fwd_bwd};
+constexpr std::array kDevices{Device::cpu, Device::cuda};
+constexpr std::array kStatuses{Status::ok,    Status::unsupported, Status::oom,
+                               Status::error, Status::mismatch,    Status::skipped};
 }  // namespace
+
+template <> std::span<const DType> all_values<DType>() { return kDTypes; }
+template <> std::span<const Pass> all_values<Pass>() { return kPasses; }
+template <> std::span<const Device> all_values<Device>() { return kDevices; }
+template <> std::span<const Status> all_values<Status>() { return kStatuses; }
 
 std::string_view to_string(DType d) {
   switch (d) {
@@ -47,16 +58,9 @@ std::string_view to_string(Status s) {
   return "?";
 }
 
-std::optional<DType> parse_dtype(std::string_view s) {
-  return parse_by_name(s, std::array{DType::fp32, DType::fp64, DType::bf16, DType::fp16});
-}
-std::optional<Pass> parse_pass(std::string_view s) {
-  return parse_by_name(s, std::array{Pass::fwd, Pass::bwd, Pass::fwd_bwd});
-}
-std::optional<Status> parse_status(std::string_view s) {
-  return parse_by_name(s, std::array{Status::ok, Status::unsupported, Status::oom, Status::error,
-                                     Status::mismatch, Status::skipped});
-}
+std::optional<DType> parse_dtype(std::string_view s) { return parse_by_name<DType>(s); }
+std::optional<Pass> parse_pass(std::string_view s) { return parse_by_name<Pass>(s); }
+std::optional<Status> parse_status(std::string_view s) { return parse_by_name<Status>(s); }
 
 std::size_t dtype_size(DType d) {
   switch (d) {

@@ -1,5 +1,6 @@
 // The dynamic block-sparse masks: fixed or random block boundaries, a seeded random choice of
-// key blocks per query block (diagonal always kept), and a fast exact area for large sequences.
+// key blocks per query block (diagonal kept by default; LongCA-bench's rules as options), and a
+// fast exact area for large sequences.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -21,6 +22,7 @@ struct BlockLayout {
   std::vector<std::int64_t> diagonal;            // the key block kept for each query block
   std::vector<std::int32_t> widths;              // key block widths
   std::int64_t kept = 1;                         // key blocks kept per query block
+  bool force_diagonal = true;                    // the diagonal block is one of the kept blocks
   std::uint64_t seed = 0;
   ResolvedParams params;
 
@@ -33,9 +35,26 @@ struct BlockLayout {
   }
 };
 
-std::int64_t kept_count(double keep, std::int64_t nkb) {
-  return std::clamp<std::int64_t>(std::llround(keep * static_cast<double>(nkb)), 1, nkb);
+// `rounding: floor` is LongCA-bench's max(1, int(r * nkb)); `round` is the nearest integer.
+std::int64_t kept_count(double keep, std::int64_t nkb, bool floor) {
+  const double target = keep * static_cast<double>(nkb);
+  const auto n = floor ? static_cast<std::int64_t>(std::floor(target)) : std::llround(target);
+  return std::clamp<std::int64_t>(n, 1, nkb);
 }
+
+bool diagonal_param(const MaskSpec& spec) { return choice_param(spec, "diagonal", "true", {"true", "false"}) == "true"; }
+bool floor_param(const MaskSpec& spec) { return choice_param(spec, "rounding", "round", {"round", "floor"}) == "floor"; }
+
+// The key block that query block i sits over: bottom-right aligned like causal, so query
+// position q meets key position q + (Sk - Sq).
+std::int64_t aligned_block(const std::vector<std::int64_t>& k_starts, std::int64_t q, std::int64_t sq, std::int64_t sk) {
+  const std::int64_t at = std::clamp<std::int64_t>(q + (sk - sq), 0, sk - 1);
+  return (std::upper_bound(k_starts.begin(), k_starts.end(), at) - k_starts.begin()) - 1;
+}
+
+// Blocks per axis of var_block_sparse: its two partitions' product stays within the pair limit.
+constexpr std::int64_t kMaxAxisBlocks = std::int64_t{1} << 15;
+static_assert(kMaxAxisBlocks * kMaxAxisBlocks == kMaxMaskBlockPairs);
 
 // The block table (query blocks x key blocks bytes) and the block choice scale with this product.
 void check_block_pairs(const MaskSpec& spec, std::int64_t nqb, std::int64_t nkb, const char* block_param) {
@@ -60,15 +79,48 @@ BlockLayout block_sparse_layout(const MaskSpec& spec, std::int64_t sq, std::int6
   check_block_pairs(spec, (sq + b - 1) / b, (sk + b - 1) / b, "block");
   l.q_starts = uniform_starts(sq, b);
   l.k_starts = uniform_starts(sk, b);
-  l.kept = kept_count(keep, l.nkb());
-  // Bottom-right aligned like causal: query block i sits over key position start + (Sk - Sq).
-  for (std::int64_t i = 0; i < l.nqb(); ++i) {
-    const std::int64_t aligned = l.q_starts[i] + (sk - sq);
-    l.diagonal.push_back(std::clamp<std::int64_t>(aligned < 0 ? 0 : aligned / b, 0, l.nkb() - 1));
-  }
+  l.force_diagonal = diagonal_param(spec);
+  const bool floor = floor_param(spec);
+  l.kept = kept_count(keep, l.nkb(), floor);
+  for (std::int64_t i = 0; i < l.nqb(); ++i) l.diagonal.push_back(aligned_block(l.k_starts, l.q_starts[i], sq, sk));
   l.finish();
-  l.params = {{"block", std::to_string(b)}, {"keep", json_number(keep)}, {"seed", std::to_string(l.seed)}};
+  l.params = {{"block", std::to_string(b)},
+              {"keep", json_number(keep)},
+              {"diagonal", l.force_diagonal ? "true" : "false"},
+              {"rounding", floor ? "\"floor\"" : "\"round\""},
+              {"seed", std::to_string(l.seed)}};
   return l;
+}
+
+// `blocks: random`: sizes uniform in [min, 2 avg - min] (mean avg) until s is covered; a last
+// block shorter than min joins its neighbour, so a block can reach 2 avg - 1.
+// Stops early (starts.back() < s) past kMaxAxisBlocks blocks: the caller refuses such a mask.
+std::vector<std::int64_t> random_starts(Rng& rng, std::int64_t s, std::int64_t min_block, std::int64_t avg_block) {
+  std::vector<std::int64_t> starts = {0};
+  while (starts.back() < s) {
+    const std::int64_t size = rng.between(min_block, 2 * avg_block - min_block);
+    starts.push_back(std::min(s, starts.back() + size));
+    if (static_cast<std::int64_t>(starts.size()) > kMaxAxisBlocks + 2) return starts;
+  }
+  const std::size_t n = starts.size();
+  if (n > 2 && starts[n - 1] - starts[n - 2] < min_block) starts.erase(starts.end() - 2);
+  return starts;
+}
+
+// `blocks: fixed` (LongCA-bench's partition): exactly n = s / avg blocks; the s - n min tokens
+// beyond the minimum are split at n - 1 cut points drawn uniformly (with repetition) from
+// [0, s - n min] and sorted, so every block is in [min, s - (n - 1) min].
+std::vector<std::int64_t> fixed_count_starts(Rng& rng, std::int64_t s, std::int64_t min_block, std::int64_t avg_block) {
+  const std::int64_t n = std::max<std::int64_t>(1, s / avg_block);
+  const std::int64_t extra = s - n * min_block;
+  if (extra < 0) return {0, s};  // s < min_block: one block
+  std::vector<std::int64_t> cuts;
+  for (std::int64_t i = 0; i + 1 < n; ++i) cuts.push_back(rng.between(0, extra));
+  std::sort(cuts.begin(), cuts.end());
+  std::vector<std::int64_t> starts = {0};
+  for (std::int64_t i = 0; i + 1 < n; ++i) starts.push_back(cuts[i] + (i + 1) * min_block);
+  starts.push_back(s);
+  return starts;
 }
 
 BlockLayout var_block_sparse_layout(const MaskSpec& spec, std::int64_t s, std::int64_t) {
@@ -79,45 +131,56 @@ BlockLayout var_block_sparse_layout(const MaskSpec& spec, std::int64_t s, std::i
     throw InputError(fmt::format("mask '{}': parameter 'avg_block' = {} must be >= min_block ({})",
                                  spec.name, avg_block, min_block));
   const double keep = real_param(spec, "keep", 0.5, 0.0, 1.0);
+  const bool independent = choice_param(spec, "partition", "shared", {"shared", "independent"}) == "independent";
+  const bool fixed = choice_param(spec, "blocks", "random", {"random", "fixed"}) == "fixed";
+  l.force_diagonal = diagonal_param(spec);
+  const bool floor = floor_param(spec);
   l.seed = seed_param(spec);
-  // Sizes uniform in [min, 2 avg - min] (mean avg); a last block shorter than min joins its neighbour.
-  Rng rng(l.seed);
-  l.q_starts = {0};
-  // Both axes share the blocks: past 2^15 of them the pairs pass the limit, so stop sampling there.
-  constexpr std::int64_t kMaxBlocks = std::int64_t{1} << 15;
-  static_assert(kMaxBlocks * kMaxBlocks == kMaxMaskBlockPairs);
-  while (l.q_starts.back() < s) {
-    const std::int64_t size = rng.between(min_block, 2 * avg_block - min_block);
-    l.q_starts.push_back(std::min(s, l.q_starts.back() + size));
-    if (static_cast<std::int64_t>(l.q_starts.size()) > kMaxBlocks + 2)
+  // Stream 0 draws the query partition (and the shared one); the key partition has its own
+  // stream, apart from the per-row streams 1, 2, ... of the block choice.
+  // Past 2^15 blocks per axis the block pairs pass kMaxMaskBlockPairs: refused before drawing more.
+  auto partition = [&](std::uint64_t stream) {
+    Rng rng(l.seed, stream);
+    const bool too_many = fixed ? s / avg_block > kMaxAxisBlocks : false;
+    auto starts = too_many ? std::vector<std::int64_t>{} : fixed ? fixed_count_starts(rng, s, min_block, avg_block)
+                                                                 : random_starts(rng, s, min_block, avg_block);
+    if (too_many || starts.back() != s || static_cast<std::int64_t>(starts.size()) - 1 > kMaxAxisBlocks)
       throw InputError(fmt::format("mask '{}': more than {} blocks per axis is past the limit of {} = 2^30 block "
                                    "pairs (accepted: a larger 'avg_block' and 'min_block' or a shorter sequence)",
-                                   spec.name, kMaxBlocks, kMaxMaskBlockPairs));
-  }
-  const std::size_t n = l.q_starts.size();
-  if (n > 2 && l.q_starts[n - 1] - l.q_starts[n - 2] < min_block) l.q_starts.erase(l.q_starts.end() - 2);
-  l.k_starts = l.q_starts;
-  l.kept = kept_count(keep, l.nkb());
-  for (std::int64_t i = 0; i < l.nqb(); ++i) l.diagonal.push_back(i);
+                                   spec.name, kMaxAxisBlocks, kMaxMaskBlockPairs));
+    return starts;
+  };
+  l.q_starts = partition(0);
+  l.k_starts = independent ? partition(~std::uint64_t{0}) : l.q_starts;
+  l.kept = kept_count(keep, l.nkb(), floor);
+  for (std::int64_t i = 0; i < l.nqb(); ++i)
+    l.diagonal.push_back(independent ? aligned_block(l.k_starts, l.q_starts[i], s, s) : i);
   l.finish();
   l.params = {{"avg_block", std::to_string(avg_block)},
               {"min_block", std::to_string(min_block)},
               {"keep", json_number(keep)},
+              {"partition", independent ? "\"independent\"" : "\"shared\""},
+              {"blocks", fixed ? "\"fixed\"" : "\"random\""},
+              {"diagonal", l.force_diagonal ? "true" : "false"},
+              {"rounding", floor ? "\"floor\"" : "\"round\""},
               {"seed", std::to_string(l.seed)}};
   return l;
 }
 
-// Chooses the key blocks of query block `row` into kept[0, nkb): the diagonal plus `kept - 1`
-// of the other blocks, uniformly at random, and returns their total width. Each other block
-// is first taken independently with probability ~ (kept - 1) / (nkb - 1) (8 random bits per
-// block: cheap, branch-free), then random blocks are dropped or added until the count is
-// exact. Every step treats the other blocks alike, so each subset of the right size is
-// equally likely, at a fraction of the cost of drawing the blocks one by one.
+// Chooses the key blocks of query block `row` into kept[0, nkb) and returns their total width:
+// with a forced diagonal, the diagonal plus `kept - 1` of the other blocks; without, `kept` of all
+// blocks (LongCA-bench's top-k of random scores: every subset of that size equally likely). Each
+// candidate is first taken independently with probability ~ choose / candidates (8 random bits
+// per block: cheap, branch-free), then random blocks are dropped or added until the count is
+// exact. Every step treats the candidates alike, so each subset of the right size is equally
+// likely, at a fraction of the cost of drawing the blocks one by one.
 std::int64_t choose_row(const BlockLayout& l, std::int64_t row, std::uint8_t* kept) {
-  const std::int64_t n = l.nkb(), others = n - 1, choose = l.kept - 1, diag = l.diagonal[row];
+  const std::int64_t n = l.nkb();
+  const std::int64_t diag = l.force_diagonal ? l.diagonal[row] : -1;
+  const std::int64_t candidates = l.force_diagonal ? n - 1 : n, choose = l.force_diagonal ? l.kept - 1 : l.kept;
   Rng rng(l.seed, static_cast<std::uint64_t>(row) + 1);
   const unsigned threshold =
-      others > 0 ? static_cast<unsigned>(std::llround(256.0 * static_cast<double>(choose) / static_cast<double>(others))) : 0;
+      candidates > 0 ? static_cast<unsigned>(std::llround(256.0 * static_cast<double>(choose) / static_cast<double>(candidates))) : 0;
   // Random bytes first, then branch-free passes the compiler can vectorise.
   std::int64_t base = 0;
   for (; base + 8 <= n; base += 8) {
@@ -135,7 +198,7 @@ std::int64_t choose_row(const BlockLayout& l, std::int64_t row, std::uint8_t* ke
   }
   const std::int32_t* widths = l.widths.data();
   for (std::int64_t j = 0; j < n; ++j) width += kept[j] * widths[j];
-  if (kept[diag]) {
+  if (diag >= 0 && kept[diag]) {
     kept[diag] = 0;
     --count;
     width -= l.k_width(diag);
@@ -156,6 +219,7 @@ std::int64_t choose_row(const BlockLayout& l, std::int64_t row, std::uint8_t* ke
       width += l.k_width(j);
     }
   }
+  if (diag < 0) return width;
   kept[diag] = 1;
   return width + l.k_width(diag);
 }
@@ -215,18 +279,40 @@ std::int64_t area_var_block_sparse(const MaskSpec& spec, std::int64_t sq, std::i
 }  // namespace
 
 std::vector<MaskEntry> block_sparse_masks() {
-  const MaskParamInfo keep{"keep", "0.5", "fraction r in (0, 1] of key blocks kept per query block"};
-  const MaskParamInfo seed{"seed", "0", "seed of the block choice"};
+  const std::string keep_rule =
+      "target fraction r in (0, 1] of key blocks kept per query block: kept = max(1, round(r * nkb)), "
+      "or max(1, floor(r * nkb)) with rounding: floor; ";
+  const MaskParamInfo keep{"keep", "0.5",
+                           keep_rule + "the density is kept / nkb (a short last key block aside), r itself only when r * nkb is whole"};
+  const MaskParamInfo var_keep{
+      "keep", "0.5",
+      keep_rule + "the expected density is kept / nkb with diagonal: false; a forced diagonal over a shared partition "
+                  "raises it (every query block keeps its own square block, and larger blocks weigh more)"};
+  const MaskParamInfo diagonal{"diagonal", "true",
+                               "true: the diagonal (bottom-right aligned) block is always one of the kept blocks; "
+                               "false: all kept blocks are random (LongCA-bench)"};
+  const MaskParamInfo rounding{"rounding", "round",
+                               "round: kept = max(1, round(r * nkb)); floor: max(1, floor(r * nkb)) (LongCA-bench's int())"};
+  const MaskParamInfo seed{"seed", "0", "seed of the block boundaries and the block choice"};
   return {
       {{"block_sparse", "block-sparse",
-        "per query block, max(1, round(r * nkb)) key blocks chosen uniformly at random, diagonal always kept",
-        {{"block", "128", "block size b >= 1 (queries and keys)"}, keep, seed}, true},
+        "per query block, max(1, round(r * nkb)) key blocks chosen uniformly at random, diagonal always kept "
+        "(LongCA-bench: diagonal: false, rounding: floor)",
+        {{"block", "128", "block size b >= 1 (queries and keys)"}, keep, diagonal, rounding, seed}, true},
        make_block_sparse, area_block_sparse},
       {{"var_block_sparse", "block-sparse",
-        "random block boundaries (sizes uniform in [min_block, 2 avg_block - min_block]), then as block_sparse",
+        "random block boundaries, then as block_sparse; blocks: random: sizes uniform in "
+        "[min_block, 2 avg_block - min_block], a short last block merged into its neighbour, so every block is in "
+        "[min_block, 2 avg_block - 1] (one block of S when S < min_block); blocks: fixed: S / avg_block blocks "
+        "from sorted uniform cut points, each in [min_block, S - (n - 1) min_block] "
+        "(LongCA-bench: partition: independent, blocks: fixed, diagonal: false, rounding: floor)",
         {{"avg_block", "128", "mean block size, >= min_block"},
          {"min_block", "64", "smallest block size, >= 1"},
-         keep,
+         var_keep,
+         {"partition", "shared", "shared: keys use the query blocks; independent: keys get their own random blocks"},
+         {"blocks", "random", "random: a random number of blocks (sizes uniform, mean avg_block); fixed: exactly S / avg_block blocks"},
+         diagonal,
+         rounding,
          seed},
         false},
        make_var_block_sparse, area_var_block_sparse},

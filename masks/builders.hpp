@@ -38,6 +38,9 @@ double real_param(const MaskSpec&, const std::string& key, double fallback, doub
                   double max_inclusive);
 // The raw value parsed as YAML (lists, maps, scalars); nullopt when absent.
 std::optional<YAML::Node> yaml_param(const MaskSpec&, const std::string& key);
+// One of a fixed set of words (`accepted`); anything else names the field and the accepted values.
+std::string choice_param(const MaskSpec&, const std::string& key, const std::string& fallback,
+                         const std::vector<std::string>& accepted);
 std::uint64_t seed_param(const MaskSpec&);
 std::string json_number(double);
 

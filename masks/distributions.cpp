@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 #include <stdexcept>
 
 #include "attnbench/types.hpp"
@@ -15,13 +16,19 @@ namespace attnbench::masks {
 std::string Distribution::to_json() const {
   if (kind == "uniform") return fmt::format(R"({{"uniform":{{"min":{},"max":{}}}}})", min, max);
   if (kind == "fixed") return fmt::format(R"({{"fixed":{{"length":{}}}}})", length);
+  if (kind == "mixture") {
+    std::string items;
+    for (std::size_t i = 0; i < parts.size(); ++i)
+      items += fmt::format(R"({}{{"share":{},"distribution":{}}})", i ? "," : "", shares[i], parts[i].to_json());
+    return R"({"mixture":[)" + items + "]}";
+  }
   return "\"" + kind + "\"";
 }
 
-std::vector<std::int64_t> sample_lengths(const Distribution& dist, std::uint64_t seed,
-                                         std::int64_t total) {
-  Rng rng(seed);
-  std::vector<std::int64_t> lengths;
+namespace {
+
+// Appends lengths drawn from a plain (non-mixture) distribution until `total` more tokens are filled.
+void sample_into(const Distribution& dist, Rng& rng, std::int64_t total, std::vector<std::int64_t>& lengths) {
   const auto buckets = histogram_buckets(dist.kind);
   std::int64_t weight_sum = 0;
   for (const auto& b : buckets) weight_sum += b.weight_ppm;
@@ -50,6 +57,29 @@ std::vector<std::int64_t> sample_lengths(const Distribution& dist, std::uint64_t
                                    "longer documents or a shorter sequence)",
                                    kMaxMaskDocuments, total));
   }
+}
+
+}  // namespace
+
+std::vector<std::int64_t> sample_lengths(const Distribution& dist, std::uint64_t seed,
+                                         std::int64_t total) {
+  Rng rng(seed);
+  std::vector<std::int64_t> lengths;
+  if (dist.kind != "mixture") {
+    sample_into(dist, rng, total, lengths);
+    return lengths;
+  }
+  std::int64_t left = total;
+  for (std::size_t i = 0; i < dist.parts.size(); ++i) {
+    const bool last = i + 1 == dist.parts.size();
+    const std::int64_t tokens =
+        last ? left : std::min(left, static_cast<std::int64_t>(std::floor(dist.shares[i] * static_cast<double>(total))));
+    sample_into(dist.parts[i], rng, tokens, lengths);
+    left -= tokens;
+  }
+  // Fisher-Yates with the portable generator: the same order on every platform.
+  for (std::size_t i = lengths.size(); i > 1; --i)
+    std::swap(lengths[i - 1], lengths[rng.below(i)]);
   return lengths;
 }
 
@@ -66,6 +96,11 @@ const std::vector<DistributionInfo>& distribution_catalogue() {
       {"prolong512k", "seed", "document lengths of ProLong 512K data (LongCA-bench histogram)"},
       {"uniform", "min, max, seed", "lengths uniform in [min, max]"},
       {"fixed", "length", "every document `length` tokens (the last one truncated)"},
+      {"mixture", "parts, seed",
+       "a list of {share, distribution}: floor(share * S) tokens from each part but the last (which takes the rest), "
+       "documents shuffled; "
+       "e.g. LongCA-bench's long documents: {mixture: [{share: 0.4, distribution: pile}, "
+       "{share: 0.6, distribution: {uniform: {min: 8192, max: 30720}}}]}"},
   };
   return catalogue;
 }

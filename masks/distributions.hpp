@@ -18,14 +18,19 @@ struct LengthBucket {
 std::span<const LengthBucket> histogram_buckets(std::string_view name);
 
 struct Distribution {
-  std::string kind;               // pile, prolong64k, prolong512k, uniform, fixed
+  std::string kind;               // pile, prolong64k, prolong512k, uniform, fixed, mixture
   std::int64_t min = 0, max = 0;  // uniform
   std::int64_t length = 0;        // fixed
+  std::vector<Distribution> parts{};  // mixture: the parts (none of them a mixture)
+  std::vector<double> shares{};       // mixture: the share of the tokens of each part, summing to 1
   std::string to_json() const;    // e.g. "pile" or {"uniform":{"min":64,"max":4096}}
 };
 
 // Document lengths summing to `total`: draw a bucket by weight, then a length uniformly
 // inside it (never 0), until the sequence is full; the last document is truncated.
+// A mixture fills floor(share * total) tokens from each part but the last, which takes
+// the rest (each part's last document truncated), then shuffles the documents
+// (LongCA-bench's long-document masks: 40 % short documents, 60 % of 8K-30K, shuffled).
 std::vector<std::int64_t> sample_lengths(const Distribution&, std::uint64_t seed, std::int64_t total);
 
 // The histogram LongCA-bench uses for a sequence of this length: pile up to 12K,

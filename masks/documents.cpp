@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <cmath>
 #include <limits>
 #include <map>
 
@@ -16,7 +17,40 @@ namespace attnbench::masks {
 namespace {
 
 constexpr const char* kAcceptedDistributions =
-    "pile, prolong64k, prolong512k, {uniform: {min: A, max: B}}, {fixed: {length: N}}";
+    "pile, prolong64k, prolong512k, {uniform: {min: A, max: B}}, {fixed: {length: N}}, "
+    "{mixture: [{share: F, distribution: D}, ...]}";
+
+Distribution parse_distribution_node(const MaskSpec& spec, const YAML::Node& node);
+
+// {mixture: [{share, distribution}, ...]}: shares in (0, 1] summing to 1, parts not mixtures.
+Distribution parse_mixture(const MaskSpec& spec, const YAML::Node& list) {
+  const auto bad = [&](const std::string& why) {
+    return InputError(fmt::format("mask '{}': parameter 'distribution' mixture {} (accepted: {})", spec.name, why,
+                                  kAcceptedDistributions));
+  };
+  if (!list.IsSequence() || list.size() == 0) throw bad("needs a non-empty list of {share, distribution}");
+  Distribution d;
+  d.kind = "mixture";
+  double sum = 0;
+  for (const auto& item : list) {
+    if (!item.IsMap() || !item["share"] || !item["distribution"] || item.size() != 2)
+      throw bad("parts need exactly 'share' and 'distribution'");
+    double share = 0;
+    try {
+      share = item["share"].as<double>();
+    } catch (const YAML::Exception&) {
+      throw bad("needs a number 'share'");
+    }
+    if (!(share > 0 && share <= 1)) throw bad(fmt::format("share {} is outside (0, 1]", share));
+    Distribution part = parse_distribution_node(spec, item["distribution"]);
+    if (part.kind == "mixture") throw bad("parts cannot be mixtures");
+    d.parts.push_back(std::move(part));
+    d.shares.push_back(share);
+    sum += share;
+  }
+  if (std::abs(sum - 1.0) > 1e-9) throw bad(fmt::format("shares sum to {}, not 1", sum));
+  return d;
+}
 
 std::int64_t node_int(const MaskSpec& spec, const YAML::Node& node, const std::string& what) {
   try {
@@ -55,6 +89,8 @@ Distribution parse_distribution_node(const MaskSpec& spec, const YAML::Node& nod
     d.kind = node["name"].as<std::string>();
     for (const auto& kv : node)
       if (kv.first.as<std::string>() != "name") fields[kv.first.as<std::string>()] = kv.second;
+  } else if (node.IsMap() && node.size() == 1 && node["mixture"]) {
+    return parse_mixture(spec, node["mixture"]);
   } else if (node.IsMap() && node.size() == 1) {
     // Copy the pair: yaml-cpp's iterator hands out a temporary.
     const auto entry = *node.begin();
@@ -196,7 +232,8 @@ std::vector<MaskParamInfo> document_param_infos() {
   return {
       {"doc_lengths", "", "explicit document lengths (must sum to the sequence length; wins over distribution)"},
       {"distribution", "by length",
-       "pile, prolong64k, prolong512k, {uniform: {min, max}}, {fixed: {length}}; default: pile up to 12K, "
+       "pile, prolong64k, prolong512k, {uniform: {min, max}}, {fixed: {length}}, "
+       "{mixture: [{share, distribution}, ...]}; default: pile up to 12K, "
        "prolong64k up to 64K, prolong512k beyond"},
       {"seed", "0", "seed of the sampled lengths"},
   };

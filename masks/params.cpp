@@ -1,5 +1,6 @@
 // Parameter access for mask builders: typed values, defaults and one-line range errors.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <charconv>
 #include <limits>
@@ -53,6 +54,19 @@ std::optional<YAML::Node> yaml_param(const MaskSpec& spec, const std::string& ke
     throw InputError(fmt::format("mask '{}': parameter '{}' is not valid YAML ({}): '{}'", spec.name,
                                  key, e.msg, it->second));
   }
+}
+
+std::string choice_param(const MaskSpec& spec, const std::string& key, const std::string& fallback,
+                         const std::vector<std::string>& accepted) {
+  auto it = spec.params.find(key);
+  if (it == spec.params.end()) return fallback;
+  // A value recorded in a result row comes back JSON-quoted ("floor"): accept it unquoted.
+  std::string value = it->second;
+  if (value.size() >= 2 && value.front() == '"' && value.back() == '"') value = value.substr(1, value.size() - 2);
+  for (const auto& a : accepted)
+    if (value == a) return value;
+  throw InputError(fmt::format("mask '{}': parameter '{}' = '{}' is not accepted (accepted: {})", spec.name, key,
+                               it->second, fmt::join(accepted, ", ")));
 }
 
 std::uint64_t seed_param(const MaskSpec& spec) {

@@ -1,7 +1,11 @@
 // Readable names for masks and cases (see case_label.hpp).
 #include "reports/case_label.hpp"
 
+#include <fmt/format.h>
+
 #include <nlohmann/json.hpp>
+
+#include "harness/case_key.hpp"
 
 namespace attnbench {
 namespace {
@@ -17,12 +21,26 @@ std::string value_text(const nlohmann::json& v) {
   return out + "...](" + std::to_string(v.size()) + ")";
 }
 
+std::string shape_text(const ResultRow& r) {
+  std::string s = fmt::format("B{} H{}", r.batch, r.heads_q);
+  if (r.heads_kv != r.heads_q) s += fmt::format("/{}", r.heads_kv);
+  s += fmt::format(" S{}", r.seqlen_q);
+  if (r.seqlen_k != r.seqlen_q) s += fmt::format("x{}", r.seqlen_k);
+  return s + fmt::format(" D{}", r.head_dim);
+}
+
 }  // namespace
 
-std::string canonical_params(const std::string& params_json) {
-  auto parsed = nlohmann::json::parse(params_json, nullptr, /*allow_exceptions=*/false);
-  if (parsed.is_discarded()) return params_json;
-  return parsed.dump();  // nlohmann::json keeps object keys sorted
+std::string case_label(const ResultRow& r) {
+  std::string who = r.backend;
+  if (r.strategy != "none" || r.world_size != 1)
+    who = fmt::format("{} {}×{}", r.backend, r.strategy, r.world_size);
+  if (const Metric* o = r.find_extra("options")) {
+    const std::string options = canonical_json(o->text);
+    if (!options.empty() && options != "{}") who = mask_label(who, options);
+  }
+  return fmt::format("{} · {} · {} · {} {}", who, mask_label(r.mask, r.mask_params), shape_text(r), r.dtype,
+                     r.pass);
 }
 
 std::string mask_label(const std::string& mask, const std::string& params_json) {

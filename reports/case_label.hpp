@@ -3,6 +3,8 @@
 
 #include <string>
 
+#include "harness/result_row.hpp"
+
 namespace attnbench {
 
 // "causal_sliding_window{window=256}" from a mask name and its resolved
@@ -11,8 +13,8 @@ namespace attnbench {
 // label across sequence lengths; long lists are abbreviated.
 std::string mask_label(const std::string& mask, const std::string& params_json);
 
-// The mask parameters in canonical form (keys sorted, compact), for matching
-// rows across files; text that is not JSON is returned unchanged.
-std::string canonical_params(const std::string& params_json);
+// "cpu.flash usp×4{ulysses_degree=2} · causal · B1 H8 S1024 D64 · fp32 fwd": backend
+// (with strategy, world size and options for CP rows), mask, shape, dtype and pass.
+std::string case_label(const ResultRow&);
 
 }  // namespace attnbench

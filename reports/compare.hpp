@@ -1,13 +1,14 @@
 // The comparator behind `attnbench compare`: pairs the rows of two results.json files and classifies each change.
 #pragma once
 
-#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <set>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "harness/result_row.hpp"
 
 namespace attnbench {
 
@@ -41,29 +42,13 @@ struct CompareOptions {
 // Parses "slower,broken" (comma separated class names); throws InputError.
 std::set<ChangeClass> parse_fail_on(const std::string& list);
 
-// One row of a results.json, reduced to what the comparison needs.
-struct CompareRow {
-  // The full case key, canonical: backend, strategy, world_size, mask, mask_params
-  // (keys sorted), seed, batch, heads_q, heads_kv, seqlen_q, seqlen_k, head_dim,
-  // dtype, pass and options (DESIGN.md "Result row").
-  std::string key;
-  std::string label;  // readable case name for reports
-  std::string backend, strategy, mask, mask_params, dtype, pass;
-  std::int64_t world_size = 1, batch = 0, heads_q = 0, heads_kv = 0, seqlen_q = 0, seqlen_k = 0,
-               head_dim = 0;
-  std::string seed;
-  std::string options;  // strategy options, canonical JSON; empty when none
-  std::string status;
-  double time_ms = 0.0;    // NaN when absent (null)
-  double noise_pct = 0.0;  // NaN when absent (null)
-  std::string message;
-};
-
-// One results.json file: its context block and rows.
+// One results.json file: its context block and rows (read by reports/json_reader), each
+// with a readable label for the reports (unique within the file).
 struct RunFile {
   std::string path;
   std::string context_json;  // the context object, compact JSON
-  std::vector<CompareRow> rows;
+  std::vector<ResultRow> rows;
+  std::vector<std::string> labels;    // one per row
   std::vector<std::string> warnings;  // e.g. duplicate case keys
 };
 
@@ -75,13 +60,14 @@ RunFile parse_run_file(const std::string& text, const std::string& path);
 
 struct RowComparison {
   ChangeClass change = ChangeClass::same;
-  std::optional<CompareRow> baseline, current;
+  std::optional<ResultRow> baseline, current;
+  std::string label;           // the case's readable name (from the file that has it)
   double ratio = 0.0;          // current / baseline median time; NaN unless both ok with times
   double change_pct = 0.0;     // (ratio - 1) * 100
   double noise_bar_pct = 0.0;  // k * sqrt(noise_b^2 + noise_c^2)
   bool fails = false;          // its class is in --fail-on
 
-  const CompareRow& any_row() const { return current ? *current : *baseline; }
+  const ResultRow& any_row() const { return current ? *current : *baseline; }
 };
 
 struct CompareReport {
@@ -99,10 +85,13 @@ struct CompareReport {
 };
 
 // Classifies one pair of rows (either may be absent) under the options.
-RowComparison compare_rows(const std::optional<CompareRow>& baseline,
-                           const std::optional<CompareRow>& current, const CompareOptions&);
+RowComparison compare_rows(const std::optional<ResultRow>& baseline,
+                           const std::optional<ResultRow>& current, const CompareOptions&);
 
-// Pairs two runs on the case key and classifies every row.
+// Whether a status counts as a failure (mismatch, error, oom).
+bool is_failing_status(Status);
+
+// Pairs two runs on the case key (harness/case_key.hpp) and classifies every row.
 CompareReport compare_runs(const RunFile& baseline, const RunFile& current, const CompareOptions&);
 
 // Context keys whose difference makes timings hard to compare; a warning each.

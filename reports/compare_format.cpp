@@ -33,9 +33,9 @@ std::vector<const RowComparison*> rows_in_report_order(const CompareReport& rep)
   return out;
 }
 
-std::string time_cell(const std::optional<CompareRow>& row) {
+std::string time_cell(const std::optional<ResultRow>& row) {
   if (!row) return "—";
-  if (row->status != "ok") return row->status;
+  if (row->status != Status::ok) return std::string(to_string(row->status));
   if (std::isnan(row->time_ms)) return "ok (no time)";
   return fmt::format("{:.4g} ms", row->time_ms);
 }
@@ -51,8 +51,9 @@ std::string noise_bar_cell(const RowComparison& r) {
 std::string class_cell(const RowComparison& r) {
   std::string name(to_string(r.change));
   if (r.baseline && r.current && r.baseline->status != r.current->status)
-    return fmt::format("{} ({} → {})", name, r.baseline->status, r.current->status);
-  if (!r.baseline && r.current->status != "ok") return fmt::format("{} ({})", name, r.current->status);
+    return fmt::format("{} ({} → {})", name, to_string(r.baseline->status), to_string(r.current->status));
+  if (!r.baseline && r.current->status != Status::ok)
+    return fmt::format("{} ({})", name, to_string(r.current->status));
   return name;
 }
 
@@ -66,7 +67,7 @@ std::string row_summary(const RowComparison& r, const CompareOptions& opt) {
     s += ": in the baseline only";
   else if (r.change == ChangeClass::added)
     s += ": in the current run only";
-  if (r.current && !r.current->message.empty() && r.current->status != "ok")
+  if (r.current && !r.current->message.empty() && r.current->status != Status::ok)
     s += ": " + r.current->message;
   return s;
 }

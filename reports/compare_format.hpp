@@ -14,7 +14,7 @@ int change_class_rank(ChangeClass);
 std::vector<const RowComparison*> rows_in_report_order(const CompareReport&);
 
 // "1.234 ms" for an ok row with a time, else its status; "—" when absent.
-std::string time_cell(const std::optional<CompareRow>&);
+std::string time_cell(const std::optional<ResultRow>&);
 std::string change_cell(const RowComparison&);     // "+30.0 %" or ""
 std::string noise_bar_cell(const RowComparison&);  // "2.8 %" or ""
 // "slower", "broken (ok → mismatch)", "new (mismatch)"...

@@ -38,10 +38,10 @@ void table_header(std::string& out) {
 
 void table_row(std::string& out, const RowComparison& r) {
   std::string what = class_cell(r);
-  if (r.current && r.current->status != "ok" && !r.current->message.empty() &&
+  if (r.current && r.current->status != Status::ok && !r.current->message.empty() &&
       (!r.baseline || r.baseline->status != r.current->status))
     what += ": " + r.current->message;
-  out += fmt::format("| {} | {} | {} | {} | {} | {} |\n", cell(r.any_row().label),
+  out += fmt::format("| {} | {} | {} | {} | {} | {} |\n", cell(r.label),
                      time_cell(r.baseline), time_cell(r.current), change_cell(r),
                      noise_bar_cell(r), cell(what));
 }

@@ -1,17 +1,17 @@
-// results.csv: required columns first, in order; each row appended and flushed as it finishes.
+// results.csv: the field table's required columns first, in order, then its standard extras.
 #pragma once
 
 #include <fstream>
 #include <string>
 #include <vector>
 
-#include "reports/result_row.hpp"
+#include "harness/result_fields.hpp"
 
 namespace attnbench {
 
 class CsvWriter {
  public:
-  // Writes the header at once: required columns, then standard_extra_columns().
+  // Writes the header at once: csv_columns() of the field table.
   explicit CsvWriter(const std::string& path);
   void write(const ResultRow&);  // appends and flushes
   static std::string header();
@@ -21,7 +21,7 @@ class CsvWriter {
   std::ofstream out_;
 };
 
-// Double formatting shared by the writers: shortest form that round-trips, "" for NaN.
-std::string format_number(double);
+// RFC 4180 quoting of one cell (the CSV reader undoes it).
+std::string csv_escape(const std::string&);
 
 }  // namespace attnbench

@@ -1,101 +1,133 @@
-// Parses results.json with nlohmann::json: required keys into fields, every other key into extras.
+// Parses results.json with nlohmann::ordered_json: table columns through the field table, other keys into extras.
 #include "reports/json_reader.hpp"
 
 #include <fmt/format.h>
 
+#include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <set>
+#include <sstream>
 
-#include "attnbench/types.hpp"
+#include "harness/result_fields.hpp"
 
 namespace attnbench {
 
 namespace {
 
-double number_or_nan(const nlohmann::json& j) {
-  return j.is_number() ? j.get<double>() : ResultRow::nan;
+using json = nlohmann::ordered_json;
+
+// One value as a cell of the field's type, type-checked: a results.json written by `attnbench run`
+// holds numbers as numbers, so a string where a number belongs (or a number where text belongs)
+// is refused, naming the field, the value and the type expected. null is "no value" everywhere.
+Cell to_cell(const Field& f, const json& v) {
+  if (v.is_null()) return {};
+  const auto wrong = [&](const char* expected) {
+    return InputError(fmt::format("field '{}' is {} (expected {})", f.name, v.dump(), expected));
+  };
+  switch (f.type) {
+    case FieldType::text:
+    case FieldType::status:
+      if (!v.is_string()) throw wrong("a string");
+      return Cell::of_text(v.get<std::string>());
+    case FieldType::json:
+      if (v.is_string()) return Cell::of_json(v.get<std::string>());
+      if (v.is_object() || v.is_array()) return Cell::of_json(v.dump());
+      throw wrong("a JSON object, or its text as a string");
+    case FieldType::integer:
+      if (v.is_number_integer()) return Cell::of_integer(v.get<long long>());
+      if (v.is_number_float() && std::floor(v.get<double>()) == v.get<double>())
+        return Cell::of_integer(static_cast<long long>(v.get<double>()));
+      throw wrong("an integer");
+    case FieldType::number:
+      if (v.is_number()) return Cell::of_number(v.get<double>());
+      throw wrong("a number or null");
+  }
+  return {};
 }
 
-ResultRow parse_row(const nlohmann::json& j, const std::string& path, std::size_t index) {
-  auto need = [&](const char* key) -> const nlohmann::json& {
-    if (!j.contains(key))
-      throw InputError(fmt::format("{}: results[{}]: missing key '{}'", path, index, key));
-    return j.at(key);
-  };
+Metric extra_metric(const std::string& key, const json& value) {
+  if (value.is_number()) return {key, value.get<double>(), {}};
+  if (value.is_string()) return {key, ResultRow::nan, value.get<std::string>()};
+  if (value.is_null()) return {key, ResultRow::nan, {}};
+  return {key, ResultRow::nan, value.dump(), true};
+}
+
+ResultRow parse_row(const json& j, const std::string& where) {
+  if (!j.is_object()) throw InputError(fmt::format("{}: expected a JSON object", where));
   ResultRow r;
-  try {
-    r.backend = need("backend").get<std::string>();
-    r.strategy = need("strategy").get<std::string>();
-    r.world_size = need("world_size").get<int>();
-    r.mask = need("mask").get<std::string>();
-    const auto& mp = need("mask_params");
-    r.mask_params = mp.is_string() ? mp.get<std::string>() : mp.dump();
-    r.seed = need("seed").get<std::uint64_t>();
-    r.batch = need("batch").get<std::int64_t>();
-    r.heads_q = need("heads_q").get<std::int64_t>();
-    r.heads_kv = need("heads_kv").get<std::int64_t>();
-    r.seqlen_q = need("seqlen_q").get<std::int64_t>();
-    r.seqlen_k = need("seqlen_k").get<std::int64_t>();
-    r.head_dim = need("head_dim").get<std::int64_t>();
-    r.dtype = need("dtype").get<std::string>();
-    r.pass = need("pass").get<std::string>();
-    const std::string status = need("status").get<std::string>();
-    const auto st = parse_status(status);
-    if (!st)
-      throw InputError(fmt::format("{}: results[{}]: unknown status '{}' (accepted: ok, unsupported, oom, error, mismatch, skipped)",
-                                   path, index, status));
-    r.status = *st;
-    r.time_ms = number_or_nan(need("time_ms"));
-    r.time_ms_min = number_or_nan(need("time_ms_min"));
-    r.time_ms_max = number_or_nan(need("time_ms_max"));
-    r.noise_pct = number_or_nan(need("noise_pct"));
-    r.iters = need("iters").get<std::int64_t>();
-    r.area = need("area").get<std::int64_t>();
-    r.density = number_or_nan(need("density"));
-    r.tflops = number_or_nan(need("tflops"));
-    r.peak_mem_bytes = need("peak_mem_bytes").get<std::int64_t>();
-    r.max_abs_err = number_or_nan(need("max_abs_err"));
-    r.rel_l2_err = number_or_nan(need("rel_l2_err"));
-    r.message = need("message").get<std::string>();
-  } catch (const nlohmann::json::exception& e) {
-    throw InputError(fmt::format("{}: results[{}]: wrong type: {}", path, index, e.what()));
-  }
-  static const std::set<std::string> required(required_columns().begin(), required_columns().end());
+  for (const auto& f : result_fields())
+    if ((f.key && f.role == FieldRole::required) || f.type == FieldType::status)
+      if (!j.contains(f.name))
+        throw InputError(fmt::format("{}: field '{}' missing (results.json rows need every "
+                                     "required column of DESIGN.md \"Result row\")",
+                                     where, f.name));
   for (const auto& [key, value] : j.items()) {
-    if (required.count(key)) continue;
-    if (value.is_number())
-      r.extra.push_back({key, value.get<double>(), {}});
-    else if (value.is_string())
-      r.extra.push_back({key, ResultRow::nan, value.get<std::string>()});
-    else if (value.is_null())
-      r.extra.push_back({key, ResultRow::nan, {}});
-    else
-      r.extra.push_back({key, ResultRow::nan, value.dump(), true});
+    const Field* f = find_field(key);
+    if (f == nullptr) {
+      r.extra.push_back(extra_metric(key, value));
+      continue;
+    }
+    try {
+      f->set(r, to_cell(*f, value));
+    } catch (const InputError& e) {
+      throw InputError(fmt::format("{}: {}", where, e.what()));
+    }
   }
   return r;
 }
 
 }  // namespace
 
-ResultsFile read_results_json(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw InputError(fmt::format("{}: cannot open results file", path));
-  nlohmann::json doc;
+ResultsFile parse_results_json(const std::string& text, const std::string& path) {
+  json doc;
   try {
-    doc = nlohmann::json::parse(in);
-  } catch (const nlohmann::json::parse_error& e) {
-    throw InputError(fmt::format("{}: malformed JSON: {}", path, e.what()));
+    doc = json::parse(text);
+  } catch (const json::parse_error& e) {
+    // nlohmann's message: "[json.exception.parse_error.101] parse error at line L, column C: ..."
+    std::string what = e.what();
+    if (auto p = what.find("] "); p != std::string::npos) what = what.substr(p + 2);
+    throw InputError(fmt::format("{}: malformed JSON: {}", path, what));
   }
-  if (!doc.is_object() || !doc.contains("results") || !doc["results"].is_array())
-    throw InputError(fmt::format("{}: not an attnbench results file (needs an object with a \"results\" array)", path));
+  if (!doc.is_object() || !doc.contains("results"))
+    throw InputError(fmt::format("{}: field 'results' missing (expected a results.json of "
+                                 "`attnbench run`: {{\"schema_version\": {}, \"context\": {{...}}, "
+                                 "\"results\": [...]}})",
+                                 path, results_schema_version));
   ResultsFile f;
-  f.schema_version = doc.value("schema_version", 0);
-  if (doc.contains("context") && doc["context"].is_object())
-    for (const auto& [k, v] : doc["context"].items()) f.context.emplace_back(k, v.dump());
-  std::size_t i = 0;
-  for (const auto& row : doc["results"]) f.rows.push_back(parse_row(row, path, i++));
+  f.path = path;
+  if (auto v = doc.find("schema_version"); v != doc.end()) {
+    if (!(v->is_number_integer() && *v == results_schema_version))
+      throw InputError(fmt::format("{}: schema_version {} unsupported (accepted: {})", path, v->dump(),
+                                   results_schema_version));
+    f.schema_version = results_schema_version;
+  }
+  const json& results = doc["results"];
+  if (!results.is_array()) throw InputError(fmt::format("{}: field 'results' is not a list", path));
+  if (auto c = doc.find("context"); c != doc.end() && c->is_object()) {
+    for (const auto& [k, v] : c->items()) f.context.emplace_back(k, v.dump());
+    f.context_json = c->dump();
+  }
+  for (std::size_t i = 0; i < results.size(); ++i)
+    f.rows.push_back(parse_row(results[i], fmt::format("{}: results[{}]", path, i)));
   return f;
+}
+
+std::string read_report_file(const std::string& path, const std::string& what) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec))
+    throw InputError(fmt::format("{}: no such file (expected a {} written by `attnbench run`)", path, what));
+  if (std::filesystem::is_directory(path, ec))
+    throw InputError(fmt::format("{}: is a directory (expected a {} file)", path, what));
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError(fmt::format("{}: cannot be read", path));
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+ResultsFile read_results_json(const std::string& path) {
+  return parse_results_json(read_report_file(path, "results.json"), path);
 }
 
 }  // namespace attnbench

@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
-#include "reports/row_fields.hpp"
+#include "harness/result_fields.hpp"
 
 namespace attnbench {
 
@@ -21,6 +21,24 @@ nlohmann::ordered_json parse_or_string(const std::string& text) {
   }
 }
 
+// A cell as the field table says results.json holds it: null for no value or a
+// non-finite number; json columns embedded, or kept as a string (mask_params, options).
+nlohmann::ordered_json json_value(const std::string& name, const Cell& cell) {
+  switch (cell.kind) {
+    case Cell::Kind::number:
+      return std::isfinite(cell.number) ? nlohmann::ordered_json(cell.number) : nullptr;
+    case Cell::Kind::integer: return cell.integer;
+    case Cell::Kind::text: return cell.text;
+    case Cell::Kind::json: {
+      const Field* f = find_field(name);
+      if (f && f->json_form == JsonForm::string) return cell.text;
+      return parse_or_string(cell.text);
+    }
+    case Cell::Kind::none: break;
+  }
+  return nullptr;
+}
+
 }  // namespace
 
 std::string results_json(const Context& context, const std::vector<ResultRow>& rows) {
@@ -32,20 +50,7 @@ std::string results_json(const Context& context, const std::vector<ResultRow>& r
   nlohmann::ordered_json results = nlohmann::ordered_json::array();
   for (const auto& r : rows) {
     nlohmann::ordered_json o;
-    for (const auto& [name, cell] : row_cells(r)) {
-      switch (cell.kind) {
-        case Cell::Kind::number:
-          o[name] = std::isfinite(cell.number) ? nlohmann::ordered_json(cell.number) : nullptr;
-          break;
-        case Cell::Kind::integer: o[name] = cell.integer; break;
-        case Cell::Kind::text: o[name] = cell.text; break;
-        // mask_params stays a string (a JSON object as text), as in the CSV, so rows
-        // compare by exact text; other raw JSON (per-rank arrays) is embedded.
-        case Cell::Kind::json:
-          o[name] = name == "mask_params" ? nlohmann::ordered_json(cell.text) : parse_or_string(cell.text);
-          break;
-      }
-    }
+    for (const auto& [name, cell] : row_cells(r)) o[name] = json_value(name, cell);
     results.push_back(o);
   }
   doc["results"] = results;

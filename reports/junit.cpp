@@ -51,11 +51,11 @@ std::string render_compare_junit(const CompareReport& rep) {
   out += "    </properties>\n";
 
   for (const auto* r : rows_in_report_order(rep)) {
-    const CompareRow& row = r->any_row();
+    const ResultRow& row = r->any_row();
     const double seconds =
         r->current && std::isfinite(r->current->time_ms) ? r->current->time_ms / 1000.0 : 0.0;
     out += fmt::format("    <testcase classname=\"attnbench.{}\" name=\"{}\" time=\"{:.6f}\"",
-                       xml_escape(row.backend), xml_escape(row.label), seconds);
+                       xml_escape(row.backend), xml_escape(r->label), seconds);
     const std::string summary = xml_escape(row_summary(*r, rep.options));
     if (r->fails) {
       out += fmt::format(">\n      <failure type=\"{}\" message=\"{}\"/>\n    </testcase>\n",

@@ -10,6 +10,7 @@
 #include <stdexcept>
 #include <tuple>
 
+#include "harness/result_fields.hpp"
 #include "reports/case_label.hpp"
 
 namespace attnbench {
@@ -118,6 +119,9 @@ std::string render_table(const TableKey& key, const std::vector<const ResultRow*
   return md;
 }
 
+// The unit of the cells: the `tflops` column's, from the field table.
+const std::string& cell_unit() { return find_field("tflops")->hint; }
+
 }  // namespace
 
 std::string format_tflops(double tflops) {
@@ -143,10 +147,10 @@ std::string markdown_cell(const ResultRow& r) {
 
 std::string results_markdown(const std::string& title, const std::vector<ResultRow>& rows) {
   std::string md = fmt::format(
-      "# {}\n\nTFLOP/s (FLOPs of allowed pairs only, median time); rows are sequence lengths, "
+      "# {}\n\n{} (FLOPs of allowed pairs only, median time); rows are sequence lengths, "
       "columns backends (context-parallel tables: strategy × world size); the fastest ok cell of "
       "a row is in bold.\n",
-      title);
+      title, cell_unit());
   std::set<std::string> shapes;
   for (const auto& r : rows) shapes.insert(shape_label(r));
   const bool show_shape = shapes.size() > 1;
@@ -177,7 +181,7 @@ std::string results_markdown(const std::string& title, const std::vector<ResultR
     md += render_table(tables[i], table_rows[i], show_shape);
   }
   md +=
-      "\nLegend: numbers are TFLOP/s of status `ok` rows; **bold** the fastest in its row; `✗ n` "
+      "\nLegend: numbers are " + cell_unit() + " of status `ok` rows; **bold** the fastest in its row; `✗ n` "
       "mismatch (ran, failed the correctness check); `—` unsupported; `OOM` out of memory or over "
       "the budget; `ERR` the backend threw; `skip` filtered or beyond a limit; empty: not in the "
       "sweep. Messages are in results.csv.\n";

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "reports/result_row.hpp"
+#include "harness/result_row.hpp"
 
 namespace attnbench {
 

@@ -30,14 +30,15 @@ std::vector<std::string> string_list(const py::handle& v, const std::string& whe
   return out;
 }
 
-// A list of names read by `parse` (parse_dtype, parse_pass); a name it rejects is a violation listing `accepted`.
-template <class Parse>
-auto parsed_list(const py::handle& v, const std::string& where, const std::string& key, Parse parse,
-                 const char* accepted) {
-  std::vector<typename decltype(parse(std::string_view()))::value_type> out;
+// A list of names of enum E (DType, Pass); a name it does not know is a violation listing its values.
+template <class E>
+std::vector<E> parsed_list(const py::handle& v, const std::string& where, const std::string& key) {
+  std::vector<E> out;
   for (const auto& s : string_list(v, where, key)) {
-    auto x = parse(s);
-    if (!x) violation(where, fmt::format("describe()['{}'] has '{}' (accepted: {})", key, s, accepted));
+    std::optional<E> x;
+    for (E e : all_values<E>())
+      if (to_string(e) == s) x = e;
+    if (!x) violation(where, fmt::format("describe()['{}'] has '{}' (accepted: {})", key, s, accepted_names<E>()));
     out.push_back(*x);
   }
   return out;
@@ -91,11 +92,11 @@ BackendInfo parse_describe(const py::handle& desc, const std::string& where) {
       const std::string d = text(v, where, key);
       if (d == "cpu") info.device = Device::cpu;
       else if (d == "cuda") info.device = Device::cuda;
-      else violation(where, fmt::format("describe()['device'] is '{}' (accepted: cpu, cuda)", d));
+      else violation(where, fmt::format("describe()['device'] is '{}' (accepted: {})", d, accepted_names<Device>()));
     } else if (key == "description") {
       info.description = text(v, where, key);
     } else if (key == "dtypes") {
-      info.dtypes = parsed_list(v, where, key, parse_dtype, "fp32, bf16, fp16, fp64");
+      info.dtypes = parsed_list<DType>(v, where, key);
     } else if (key == "head_dims") {
       if (!py::isinstance<py::list>(v) && !py::isinstance<py::tuple>(v))
         violation(where, "describe()['head_dims'] must be a list of integers");
@@ -111,7 +112,7 @@ BackendInfo parse_describe(const py::handle& desc, const std::string& where) {
       info.masks = string_list(v, where, key);
     } else if (key == "passes") {
       has_passes = true;
-      info.passes = parsed_list(v, where, key, parse_pass, "fwd, bwd, fwd_bwd");
+      info.passes = parsed_list<Pass>(v, where, key);
     } else if (key == "gqa") {
       if (!py::isinstance<py::bool_>(v)) violation(where, "describe()['gqa'] must be True or False");
       info.gqa = v.cast<bool>();

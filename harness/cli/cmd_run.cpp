@@ -1,9 +1,8 @@
-// `attnbench run SCENARIO`: expands the sweep, runs it, and writes CSV (as rows finish), JSON and Markdown.
+// `attnbench run SCENARIO`: expands the sweep, runs it, and hands each row to the reporters (CSV, JSON, Markdown, plots).
 #include <fmt/format.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
-#include <chrono>
 #include <filesystem>
 #include <memory>
 
@@ -13,11 +12,8 @@
 #include "harness/progress.hpp"
 #include "harness/case_row.hpp"
 #include "harness/sweep.hpp"
-#include "reports/csv_writer.hpp"
 #include "reports/json_reader.hpp"
-#include "reports/json_writer.hpp"
-#include "reports/markdown_writer.hpp"
-#include "reports/plots.hpp"
+#include "reports/reporters.hpp"
 
 namespace attnbench {
 
@@ -88,30 +84,20 @@ int do_run(const RunArgs& a) {
 
   Context context = collect_context(s.text);
   comm::describe_launch(context);  // MPI library and world size
-  CsvWriter csv(out + "/results.csv");
+  ReporterList reporters = standard_reporters(out, s.name, context);
   std::vector<ResultRow> done;
   Progress progress(cases.size(), !a.quiet);
   if (!a.quiet) fmt::print(stderr, "attnbench: {} cases from {}\n", cases.size(), a.scenario);
-  // results.csv gets every row as it finishes; results.json is rewritten whole,
-  // so at most once a second (a long sweep would otherwise rewrite it O(rows²)),
-  // and once more at the end.
-  auto last_json = std::chrono::steady_clock::now();
   run_cases(
       s, cases, opt,
       [&](const Case& c, const ResultRow& r) {
-        csv.write(r);
         done.push_back(r);
-        if (std::chrono::steady_clock::now() - last_json >= std::chrono::seconds(1)) {
-          write_results_json(out + "/results.json", context, done);
-          last_json = std::chrono::steady_clock::now();
-        }
+        for (auto& reporter : reporters) reporter->print_row(r);
         progress.finish(c, r);
       },
       [&](const Case& c, std::size_t i, std::size_t) { progress.start(c, i); });
   progress.close();
-  write_results_json(out + "/results.json", context, done);
-  write_results_markdown(out + "/results.md", s.name, done);
-  write_plots(done, out);  // prints where the plots are, or how to get gnuplot
+  for (auto& reporter : reporters) reporter->finish(done);
 
   std::size_t by_status[6] = {0};
   for (const auto& r : done) ++by_status[static_cast<int>(r.status)];

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -25,6 +26,26 @@ std::string_view to_string(Status);
 std::optional<DType> parse_dtype(std::string_view);
 std::optional<Pass> parse_pass(std::string_view);
 std::optional<Status> parse_status(std::string_view);
+
+// Every value of an enum, in declaration order; the one list that parse_* and
+// messages' accepted-value lists derive from.
+template <class E>
+std::span<const E> all_values();
+template <> std::span<const DType> all_values<DType>();
+template <> std::span<const Pass> all_values<Pass>();
+template <> std::span<const Device> all_values<Device>();
+template <> std::span<const Status> all_values<Status>();
+
+// "ok, unsupported, oom, ..." for the "(accepted: ...)" part of an error message.
+template <class E>
+std::string accepted_names() {
+  std::string s;
+  for (E e : all_values<E>()) {
+    if (!s.empty()) s += ", ";
+    s += to_string(e);
+  }
+  return s;
+}
 
 // Bytes of one element as a backend stores it.
 std::size_t dtype_size(DType);

@@ -27,11 +27,18 @@ std::vector<std::int64_t> random_partition(std::mt19937_64& rng, std::int64_t to
 
 void add_documents(MaskSpec& spec, std::mt19937_64& rng, std::int64_t s) {
   spec.params["seed"] = std::to_string(uniform(rng, 0, 1000000));
-  switch (uniform(rng, 0, 4)) {
+  switch (uniform(rng, 0, 5)) {
     case 0: spec.params["doc_lengths"] = fmt::format("[{}]", fmt::join(random_partition(rng, s, std::max<std::int64_t>(1, s / 3)), ", ")); break;
     case 1: spec.params["distribution"] = "pile"; break;
     case 2: spec.params["distribution"] = fmt::format("{{uniform: {{min: {}, max: {}}}}}", uniform(rng, 1, 20), uniform(rng, 20, 400)); break;
     case 3: spec.params["distribution"] = fmt::format("fixed:{}", uniform(rng, 1, s)); break;
+    case 4: {
+      const auto share = uniform(rng, 1, 9);
+      spec.params["distribution"] = fmt::format(
+          "{{mixture: [{{share: 0.{}, distribution: pile}}, {{share: 0.{}, distribution: {{uniform: {{min: {}, max: {}}}}}}}]}}",
+          share, 10 - share, uniform(rng, 1, 50), uniform(rng, 50, 800));
+      break;
+    }
     default: break;  // the default histogram for this length
   }
 }
@@ -75,12 +82,18 @@ RandomCase random_case(const std::string& name, std::mt19937_64& rng, std::int64
     p["block"] = std::to_string(uniform(rng, 1, 200));
     p["keep"] = keep();
     p["seed"] = std::to_string(uniform(rng, 0, 1000000));
+    if (uniform(rng, 0, 1)) p["diagonal"] = uniform(rng, 0, 1) ? "true" : "false";
+    if (uniform(rng, 0, 1)) p["rounding"] = uniform(rng, 0, 1) ? "round" : "floor";
   } else if (name == "var_block_sparse") {
     const auto min_block = uniform(rng, 1, 60);
     p["min_block"] = std::to_string(min_block);
     p["avg_block"] = std::to_string(uniform(rng, min_block, 150));
     p["keep"] = keep();
     p["seed"] = std::to_string(uniform(rng, 0, 1000000));
+    if (uniform(rng, 0, 1)) p["partition"] = uniform(rng, 0, 1) ? "shared" : "independent";
+    if (uniform(rng, 0, 1)) p["blocks"] = uniform(rng, 0, 1) ? "random" : "fixed";
+    if (uniform(rng, 0, 1)) p["diagonal"] = uniform(rng, 0, 1) ? "true" : "false";
+    if (uniform(rng, 0, 1)) p["rounding"] = uniform(rng, 0, 1) ? "round" : "floor";
   } else if (name == "slices") {
     // Disjoint cells of a random grid, each a random slice type (or left out).
     auto cuts = [&](std::int64_t n) {

@@ -47,7 +47,7 @@ TEST_CASE("a row 30 % slower beyond its noise fails and is named in the report")
   CHECK(r.fails);
   CHECK(r.change_pct == Approx(30.0));
   CHECK(r.noise_bar_pct == Approx(2.0 * std::sqrt(1.0 + 1.44)));
-  CHECK(r.current->label == "cpu.reference · causal · B1 H4 S256 D64 · fp32 fwd");
+  CHECK(r.label == "cpu.reference · causal · B1 H4 S256 D64 · fp32 fwd");
   const std::string md = render_compare_markdown(*out.report);
   CHECK(md.find("FAIL, 1 regression") != std::string::npos);
   const auto regressions = md.find("### Regressions");
@@ -96,8 +96,8 @@ TEST_CASE("ok -> mismatch is a status regression and fails") {
   auto out = run("mismatch.json");
   REQUIRE(out.exit_code == 1);
   const auto& r = only_row(*out.report, ChangeClass::broken);
-  CHECK(r.baseline->status == "ok");
-  CHECK(r.current->status == "mismatch");
+  CHECK(r.baseline->status == Status::ok);
+  CHECK(r.current->status == Status::mismatch);
   CHECK(r.current->pass == "bwd");
   CHECK(render_compare_markdown(*out.report).find("broken (ok → mismatch): rel_l2_err 0.31") !=
         std::string::npos);
@@ -178,12 +178,12 @@ TEST_CASE("rows match on the full case key, mask parameters in any key order") {
 }
 
 TEST_CASE("status transitions") {
-  CompareRow ok;
-  ok.status = "ok";
+  ResultRow ok;
+  ok.status = Status::ok;
   ok.time_ms = 1.0;
-  auto with = [](std::string status) {
-    CompareRow r;
-    r.status = std::move(status);
+  auto with = [](std::string_view status) {
+    ResultRow r;
+    r.status = *parse_status(status);
     r.time_ms = std::nan("");
     return r;
   };
@@ -212,7 +212,7 @@ TEST_CASE("strategy options are part of the case key and of the label") {
   auto a = parse_run_file(head + R"(,"options":"{\"ulysses_degree\":\"2\"}"}]})", "a.json");
   auto b = parse_run_file(head + R"(,"options":"{\"ulysses_degree\":\"4\"}"}]})", "b.json");
   auto none = parse_run_file(head + "}]}", "none.json");
-  CHECK(a.rows[0].label == "cpu.flash usp×4{ulysses_degree=2} · causal · B1 H8 S1024 D64 · fp32 fwd");
+  CHECK(a.labels[0] == "cpu.flash usp×4{ulysses_degree=2} · causal · B1 H8 S1024 D64 · fp32 fwd");
   CHECK(compare_runs(a, a, {}).count(ChangeClass::same) == 1);
   CHECK(compare_runs(a, b, {}).count(ChangeClass::missing) == 1);
   CHECK(compare_runs(none, a, {}).count(ChangeClass::added) == 1);

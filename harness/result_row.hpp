@@ -1,4 +1,5 @@
-// One result row: the unit every writer, the comparator and the runner share (DESIGN.md "Result row").
+// One result row: the unit every writer, reader, the comparator and the runner share (DESIGN.md "Result row").
+// Its columns, their types and their CSV/JSON forms are described once, in harness/result_fields.hpp.
 #pragma once
 
 #include <cstdint>
@@ -32,21 +33,12 @@ struct ResultRow {
   std::int64_t peak_mem_bytes = 0;
   double max_abs_err = nan, rel_l2_err = nan;
   std::string message;
-  // Columns after the required ones: statistics, stop reason, CP metrics...
+  // Columns after the required ones: statistics, stop reason, CP metrics... The
+  // standard ones are typed by the field table; others appear in the JSON only.
   std::vector<Metric> extra;
 
   const Metric* find_extra(const std::string& name) const;
+  Metric* find_extra(const std::string& name);
 };
-
-// The full case key of a row (every column that defines the case: backend,
-// strategy, world size, mask with resolved parameters, seed, shape, dtype, pass,
-// and the strategy options): rows of two runs match when their keys are equal.
-std::string case_key(const ResultRow&);
-
-// The required columns, in order (the CSV header starts with exactly these).
-const std::vector<std::string>& required_columns();
-// Extra columns every CSV carries after the required ones (empty when a row has
-// no such metric); other extras appear in the JSON only.
-const std::vector<std::string>& standard_extra_columns();
 
 }  // namespace attnbench

@@ -1,0 +1,29 @@
+// The case key and canonical JSON (see case_key.hpp).
+#include "harness/case_key.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "harness/result_fields.hpp"
+
+namespace attnbench {
+
+std::string canonical_json(const std::string& text) {
+  auto parsed = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (parsed.is_discarded()) return text;
+  return parsed.dump();  // nlohmann::json keeps object keys sorted
+}
+
+std::string case_key(const ResultRow& r) {
+  std::string key;
+  for (const auto& f : result_fields()) {
+    if (!f.key) continue;
+    std::string v = cell_text(f.get(r));
+    if (f.type == FieldType::json) v = canonical_json(v);
+    if (f.role == FieldRole::standard_extra && v == "{}") v.clear();  // no options = empty options
+    key += v;
+    key += '\x1f';
+  }
+  return key;
+}
+
+}  // namespace attnbench

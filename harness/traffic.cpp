@@ -1,0 +1,19 @@
+// The `bytes` convention (see traffic.hpp): what an ideal kernel reads and writes once.
+#include "harness/traffic.hpp"
+
+#include "masks/visible_keys.hpp"
+
+namespace attnbench {
+
+double pass_bytes(const Problem& p) {
+  const auto& s = p.shape;
+  const double keys = p.mask ? static_cast<double>(masks::visible_key_count(*p.mask)) : 0.0;
+  const double q = double(s.batch) * double(s.seqlen_q) * double(s.heads_q) * double(s.head_dim);
+  const double kv = double(s.batch) * keys * double(s.heads_kv) * double(s.head_dim);  // K or V
+  const double lse = double(s.batch) * double(s.heads_q) * double(s.seqlen_q);
+  double elements = q + 2 * kv + q + lse;  // read Q, K, V; write O, LSE
+  if (pass_has_backward(p.pass)) elements += q + q + 2 * kv;  // dO, dQ, dK, dV
+  return elements * static_cast<double>(dtype_size(p.dtype));
+}
+
+}  // namespace attnbench
