@@ -5,6 +5,8 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <string>
+#include <vector>
 
 #include "attnbench/registry.hpp"
 
@@ -19,17 +21,29 @@ Support capability(const Case& c) {
   const Strategy* strategy = reg.find_strategy(p.strategy);
   if (strategy == nullptr)
     return Support::no("strategy " + p.strategy + " needs the CP module, which is not built");
-  const StrategyInfo info = strategy->info();
-  for (const auto& [key, value] : p.options)
-    if (std::find(info.parameters.begin(), info.parameters.end(), key) == info.parameters.end())
-      return Support::invalid(fmt::format(
-          "options.{}: '{}' is given, but strategy {} does not take option {} (accepted for {}: {})", key,
-          value, p.strategy, key, p.strategy,
-          info.parameters.empty() ? std::string("none") : fmt::to_string(fmt::join(info.parameters, ", "))));
   return strategy->supports(p, *backend);
 }
 
+// An option key is bad input when no strategy of the sweep takes it (a typo); a key that
+// some strategies take applies to those and is left alone by the others, so one
+// `options` block can serve a sweep over several strategies.
+void refuse_unknown_options(const Scenario& s, const std::vector<Case>& cases) {
+  std::vector<std::string> accepted;
+  for (const auto& c : cases)
+    if (const Strategy* st = Registry::instance().find_strategy(c.problem.strategy); st != nullptr)
+      for (const auto& name : st->info().parameters)
+        if (std::find(accepted.begin(), accepted.end(), name) == accepted.end()) accepted.push_back(name);
+  for (const auto& c : cases)
+    for (const auto& [key, value] : c.problem.options)
+      if (std::find(accepted.begin(), accepted.end(), key) == accepted.end())
+        throw InputError(fmt::format("{}: options.{}: '{}' is given, but no strategy of this sweep takes option {} "
+                                     "(accepted: {})",
+                                     s.path, key, value, key,
+                                     accepted.empty() ? std::string("none") : fmt::to_string(fmt::join(accepted, ", "))));
+}
+
 void refuse_invalid(const Scenario& s, const std::vector<Case>& cases) {
+  refuse_unknown_options(s, cases);
   for (const auto& c : cases) {
     Support a;
     try {

@@ -4,7 +4,7 @@
 #include "attnbench/backend.hpp"
 #include "harness/scenario.hpp"
 #include "harness/timing.hpp"
-#include "harness/case_key.hpp"
+#include "harness/schema/case_key.hpp"
 
 namespace attnbench {
 

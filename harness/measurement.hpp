@@ -7,7 +7,7 @@
 #include "attnbench/backend.hpp"
 #include "attnbench/comm.hpp"
 #include "harness/timing.hpp"
-#include "harness/case_key.hpp"
+#include "harness/schema/case_key.hpp"
 
 namespace attnbench {
 

@@ -8,7 +8,7 @@
 #include "harness/case_data.hpp"
 #include "harness/measurement.hpp"
 #include "harness/scenario.hpp"
-#include "harness/case_key.hpp"
+#include "harness/schema/case_key.hpp"
 
 namespace attnbench {
 

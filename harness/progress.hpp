@@ -6,7 +6,7 @@
 #include <string>
 
 #include "harness/scenario.hpp"
-#include "harness/result_row.hpp"
+#include "harness/schema/result_row.hpp"
 
 namespace attnbench {
 

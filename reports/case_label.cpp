@@ -5,7 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "harness/case_key.hpp"
+#include "harness/schema/case_key.hpp"
 
 namespace attnbench {
 namespace {

@@ -11,7 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "attnbench/types.hpp"
-#include "harness/case_key.hpp"
+#include "harness/schema/case_key.hpp"
 
 namespace attnbench {
 namespace {

@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-#include "harness/result_row.hpp"
+#include "harness/schema/result_row.hpp"
 
 namespace attnbench {
 
@@ -91,7 +91,7 @@ RowComparison compare_rows(const std::optional<ResultRow>& baseline,
 // Whether a status counts as a failure (mismatch, error, oom).
 bool is_failing_status(Status);
 
-// Pairs two runs on the case key (harness/case_key.hpp) and classifies every row.
+// Pairs two runs on the case key (harness/schema/case_key.hpp) and classifies every row.
 CompareReport compare_runs(const RunFile& baseline, const RunFile& current, const CompareOptions&);
 
 // Context keys whose difference makes timings hard to compare; a warning each.

@@ -6,7 +6,7 @@
 #include <unordered_map>
 
 #include "attnbench/types.hpp"
-#include "harness/case_key.hpp"
+#include "harness/schema/case_key.hpp"
 #include "reports/case_label.hpp"
 #include "reports/compare.hpp"
 #include "reports/json_reader.hpp"

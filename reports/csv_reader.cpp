@@ -5,7 +5,7 @@
 
 #include <algorithm>
 
-#include "harness/result_fields.hpp"
+#include "harness/schema/result_fields.hpp"
 #include "reports/json_reader.hpp"
 
 namespace attnbench {

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "harness/result_fields.hpp"
+#include "harness/schema/result_fields.hpp"
 
 namespace attnbench {
 

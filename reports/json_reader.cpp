@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "harness/result_fields.hpp"
+#include "harness/schema/result_fields.hpp"
 
 namespace attnbench {
 

@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "harness/result_row.hpp"
+#include "harness/schema/result_row.hpp"
 #include "reports/json_writer.hpp"
 
 namespace attnbench {

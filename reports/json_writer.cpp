@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
-#include "harness/result_fields.hpp"
+#include "harness/schema/result_fields.hpp"
 
 namespace attnbench {
 

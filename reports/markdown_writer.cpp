@@ -10,7 +10,7 @@
 #include <stdexcept>
 #include <tuple>
 
-#include "harness/result_fields.hpp"
+#include "harness/schema/result_fields.hpp"
 #include "reports/case_label.hpp"
 
 namespace attnbench {

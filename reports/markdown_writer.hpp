@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "reports/json_writer.hpp"
-#include "harness/result_row.hpp"
+#include "harness/schema/result_row.hpp"
 
 namespace attnbench {
 

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "harness/result_row.hpp"
+#include "harness/schema/result_row.hpp"
 
 namespace attnbench {
 

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "harness/result_row.hpp"
+#include "harness/schema/result_row.hpp"
 #include "reports/csv_writer.hpp"
 #include "reports/json_writer.hpp"
 

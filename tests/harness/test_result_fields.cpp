@@ -5,8 +5,8 @@
 #include <fstream>
 #include <iterator>
 
-#include "harness/case_key.hpp"
-#include "harness/result_fields.hpp"
+#include "harness/schema/case_key.hpp"
+#include "harness/schema/result_fields.hpp"
 #include "harness/traffic.hpp"
 #include "masks/library.hpp"
 #include "reports/csv_reader.hpp"

@@ -6,7 +6,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "harness/case_key.hpp"
+#include "harness/schema/case_key.hpp"
 #include "reports/csv_writer.hpp"
 #include "reports/json_reader.hpp"
 #include "reports/json_writer.hpp"

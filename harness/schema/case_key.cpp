@@ -1,9 +1,9 @@
 // The case key and canonical JSON (see case_key.hpp).
-#include "harness/case_key.hpp"
+#include "harness/schema/case_key.hpp"
 
 #include <nlohmann/json.hpp>
 
-#include "harness/result_fields.hpp"
+#include "harness/schema/result_fields.hpp"
 
 namespace attnbench {
 

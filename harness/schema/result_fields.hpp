@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-#include "harness/result_row.hpp"
+#include "harness/schema/result_row.hpp"
 
 namespace attnbench {
 

@@ -1,5 +1,5 @@
 // Lookups on a result row.
-#include "harness/result_row.hpp"
+#include "harness/schema/result_row.hpp"
 
 namespace attnbench {
 

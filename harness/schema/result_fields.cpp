@@ -1,5 +1,5 @@
 // The one table of result columns (see result_fields.hpp); getters and setters bind each entry to ResultRow.
-#include "harness/result_fields.hpp"
+#include "harness/schema/result_fields.hpp"
 
 #include <fmt/format.h>
 

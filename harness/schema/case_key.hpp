@@ -3,7 +3,7 @@
 
 #include <string>
 
-#include "harness/result_row.hpp"
+#include "harness/schema/result_row.hpp"
 
 namespace attnbench {
 
