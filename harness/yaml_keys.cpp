@@ -24,8 +24,9 @@ void walk(const YAML::Node& n, const std::string& field, const std::string& path
     const std::string name = field.empty() ? key : field + "." + key;
     const int line = kv.first.Mark().line + 1;
     if (auto [it, fresh] = first_line.emplace(key, line); !fresh)
-      throw InputError(fmt::format("{}:{}: {}: duplicate key (also on line {}; a key may appear once per map)", path,
-                                   line, name, it->second));
+      throw InputError(
+          fmt::format("{}:{}: {}: duplicate key (also on line {}; a key may appear once per map)", path, line,
+                      name, it->second));
     walk(kv.second, name, path);
   }
 }

@@ -14,7 +14,9 @@ __extension__ typedef __int128 Wide;  // the closed forms below, computed where 
 
 constexpr std::int64_t S = kMaxMaskSeqlen;
 
-std::int64_t area(const MaskSpec& spec, std::int64_t sq, std::int64_t sk) { return build_mask(spec, sq, sk)->area(); }
+std::int64_t area(const MaskSpec& spec, std::int64_t sq, std::int64_t sk) {
+  return build_mask(spec, sq, sk)->area();
+}
 
 std::string error_of(const MaskSpec& spec, std::int64_t sq, std::int64_t sk) {
   try {
@@ -30,7 +32,8 @@ Wide csw_area(Wide s, Wide w) { return w >= s ? s * (s + 1) / 2 : w * (w + 1) / 
 
 }  // namespace
 
-TEST_CASE("mask areas are exact at the 2^31 limit, where int64 products before halving overflow", "[masks][limits]") {
+TEST_CASE("mask areas are exact at the 2^31 limit, where int64 products before halving overflow",
+          "[masks][limits]") {
   const Wide s = S;
   CHECK(static_cast<Wide>(area({"full", {}}, S, S)) == s * s);
   CHECK(static_cast<Wide>(area({"causal", {}}, S, S)) == s * (s + 1) / 2);
@@ -67,11 +70,13 @@ TEST_CASE("sequence lengths past 2^31 are refused naming the length and the limi
 }
 
 TEST_CASE("masks of too many pieces are refused instead of exhausting memory", "[masks][limits]") {
-  CHECK_THAT(error_of({"block_sparse", {{"block", "1"}}}, 1 << 20, 1 << 20), Catch::Contains("2^30 block pairs"));
+  CHECK_THAT(error_of({"block_sparse", {{"block", "1"}}}, 1 << 20, 1 << 20),
+             Catch::Contains("2^30 block pairs"));
   CHECK_THAT(error_of({"block_sparse", {}}, S, S), Catch::Contains("'block'"));
   CHECK_THAT(error_of({"var_block_sparse", {{"min_block", "1"}, {"avg_block", "2"}}}, 1 << 20, 1 << 20),
              Catch::Contains("2^30 block pairs"));
-  CHECK_THAT(error_of({"causal_document", {{"distribution", "fixed:1"}}}, S, S), Catch::Contains("2^24 documents"));
+  CHECK_THAT(error_of({"causal_document", {{"distribution", "fixed:1"}}}, S, S),
+             Catch::Contains("2^24 documents"));
   CHECK_THAT(error_of({"block_causal_document", {{"block", "1"}}}, S, S), Catch::Contains("2^24 documents"));
   // Just inside the block limit still builds (2^15 x 2^15 blocks), and its area stays exact.
   CHECK(mask_area({"block_sparse", {{"block", "32"}, {"keep", "0.5"}}}, 1 << 20, 1 << 20) ==

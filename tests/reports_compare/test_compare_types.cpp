@@ -40,21 +40,26 @@ std::string error_with(const std::string& from, const std::string& to) {
 }  // namespace
 
 TEST_CASE("compare refuses a string where a number belongs, naming file, row and field", "[compare][types]") {
-  CHECK_THAT(error_with(R"("time_ms": 1.5)", R"("time_ms": "fast")"), Contains("field 'time_ms' is \"fast\" (expected a number"));
+  CHECK_THAT(error_with(R"("time_ms": 1.5)", R"("time_ms": "fast")"),
+             Contains("field 'time_ms' is \"fast\" (expected a number"));
   CHECK_THAT(error_with(R"("time_ms": 1.5)", R"("time_ms": "1.5")"), Contains("field 'time_ms' is \"1.5\""));
-  CHECK_THAT(error_with(R"("seqlen_q": 64)", R"("seqlen_q": "64")"), Contains("field 'seqlen_q' is \"64\" (expected an integer)"));
+  CHECK_THAT(error_with(R"("seqlen_q": 64)", R"("seqlen_q": "64")"),
+             Contains("field 'seqlen_q' is \"64\" (expected an integer)"));
   CHECK_THAT(error_with(R"("area": 2080)", R"("area": "big")"), Contains("field 'area'"));
-  CHECK_THAT(error_with(R"("world_size": 1)", R"("world_size": 1.5)"), Contains("field 'world_size' is 1.5 (expected an integer)"));
+  CHECK_THAT(error_with(R"("world_size": 1)", R"("world_size": 1.5)"),
+             Contains("field 'world_size' is 1.5 (expected an integer)"));
   CHECK_THAT(error_with(R"("noise_pct": 1.0)", R"("noise_pct": [1])"), Contains("field 'noise_pct'"));
 }
 
 TEST_CASE("compare refuses a number or a list where text belongs", "[compare][types]") {
-  CHECK_THAT(error_with(R"("backend": "cpu.reference")", R"("backend": 7)"), Contains("field 'backend' is 7 (expected a string)"));
+  CHECK_THAT(error_with(R"("backend": "cpu.reference")", R"("backend": 7)"),
+             Contains("field 'backend' is 7 (expected a string)"));
   CHECK_THAT(error_with(R"("status": "ok")", R"("status": ["ok"])"), Contains("field 'status'"));
   CHECK_THAT(error_with(R"("mask_params": "{}")", R"("mask_params": 3)"), Contains("field 'mask_params'"));
 }
 
-TEST_CASE("well-typed rows still load: null numbers, embedded JSON parameters, integral floats", "[compare][types]") {
+TEST_CASE("well-typed rows still load: null numbers, embedded JSON parameters, integral floats",
+          "[compare][types]") {
   CHECK(error_with(R"("time_ms": 1.5)", R"("time_ms": null)").empty());
   CHECK(error_with(R"("mask_params": "{}")", R"("mask_params": {"window": 8})").empty());
   CHECK(error_with(R"("batch": 1)", R"("batch": 1.0)").empty());
