@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
@@ -71,6 +72,15 @@ std::string closest_verb(CLI::App& app, const std::string& typed) {
   return best.empty() ? "" : fmt::format(" (did you mean '{}'?)", best);
 }
 
+// "PATH: cannot create directories: No such file or directory" from the library's
+// "filesystem error: cannot create directories: No such file or directory [PATH]".
+std::string filesystem_message(const std::filesystem::filesystem_error& e) {
+  std::string what = e.what();
+  if (const std::string prefix = "filesystem error: "; what.rfind(prefix, 0) == 0) what.erase(0, prefix.size());
+  if (const auto bracket = what.find(" ["); bracket != std::string::npos) what.erase(bracket);
+  return e.path1().empty() ? what : fmt::format("{}: {}", e.path1().string(), what);
+}
+
 }  // namespace
 
 int run_cli(int argc, const char* const* argv) {
@@ -120,6 +130,10 @@ int run_cli(int argc, const char* const* argv) {
     return 2;
   } catch (const InputError& e) {
     fmt::print(stderr, "attnbench: error: {}\n", e.what());
+    return 2;
+  } catch (const std::filesystem::filesystem_error& e) {
+    // An unusable path (an --out that cannot be created...) is the environment, not a failed case.
+    fmt::print(stderr, "attnbench: error: {}\n", filesystem_message(e));
     return 2;
   } catch (const std::exception& e) {
     fmt::print(stderr, "attnbench: error: {}\n", e.what());
