@@ -225,6 +225,7 @@ void apply_override(YAML::Node& root, const std::string& assignment, Ctx& c) {
   } catch (const YAML::Exception& e) {
     throw InputError(fmt::format("--set {}: value is not valid YAML: {}", assignment, e.msg));
   }
+  check_duplicate_keys(value, "--set " + assignment);
   std::vector<std::string> parts;
   std::stringstream ss(key);
   for (std::string part; std::getline(ss, part, '.');) parts.push_back(part);
