@@ -43,6 +43,7 @@ std::string_view to_string(Status s) {
     case Status::error: return "error";
     case Status::mismatch: return "mismatch";
     case Status::skipped: return "skipped";
+    case Status::modelled: return "modelled";
   }
   return "?";
 }
@@ -55,7 +56,7 @@ std::optional<Pass> parse_pass(std::string_view s) {
 }
 std::optional<Status> parse_status(std::string_view s) {
   return parse_by_name(s, std::array{Status::ok, Status::unsupported, Status::oom, Status::error,
-                                     Status::mismatch, Status::skipped});
+                                     Status::mismatch, Status::skipped, Status::modelled});
 }
 
 std::size_t dtype_size(DType d) {

@@ -15,6 +15,10 @@ class UspFamily : public Strategy {
   Support supports(const Problem& p, const Backend& kernel) const override {
     Support s = common_support(p, kernel);
     if (!s.ok) return s;
+    return layout(p);
+  }
+  // Degrees and windows against the world size and the heads (no kernel involved).
+  Support layout(const Problem& p) const {
     UspConfig c;
     try {
       c = config(p);
@@ -37,8 +41,6 @@ class UspFamily : public Strategy {
     const ChunkKernel& k = *chunk_kernel_of(kernel);
     return prepare_agreed(*res.comm, [&] { return make_usp_execution(p, k, in, res, c); });
   }
-
- protected:
   virtual UspConfig config(const Problem&) const = 0;
 };
 
@@ -126,6 +128,17 @@ class AllgatherKv final : public Strategy {
 };
 
 }  // namespace
+
+std::optional<UspConfig> usp_family_config(const Problem& p) {
+  const auto* s = dynamic_cast<const UspFamily*>(Registry::instance().find_strategy(p.strategy));
+  if (s == nullptr) return std::nullopt;
+  return s->config(p);
+}
+
+Support layout_support(const Problem& p) {
+  const auto* s = dynamic_cast<const UspFamily*>(Registry::instance().find_strategy(p.strategy));
+  return s == nullptr ? Support::yes() : s->layout(p);
+}
 
 ATTNBENCH_REGISTER_STRATEGY(Ring);
 ATTNBENCH_REGISTER_STRATEGY(RingZigzag);

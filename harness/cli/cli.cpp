@@ -10,6 +10,7 @@
 #include "attnbench/version.hpp"
 #include "harness/cli/cmd_compare.hpp"
 #include "harness/cli/cmd_mask.hpp"
+#include "harness/cli/cmd_model.hpp"
 #include "harness/plugins.hpp"
 
 namespace attnbench {
@@ -34,6 +35,8 @@ int run_cli(int argc, const char* const* argv) {
   add_list_command(app, exit_code);
   add_mask_command(app, exit_code);
   add_compare_command(app, exit_code);
+  add_model_command(app, exit_code);
+  add_calibrate_command(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
