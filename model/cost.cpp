@@ -54,7 +54,19 @@ struct PassCost {
   std::vector<double> compute, comm;  // [rank] ms
 };
 
-PassCost usp_pass(const Problem& p, const cp::UspPlan& plan, const SliceAreas& areas, const KernelTime& kt,
+// [slot][step]: allowed pairs ring slot `slot` attends at each step (the owners of cp::ring_owner,
+// as cp::ring_schedule lists them), computed once per case, slots in parallel.
+std::vector<std::int64_t> slot_step_areas(const cp::UspPlan& plan, const PartAreas& areas) {
+  const int slots = plan.slots, W = plan.window, G = slots / W;
+  std::vector<std::int64_t> a(static_cast<std::size_t>(slots) * slots);
+#pragma omp parallel for schedule(dynamic, 8)
+  for (int sl = 0; sl < slots; ++sl)
+    for (int k = 0; k < slots; ++k)
+      a[static_cast<std::size_t>(sl) * slots + k] = areas(sl, cp::ring_owner(sl, W, G, k / W, k % W));
+  return a;
+}
+
+PassCost usp_pass(const Problem& p, const cp::UspPlan& plan, const std::vector<std::int64_t>& areas, const KernelTime& kt,
                   const Machine& m, bool backward, std::uint64_t elem, CaseModel& out) {
   const int P = plan.world, u = plan.ulysses, slots = plan.slots, W = plan.window, G = slots / W;
   const auto& s = p.shape;
@@ -74,22 +86,20 @@ PassCost usp_pass(const Problem& p, const cp::UspPlan& plan, const SliceAreas& a
     out.rank_bytes[r] += rs.bytes();
     const double work_per_area = static_cast<double>(s.batch * qh[member].count);
     std::vector<std::int64_t>* keep = out.rank_step_areas.empty() ? nullptr : &out.rank_step_areas[r];
+    // This rank's neighbours on the inner and the outer ring: fixed for the pass.
+    const int inner = slot % W, outer = slot / W;
+    const Link& inner_link = hop(m, r, (outer * W + (inner + 1) % W) * u + member);
+    const Link& outer_link = hop(m, r, (((outer + 1) % G) * W + inner) * u + member);
     for (int k = 0; k < steps; ++k) {
       const auto& st = rs.steps[k];
-      double& cm = comp[static_cast<std::size_t>(slot) * steps + k];
-      if (member == 0 || keep != nullptr) {
-        const std::int64_t a = areas.area(plan.slot_ranges[slot], plan.slot_ranges[st.owner]);
-        if (member == 0) cm = kt(static_cast<double>(a) * work_per_area);
-        if (keep) keep->push_back(a);
-      }
+      const std::size_t at = static_cast<std::size_t>(slot) * steps + k;
+      double& cm = comp[at];
+      if (member == 0) cm = kt(static_cast<double>(areas[at]) * work_per_area);
+      if (keep) keep->push_back(areas[at]);
       c.compute[r] += cm;
-      const int inner = slot % W, outer = slot / W;
-      const int next_inner = (outer * W + (inner + 1) % W) * u + member;
-      const int next_outer = (((outer + 1) % G) * W + inner) * u + member;
-      const double inner_ms = st.bytes > st.outer_bytes
-                                  ? hop(m, r, next_inner).seconds(static_cast<double>(st.bytes - st.outer_bytes)) * 1e3
-                                  : 0;
-      const double o_ms = st.outer_bytes > 0 ? hop(m, r, next_outer).seconds(static_cast<double>(st.outer_bytes)) * 1e3 : 0;
+      const double inner_ms =
+          st.bytes > st.outer_bytes ? inner_link.seconds(static_cast<double>(st.bytes - st.outer_bytes)) * 1e3 : 0;
+      const double o_ms = st.outer_bytes > 0 ? outer_link.seconds(static_cast<double>(st.outer_bytes)) * 1e3 : 0;
       c.comm[r] += inner_ms + o_ms;
       step_inner[k] = std::max({step_inner[k], cm, inner_ms});
       outer_ms[k / W] = std::max(outer_ms[k / W], o_ms);
@@ -114,7 +124,7 @@ PassCost usp_pass(const Problem& p, const cp::UspPlan& plan, const SliceAreas& a
   return c;
 }
 
-PassCost allgather_pass(const Problem& p, const std::vector<cp::Ranges>& ranks, const SliceAreas& areas,
+PassCost allgather_pass(const Problem& p, const std::vector<cp::Ranges>& ranks, const PartAreas& areas,
                         const KernelTime& kt, const Machine& m, bool backward, std::uint64_t elem, CaseModel& out) {
   const int P = static_cast<int>(ranks.size());
   const auto& s = p.shape;
@@ -128,7 +138,7 @@ PassCost allgather_pass(const Problem& p, const std::vector<cp::Ranges>& ranks, 
     out.rank_bytes[r] += rs.bytes();
     double own = 0;
     for (std::size_t k = 0; k < rs.steps.size(); ++k) {
-      const std::int64_t a = areas.area(ranks[r], ranks[rs.steps[k].owner]);
+      const std::int64_t a = areas(r, rs.steps[k].owner);
       if (!out.rank_step_areas.empty()) out.rank_step_areas[r].push_back(a);
       const double ms = kt(static_cast<double>(a) * static_cast<double>(s.batch * s.heads_q));
       c.compute[r] += ms;
@@ -198,11 +208,13 @@ CaseModel model_case(const Problem& p, const std::string& backend, const Machine
     return no(fmt::format("strategy '{}' has no cost model (modelled: ring, ring_zigzag, allgather_kv, ulysses, "
                           "usp, double_ring)", p.strategy));
   }
+  const PartAreas part_areas(areas, plan ? plan->slot_ranges : ag_ranks);
+  const std::vector<std::int64_t> ring_areas = plan ? slot_step_areas(*plan, part_areas) : std::vector<std::int64_t>{};
   for (bool backward : passes) {
     const KernelTime kt = kernel_time(m, backend, p, backward);
     out.profiled = kt.entry.has_value();
-    const PassCost c = plan ? usp_pass(p, *plan, areas, kt, m, backward, elem, out)
-                            : allgather_pass(p, ag_ranks, areas, kt, m, backward, elem, out);
+    const PassCost c = plan ? usp_pass(p, *plan, ring_areas, kt, m, backward, elem, out)
+                            : allgather_pass(p, ag_ranks, part_areas, kt, m, backward, elem, out);
     out.time_ms += c.time_ms;
     for (int r = 0; r < P; ++r) compute[r] += c.compute[r], comm[r] += c.comm[r];
   }

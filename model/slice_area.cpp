@@ -2,6 +2,7 @@
 #include "model/slice_area.hpp"
 
 #include <algorithm>
+#include <limits>
 
 namespace attnbench::model {
 
@@ -99,6 +100,41 @@ std::int64_t SliceAreas::area_in(std::int64_t q0, std::int64_t nq, std::int64_t 
       if (std::max(s.q_begin / bucket_, b0) != b) continue;
       if (s.k_end <= k0 || s.k_begin >= k1) continue;
       total += slice_area_in(s, q0, q1, k0, k1);
+    }
+  return total;
+}
+
+std::pair<std::int64_t, std::int64_t> SliceAreas::key_extent(std::int64_t q0, std::int64_t nq) const {
+  std::int64_t first = std::numeric_limits<std::int64_t>::max(), last = std::numeric_limits<std::int64_t>::min();
+  if (nq <= 0) return {first, last};
+  const std::int64_t q1 = q0 + nq, b0 = q0 / bucket_, b1 = (q1 - 1) / bucket_;
+  for (std::int64_t b = b0; b <= b1; ++b)
+    for (std::int64_t i = ptr_[b]; i < ptr_[b + 1]; ++i) {
+      const Slice& s = slices_[ids_[i]];
+      if (s.q_end <= q0 || s.q_begin >= q1) continue;
+      first = std::min(first, s.k_begin);
+      last = std::max(last, s.k_end);
+    }
+  return {first, last};
+}
+
+PartAreas::PartAreas(const SliceAreas& a, const std::vector<cp::Ranges>& parts) : areas_(a), parts_(parts) {
+  for (const auto& part : parts) {
+    std::vector<Row> rows;
+    for (const auto& r : part) {
+      const auto [f, l] = a.key_extent(r.begin, r.size());
+      rows.push_back({r, f, l});
+    }
+    rows_.push_back(std::move(rows));
+  }
+}
+
+std::int64_t PartAreas::operator()(int rp, int cp_) const {
+  std::int64_t total = 0;
+  for (const auto& row : rows_[static_cast<std::size_t>(rp)])
+    for (const auto& col : parts_[static_cast<std::size_t>(cp_)]) {
+      if (col.end <= row.k_first || col.begin >= row.k_last) continue;  // no slice reaches these keys
+      total += areas_.area_in(row.rows.begin, row.rows.size(), col.begin, col.size());
     }
   return total;
 }

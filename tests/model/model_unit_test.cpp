@@ -3,7 +3,10 @@
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
 
+#include <omp.h>
+
 #include <chrono>
+#include <ctime>
 #include <random>
 
 #include "attnbench/types.hpp"
@@ -50,7 +53,7 @@ TEST_CASE("slice areas equal Mask::area_in on random rectangles of every mask fa
       {"prefix_lm_causal", {{"prefix", "37"}}},
       {"sliding_window", {{"window", "23"}}},
       {"prefix_lm_document", {{"doc_lengths", "[90, 60, 50]"}}},
-      {"causal_blockwise", {{"block", "24"}}},
+      {"causal_blockwise", {{"doc_lengths", "[70, 60, 70]"}}},
   };
   std::mt19937 rng(11);
   for (const auto& spec : masks) {
@@ -143,7 +146,12 @@ TEST_CASE("Ulysses past the head count is unsupported with the reason; ring scal
 
 TEST_CASE("1024 GPUs x 6 strategies x 30 document masks model in under 10 s", "[model]") {
   const auto m = h100();
+  // One thread, and the budget checked on CPU seconds: the shared 2-core CI machine's load must not
+  // decide the test (wall time is printed beside it).
+  const int threads = omp_get_max_threads();
+  omp_set_num_threads(1);
   const auto t0 = std::chrono::steady_clock::now();
+  const std::clock_t c0 = std::clock();
   int modelled = 0;
   const std::int64_t S = 8192ll * 1024;
   for (int seed = 0; seed < 30; ++seed) {
@@ -157,7 +165,9 @@ TEST_CASE("1024 GPUs x 6 strategies x 30 document masks model in under 10 s", "[
     }
   }
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  WARN(fmt::format("1024 GPUs x 6 strategies x 30 masks: {:.2f} s, {} modelled", s, modelled));
+  const double cpu = static_cast<double>(std::clock() - c0) / CLOCKS_PER_SEC;
+  omp_set_num_threads(threads);
+  WARN(fmt::format("1024 GPUs x 6 strategies x 30 masks: {:.2f} s wall, {:.2f} s CPU, {} modelled", s, cpu, modelled));
   CHECK(modelled == 150);  // ulysses: 64 heads cannot split over 1024 ranks
-  CHECK(s < 10);
+  CHECK(cpu < 10);
 }
