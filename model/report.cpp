@@ -6,8 +6,8 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <nlohmann/json.hpp>
 
-#include "reports/case_label.hpp"
 
 namespace attnbench::model {
 
@@ -25,8 +25,19 @@ std::string strategy_label(const ResultRow& r) {
   return s;
 }
 
+// Mask parameters without the sampled document lengths (thousands of numbers at 1M tokens).
+std::string short_params(const std::string& params) {
+  try {
+    auto j = nlohmann::json::parse(params);
+    if (j.is_object()) j.erase("doc_lengths");
+    return j.empty() ? "" : " " + j.dump();
+  } catch (const nlohmann::json::exception&) {
+    return " " + params;
+  }
+}
+
 std::string group_of(const ResultRow& r) {
-  return fmt::format("{} {} S={} P={} {}", r.mask, r.mask_params, r.seqlen_q, r.world_size, r.pass);
+  return fmt::format("{}{} S={} P={} {}", r.mask, short_params(r.mask_params), r.seqlen_q, r.world_size, r.pass);
 }
 
 }  // namespace

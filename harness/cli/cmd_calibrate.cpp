@@ -43,12 +43,15 @@ double time_op(Communicator& c, int reps, const std::function<void()>& op) {
   return t[t.size() / 2];
 }
 
-// Least squares y = c0 + c1 x; returns {alpha_us, gbps} with x = bytes over beta, c0 = rounds x alpha.
+// Least squares of the relative error (weights 1/y^2, so that 1 KiB counts as much as 64 MiB) of
+// y = c0 + c1 x; returns {alpha_us, gbps} with x = bytes over beta, c0 = rounds x alpha.
 model::Link fit(const std::vector<std::pair<double, double>>& pts, double rounds) {
-  double sx = 0, sy = 0, sxx = 0, sxy = 0;
-  for (auto [x, y] : pts) sx += x, sy += y, sxx += x * x, sxy += x * y;
-  const double n = static_cast<double>(pts.size());
-  const double c1 = (n * sxy - sx * sy) / (n * sxx - sx * sx), c0 = (sy - c1 * sx) / n;
+  double sw = 0, sx = 0, sy = 0, sxx = 0, sxy = 0;
+  for (auto [x, y] : pts) {
+    const double w = 1 / (y * y);
+    sw += w, sx += w * x, sy += w * y, sxx += w * x * x, sxy += w * x * y;
+  }
+  const double c1 = (sw * sxy - sx * sy) / (sw * sxx - sx * sx), c0 = (sy - c1 * sx) / sw;
   // The smallest message's time bounds alpha when the intercept comes out negative (noise).
   const double alpha = c0 > 0 ? c0 / rounds : pts.front().second / rounds;
   return {alpha * 1e6, c1 > 0 ? 1.0 / c1 / 1e9 : pts.back().first / pts.back().second / 1e9};
