@@ -126,7 +126,7 @@ CompareRow parse_row(const json& row, const std::string& where) {
   r.status = text_field(row, "status", where);
   if (!parse_status(r.status))
     throw InputError(fmt::format("{}: field 'status' is '{}' (accepted: ok, unsupported, oom, "
-                                 "error, mismatch, skipped)",
+                                 "error, mismatch, skipped, modelled)",
                                  where, r.status));
   r.time_ms = number_field(row, "time_ms", where);
   r.noise_pct = number_field(row, "noise_pct", where);

@@ -43,7 +43,7 @@ ResultRow parse_row(const nlohmann::json& j, const std::string& path, std::size_
     const std::string status = need("status").get<std::string>();
     const auto st = parse_status(status);
     if (!st)
-      throw InputError(fmt::format("{}: results[{}]: unknown status '{}' (accepted: ok, unsupported, oom, error, mismatch, skipped)",
+      throw InputError(fmt::format("{}: results[{}]: unknown status '{}' (accepted: ok, unsupported, oom, error, mismatch, skipped, modelled)",
                                    path, index, status));
     r.status = *st;
     r.time_ms = number_or_nan(need("time_ms"));

@@ -15,6 +15,8 @@
 #include "model/cost.hpp"
 #include "model/machine.hpp"
 #include "model/profile.hpp"
+#include "model/report.hpp"
+#include "reports/markdown_writer.hpp"
 #include "model/slice_area.hpp"
 
 using namespace attnbench;
@@ -170,4 +172,27 @@ TEST_CASE("1024 GPUs x 6 strategies x 30 document masks model in under 10 s", "[
   WARN(fmt::format("1024 GPUs x 6 strategies x 30 masks: {:.2f} s wall, {:.2f} s CPU, {} modelled", s, cpu, modelled));
   CHECK(modelled == 150);  // ulysses: 64 heads cannot split over 1024 ranks
   CHECK(cpu < 10);
+}
+
+TEST_CASE("modelled rows are not failures: status text, Markdown cells, recommendation", "[model]") {
+  CHECK(to_string(Status::modelled) == "modelled");
+  CHECK(parse_status("modelled") == Status::modelled);
+  model::CaseModel m;
+  m.time_ms = 2;
+  m.rank_bytes = {10, 30};
+  m.rank_area = {1, 1};
+  ResultRow row;
+  row.strategy = "ring";
+  row.extra.push_back({"gflop", 4, {}});
+  model::fill_row(row, m);
+  CHECK(row.status == Status::modelled);
+  CHECK(row.tflops == Approx(2e-3));
+  CHECK(row.find_extra("bytes_per_rank")->value == 30);
+  CHECK_THAT(markdown_cell(row), Catch::StartsWith("≈"));
+  ResultRow slower = row;
+  slower.strategy = "ulysses";
+  slower.time_ms = 3;
+  const std::string md = model::recommend_markdown({row, slower});
+  CHECK_THAT(md, Catch::Contains("| ring |"));
+  CHECK_THAT(md, Catch::Contains("| ulysses | 3.000 | 50.0 % |"));
 }
