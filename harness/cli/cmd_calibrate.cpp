@@ -93,10 +93,12 @@ int do_calibrate(const CalibrateArgs& a) {
   }
   const model::Link l_pp = fit(pp, 1), l_ag = fit(ag, P - 1), l_a2a = fit(a2a, P - 1);
 
-  // Kernel profile on rank 0 while the others sleep: the single-device runner on a small sweep.
+  // Kernel profile: every rank runs the same single-device sweep at once, so the kernels share the
+  // node as the ranks of a CP run do (one rank alone would get the cores, caches and memory bandwidth
+  // to itself and predict a CP step too fast); rank 0's rows are fitted.
   std::vector<model::ProfileEntry> profile;
   double best_tflops = 0;
-  if (me == 0) {
+  {
     std::string seqlens;
     for (auto s : a.seqlens) seqlens += (seqlens.empty() ? "" : ", ") + std::to_string(s);
     const std::string yaml = fmt::format(
@@ -108,6 +110,7 @@ int do_calibrate(const CalibrateArgs& a) {
     const Scenario s = parse_scenario(yaml, "calibrate");
     RunOptions opt;
     opt.memory_budget_bytes = default_memory_budget_bytes();
+    w.barrier();
     const auto rows = run_cases(s, expand(s), opt);
     profile = model::fit_profile(rows);
     for (const auto& r : rows)
@@ -129,7 +132,8 @@ int do_calibrate(const CalibrateArgs& a) {
       fmt::format("allgather fit: alpha {:.2f} us, {:.3g} GB/s", l_ag.alpha_us, l_ag.gbps),
       fmt::format("all-to-all fit: alpha {:.2f} us, {:.3g} GB/s", l_a2a.alpha_us, l_a2a.gbps),
       fmt::format("peak_tflops: the best measured {} fwd rate (attention_efficiency 1)", a.backend),
-      "profile: time = a_ms + b_ms_per_gwork * (area x batch x heads_q) / 1e9, fitted on full and causal masks"};
+      "profile: time = a_ms + b_ms_per_gwork * (area x batch x heads_q) / 1e9, fitted on full and causal masks,",
+      "measured on rank 0 while every rank ran the same kernels (as in a CP run on this node)"};
   std::ofstream(a.out) << model::machine_yaml(m, comment);
   fmt::print("{}", table);
   for (const auto& c : comment) fmt::print("{}\n", c);
