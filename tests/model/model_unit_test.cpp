@@ -5,17 +5,23 @@
 
 #include <omp.h>
 
+#include <unistd.h>
+
 #include <chrono>
 #include <ctime>
+#include <filesystem>
+#include <fstream>
 #include <random>
 
 #include "attnbench/types.hpp"
 #include "backends/cp/schedule.hpp"
+#include "harness/cli/cli.hpp"
 #include "masks/library.hpp"
 #include "model/cost.hpp"
 #include "model/machine.hpp"
 #include "model/profile.hpp"
 #include "model/report.hpp"
+#include "reports/json_reader.hpp"
 #include "reports/markdown_writer.hpp"
 #include "model/slice_area.hpp"
 
@@ -132,7 +138,7 @@ TEST_CASE("profile fits recover a line, and the model uses them", "[model]") {
   CHECK_FALSE(model::find_profile(fit, "b", 64, "fp32", "bwd").has_value());
 }
 
-TEST_CASE("Ulysses past the head count is unsupported with the reason; ring scales", "[model]") {
+TEST_CASE("Ulysses past the head count is unsupported with the reason, and zigzag beats the contiguous ring on causal", "[model]") {
   const auto m = h100();
   auto u = model::model_case(problem({"causal", {}}, 1 << 16, 16, "ulysses", 8), "cpu.flash", m);
   CHECK_FALSE(u.supported);
@@ -195,4 +201,35 @@ TEST_CASE("modelled rows are not failures: status text, Markdown cells, recommen
   const std::string md = model::recommend_markdown({row, slower});
   CHECK_THAT(md, Catch::Contains("| ring |"));
   CHECK_THAT(md, Catch::Contains("| ulysses | 3.000 | 50.0 % |"));
+}
+
+TEST_CASE("attnbench model writes modelled rows, and a bad machine file exits 2", "[model]") {
+  const auto dir = std::filesystem::temp_directory_path() / fmt::format("attnbench-model-{}", ::getpid());
+  std::filesystem::create_directories(dir);
+  {
+    std::ofstream(dir / "s.yaml") << "name: m\nbackends: [cpu.flash]\nstrategies: [ring_zigzag, ulysses]\n"
+                                     "world_sizes: [2, 16]\nmasks: [causal]\nseqlens: [4096]\n"
+                                     "shape: {batch: 1, heads_q: 8, heads_kv: 8, head_dim: 64}\npasses: [fwd]\n";
+    std::ofstream(dir / "bad.yaml") << "gpus_per_node: 8\nintra: {alpha_us: 1, gbps: 1}\ninter: {alpha_us: 1, gbps: 1}\n";
+  }
+  auto cli = [](std::vector<std::string> args) {
+    std::vector<const char*> argv{"attnbench"};
+    for (const auto& a : args) argv.push_back(a.c_str());
+    return run_cli(static_cast<int>(argv.size()), argv.data());
+  };
+  const std::string s = (dir / "s.yaml").string(), out = (dir / "out").string();
+  CHECK(cli({"model", s, "--machine", ATTNBENCH_SOURCE_DIR "/machines/h100-8x-nvlink-ib400.yaml", "--out", out,
+             "--quiet", "--recommend"}) == 0);
+  const auto rows = read_results_json(out + "/results.json").rows;
+  REQUIRE(rows.size() == 4);
+  int modelled = 0, unsupported = 0;
+  for (const auto& r : rows) {
+    modelled += r.status == Status::modelled;
+    unsupported += r.status == Status::unsupported;
+  }
+  CHECK(modelled == 3);     // ulysses cannot split 8 heads over 16 ranks
+  CHECK(unsupported == 1);
+  CHECK(std::filesystem::exists(out + "/recommend.md"));
+  CHECK(cli({"model", s, "--machine", (dir / "bad.yaml").string(), "--out", out}) == 2);
+  std::filesystem::remove_all(dir);
 }
