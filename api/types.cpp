@@ -17,7 +17,7 @@ constexpr std::array kDTypes{DType::fp32, DType::fp64, DType::bf16, DType::fp16}
 constexpr std::array kPasses{Pass::fwd, Pass::bwd, Pass::fwd_bwd};
 constexpr std::array kDevices{Device::cpu, Device::cuda};
 constexpr std::array kStatuses{Status::ok,    Status::unsupported, Status::oom,
-                               Status::error, Status::mismatch,    Status::skipped};
+                               Status::error, Status::mismatch,    Status::skipped, Status::modelled};
 }  // namespace
 
 template <> std::span<const DType> all_values<DType>() { return kDTypes; }
@@ -54,6 +54,7 @@ std::string_view to_string(Status s) {
     case Status::error: return "error";
     case Status::mismatch: return "mismatch";
     case Status::skipped: return "skipped";
+    case Status::modelled: return "modelled";
   }
   return "?";
 }

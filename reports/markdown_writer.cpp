@@ -141,6 +141,7 @@ std::string markdown_cell(const ResultRow& r) {
     case Status::oom: return "OOM";
     case Status::error: return "ERR";
     case Status::skipped: return "skip";
+    case Status::modelled: return "≈ " + format_tflops(r.tflops);  // predicted, not run
   }
   return "?";
 }

@@ -151,6 +151,27 @@ std::vector<Plot> cp_plots(const std::vector<ResultRow>& all) {
   return plots;
 }
 
+// `attnbench model` rows: predicted TFLOP/s per GPU against GPU count, one line per strategy.
+std::vector<Plot> model_plots(const std::vector<ResultRow>& all) {
+  std::vector<const ResultRow*> rows;
+  for (const auto& r : all)
+    if (r.status == Status::modelled && r.find_extra("tflops_per_gpu") != nullptr) rows.push_back(&r);
+  auto plots = build_plots(rows, "model_tflops", [](const ResultRow& r) {
+    GroupKey k{r.pass, mask_label(r.mask, r.mask_params), r.dtype, shape_text(r), ""};
+    std::string s = r.strategy;
+    if (const Metric* o = r.find_extra("options"); o && !o->text.empty() && o->text != "{}")
+      s = mask_label(s, o->text);
+    return std::make_tuple(k, s, double(r.world_size), r.find_extra("tflops_per_gpu")->value);
+  });
+  for (auto& p : plots) {
+    p.title = "Modelled TFLOP/s per GPU vs GPU count: " + p.title;
+    p.xlabel = "GPUs";
+    p.ylabel = "TFLOP/s per GPU (modelled)";
+    p.log_x = true;
+  }
+  return plots;
+}
+
 void write_data(const Plot& p, const fs::path& file) {
   std::ofstream f(file, std::ios::trunc);
   f << "# " << p.title << "\n# one block per line of the plot: x y\n";
@@ -234,6 +255,8 @@ PlotResult write_plots(const std::vector<ResultRow>& rows, const fs::path& out_d
   auto plots = kernel_plots(rows);
   auto cp = cp_plots(rows);
   plots.insert(plots.end(), std::make_move_iterator(cp.begin()), std::make_move_iterator(cp.end()));
+  auto modelled = model_plots(rows);
+  plots.insert(plots.end(), std::make_move_iterator(modelled.begin()), std::make_move_iterator(modelled.end()));
   if (plots.empty()) {
     res.note = "plots: no ok rows to plot";
     return res;

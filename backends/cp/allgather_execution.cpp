@@ -80,6 +80,8 @@ class AllgatherExecution final : public CpExecution {
     }
   }
 
+  std::vector<std::int64_t> step_areas() const override { return step_areas_; }
+
   void fetch_outputs(Outputs& out) override {
     const float* dv = dkv_.size() == 0 ? nullptr : dkv_.data() + dkv_.size() / 2;  // dkv_: [dK | dV]
     gather_outputs(ranks_, o_.data(), lse_.data(), dq_.data(), dkv_.data(), dv, out);
@@ -94,6 +96,7 @@ class AllgatherExecution final : public CpExecution {
  private:
   void attend(int r, const float* k, const float* v, ComputeClock& clock) {
     ComputeTimer timer(clock);
+    step_areas_.push_back(pairs_[r].area());
     pairs_[r].for_each(task_, [&](const ChunkTask& t, std::int64_t qoff, std::int64_t koff) {
       kernel_.forward(t, q_.data() + B_ * qoff * Hq_ * D_, k + B_ * koff * Hkv_ * D_,
                       v + B_ * koff * Hkv_ * D_, o_tmp_.data(), lse_tmp_.data());
@@ -104,6 +107,7 @@ class AllgatherExecution final : public CpExecution {
 
   void forward(ComputeClock& clock) {
     const int me = comm_.rank();
+    step_areas_.clear();
     std::fill(o_.data(), o_.data() + o_.size(), 0.0f);
     std::fill(lse_.data(), lse_.data() + lse_.size(), -std::numeric_limits<float>::infinity());
     auto rk = comm_.iallgatherv(k_.data(), kv_counts_[me], k_all_.data(), kv_counts_);
@@ -120,7 +124,9 @@ class AllgatherExecution final : public CpExecution {
     {
       ComputeTimer timer(clock);
       std::fill(dkv_all_.data(), dkv_all_.data() + dkv_all_.size(), 0.0f);
+      step_areas_.clear();
       for (int r = 0; r < comm_.size(); ++r) {
+        step_areas_.push_back(pairs_[r].area());
         // Rank r's block of the reduce-scatter buffer is [dK_r | dV_r].
         float* dk_r = dkv_all_.data() + 2 * kv_offsets_[r];
         float* dv_r = dk_r + kv_counts_[r];
@@ -146,6 +152,7 @@ class AllgatherExecution final : public CpExecution {
   std::vector<std::int64_t> kv_counts_, kv_offsets_;
   std::vector<std::int64_t> dkv_counts_;  // [rank]: its [dK | dV] block of the reduce-scatter
   std::vector<ChunkPairs> pairs_;  // [rank]: my ranges against that rank's
+  std::vector<std::int64_t> step_areas_;
   ChunkTask task_;                 // the case's geometry; the pairs walk sets the ranges
   HostBuffer<float> q_, k_, v_, o_, lse_, k_all_, v_all_, o_tmp_, lse_tmp_;
   HostBuffer<float> dout_, dq_, dkv_, dkv_all_, dq_tmp_, dk_tmp_, dv_tmp_;

@@ -21,10 +21,13 @@ class ChunkPairs {
   // set (the rest of `base` kept) and qoff/koff the token offsets of the two
   // ranges in the packed local buffers.
   void for_each(ChunkTask base, const Visit& visit) const;
+  // Allowed pairs over all chunk pairs (the work of one visit, per head and batch entry).
+  std::int64_t area() const { return area_; }
 
  private:
   Ranges mine_, theirs_;
   std::vector<std::uint8_t> nonempty_;  // [a * |theirs| + b]
+  std::int64_t area_ = 0;
 };
 
 }  // namespace attnbench::cp

@@ -46,6 +46,9 @@ class CpExecution : public Execution {
     iterate(clock);
   }
   std::vector<Metric> metrics() override;
+  // Allowed pairs (per head and batch entry) this rank attended at each step of its last pass,
+  // in schedule order (backends/cp/schedule.hpp): what the scale model must reproduce.
+  virtual std::vector<std::int64_t> step_areas() const = 0;
 
  protected:
   virtual void iterate(ComputeClock&) = 0;

@@ -95,6 +95,7 @@ CommRequestPtr RingEngine::pass_outer(Communicator& c, const float* send, float*
 void RingEngine::attend_forward(int owner, const float* kv, const float* q, float* o, float* lse,
                                 ComputeClock& clock) {
   ComputeTimer timer(clock);
+  step_areas_.push_back(pairs_[owner].area());
   const float* k = kv;
   const float* v = kv + kv_elems(owner);
   pairs_[owner].for_each(task_, [&](const ChunkTask& t, std::int64_t qoff, std::int64_t koff) {
@@ -109,6 +110,7 @@ void RingEngine::attend_backward(int owner, const float* kv, const float* q, con
                                  const float* lse, const float* dout, float* dq, float* contrib,
                                  ComputeClock& clock) {
   ComputeTimer timer(clock);
+  step_areas_.push_back(pairs_[owner].area());
   const std::int64_t n_kv = kv_elems(owner);
   const float* k = kv;
   const float* v = kv + n_kv;
@@ -126,6 +128,7 @@ void RingEngine::attend_backward(int owner, const float* kv, const float* q, con
 void RingEngine::forward(const float* q, const float* k, const float* v, float* o, float* lse,
                          ComputeClock& clock) {
   const std::int64_t n_local = total_tokens(members_[me_]);
+  step_areas_.clear();
   std::fill(o, o + g_.batch * n_local * g_.q_width(), 0.0f);
   std::fill(lse, lse + g_.batch * n_local * g_.heads_q, -std::numeric_limits<float>::infinity());
   float* outer_cur = load_own_block(k, v);
@@ -137,11 +140,11 @@ void RingEngine::forward(const float* q, const float* k, const float* v, float* 
     CommRequestPtr outer_req;
     if (step < G - 1) outer_req = pass_outer(*outer_kv_, outer_cur, outer_next, owner_outer, tag_kv_outer);
     for (int t = 0; t < W; ++t) {
-      const int owner = member(owner_outer, (inner_ - t + W) % W);
+      const int owner = ring_owner(me_, W, G, step, t);
       float* cur = t == 0 ? outer_cur : kv_[2 + t % 2].data();
       CommRequestPtr inner_req;
       if (t < W - 1) {
-        const int next_owner = member(owner_outer, (inner_ - t - 1 + W) % W);
+        const int next_owner = ring_owner(me_, W, G, step, t + 1);
         inner_req = pass_inner(*inner_kv_, cur, owner, kv_[2 + (t + 1) % 2].data(), next_owner, tag_kv_inner);
       }
       attend_forward(owner, cur, q, o, lse, clock);
@@ -158,6 +161,7 @@ void RingEngine::backward(const float* q, const float* k, const float* v, const 
                           const float* lse, const float* dout, float* dq, float* dk, float* dv,
                           ComputeClock& clock) {
   const std::int64_t n_local = total_tokens(members_[me_]);
+  step_areas_.clear();
   std::fill(dq, dq + g_.batch * n_local * g_.q_width(), 0.0f);
   float* outer_cur = load_own_block(k, v);
   float* outer_next = kv_[1].data();
@@ -175,8 +179,8 @@ void RingEngine::backward(const float* q, const float* k, const float* v, const 
     float* acc = outer_dkv;
     CommRequestPtr acc_req = std::move(outer_dkv_req);
     for (int t = 0; t < W; ++t) {
-      const int owner = member(owner_outer, (inner_ - t + W) % W);
-      const int next_owner = member(owner_outer, (inner_ - t - 1 + W) % W);
+      const int owner = ring_owner(me_, W, G, step, t);
+      const int next_owner = ring_owner(me_, W, G, step, t + 1);
       float* cur = t == 0 ? outer_cur : kv_[2 + t % 2].data();
       CommRequestPtr inner_req;
       if (t < W - 1)

@@ -9,6 +9,7 @@
 #include "attnbench/comm.hpp"
 #include "backends/cp/chunk_pairs.hpp"
 #include "backends/cp/layout.hpp"
+#include "backends/cp/schedule.hpp"
 
 namespace attnbench::cp {
 
@@ -62,6 +63,9 @@ class RingEngine {
   // dq, dk, dv are overwritten (local chunk-major layouts).
   void backward(const float* q, const float* k, const float* v, const float* o, const float* lse,
                 const float* dout, float* dq, float* dk, float* dv, ComputeClock&);
+  // Allowed pairs this member attended at each step of its last pass (the scale model's
+  // schedule must reproduce them exactly: tests/model).
+  const std::vector<std::int64_t>& step_areas() const { return step_areas_; }
 
  private:
   // Floats of one of K or V of a member's block; bytes of its [K | V] (or [dK | dV]) block.
@@ -94,6 +98,7 @@ class RingEngine {
   std::unique_ptr<Communicator> inner_kv_, inner_grad_, outer_kv_, outer_grad_;
   std::vector<ChunkPairs> pairs_;  // [owner]: my ranges against the owner's
   std::vector<std::int64_t> kv_elems_;  // [member]
+  std::vector<std::int64_t> step_areas_;
   HostBuffer<float> kv_[4];    // outer current, outer next, inner A, inner B ([K | V])
   HostBuffer<float> dkv_[4];   // contribution, inner A, inner B, outer ([dK | dV])
   HostBuffer<float> o_tmp_, lse_tmp_, dq_tmp_, dk_tmp_, dv_tmp_;

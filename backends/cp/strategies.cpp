@@ -17,6 +17,11 @@ class UspFamily : public Strategy {
     if (Support o = options_support(p); !o.ok) return o;
     Support s = common_support(p, kernel);
     if (!s.ok) return s;
+    return layout(p);
+  }
+  // Degrees and windows against the world size and the heads (no kernel involved);
+  // options were checked by supports() (invalid: refused at expansion).
+  Support layout(const Problem& p) const {
     const UspConfig c = config(p);
     const int P = p.world_size;
     if (P % c.ulysses_degree != 0)
@@ -34,8 +39,6 @@ class UspFamily : public Strategy {
     const ChunkKernel& k = *chunk_kernel_of(kernel);
     return prepare_agreed(*res.comm, [&] { return make_usp_execution(p, k, in, res, c); });
   }
-
- protected:
   virtual UspConfig config(const Problem&) const = 0;
 };
 
@@ -124,6 +127,17 @@ class AllgatherKv final : public Strategy {
 };
 
 }  // namespace
+
+std::optional<UspConfig> usp_family_config(const Problem& p) {
+  const auto* s = dynamic_cast<const UspFamily*>(Registry::instance().find_strategy(p.strategy));
+  if (s == nullptr) return std::nullopt;
+  return s->config(p);
+}
+
+Support layout_support(const Problem& p) {
+  const auto* s = dynamic_cast<const UspFamily*>(Registry::instance().find_strategy(p.strategy));
+  return s == nullptr ? Support::yes() : s->layout(p);
+}
 
 ATTNBENCH_REGISTER_STRATEGY(Ring);
 ATTNBENCH_REGISTER_STRATEGY(RingZigzag);

@@ -9,10 +9,6 @@ namespace attnbench::cp {
 
 namespace {
 
-struct HeadSpan {
-  std::int64_t begin = 0, count = 0;
-};
-
 // Where one member's piece of a slot range lies: in the slot layout and in the member's own.
 struct Piece {
   std::int64_t slot = 0;        // token offset of its range in the slot's chunk-major layout
@@ -48,29 +44,16 @@ class UspExecution final : public CpExecution {
     const std::int64_t S = s.seqlen_q;
 
     const Balance balance = cfg.options.balance_area ? Balance::area : cfg.token_balance;
-    slot_ranges_ = assign(*p.mask, S, slots_, balance, cfg.options.chunks_per_rank);
-    layout_note_ = balance == Balance::area
-                       ? fmt::format("area({}/slot)", cfg.options.chunks_per_rank)
-                       : balance == Balance::zigzag ? "zigzag" : "contiguous";
-    if (u > 1) layout_note_ += fmt::format(" ulysses={}", u);
-    if (window_ < slots_) layout_note_ += fmt::format(" window={}", window_);
-    rank_ranges_.resize(static_cast<std::size_t>(P));
-    for (int sl = 0; sl < slots_; ++sl) {
-      auto pieces = split_members(slot_ranges_[sl], u);
-      for (int m = 0; m < u; ++m) rank_ranges_[sl * u + m] = pieces[m];
-    }
+    // The layout is the shared schedule's (backends/cp/schedule.hpp), as the scale model's.
+    UspPlan plan = plan_usp(*p.mask, S, P, u, cfg.window, balance, cfg.options.chunks_per_rank);
+    slot_ranges_ = std::move(plan.slot_ranges);
+    rank_ranges_ = std::move(plan.rank_ranges);
+    layout_note_ = plan.layout_note;
     for (int r = 0; r < P; ++r)
       rank_areas_.push_back(static_cast<double>(rows_area(*p.mask, slot_ranges_[r / u])) / u);
     for (int m = 0; m < u; ++m) pieces_.push_back(pieces_of(m));
 
-    std::vector<HeadSpan> q_heads, kv_heads;
-    for (int m = 0; m < u; ++m) {
-      q_heads.push_back({m * (Hq_ / u), Hq_ / u});
-      if (Hkv_ % u == 0)
-        kv_heads.push_back({m * (Hkv_ / u), Hkv_ / u});
-      else  // u is a multiple of Hkv: KV heads are replicated across members
-        kv_heads.push_back({m / (u / Hkv_), 1});
-    }
+    const std::vector<HeadSpan> q_heads = ulysses_q_heads(Hq_, u), kv_heads = ulysses_kv_heads(Hkv_, u);
 
     // Local (sequence-sharded) tensors.
     const Ranges& mine = rank_ranges_[comm_.rank()];
@@ -139,6 +122,8 @@ class UspExecution final : public CpExecution {
     }
   }
 
+  std::vector<std::int64_t> step_areas() const override { return engine_->step_areas(); }
+
   void fetch_outputs(Outputs& out) override {
     gather_outputs(rank_ranges_, o_.data(), lse_.data(), dq_.data(), dk_.data(), dv_.data(), out);
   }
@@ -197,12 +182,10 @@ class UspExecution final : public CpExecution {
   }
   // `width` floats per head and token.
   HeadSplit head_split(std::vector<HeadSpan> spans, std::int64_t width) const {
-    const int u = cfg_.ulysses_degree;
+    HeadCounts c = ulysses_counts(spans, width, B_, rank_ranges_, slot_, member_, cfg_.ulysses_degree);
     HeadSplit h;
-    for (int j = 0; j < u; ++j) {
-      h.seq.push_back(B_ * n_local_ * spans[j].count * width);
-      h.head.push_back(B_ * total_tokens(rank_ranges_[slot_ * u + j]) * spans[member_].count * width);
-    }
+    h.seq = std::move(c.seq);
+    h.head = std::move(c.head);
     h.spans = std::move(spans);
     return h;
   }

@@ -1,6 +1,8 @@
 // Ulysses × ring execution: covers ring, ring_zigzag, double_ring (degree 1), ulysses (one ring slot) and usp.
 #pragma once
 
+#include <optional>
+
 #include "backends/cp/cp_execution.hpp"
 
 namespace attnbench::cp {
@@ -18,6 +20,12 @@ struct UspConfig {
 // An all-to-all inside the slot turns sequence shards into head shards (T_s on
 // heads_q/u heads), the two-level ring runs over the slots, and an all-to-all
 // brings O/LSE (and dQ/dK/dV) back to sequence shards.
+// The scale model's view of a registered strategy (strategies.cpp): the Ulysses × ring
+// configuration it would run (nullopt for allgather_kv and unknown names; throws InputError
+// on bad options), and whether its layout fits the problem apart from the kernel.
+std::optional<UspConfig> usp_family_config(const Problem&);
+Support layout_support(const Problem&);
+
 std::unique_ptr<CpExecution> make_usp_execution(const Problem&, const ChunkKernel&, const Inputs&,
                                                 Resources&, const UspConfig&);
 

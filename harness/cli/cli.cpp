@@ -14,6 +14,7 @@
 #include "attnbench/version.hpp"
 #include "harness/cli/cmd_compare.hpp"
 #include "harness/cli/cmd_mask.hpp"
+#include "harness/cli/cmd_model.hpp"
 #include "harness/plugins.hpp"
 
 namespace attnbench {
@@ -103,6 +104,8 @@ int run_cli(int argc, const char* const* argv) {
   add_list_command(app, exit_code);
   add_mask_command(app, exit_code);
   add_compare_command(app, exit_code);
+  add_model_command(app, exit_code);
+  add_calibrate_command(app, exit_code);
   // `--plugin` is global: every verb's --help names it too.
   for (CLI::App* verb : app.get_subcommands({}))
     verb->footer(verb->get_footer() + (verb->get_footer().empty() ? "" : "\n\n") + "Global option (before or after the verb): --plugin PATH.so  load backends from a plugin "

@@ -99,7 +99,7 @@ int do_run(const RunArgs& a) {
   progress.close();
   for (auto& reporter : reporters) reporter->finish(done);
 
-  std::size_t by_status[6] = {0};
+  std::size_t by_status[7] = {0};  // one per Status
   for (const auto& r : done) ++by_status[static_cast<int>(r.status)];
   fmt::print("attnbench: {} rows: {} ok, {} mismatch, {} unsupported, {} oom, {} error, {} skipped\n",
              done.size(), by_status[0], by_status[4], by_status[1], by_status[2], by_status[3],

@@ -149,6 +149,10 @@ std::vector<Field> make_table() {
       extra_col("tflops_per_rank", FieldType::number, "TFLOP/s"),
       extra_col("bytes", FieldType::integer, "bytes"),  // minimum memory traffic (harness/traffic.hpp)
       extra_col("gbps", FieldType::number, "GB/s"),     // bytes / median time / 1e9
+      // Scale-model rows (`attnbench model`, status modelled): DESIGN.md "Scale model".
+      extra_col("exposed_comm_ms", FieldType::number, "ms"),
+      extra_col("bytes_per_rank", FieldType::number, "bytes"),
+      extra_col("tflops_per_gpu", FieldType::number, "TFLOP/s"),
   };
 }
 

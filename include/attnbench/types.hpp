@@ -16,7 +16,8 @@ enum class Pass { fwd, bwd, fwd_bwd };
 enum class Device { cpu, cuda };
 
 // Disposition of one case (DESIGN.md "Result row").
-enum class Status { ok, unsupported, oom, error, mismatch, skipped };
+// modelled: predicted by `attnbench model` (DESIGN.md "Scale model"), never run; not a failure.
+enum class Status { ok, unsupported, oom, error, mismatch, skipped, modelled };
 
 std::string_view to_string(DType);
 std::string_view to_string(Pass);

@@ -134,10 +134,13 @@ TEST_CASE("invalid strategy options are refused at expansion, naming file, field
   CHECK_THAT(error_of(base + "world_sizes: [2]\nstrategies: [usp]\noptions: {ulysses_degree: 0}\n"),
              Contains("scen.yaml") && Contains("options.ulysses_degree") && Contains("'0'") &&
                  Contains("integer >= 1"));
-  // An option the strategy does not take: the accepted list is the strategy's own (StrategyInfo).
+  // An option no strategy of the sweep takes: the accepted list is the union of theirs (StrategyInfo).
   CHECK_THAT(error_of(base + "world_sizes: [2]\nstrategies: [ring]\noptions: {ulysses_degree: 2}\n"),
-             Contains("scen.yaml") && Contains("options.ulysses_degree") && Contains("ring") &&
-                 Contains("accepted for ring: balance, chunks_per_rank"));
+             Contains("scen.yaml") && Contains("options.ulysses_degree") &&
+                 Contains("no strategy of this sweep takes option ulysses_degree") &&
+                 Contains("accepted: balance, chunks_per_rank"));
+  // One options block serves a sweep over several strategies: usp takes ulysses_degree, ring ignores it.
+  CHECK(error_of(base + "world_sizes: [2]\nstrategies: [ring, usp]\noptions: {ulysses_degree: 2}\n").empty());
   // Only one value of an option axis is bad: the whole sweep is refused.
   CHECK_THAT(error_of(base + "world_sizes: [2]\nstrategies: [ring_zigzag, usp]\noptions: {balance: [tokens, rows]}\n"),
              Contains("'rows'"));
