@@ -156,7 +156,7 @@ LoadedPlugin load_plugin(const std::string& path) {
         "attnbench/plugin.hpp)",
         path, ATTNBENCH_PLUGIN_REGISTER_SYMBOL));
 
-  LoadedPlugin loaded{path, {}, {}};
+  LoadedPlugin loaded{path, {}, {}, 0, {}};
   {
     // The registrar's objects have their code in the library: destroy them before any dlclose().
     PluginRegistrar reg;
