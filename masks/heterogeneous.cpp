@@ -54,6 +54,22 @@ MaskPtr make_prefix_lm_causal(const MaskSpec& spec, std::int64_t sq, std::int64_
                                 });
 }
 
+// A mask within documents, with one parameter of its own (listed before the documents'):
+// within(q, k), with both indices relative to their document, decides pairs inside one document;
+// no pair across documents is allowed.
+template <class Within>
+MaskPtr document_mask(const MaskSpec& spec, std::int64_t s, std::shared_ptr<const Documents> docs,
+                      const char* param, std::int64_t value, std::vector<Slice> slices, Within within) {
+  ResolvedParams params{{param, std::to_string(value)}};
+  params.insert(params.end(), docs->params.begin(), docs->params.end());
+  return std::make_shared<Mask>(spec.name, s, s, std::move(params), std::move(slices),
+                                [docs, within](std::int64_t q, std::int64_t k) {
+                                  const auto d = docs->index_of(q);
+                                  if (d != docs->index_of(k)) return false;
+                                  return within(q - docs->begin(d), k - docs->begin(d));
+                                });
+}
+
 MaskPtr make_prefix_lm_document(const MaskSpec& spec, std::int64_t s, std::int64_t) {
   const std::int64_t p = int_param(spec, "prefix", 256, 0, s);
   auto docs = std::make_shared<const Documents>(resolve_documents(spec, s));
@@ -63,15 +79,8 @@ MaskPtr make_prefix_lm_document(const MaskSpec& spec, std::int64_t s, std::int64
     add_band(slices, b, e, b, split, -kUnbounded, kUnbounded);
     add_band(slices, b, e, split, e, -kUnbounded, 0);
   }
-  ResolvedParams params{{"prefix", std::to_string(p)}};
-  params.insert(params.end(), docs->params.begin(), docs->params.end());
-  return std::make_shared<Mask>(spec.name, s, s, std::move(params), std::move(slices),
-                                [docs, p](std::int64_t q, std::int64_t k) {
-                                  const auto d = docs->index_of(q);
-                                  if (d != docs->index_of(k)) return false;
-                                  const auto ql = q - docs->begin(d), kl = k - docs->begin(d);
-                                  return kl <= ql || kl < p;
-                                });
+  return document_mask(spec, s, docs, "prefix", p, std::move(slices),
+                       [p](std::int64_t ql, std::int64_t kl) { return kl <= ql || kl < p; });
 }
 
 MaskPtr make_global_sliding_window(const MaskSpec& spec, std::int64_t sq, std::int64_t sk) {
@@ -102,14 +111,8 @@ MaskPtr make_block_causal_document(const MaskSpec& spec, std::int64_t s, std::in
       slices.push_back({r, r_end, begin, r_end, SliceType::full});
     }
   }
-  ResolvedParams params{{"block", std::to_string(b)}};
-  params.insert(params.end(), docs->params.begin(), docs->params.end());
-  return std::make_shared<Mask>(spec.name, s, s, std::move(params), std::move(slices),
-                                [docs, b](std::int64_t q, std::int64_t k) {
-                                  const auto d = docs->index_of(q);
-                                  if (d != docs->index_of(k)) return false;
-                                  return (k - docs->begin(d)) / b <= (q - docs->begin(d)) / b;
-                                });
+  return document_mask(spec, s, docs, "block", b, std::move(slices),
+                       [b](std::int64_t ql, std::int64_t kl) { return kl / b <= ql / b; });
 }
 
 }  // namespace

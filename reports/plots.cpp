@@ -71,6 +71,29 @@ std::string gp_quote(const std::string& s) {
   return out + "'";
 }
 
+// The axis words of one kind of plot; `title` goes before each plot's own (what its rows share).
+struct Axes {
+  std::string title, xlabel, ylabel;
+  bool log_x = false, log_y = false;
+};
+
+void set_axes(std::vector<Plot>& plots, const Axes& a) {
+  for (auto& p : plots) {
+    p.title = a.title + ": " + p.title;
+    p.xlabel = a.xlabel;
+    p.ylabel = a.ylabel;
+    p.log_x = a.log_x;
+    p.log_y = a.log_y;
+  }
+}
+
+// A series label with the row's CP options, when it has any.
+std::string with_options(std::string label, const ResultRow& r) {
+  if (const Metric* o = r.find_extra("options"); o && !o->text.empty() && o->text != "{}")
+    return mask_label(label, o->text);
+  return label;
+}
+
 template <class Fn>
 std::vector<Plot> build_plots(const std::vector<const ResultRow*>& rows, const std::string& prefix,
                               Fn&& place) {
@@ -116,12 +139,7 @@ std::vector<Plot> kernel_plots(const std::vector<ResultRow>& all) {
                r.seqlen_q == r.seqlen_k ? "" : fmt::format("Sq={}", r.seqlen_q)};
     return std::make_tuple(k, r.backend, double(r.seqlen_k), r.tflops);
   });
-  for (auto& p : plots) {
-    p.title = "TFLOP/s vs sequence length: " + p.title;
-    p.xlabel = "sequence length (keys)";
-    p.ylabel = "TFLOP/s";
-    p.log_x = true;
-  }
+  set_axes(plots, {"TFLOP/s vs sequence length", "sequence length (keys)", "TFLOP/s", true, false});
   return plots;
 }
 
@@ -131,9 +149,7 @@ std::vector<Plot> cp_plots(const std::vector<ResultRow>& all) {
     if (r.status == Status::ok && r.strategy != "none") rows.push_back(&r);
   auto plots = build_plots(rows, "cp_time", [](const ResultRow& r) {
     GroupKey k{r.pass, mask_label(r.mask, r.mask_params), r.dtype, shape_text(r), ""};
-    std::string s = fmt::format("{} ({}) S={}", r.strategy, r.backend, r.seqlen_k);
-    if (const Metric* o = r.find_extra("options"); o && !o->text.empty() && o->text != "{}")
-      s = mask_label(s, o->text);
+    const std::string s = with_options(fmt::format("{} ({}) S={}", r.strategy, r.backend, r.seqlen_k), r);
     return std::make_tuple(k, s, double(r.world_size), r.time_ms);
   });
   // A line needs two world sizes to say anything about scaling.
@@ -142,12 +158,7 @@ std::vector<Plot> cp_plots(const std::vector<ResultRow>& all) {
       if (s.points.size() > 1) return false;
     return true;
   });
-  for (auto& p : plots) {
-    p.title = "Time vs world size: " + p.title;
-    p.xlabel = "world size (ranks)";
-    p.ylabel = "time per iteration (ms, median)";
-    p.log_x = p.log_y = true;
-  }
+  set_axes(plots, {"Time vs world size", "world size (ranks)", "time per iteration (ms, median)", true, true});
   return plots;
 }
 
@@ -158,17 +169,10 @@ std::vector<Plot> model_plots(const std::vector<ResultRow>& all) {
     if (r.status == Status::modelled && r.find_extra("tflops_per_gpu") != nullptr) rows.push_back(&r);
   auto plots = build_plots(rows, "model_tflops", [](const ResultRow& r) {
     GroupKey k{r.pass, mask_label(r.mask, r.mask_params), r.dtype, shape_text(r), ""};
-    std::string s = r.strategy;
-    if (const Metric* o = r.find_extra("options"); o && !o->text.empty() && o->text != "{}")
-      s = mask_label(s, o->text);
+    const std::string s = with_options(r.strategy, r);
     return std::make_tuple(k, s, double(r.world_size), r.find_extra("tflops_per_gpu")->value);
   });
-  for (auto& p : plots) {
-    p.title = "Modelled TFLOP/s per GPU vs GPU count: " + p.title;
-    p.xlabel = "GPUs";
-    p.ylabel = "TFLOP/s per GPU (modelled)";
-    p.log_x = true;
-  }
+  set_axes(plots, {"Modelled TFLOP/s per GPU vs GPU count", "GPUs", "TFLOP/s per GPU (modelled)", true, false});
   return plots;
 }
 

@@ -5,12 +5,5 @@
 set -euo pipefail
 dir="${1:?usage: fetch-cudnn-frontend.sh DIR}/cudnn-frontend"
 version="${ATTNBENCH_CUDNN_FRONTEND_VERSION:-1.32.0}"
-if [ ! -f "$dir/include/cudnn_frontend.h" ]; then
-  command -v python3 >/dev/null || exit 1
-  mkdir -p "$dir"
-  # --target: headers land in $dir/include, nothing is installed into the system Python.
-  python3 -m pip install --quiet --disable-pip-version-check --no-deps --target "$dir" \
-    "nvidia-cudnn-frontend==$version" >&2 || exit 1
-fi
-[ -f "$dir/include/cudnn_frontend.h" ] || exit 1
+"$(dirname "$0")/fetch-wheel.sh" "$dir" "nvidia-cudnn-frontend==$version" "$dir/include/cudnn_frontend.h" || exit 1
 echo "$dir/include"

@@ -6,12 +6,5 @@ set -euo pipefail
 dir="${1:?usage: fetch-pybind11.sh DIR}/pybind11"
 version="${ATTNBENCH_PYBIND11_VERSION:-2.13.6}"
 config="$dir/pybind11/share/cmake/pybind11"
-if [ ! -f "$config/pybind11Config.cmake" ]; then
-  command -v python3 >/dev/null || exit 1
-  mkdir -p "$dir"
-  # --target: the package lands in $dir, nothing is installed into the system Python.
-  python3 -m pip install --quiet --disable-pip-version-check --no-deps --target "$dir" \
-    "pybind11==$version" >&2 || exit 1
-fi
-[ -f "$config/pybind11Config.cmake" ] || exit 1
+"$(dirname "$0")/fetch-wheel.sh" "$dir" "pybind11==$version" "$config/pybind11Config.cmake" || exit 1
 (cd "$config" && pwd)  # absolute: CMake ignores a relative pybind11_DIR

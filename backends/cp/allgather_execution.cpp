@@ -18,12 +18,7 @@ class AllgatherExecution final : public CpExecution {
                      const CpOptions& opt)
       : CpExecution(p, *res.comm), kernel_(kernel) {
     const int P = comm_.size();
-    const auto& s = p.shape;
-    B_ = s.batch;
-    Hq_ = s.heads_q;
-    Hkv_ = s.heads_kv;
-    D_ = s.head_dim;
-    const std::int64_t S = s.seqlen_q;
+    const std::int64_t S = p.shape.seqlen_q;
     ranks_ = assign(*p.mask, S, P, opt.balance_area ? Balance::area : Balance::contiguous,
                     opt.chunks_per_rank);
     layout_note_ = opt.balance_area ? fmt::format("area({}/rank)", opt.chunks_per_rank) : "contiguous";
@@ -64,13 +59,7 @@ class AllgatherExecution final : public CpExecution {
       extract(in.dout.data(), B_, S, Hq_ * D_, mine, dout_.data());
     }
     for (int r = 0; r < P; ++r) pairs_.emplace_back(*p.mask, mine, ranks_[r]);
-    task_.mask = p.mask.get();
-    task_.batch = B_;
-    task_.heads_q = Hq_;
-    task_.heads_kv = Hkv_;
-    task_.head_dim = D_;
-    task_.softmax_scale = p.softmax_scale;
-    task_.dtype = p.dtype;
+    task_ = geometry_of(p).chunk_task();
   }
 
   void setup() override {
@@ -147,7 +136,6 @@ class AllgatherExecution final : public CpExecution {
   }
 
   const ChunkKernel& kernel_;
-  std::int64_t B_ = 1, Hq_ = 1, Hkv_ = 1, D_ = 0;
   std::vector<Ranges> ranks_;
   std::vector<std::int64_t> kv_counts_, kv_offsets_;
   std::vector<std::int64_t> dkv_counts_;  // [rank]: its [dK | dV] block of the reduce-scatter

@@ -35,7 +35,13 @@ Support ulysses_support(const Problem&, int degree, const std::string& strategy)
 
 class CpExecution : public Execution {
  public:
-  CpExecution(const Problem& p, Communicator& comm) : p_(p), comm_(comm) {}
+  CpExecution(const Problem& p, Communicator& comm)
+      : p_(p),
+        comm_(comm),
+        B_(p.shape.batch),
+        Hq_(p.shape.heads_q),
+        Hkv_(p.shape.heads_kv),
+        D_(p.shape.head_dim) {}
   // The part of preparing that communicates (sub-communicators, the forward of a
   // `bwd` pass). Called once every rank has allocated successfully.
   virtual void setup() = 0;
@@ -65,6 +71,7 @@ class CpExecution : public Execution {
   std::string layout_note_;  // e.g. "zigzag" or "area(8/rank)"
   Problem p_;
   Communicator& comm_;
+  std::int64_t B_, Hq_, Hkv_, D_;  // the problem's batch, heads and head size
   std::uint64_t last_bytes_ = 0;
 };
 

@@ -15,6 +15,30 @@ enum Tag : int { tag_kv_inner = 11, tag_kv_outer = 12, tag_dkv_inner = 13, tag_d
 
 }  // namespace
 
+ChunkTask Geometry::chunk_task() const {
+  ChunkTask t;
+  t.mask = mask;
+  t.batch = batch;
+  t.heads_q = heads_q;
+  t.heads_kv = heads_kv;
+  t.head_dim = head_dim;
+  t.softmax_scale = softmax_scale;
+  t.dtype = dtype;
+  return t;
+}
+
+Geometry geometry_of(const Problem& p) {
+  Geometry g;
+  g.batch = p.shape.batch;
+  g.heads_q = p.shape.heads_q;
+  g.heads_kv = p.shape.heads_kv;
+  g.head_dim = p.shape.head_dim;
+  g.softmax_scale = p.softmax_scale;
+  g.dtype = p.dtype;
+  g.mask = p.mask.get();
+  return g;
+}
+
 RingEngine::RingEngine(int ring_rank, int window, std::vector<Ranges> members, Geometry g,
                        const ChunkKernel& kernel, MemoryTracker& mem, bool backward)
     : window_(window), members_(std::move(members)), g_(g), kernel_(kernel) {
@@ -44,13 +68,7 @@ RingEngine::RingEngine(int ring_rank, int window, std::vector<Ranges> members, G
     dv_tmp_ = HostBuffer<float>(q_rows * static_cast<std::size_t>(g_.kv_width()), mem);
   }
 
-  task_.mask = g_.mask;
-  task_.batch = g_.batch;
-  task_.heads_q = g_.heads_q;
-  task_.heads_kv = g_.heads_kv;
-  task_.head_dim = g_.head_dim;
-  task_.softmax_scale = g_.softmax_scale;
-  task_.dtype = g_.dtype;
+  task_ = g_.chunk_task();
   // Which chunk pairs the mask leaves empty, and the block sizes, are fixed by the plan: decide once.
   for (const Ranges& theirs : members_) {
     pairs_.emplace_back(*g_.mask, members_[me_], theirs);

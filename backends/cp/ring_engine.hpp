@@ -21,7 +21,12 @@ struct Geometry {
   const Mask* mask = nullptr;
   std::int64_t q_width() const { return heads_q * head_dim; }
   std::int64_t kv_width() const { return heads_kv * head_dim; }
+  // The chunk task of these heads, before its query and key ranges are set.
+  ChunkTask chunk_task() const;
 };
+
+// The geometry of a whole problem: all of its heads.
+Geometry geometry_of(const Problem&);
 
 // Seconds spent in chunk kernels and merges during one pass (the rest is communication).
 struct ComputeClock {

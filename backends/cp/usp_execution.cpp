@@ -36,12 +36,7 @@ class UspExecution final : public CpExecution {
     window_ = cfg.window > 0 ? cfg.window : slots_;
     slot_ = comm_.rank() / u;
     member_ = comm_.rank() % u;
-    const auto& s = p.shape;
-    B_ = s.batch;
-    Hq_ = s.heads_q;
-    Hkv_ = s.heads_kv;
-    D_ = s.head_dim;
-    const std::int64_t S = s.seqlen_q;
+    const std::int64_t S = p.shape.seqlen_q;
 
     const Balance balance = cfg.options.balance_area ? Balance::area : cfg.token_balance;
     // The layout is the shared schedule's (backends/cp/schedule.hpp), as the scale model's.
@@ -101,14 +96,9 @@ class UspExecution final : public CpExecution {
       send_ = buf(scratch);
       recv_ = buf(scratch);
     }
-    Geometry g;
-    g.batch = B_;
+    Geometry g = geometry_of(p);  // this member's share of the heads
     g.heads_q = hq_;
     g.heads_kv = hkv_;
-    g.head_dim = D_;
-    g.softmax_scale = p.softmax_scale;
-    g.dtype = p.dtype;
-    g.mask = p.mask.get();
     engine_ = std::make_unique<RingEngine>(slot_, window_, slot_ranges_, g, kernel, mem, bwd);
   }
 
@@ -253,7 +243,7 @@ class UspExecution final : public CpExecution {
 
   UspConfig cfg_;
   int slots_ = 1, window_ = 1, slot_ = 0, member_ = 0;
-  std::int64_t B_ = 1, Hq_ = 1, Hkv_ = 1, D_ = 0, n_local_ = 0, hq_ = 1, hkv_ = 1;
+  std::int64_t n_local_ = 0, hq_ = 1, hkv_ = 1;
   std::vector<Ranges> slot_ranges_, rank_ranges_;
   std::vector<std::vector<Piece>> pieces_;
   HeadSplit q_split_, kv_split_, lse_split_;  // lse_split_: the query heads, one float per head

@@ -11,6 +11,7 @@
 
 #include "backends/cp/cp_execution.hpp"
 #include "harness/comm/world.hpp"
+#include "tests/cp/mpi_catch_main.hpp"
 #include "harness/sweep.hpp"
 #include "tests/cp/cp_test_util.hpp"
 
@@ -222,12 +223,4 @@ TEST_CASE("a failure on one rank during communication ends the job", "[.abort]")
   FAIL("the job should have ended");
 }
 
-int main(int argc, char** argv) {
-  comm::init_world(&argc, &argv);
-  const int failed = Catch::Session().run(argc, argv);
-  // Every rank's verdict counts: the test fails if any rank failed.
-  double worst = failed;
-  comm::world().allreduce(&worst, 1, ReduceOp::max);
-  comm::finalize_world();
-  return static_cast<int>(worst);
-}
+int main(int argc, char** argv) { return attnbench::test::run_catch_on_every_rank(argc, argv); }

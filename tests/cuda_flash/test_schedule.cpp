@@ -67,39 +67,41 @@ std::set<std::pair<int, int>> tile_pairs(const TileSchedule& s) {
   return out;
 }
 
+// Calls check(mask, sq, sk, dense) on 60 random masks of random sizes (1 to 300) drawn from `seed`.
+template <class Check>
+void for_random_masks(std::uint64_t seed, Check check) {
+  std::mt19937_64 rng(seed);
+  for (int trial = 0; trial < 60; ++trial) {
+    std::uniform_int_distribution<std::int64_t> len(1, 300);
+    const std::int64_t sq = len(rng), sk = len(rng);
+    const MaskPtr m = test::random_mask(rng, sq, sk);
+    const auto dense = test::dense_from_predicate(*m);
+    INFO("trial " << trial << " sq=" << sq << " sk=" << sk);
+    check(*m, sq, sk, dense);
+  }
+}
+
 }  // namespace
 
 TEST_CASE("forward schedule lists exactly the non-empty tiles of random masks, bits equal the mask",
           "[cuda_flash][schedule]") {
-  std::mt19937_64 rng(1234);
-  for (int trial = 0; trial < 60; ++trial) {
-    std::uniform_int_distribution<std::int64_t> len(1, 300);
-    const std::int64_t sq = len(rng), sk = len(rng);
-    const MaskPtr m = test::random_mask(rng, sq, sk);
-    const auto dense = test::dense_from_predicate(*m);
-    INFO("trial " << trial << " sq=" << sq << " sk=" << sk);
-    check_schedule(build_query_major_schedule(*m, 64, 32), sq, sk, dense);
-    check_schedule(build_query_major_schedule(*m, ForwardTile::block_q, ForwardTile::block_k), sq, sk, dense);
-  }
+  for_random_masks(1234, [](const Mask& m, std::int64_t sq, std::int64_t sk, const std::vector<std::uint8_t>& dense) {
+    check_schedule(build_query_major_schedule(m, 64, 32), sq, sk, dense);
+    check_schedule(build_query_major_schedule(m, ForwardTile::block_q, ForwardTile::block_k), sq, sk, dense);
+  });
 }
 
 TEST_CASE("backward schedule is the transpose of the forward one, with key-major bits",
           "[cuda_flash][schedule]") {
-  std::mt19937_64 rng(99);
-  for (int trial = 0; trial < 60; ++trial) {
-    std::uniform_int_distribution<std::int64_t> len(1, 300);
-    const std::int64_t sq = len(rng), sk = len(rng);
-    const MaskPtr m = test::random_mask(rng, sq, sk);
-    const auto dense = test::dense_from_predicate(*m);
-    INFO("trial " << trial << " sq=" << sq << " sk=" << sk);
+  for_random_masks(99, [](const Mask& m, std::int64_t sq, std::int64_t sk, const std::vector<std::uint8_t>& dense) {
     const auto bq = BackwardTile::block_q, bk = BackwardTile::block_k;
-    const TileSchedule fwd = build_query_major_schedule(*m, bq, bk);
-    const TileSchedule bwd = build_key_major_schedule(*m, bq, bk);
+    const TileSchedule fwd = build_query_major_schedule(m, bq, bk);
+    const TileSchedule bwd = build_key_major_schedule(m, bq, bk);
     REQUIRE(bwd.key_major);
     check_schedule(bwd, sq, sk, dense);
     CHECK(tile_pairs(fwd) == tile_pairs(bwd));
     CHECK(fwd.partial_tiles() == bwd.partial_tiles());
-  }
+  });
 }
 
 TEST_CASE("chunk-pair schedules: a rectangle of the mask, tiled from its origin, bits from the global mask",

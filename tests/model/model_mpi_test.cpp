@@ -7,6 +7,7 @@
 #include "attnbench/registry.hpp"
 #include "backends/cp/cp_execution.hpp"
 #include "harness/comm/world.hpp"
+#include "tests/cp/mpi_catch_main.hpp"
 #include "harness/inputs.hpp"
 #include "harness/scenario.hpp"
 #include "model/cost.hpp"
@@ -65,11 +66,4 @@ TEST_CASE("the model's schedule equals the real executions' counts for cp-cpu.ya
   CHECK(compared >= 40);
 }
 
-int main(int argc, char** argv) {
-  comm::init_world(&argc, &argv);
-  const int failed = Catch::Session().run(argc, argv);
-  double worst = failed;
-  comm::world().allreduce(&worst, 1, ReduceOp::max);
-  comm::finalize_world();
-  return static_cast<int>(worst);
-}
+int main(int argc, char** argv) { return attnbench::test::run_catch_on_every_rank(argc, argv); }

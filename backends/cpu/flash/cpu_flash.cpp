@@ -6,6 +6,7 @@
 
 #include "attnbench/registry.hpp"
 #include "backends/cpu/flash/flash_driver.hpp"
+#include "backends/cpu/host_tensors.hpp"
 
 namespace attnbench::cpu {
 
@@ -26,23 +27,10 @@ class FlashExecution final : public Execution {
         g_(flash::geometry_of(p)),
         plan_(flash::make_tile_plan(*p.mask, kernels_, 0, g_.seqlen_q, 0, g_.seqlen_k)) {
     MemoryTracker& mem = *r.host;
-    const auto& s = p.shape;
-    if (in.q.size() != static_cast<std::size_t>(s.q_elems()) ||
-        in.k.size() != static_cast<std::size_t>(s.kv_elems()) ||
-        in.v.size() != static_cast<std::size_t>(s.kv_elems()))
-      throw std::logic_error("cpu.flash: input sizes do not match the problem shape");
-    // The backward needs the forward's o and lse, so they exist for every pass.
-    o_ = HostBuffer<float>(static_cast<std::size_t>(s.q_elems()), mem);
-    lse_ = HostBuffer<float>(static_cast<std::size_t>(s.lse_elems()), mem);
+    check_input_sizes(p, in, "cpu.flash");
+    allocate_outputs(p, mem, o_, lse_, dq_, dk_, dv_);
     std::size_t ws = kernels_.forward_workspace(g_, threads_);
-    if (pass_has_backward(p.pass)) {
-      if (in.dout.size() != static_cast<std::size_t>(s.q_elems()))
-        throw std::logic_error("cpu.flash: dout size does not match the problem shape");
-      dq_ = HostBuffer<float>(static_cast<std::size_t>(s.q_elems()), mem);
-      dk_ = HostBuffer<float>(static_cast<std::size_t>(s.kv_elems()), mem);
-      dv_ = HostBuffer<float>(static_cast<std::size_t>(s.kv_elems()), mem);
-      ws = std::max(ws, kernels_.backward_workspace(g_, threads_));
-    }
+    if (pass_has_backward(p.pass)) ws = std::max(ws, kernels_.backward_workspace(g_, threads_));
     workspace_ = HostBuffer<float>(ws, mem);
     // A `bwd` pass times the backward only: its forward runs here, untimed.
     if (p.pass == Pass::bwd) forward();

@@ -176,21 +176,34 @@ Geometry geometry_of(const ChunkTask& t) {
   return g;
 }
 
-void run_forward(const KernelSet& kernels, const TilePlan& plan, const Mask& mask,
-                 const Geometry& g, std::int64_t q0, std::int64_t k0, const float* q,
-                 const float* k, const float* v, float* o, float* lse, float* workspace,
+namespace {
+
+// The fields ForwardArgs and BackwardArgs share: where the problem is, its mask and the inputs.
+template <class Args>
+Args kernel_args(const TilePlan& plan, const Mask& mask, const Geometry& g, std::int64_t q0,
+                 std::int64_t k0, const float* q, const float* k, const float* v, float* workspace,
                  int threads) {
-  ForwardArgs a{};
+  Args a{};
   a.geometry = g;
   a.map = plan.view();
   a.mask = mask_source(mask, q0, k0);
   a.q = q;
   a.k = k;
   a.v = v;
-  a.o = o;
-  a.lse = lse;
   a.workspace = workspace;
   a.threads = threads;
+  return a;
+}
+
+}  // namespace
+
+void run_forward(const KernelSet& kernels, const TilePlan& plan, const Mask& mask,
+                 const Geometry& g, std::int64_t q0, std::int64_t k0, const float* q,
+                 const float* k, const float* v, float* o, float* lse, float* workspace,
+                 int threads) {
+  auto a = kernel_args<ForwardArgs>(plan, mask, g, q0, k0, q, k, v, workspace, threads);
+  a.o = o;
+  a.lse = lse;
   kernels.forward(a);
 }
 
@@ -199,21 +212,13 @@ void run_backward(const KernelSet& kernels, const TilePlan& plan, const Mask& ma
                   const float* k, const float* v, const float* o, const float* lse,
                   const float* dout, float* dq, float* dk, float* dv, float* workspace,
                   int threads) {
-  BackwardArgs a{};
-  a.geometry = g;
-  a.map = plan.view();
-  a.mask = mask_source(mask, q0, k0);
-  a.q = q;
-  a.k = k;
-  a.v = v;
+  auto a = kernel_args<BackwardArgs>(plan, mask, g, q0, k0, q, k, v, workspace, threads);
   a.o = o;
   a.lse = lse;
   a.dout = dout;
   a.dq = dq;
   a.dk = dk;
   a.dv = dv;
-  a.workspace = workspace;
-  a.threads = threads;
   kernels.backward(a);
 }
 

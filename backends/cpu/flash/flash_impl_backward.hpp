@@ -5,10 +5,6 @@
 
 #include "flash_impl_softmax.hpp"
 
-#ifndef ATTNBENCH_FLASH_NS
-#error "define ATTNBENCH_FLASH_NS before including flash_impl.hpp"
-#endif
-
 namespace attnbench::cpu::flash::ATTNBENCH_FLASH_NS {
 
 // ---------------------------------------------------------------------------
@@ -16,15 +12,13 @@ namespace attnbench::cpu::flash::ATTNBENCH_FLASH_NS {
 // recomputed from the saved LSE in both passes, so no two work items write the
 // same output and the result does not depend on the schedule.
 
-struct BackwardLayout {
+struct BackwardLayout : ThreadScratch<BackwardLayout> {
   i64 Dp = 0;
   Packed q_rows, do_rows;           // A operands of S = Q K^T and dP = dO V^T
   Packed k_keys, v_keys;            // their B operands
   Packed q_cols, do_cols, k_cols;   // B operands of dK += dS^T Q, dV += P^T dO, dQ += dS K
   float* delta = nullptr;           // rowsum(dO * O), [B, Hq, Sq]
   Bump bump;
-  i64 thread_floats = 0;
-  float* threads_base = nullptr;
 
   BackwardLayout(const Geometry& g, float* ws, int threads) {
     const i64 B = g.batch, D = g.head_dim, Hq = g.heads_q, Hkv = g.heads_kv;
@@ -39,10 +33,7 @@ struct BackwardLayout {
     do_cols = bump.take_packed(B, Hq, column_panels_size(Sq, D));
     k_cols = bump.take_packed(B, Hkv, column_panels_size(Sk, D));
     delta = bump.take(B * Hq * Sq);
-    Bump t;
-    scratch(t);
-    thread_floats = t.used;
-    threads_base = bump.take(thread_floats * threads);
+    reserve_threads(bump, threads);
   }
   struct Scratch {
     float *p = nullptr, *ds = nullptr, *dk = nullptr, *dv = nullptr, *dq = nullptr;
@@ -56,14 +47,10 @@ struct BackwardLayout {
     s.dq = t.take(kTileQ * Dp);
     return s;
   }
-  Scratch for_thread(int id) const {
-    Bump t{threads_base + id * thread_floats, 0};
-    return scratch(t);
-  }
 };
 
 inline std::size_t backward_workspace(const Geometry& g, int threads) {
-  return static_cast<std::size_t>(BackwardLayout(g, nullptr, threads).bump.used);
+  return workspace_of<BackwardLayout>(g, threads);
 }
 
 // P and dS of one (query tile, key tile) pair for query head h:

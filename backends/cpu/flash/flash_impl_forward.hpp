@@ -5,21 +5,15 @@
 
 #include "flash_impl_softmax.hpp"
 
-#ifndef ATTNBENCH_FLASH_NS
-#error "define ATTNBENCH_FLASH_NS before including flash_impl.hpp"
-#endif
-
 namespace attnbench::cpu::flash::ATTNBENCH_FLASH_NS {
 
 // ---------------------------------------------------------------------------
 // Forward.
 
-struct ForwardLayout {
+struct ForwardLayout : ThreadScratch<ForwardLayout> {
   i64 Dp = 0;
   Packed q_rows, k_keys, v_cols;  // Q as A operand, K^T and V as B operands
   Bump bump;
-  i64 thread_floats = 0;
-  float* threads_base = nullptr;
 
   ForwardLayout(const Geometry& g, float* ws, int threads) {
     const i64 B = g.batch, D = g.head_dim;
@@ -28,10 +22,7 @@ struct ForwardLayout {
     q_rows = bump.take_packed(B, g.heads_q, row_panels_size(g.seqlen_q, D));
     k_keys = bump.take_packed(B, g.heads_kv, key_panels_size(g.seqlen_k, D));
     v_cols = bump.take_packed(B, g.heads_kv, column_panels_size(g.seqlen_k, D));
-    Bump t;
-    scratch(t);
-    thread_floats = t.used;
-    threads_base = bump.take(thread_floats * threads);
+    reserve_threads(bump, threads);
   }
   struct Scratch {
     float *s = nullptr, *o = nullptr, *m = nullptr, *l = nullptr, *alpha = nullptr;
@@ -45,14 +36,10 @@ struct ForwardLayout {
     s.alpha = t.take(kTileQ);
     return s;
   }
-  Scratch for_thread(int id) const {
-    Bump t{threads_base + id * thread_floats, 0};
-    return scratch(t);
-  }
 };
 
 inline std::size_t forward_workspace(const Geometry& g, int threads) {
-  return static_cast<std::size_t>(ForwardLayout(g, nullptr, threads).bump.used);
+  return workspace_of<ForwardLayout>(g, threads);
 }
 
 // One (batch, query head, query tile): online softmax over the tile's non-empty key tiles.

@@ -146,6 +146,31 @@ struct Bump {
   }
 };
 
+// The per-thread scratch of a workspace layout, carved after its shared buffers.
+// Layout::scratch(Bump&) lays out one thread's part, so sizing and handing out use one code path.
+template <class Layout>
+struct ThreadScratch {
+  i64 thread_floats = 0;
+  float* threads_base = nullptr;
+
+  void reserve_threads(Bump& bump, int threads) {
+    Bump t;
+    static_cast<const Layout*>(this)->scratch(t);
+    thread_floats = t.used;
+    threads_base = bump.take(thread_floats * threads);
+  }
+  auto for_thread(int id) const {
+    Bump t{threads_base + id * thread_floats, 0};
+    return static_cast<const Layout*>(this)->scratch(t);
+  }
+};
+
+// Workspace floats a layout needs: the layout laid out over no memory.
+template <class Layout>
+std::size_t workspace_of(const Geometry& g, int threads) {
+  return static_cast<std::size_t>(Layout(g, nullptr, threads).bump.used);
+}
+
 inline i64 padded_dim(i64 D) { return round_up(D, NR); }
 inline i64 key_panels(i64 S) { return (S + NR - 1) / NR; }
 inline i64 row_groups(i64 S) { return (S + MR - 1) / MR; }

@@ -5,10 +5,6 @@
 
 #include "flash_impl_gemm.hpp"
 
-#ifndef ATTNBENCH_FLASH_NS
-#error "define ATTNBENCH_FLASH_NS before including flash_impl.hpp"
-#endif
-
 namespace attnbench::cpu::flash::ATTNBENCH_FLASH_NS {
 
 // ---------------------------------------------------------------------------

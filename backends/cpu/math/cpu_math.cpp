@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "attnbench/registry.hpp"
+#include "backends/cpu/host_tensors.hpp"
 #include "backends/cpu/math/math_attention.hpp"
 
 namespace attnbench::cpu {
@@ -16,26 +17,14 @@ class MathExecution final : public Execution {
   MathExecution(const Problem& p, const Inputs& in, Resources& r)
       : p_(p), in_(in), threads_(r.threads > 0 ? r.threads : omp_get_max_threads()) {
     MemoryTracker& mem = *r.host;
-    const auto& s = p.shape;
-    if (in.q.size() != static_cast<std::size_t>(s.q_elems()) ||
-        in.k.size() != static_cast<std::size_t>(s.kv_elems()) ||
-        in.v.size() != static_cast<std::size_t>(s.kv_elems()))
-      throw std::logic_error("cpu.math: input sizes do not match the problem shape");
+    check_input_sizes(p, in, "cpu.math");
     // The score tensors first: past the budget this throws OutOfMemory (an `oom`
     // row) before anything large is touched. Like PyTorch: the additive mask,
     // P for every (batch, head), and for the backward dP as well.
     mask_ = HostBuffer<float>(math::mask_elems(p), mem);
     probs_ = HostBuffer<float>(math::score_elems(p), mem);
     if (pass_has_backward(p.pass)) dprobs_ = HostBuffer<float>(math::score_elems(p), mem);
-    o_ = HostBuffer<float>(static_cast<std::size_t>(s.q_elems()), mem);
-    lse_ = HostBuffer<float>(static_cast<std::size_t>(s.lse_elems()), mem);
-    if (pass_has_backward(p.pass)) {
-      if (in.dout.size() != static_cast<std::size_t>(s.q_elems()))
-        throw std::logic_error("cpu.math: dout size does not match the problem shape");
-      dq_ = HostBuffer<float>(static_cast<std::size_t>(s.q_elems()), mem);
-      dk_ = HostBuffer<float>(static_cast<std::size_t>(s.kv_elems()), mem);
-      dv_ = HostBuffer<float>(static_cast<std::size_t>(s.kv_elems()), mem);
-    }
+    allocate_outputs(p, mem, o_, lse_, dq_, dk_, dv_);
     // The boolean mask is an input of PyTorch's SDPA: its float form is made here, untimed.
     math::build_additive_mask(p, mask_.data(), threads_);
     if (p.pass == Pass::bwd) forward();  // untimed: a `bwd` pass times the backward only

@@ -111,20 +111,7 @@ __global__ void __launch_bounds__(BackwardTile::threads)
 
       // S^T = K Q^T: this warp's 16 keys × BQ queries.
       float st[BQ / 8][4];
-#pragma unroll
-      for (int j = 0; j < BQ / 8; ++j) st[j][0] = st[j][1] = st[j][2] = st[j][3] = 0.0f;
-#pragma unroll
-      for (int kc = 0; kc < D / 16; ++kc) {
-        std::uint32_t ka[4];
-        ldmatrix_x4(ka, smem_addr<D>(sK, ldsm_a(lane, warp * 16, kc * 16)));
-#pragma unroll
-        for (int np = 0; np < BQ / 16; ++np) {
-          std::uint32_t qb[4];
-          ldmatrix_x4(qb, smem_addr<D>(sQ, ldsm_b_nk(lane, np * 16, kc * 16)));
-          mma_16816<T>(st[2 * np], ka, qb[0], qb[1]);
-          mma_16816<T>(st[2 * np + 1], ka, qb[2], qb[3]);
-        }
-      }
+      mma_rows_times_bt<T, BQ, D>(st, sK, warp * 16, sQ, lane);
 
       // P^T from the forward's LSE; cells whose bit is clear are exactly 0.
       const int slot = args.schedule.mask_slot[e];
@@ -151,35 +138,14 @@ __global__ void __launch_bounds__(BackwardTile::threads)
       // dV += P^T dO
 #pragma unroll
       for (int kk = 0; kk < BQ / 16; ++kk) {
-        const std::uint32_t pa[4] = {pack2<T>(st[2 * kk][0], st[2 * kk][1]),
-                                     pack2<T>(st[2 * kk][2], st[2 * kk][3]),
-                                     pack2<T>(st[2 * kk + 1][0], st[2 * kk + 1][1]),
-                                     pack2<T>(st[2 * kk + 1][2], st[2 * kk + 1][3])};
-#pragma unroll
-        for (int dp = 0; dp < D / 16; ++dp) {
-          std::uint32_t ob[4];
-          ldmatrix_x4_trans(ob, smem_addr<D>(sdO, ldsm_b_kn_trans(lane, kk * 16, dp * 16)));
-          mma_16816<T>(dv[2 * dp], pa, ob[0], ob[1]);
-          mma_16816<T>(dv[2 * dp + 1], pa, ob[2], ob[3]);
-        }
+        std::uint32_t pa[4];
+        accumulators_to_a<T>(pa, st, kk);
+        mma_a_times_rows<T, D>(dv, pa, sdO, kk * 16, lane);
       }
 
       // dP^T = V dO^T
       float dpt[BQ / 8][4];
-#pragma unroll
-      for (int j = 0; j < BQ / 8; ++j) dpt[j][0] = dpt[j][1] = dpt[j][2] = dpt[j][3] = 0.0f;
-#pragma unroll
-      for (int kc = 0; kc < D / 16; ++kc) {
-        std::uint32_t va[4];
-        ldmatrix_x4(va, smem_addr<D>(sV, ldsm_a(lane, warp * 16, kc * 16)));
-#pragma unroll
-        for (int np = 0; np < BQ / 16; ++np) {
-          std::uint32_t ob[4];
-          ldmatrix_x4(ob, smem_addr<D>(sdO, ldsm_b_nk(lane, np * 16, kc * 16)));
-          mma_16816<T>(dpt[2 * np], va, ob[0], ob[1]);
-          mma_16816<T>(dpt[2 * np + 1], va, ob[2], ob[3]);
-        }
-      }
+      mma_rows_times_bt<T, BQ, D>(dpt, sV, warp * 16, sdO, lane);
 
       // dS^T = P^T ∘ (dP^T − delta) · scale (the softmax scale folded in once).
 #pragma unroll
@@ -195,21 +161,13 @@ __global__ void __launch_bounds__(BackwardTile::threads)
       // dK += dS^T Q, and dS^T to shared memory for the dQ product.
 #pragma unroll
       for (int kk = 0; kk < BQ / 16; ++kk) {
-        const std::uint32_t da[4] = {pack2<T>(dpt[2 * kk][0], dpt[2 * kk][1]),
-                                     pack2<T>(dpt[2 * kk][2], dpt[2 * kk][3]),
-                                     pack2<T>(dpt[2 * kk + 1][0], dpt[2 * kk + 1][1]),
-                                     pack2<T>(dpt[2 * kk + 1][2], dpt[2 * kk + 1][3])};
+        std::uint32_t da[4];
+        accumulators_to_a<T>(da, dpt, kk);
 #pragma unroll
         for (int i = 0; i < 4; ++i)
           *reinterpret_cast<std::uint32_t*>(
               sdS + swizzle<BQ>(warp * 16 + a_row(lane, i), 16 * kk + a_col(lane, i))) = da[i];
-#pragma unroll
-        for (int dp = 0; dp < D / 16; ++dp) {
-          std::uint32_t qb[4];
-          ldmatrix_x4_trans(qb, smem_addr<D>(sQ, ldsm_b_kn_trans(lane, kk * 16, dp * 16)));
-          mma_16816<T>(dk[2 * dp], da, qb[0], qb[1]);
-          mma_16816<T>(dk[2 * dp + 1], da, qb[2], qb[3]);
-        }
+        mma_a_times_rows<T, D>(dk, da, sQ, kk * 16, lane);
       }
       __syncthreads();  // dS^T of every warp is in shared memory
 

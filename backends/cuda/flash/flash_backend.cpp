@@ -84,13 +84,9 @@ class CudaFlashExecution final : public cuda::CudaExecution {
     fwd_entries_ = fwd_tiles.entries();
     fwd_partial_ = fwd_tiles.partial_tiles();
     fwd_schedule_ = UploadedSchedule(fwd_tiles, mt);
-    fwd_.dims = dims;
-    fwd_.q = q_.data();
-    fwd_.k = k_.data();
-    fwd_.v = v_.data();
+    set_shared_args(fwd_, dims, scale);
     fwd_.o = o_.data();
     fwd_.lse = lse_.data();
-    fwd_.scale_log2 = static_cast<float>(scale) * kLog2e;
     fwd_.schedule = fwd_schedule_.view();
 
     if (bwd) {
@@ -103,10 +99,7 @@ class CudaFlashExecution final : public cuda::CudaExecution {
       dq_accum_ = cuda::DeviceBuffer<float>(qn, mt);
       bwd_schedule_ = UploadedSchedule(
           build_key_major_schedule(*p.mask, BackwardTile::block_q, BackwardTile::block_k), mt);
-      bwd_.dims = dims;
-      bwd_.q = q_.data();
-      bwd_.k = k_.data();
-      bwd_.v = v_.data();
+      set_shared_args(bwd_, dims, scale);
       bwd_.o = o_.data();
       bwd_.dout = dout_.data();
       bwd_.lse = lse_.data();
@@ -116,7 +109,6 @@ class CudaFlashExecution final : public cuda::CudaExecution {
       bwd_.dk = dk_.data();
       bwd_.dv = dv_.data();
       bwd_.scale = static_cast<float>(scale);
-      bwd_.scale_log2 = static_cast<float>(scale) * kLog2e;
       bwd_.schedule = bwd_schedule_.view();
     }
     if (!pass_has_forward(p.pass)) {  // the backward needs O and LSE: computed here, untimed
@@ -153,6 +145,16 @@ class CudaFlashExecution final : public cuda::CudaExecution {
   }
 
  private:
+  // What the forward and backward kernel arguments share: the sizes, Q, K, V and the exp2 scale.
+  template <class Args>
+  void set_shared_args(Args& a, const Dims& dims, double scale) const {
+    a.dims = dims;
+    a.q = q_.data();
+    a.k = k_.data();
+    a.v = v_.data();
+    a.scale_log2 = static_cast<float>(scale) * kLog2e;
+  }
+
   Pass pass_;
   DType dtype_;
   int head_dim_ = 0;

@@ -177,12 +177,7 @@ __global__ void __launch_bounds__(forward_threads<MT>, (forward_min_blocks<D, MT
     for (int kk = 0; kk < BK / 16; ++kk) {
       std::uint32_t pa[MT][4];
 #pragma unroll
-      for (int m = 0; m < MT; ++m) {
-        pa[m][0] = pack2<T>(s[m][2 * kk][0], s[m][2 * kk][1]);
-        pa[m][1] = pack2<T>(s[m][2 * kk][2], s[m][2 * kk][3]);
-        pa[m][2] = pack2<T>(s[m][2 * kk + 1][0], s[m][2 * kk + 1][1]);
-        pa[m][3] = pack2<T>(s[m][2 * kk + 1][2], s[m][2 * kk + 1][3]);
-      }
+      for (int m = 0; m < MT; ++m) accumulators_to_a<T>(pa[m], s[m], kk);
 #pragma unroll
       for (int dp = 0; dp < D / 16; ++dp) {
         std::uint32_t vb[4];

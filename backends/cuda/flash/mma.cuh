@@ -111,6 +111,51 @@ __device__ __forceinline__ void load_tile_async(T* tile, const T* src, std::int6
   }
 }
 
+// The A fragment (16 rows x 16 k) of a product whose left operand is a warp's fp32
+// accumulators: accumulator columns [16 kk, 16 kk + 16) rounded to T, so P and dS feed the
+// next mma from registers (the C layout of m16n8k16 pairs is the A layout).
+template <class T, int N>
+__device__ __forceinline__ void accumulators_to_a(std::uint32_t (&a)[4], const float (&c)[N][4], int kk) {
+  a[0] = pack2<T>(c[2 * kk][0], c[2 * kk][1]);
+  a[1] = pack2<T>(c[2 * kk][2], c[2 * kk][3]);
+  a[2] = pack2<T>(c[2 * kk + 1][0], c[2 * kk + 1][1]);
+  a[3] = pack2<T>(c[2 * kk + 1][2], c[2 * kk + 1][3]);
+}
+
+// acc (16 x D) += a (16 x 16) * rows [k0, k0 + 16) of a swizzled [rows][D] shared tile.
+template <class T, int D>
+__device__ __forceinline__ void mma_a_times_rows(float (&acc)[D / 8][4], const std::uint32_t (&a)[4],
+                                                 const T* tile, int k0, int lane) {
+#pragma unroll
+  for (int dp = 0; dp < D / 16; ++dp) {
+    std::uint32_t b[4];
+    ldmatrix_x4_trans(b, smem_addr<D>(tile, ldsm_b_kn_trans(lane, k0, dp * 16)));
+    mma_16816<T>(acc[2 * dp], a, b[0], b[1]);
+    mma_16816<T>(acc[2 * dp + 1], a, b[2], b[3]);
+  }
+}
+
+// acc (16 x N) = rows [row0, row0 + 16) of the swizzled [.][D] shared tile A times B^T,
+// B a swizzled [N][D] shared tile: one warp's block of A B^T.
+template <class T, int N, int D>
+__device__ __forceinline__ void mma_rows_times_bt(float (&acc)[N / 8][4], const T* a_tile, int row0,
+                                                  const T* b_tile, int lane) {
+#pragma unroll
+  for (int j = 0; j < N / 8; ++j) acc[j][0] = acc[j][1] = acc[j][2] = acc[j][3] = 0.0f;
+#pragma unroll
+  for (int kc = 0; kc < D / 16; ++kc) {
+    std::uint32_t a[4];
+    ldmatrix_x4(a, smem_addr<D>(a_tile, ldsm_a(lane, row0, kc * 16)));
+#pragma unroll
+    for (int np = 0; np < N / 16; ++np) {
+      std::uint32_t b[4];
+      ldmatrix_x4(b, smem_addr<D>(b_tile, ldsm_b_nk(lane, np * 16, kc * 16)));
+      mma_16816<T>(acc[2 * np], a, b[0], b[1]);
+      mma_16816<T>(acc[2 * np + 1], a, b[2], b[3]);
+    }
+  }
+}
+
 // Quad (4 lanes sharing a row of an mma fragment) reductions.
 __device__ __forceinline__ float quad_max(float x) {
   x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 1));
