@@ -5,9 +5,12 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <nlohmann/json.hpp>
 
+#include "harness/case_key.hpp"
 #include "reports/csv_reader.hpp"
+#include "reports/csv_writer.hpp"
 #include "reports/durable_file.hpp"
 #include "reports/json_reader.hpp"
 
@@ -30,6 +33,24 @@ std::size_t complete_length(const std::string& text) {
   return end;
 }
 
+// results.csv holds numbers to 6 significant digits; results.json holds them whole.
+// A CSV row whose JSON twin reads the same in CSV form takes the JSON's numbers, so
+// a resumed folder's results.json keeps its precision. A JSON that cannot be read is
+// ignored here: the CSV alone decides which rows exist.
+void with_json_precision(std::vector<ResultRow>& rows, const std::string& json) {
+  std::error_code ec;
+  if (rows.empty() || !fs::exists(json, ec)) return;
+  std::map<std::string, ResultRow> exact;
+  try {
+    for (auto& r : read_results_json(json).rows) exact.emplace(case_key(r), std::move(r));
+  } catch (const std::exception&) {
+    return;
+  }
+  for (auto& r : rows)
+    if (auto it = exact.find(case_key(r)); it != exact.end() && CsvWriter::format_row(it->second) == CsvWriter::format_row(r))
+      r = it->second;
+}
+
 }  // namespace
 
 FolderResults read_folder_results(const std::string& dir) {
@@ -48,6 +69,7 @@ FolderResults read_folder_results(const std::string& dir) {
     text.resize(complete);
     f.source = csv;
     if (!text.empty()) f.rows = parse_results_csv(text, csv);
+    with_json_precision(f.rows, json);
     return f;
   }
   if (fs::exists(json, ec)) {
