@@ -109,9 +109,9 @@ void prepare_outputs(const RunArgs& a, const Scenario& s, RunOptions& opt, RunOu
 int summarize(const std::vector<ResultRow>& rows, std::size_t run_now, const std::string& out) {
   std::size_t by_status[7] = {0};  // one per Status
   for (const auto& r : rows) ++by_status[static_cast<int>(r.status)];
-  fmt::print("attnbench: {} rows ({} run now): {} ok, {} mismatch, {} unsupported, {} oom, {} error, {} skipped\n",
-             rows.size(), run_now, by_status[0], by_status[4], by_status[1], by_status[2], by_status[3],
-             by_status[5]);
+  fmt::print("attnbench: {} rows: {} ok, {} mismatch, {} unsupported, {} oom, {} error, {} skipped ({} run now)\n",
+             rows.size(), by_status[0], by_status[4], by_status[1], by_status[2], by_status[3], by_status[5],
+             run_now);
   fmt::print("attnbench: reports in {0}/ (results.csv, results.json, results.md)\n", out);
   // A wrong result fails the run; unsupported, oom and error rows are reported, not fatal.
   return by_status[static_cast<int>(Status::mismatch)] > 0 ? 1 : 0;

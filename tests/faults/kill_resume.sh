@@ -35,5 +35,5 @@ echo "kill 3 (inside the results.json rewrite): $(rows snap3.csv) rows on disk"
 rm -f log
 "$ATTNBENCH" run s.yaml --out out --resume >log 2>&1 || { cat log; fail "final resume"; }
 grep -q "resuming: $(rows snap3.csv) rows kept" log || { cat log; fail "resume did not keep the rows on disk"; }
-grep -q "20 rows ($((20 - $(rows snap3.csv))) run now)" log || { cat log; fail "resume ran finished cases again"; }
+grep -q "^attnbench: 20 rows: 20 ok.* ($((20 - $(rows snap3.csv))) run now)$" log || { cat log; fail "resume ran finished cases again"; }
 python3 "$HERE/check_rows.py" out 20 snap1.csv snap2.csv snap3.csv || fail "rows lost, rerun or duplicated"
