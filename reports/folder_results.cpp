@@ -8,7 +8,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
-#include "harness/case_key.hpp"
+#include "harness/schema/case_key.hpp"
 #include "reports/csv_reader.hpp"
 #include "reports/csv_writer.hpp"
 #include "reports/durable_file.hpp"
