@@ -54,6 +54,18 @@ head -c 300 good/results.json >cut_json/results.json
 expect_once "--resume, cut results.json" "cut_json/results.json: " run cp.yaml --out cut_json --resume --quiet
 expect_once "bad --dump-tensors" "afile/dump: --dump-tensors folder cannot be created" run cp.yaml --out good2 --dump-tensors afile/dump --quiet
 
+# Bad input on rank 1 only (an MPMD launch gives rank 1 another scenario): rank 0 learns it in the
+# agreement step, prints it once with the rank, and both exit 2.
+printf 'name: broken\nbackends: [cpu.nope]\nmasks: [full]\nseqlens: [8]\n' >bad.yaml
+start=$SECONDS
+timeout -k 5 60 "$MPIEXEC" --allow-run-as-root --oversubscribe -x OMP_NUM_THREADS=1 -np 1 "$ATTNBENCH" run cp.yaml \
+  --out one --quiet : -np 1 "$ATTNBENCH" run bad.yaml --out one --quiet >log 2>&1; rc=$?
+echo "bad input on rank 1 only: exit $rc in $((SECONDS - start))s: $(grep "^attnbench: error:" log | head -1)"
+[[ $rc -eq 2 ]] || { cat log; fail "rank 1's bad input: exit $rc, expected 2"; }
+[[ $(grep -c "^attnbench: error:" log) -eq 1 ]] || { cat log; fail "rank 1's bad input: not one error line"; }
+grep -Eq "^attnbench: error: rank 1: .*bad.yaml.*cpu.nope" log || { cat log; fail "rank 1's bad input: message"; }
+[[ -e one/results.csv ]] && fail "rank 1's bad input: rank 0 ran cases"
+
 # SIGTERM to every rank (what srun and schedulers deliver; mpirun itself follows SIGTERM with SIGKILL).
 sed -i 's/max_iters: 3, min_time_s: 0,/max_iters: 400, min_time_s: 0.2,/' cp.yaml
 mpi run cp.yaml --out term --quiet >log 2>&1 & pid=$!
