@@ -111,7 +111,7 @@ TEST_CASE("a row set keeps folder order and replaces a case's row in place", "[d
   CHECK(set.rows()[2].backend == "c");
 }
 
-TEST_CASE("outcomes map exceptions to exit codes; one rank agrees with itself", "[durable]") {
+TEST_CASE("outcomes map exceptions to exit codes, and one rank agrees with itself", "[durable]") {
   CHECK(outcome_of([] { throw OutputError("p: cannot write"); }).exit_code == 2);
   CHECK(outcome_of([] { throw std::runtime_error("x"); }).exit_code == 1);
   CHECK(outcome_of([] { throw 42; }).exit_code == 1);
