@@ -1,4 +1,5 @@
-// Agreement steps of `attnbench run` under MPI: an error or stop on any rank reaches every rank before the next collective.
+// Agreement steps of `attnbench run` under MPI: an error or stop on any rank reaches every rank before the
+// next collective.
 #pragma once
 
 #include <functional>

@@ -28,8 +28,10 @@ extern "C" void on_signal(int sig) {
   }
   g_signal = sig;
   if (g_announce)
-    say(sig == SIGINT ? "attnbench: SIGINT: finishing the current case, then writing the reports (again to exit now)\n"
-                      : "attnbench: SIGTERM: finishing the current case, then writing the reports (again to exit now)\n");
+    say(sig == SIGINT
+            ? "attnbench: SIGINT: finishing the current case, then writing the reports (again to exit now)\n"
+            : "attnbench: SIGTERM: finishing the current case, then writing the reports (again to exit "
+              "now)\n");
 }
 
 }  // namespace
@@ -49,6 +51,8 @@ int interrupt_signal() { return g_signal; }
 
 int interrupt_exit_code(int signal) { return 128 + signal; }
 
-const char* signal_name(int signal) { return signal == SIGINT ? "SIGINT" : signal == SIGTERM ? "SIGTERM" : "signal"; }
+const char* signal_name(int signal) {
+  return signal == SIGINT ? "SIGINT" : signal == SIGTERM ? "SIGTERM" : "signal";
+}
 
 }  // namespace attnbench

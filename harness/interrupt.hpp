@@ -1,4 +1,5 @@
-// SIGINT/SIGTERM during `attnbench run`: the first asks the sweep to stop at the next case boundary, a second exits at once.
+// SIGINT/SIGTERM during `attnbench run`: the first asks the sweep to stop at the next case boundary, a second
+// exits at once.
 #pragma once
 
 namespace attnbench {

@@ -56,7 +56,8 @@ void sync_dir(const std::string& dir) {
 // the process exactly inside an atomic rewrite.
 void maybe_stall(const std::string& path) {
   const char* name = std::getenv("ATTNBENCH_FAULT_STALL_RENAME");
-  if (name != nullptr && fs::path(path).filename() == name) std::this_thread::sleep_for(std::chrono::seconds(2));
+  if (name != nullptr && fs::path(path).filename() == name)
+    std::this_thread::sleep_for(std::chrono::seconds(2));
 }
 
 }  // namespace
@@ -96,18 +97,19 @@ void probe_output_dir(const std::string& dir, const std::string& what) {
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) throw OutputError(fmt::format("{}: {} folder cannot be created: {}", dir, what, ec.message()));
-  if (!fs::is_directory(dir, ec))
-    throw OutputError(fmt::format("{}: {} is not a folder", dir, what));
+  if (!fs::is_directory(dir, ec)) throw OutputError(fmt::format("{}: {} is not a folder", dir, what));
   const std::string probe = (fs::path(dir) / fmt::format(".attnbench-probe-{}", ::getpid())).string();
   const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) throw OutputError(fmt::format("{}: {} folder is not writable: {}", dir, what, std::strerror(errno)));
+  if (fd < 0)
+    throw OutputError(fmt::format("{}: {} folder is not writable: {}", dir, what, std::strerror(errno)));
   // A few KiB, synced: a full file system refuses here rather than after the first case.
   const std::string block(4096, '\n');
   int err = write_all(fd, block.data(), block.size());
   if (err == 0 && ::fsync(fd) != 0) err = errno;
   if (::close(fd) != 0 && err == 0) err = errno;
   ::unlink(probe.c_str());
-  if (err != 0) throw OutputError(fmt::format("{}: {} folder cannot be written: {}", dir, what, std::strerror(err)));
+  if (err != 0)
+    throw OutputError(fmt::format("{}: {} folder cannot be written: {}", dir, what, std::strerror(err)));
 }
 
 void AppendFile::open(const std::string& path) {

@@ -1,4 +1,5 @@
-// Checked, durable file writes: atomic whole-file replacement, an append-only file whose every write is checked, folder probes.
+// Checked, durable file writes: atomic whole-file replacement, an append-only file whose every write is
+// checked, folder probes.
 #pragma once
 
 #include <initializer_list>

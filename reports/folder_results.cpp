@@ -27,8 +27,10 @@ std::size_t complete_length(const std::string& text) {
   bool quoted = false;
   std::size_t end = 0;
   for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '"') quoted = !quoted;  // "" inside a quoted cell toggles twice
-    else if (text[i] == '\n' && !quoted) end = i + 1;
+    if (text[i] == '"')
+      quoted = !quoted;  // "" inside a quoted cell toggles twice
+    else if (text[i] == '\n' && !quoted)
+      end = i + 1;
   }
   return end;
 }
@@ -47,7 +49,8 @@ void with_json_precision(std::vector<ResultRow>& rows, const std::string& json) 
     return;
   }
   for (auto& r : rows)
-    if (auto it = exact.find(case_key(r)); it != exact.end() && CsvWriter::format_row(it->second) == CsvWriter::format_row(r))
+    if (auto it = exact.find(case_key(r));
+        it != exact.end() && CsvWriter::format_row(it->second) == CsvWriter::format_row(r))
       r = it->second;
 }
 
@@ -62,9 +65,10 @@ FolderResults read_folder_results(const std::string& dir) {
     std::string text = read_report_file(csv, "results.csv");
     const std::size_t complete = complete_length(text);
     if (complete == 0 && !text.empty())
-      throw InputError(fmt::format("{}: the header line is cut short ({} bytes, no newline): the file is "
-                                   "damaged; move it away to start the folder over",
-                                   csv, text.size()));
+      throw InputError(
+          fmt::format("{}: the header line is cut short ({} bytes, no newline): the file is "
+                      "damaged; move it away to start the folder over",
+                      csv, text.size()));
     f.cut_bytes = text.size() - complete;
     text.resize(complete);
     f.source = csv;

@@ -1,4 +1,5 @@
-// What an output folder already holds, for --resume and --append: its rows (results.csv first) and its scenario.
+// What an output folder already holds, for --resume and --append: its rows (results.csv first) and its
+// scenario.
 #pragma once
 
 #include <string>
@@ -19,7 +20,8 @@ struct FolderScenario {
 struct FolderResults {
   std::vector<ResultRow> rows;  // in file order
   std::string source;           // the file they came from; empty when the folder has none
-  std::size_t cut_bytes = 0;    // a last results.csv line cut short (killed mid-write): dropped, its case reruns
+  std::size_t cut_bytes =
+      0;  // a last results.csv line cut short (killed mid-write): dropped, its case reruns
 };
 
 // The sidecar's file name.

@@ -1,4 +1,5 @@
-// The rows of an output folder in file order, one per case key: a row of a case already there replaces it in place.
+// The rows of an output folder in file order, one per case key: a row of a case already there replaces it in
+// place.
 #pragma once
 
 #include <map>

@@ -1,4 +1,5 @@
-// Checked and atomic writes, the resume reader's handling of a cut last line, the row set, the single-rank agreement.
+// Checked and atomic writes, the resume reader's handling of a cut last line, the row set, the single-rank
+// agreement.
 #include <catch2/catch.hpp>
 
 #include <unistd.h>
@@ -20,7 +21,8 @@ using namespace attnbench;
 namespace {
 
 fs::path fresh_dir(const std::string& name) {
-  const fs::path d = fs::temp_directory_path() / ("attnbench-durable-" + name + "-" + std::to_string(::getpid()));
+  const fs::path d =
+      fs::temp_directory_path() / ("attnbench-durable-" + name + "-" + std::to_string(::getpid()));
   fs::remove_all(d);
   fs::create_directories(d);
   return d;
@@ -61,7 +63,8 @@ TEST_CASE("a full device is an OutputError naming the file, for appends and chec
   if (!fs::exists("/dev/full")) return;  // Linux: every write fails with ENOSPC
   AppendFile f("/dev/full");
   CHECK_THROWS_WITH(f.append("a row\n"), "/dev/full: cannot write: No space left on device");
-  CHECK_THROWS_WITH(write_file_checked("/dev/full", {"q.npy bytes"}), "/dev/full: cannot write: No space left on device");
+  CHECK_THROWS_WITH(write_file_checked("/dev/full", {"q.npy bytes"}),
+                    "/dev/full: cannot write: No space left on device");
 }
 
 TEST_CASE("probe_output_dir creates the folder and refuses a path under a file", "[durable]") {
@@ -84,10 +87,12 @@ TEST_CASE("the resume reader drops a cut last CSV line and refuses a cut header"
   CHECK(f.rows[0].backend == "a");
   CHECK(f.cut_bytes == 30);
   // A quoted cell holding a newline is part of its row, not a line end.
-  std::ofstream(d / "results.csv", std::ios::trunc) << text << CsvWriter::format_row(row("c", 8, "two\nlines")) << "\n";
+  std::ofstream(d / "results.csv", std::ios::trunc)
+      << text << CsvWriter::format_row(row("c", 8, "two\nlines")) << "\n";
   CHECK(read_folder_results(d.string()).rows.size() == 2);
   std::ofstream(d / "results.csv", std::ios::trunc) << CsvWriter::header().substr(0, 25);
-  CHECK_THROWS_WITH(read_folder_results(d.string()), Catch::Contains("results.csv: the header line is cut short"));
+  CHECK_THROWS_WITH(read_folder_results(d.string()),
+                    Catch::Contains("results.csv: the header line is cut short"));
   fs::remove_all(d);
 }
 
