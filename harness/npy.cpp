@@ -19,10 +19,18 @@ void write_npy(const std::string& path, const std::string& dtype,
   header.append((64 - unpadded % 64) % 64, ' ');
   header += '\n';
   const auto len = static_cast<std::uint16_t>(header.size());
-  const char prefix[10] = {'\x93', 'N', 'U', 'M', 'P', 'Y', '\x01', '\x00', static_cast<char>(len & 0xFF),
+  const char prefix[10] = {'\x93',
+                           'N',
+                           'U',
+                           'M',
+                           'P',
+                           'Y',
+                           '\x01',
+                           '\x00',
+                           static_cast<char>(len & 0xFF),
                            static_cast<char>(len >> 8)};
-  write_file_checked(path, {std::string_view(prefix, 10), header,
-                            std::string_view(static_cast<const char*>(data), bytes)});
+  write_file_checked(
+      path, {std::string_view(prefix, 10), header, std::string_view(static_cast<const char*>(data), bytes)});
 }
 
 }  // namespace attnbench

@@ -1,4 +1,5 @@
-// Rank coordination of a sweep (which rank runs which case, resume skips agreed, agreed stops) around the case pipeline.
+// Rank coordination of a sweep (which rank runs which case, resume skips agreed, agreed stops) around the
+// case pipeline.
 #include "harness/sweep.hpp"
 
 #include <cstdint>
@@ -51,8 +52,8 @@ std::vector<ResultRow> run_cases(const Scenario& s, const std::vector<Case>& cas
   std::vector<ResultRow> rows;
   CaseData data(s);
   SweepContext ctx{s, opt, data};
-  Outcome failed;  // a row callback that threw (rank 0)
-  Outcome agreed;  // the stop: agreed by every rank, or rank 0's own before a single-device case
+  Outcome failed;         // a row callback that threw (rank 0)
+  Outcome agreed;         // the stop: agreed by every rank, or rank 0's own before a single-device case
   bool all_know = false;  // `agreed` came from an agreement step, so every rank has left already
   std::size_t ran = 0;
   for (std::size_t i = 0; i < cases.size(); ++i) {

@@ -1,7 +1,6 @@
 // CSV escaping (RFC 4180 quoting) and the column layout of results.csv, from the field table.
 #include "reports/csv_writer.hpp"
 
-
 namespace attnbench {
 
 std::string csv_escape(const std::string& s) {

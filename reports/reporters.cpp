@@ -27,7 +27,8 @@ void CsvReporter::do_finish(const std::vector<ResultRow>& rows) {
 
 void JsonReporter::do_begin(const std::vector<ResultRow>& kept) {
   rows_ = RowSet(kept);
-  write_results_json(path_, context_, rows_.rows());  // no stale JSON of an earlier run; a CSV-only folder gains one
+  write_results_json(path_, context_,
+                     rows_.rows());  // no stale JSON of an earlier run; a CSV-only folder gains one
 }
 
 void JsonReporter::do_print_row(const ResultRow& row) {

@@ -53,8 +53,9 @@ int print_cases(const Scenario& s, const std::vector<Case>& all, const std::vect
     fmt::print("attnbench: --filter {} pruned {} case{} (not run, no rows): {}{}\n", filter, pruned,
                pruned == 1 ? "" : "s", some, pruned > 3 ? ", ..." : "");
   }
-  fmt::print("attnbench: {}: {} cases{}, largest world size {} (dry run: nothing ran)\n", s.name, cases.size(),
-             filter.empty() ? "" : fmt::format(" of {} match --filter {}", all.size(), filter), largest_world);
+  fmt::print("attnbench: {}: {} cases{}, largest world size {} (dry run: nothing ran)\n", s.name,
+             cases.size(), filter.empty() ? "" : fmt::format(" of {} match --filter {}", all.size(), filter),
+             largest_world);
   return 0;
 }
 
@@ -79,9 +80,10 @@ void prepare_outputs(const RunArgs& a, const Scenario& s, RunOptions& opt, RunOu
   const FolderScenario mine{s.name, scenario_fingerprint(s.text), a.scenario};
   const FolderScenario theirs = read_folder_scenario(o.dir, a.resume || a.append);
   if (!theirs.name.empty() && theirs.name != s.name && !a.append)
-    throw InputError(fmt::format("{}: the folder holds results of scenario '{}' ({}), not of '{}' ({}); "
-                                 "choose another --out, or pass --append to add to them",
-                                 o.dir, theirs.name, theirs.source, s.name, a.scenario));
+    throw InputError(
+        fmt::format("{}: the folder holds results of scenario '{}' ({}), not of '{}' ({}); "
+                    "choose another --out, or pass --append to add to them",
+                    o.dir, theirs.name, theirs.source, s.name, a.scenario));
   if (a.resume || a.append) {
     const FolderResults folder = read_folder_results(o.dir);
     o.rows = RowSet(folder.rows);
@@ -91,11 +93,12 @@ void prepare_outputs(const RunArgs& a, const Scenario& s, RunOptions& opt, RunOu
       for (const auto& r : o.rows.rows())
         if (r.status != Status::skipped) opt.previous.emplace(case_key(r), r);
     if (!a.quiet && !folder.source.empty())
-      fmt::print(stderr, "attnbench: {}: {} rows kept from {}{}\n", a.resume ? "resuming" : "appending", o.kept,
-                 folder.source,
-                 folder.cut_bytes > 0 ? fmt::format(" (a last line cut short, {} bytes, dropped: its case runs again)",
-                                                    folder.cut_bytes)
-                                      : "");
+      fmt::print(stderr, "attnbench: {}: {} rows kept from {}{}\n", a.resume ? "resuming" : "appending",
+                 o.kept, folder.source,
+                 folder.cut_bytes > 0
+                     ? fmt::format(" (a last line cut short, {} bytes, dropped: its case runs again)",
+                                   folder.cut_bytes)
+                     : "");
   }
   o.context = collect_context(s.text);
   comm::describe_launch(o.context);  // MPI library and world size
@@ -109,9 +112,10 @@ void prepare_outputs(const RunArgs& a, const Scenario& s, RunOptions& opt, RunOu
 int summarize(const std::vector<ResultRow>& rows, std::size_t run_now, const std::string& out) {
   std::size_t by_status[7] = {0};  // one per Status
   for (const auto& r : rows) ++by_status[static_cast<int>(r.status)];
-  fmt::print("attnbench: {} rows: {} ok, {} mismatch, {} unsupported, {} oom, {} error, {} skipped ({} run now)\n",
-             rows.size(), by_status[0], by_status[4], by_status[1], by_status[2], by_status[3], by_status[5],
-             run_now);
+  fmt::print(
+      "attnbench: {} rows: {} ok, {} mismatch, {} unsupported, {} oom, {} error, {} skipped ({} run now)\n",
+      rows.size(), by_status[0], by_status[4], by_status[1], by_status[2], by_status[3], by_status[5],
+      run_now);
   fmt::print("attnbench: reports in {0}/ (results.csv, results.json, results.md)\n", out);
   // A wrong result fails the run; unsupported, oom and error rows are reported, not fatal.
   return by_status[static_cast<int>(Status::mismatch)] > 0 ? 1 : 0;
@@ -128,13 +132,15 @@ int do_run(const RunArgs& a) {
   std::optional<Scenario> scenario;
   std::vector<Case> all, cases;
   if (auto e = agree_outcome(world, outcome_of([&] {
-        scenario = load_scenario(a.scenario, a.sets);
-        all = expand(*scenario);  // builds every mask: bad parameters fail here
-        cases = prune_cases(all, a.filter);
-        int largest_world = 1;
-        for (const auto& c : cases) largest_world = std::max(largest_world, c.problem.world_size);
-        if (!a.dry_run) comm::check_world_size(largest_world, a.scenario);  // before any case runs
-      })))
+                               scenario = load_scenario(a.scenario, a.sets);
+                               all = expand(*scenario);  // builds every mask: bad parameters fail here
+                               cases = prune_cases(all, a.filter);
+                               int largest_world = 1;
+                               for (const auto& c : cases)
+                                 largest_world = std::max(largest_world, c.problem.world_size);
+                               if (!a.dry_run)
+                                 comm::check_world_size(largest_world, a.scenario);  // before any case runs
+                             })))
     return failed(e);
   const Scenario& s = *scenario;
   if (a.dry_run) return lead ? print_cases(s, all, cases, a.filter) : 0;
@@ -183,10 +189,11 @@ int do_run(const RunArgs& a) {
       }))
     return failed(e);
   if (stop) {
-    fmt::print(stderr,
-               "attnbench: {}: stopped at a case boundary with {} cases not run; {} rows in {}/ (results.csv, "
-               "results.json, results.md); rerun with --resume to finish\n",
-               stop.message, stop.cases_left, o.rows.size(), o.dir);
+    fmt::print(
+        stderr,
+        "attnbench: {}: stopped at a case boundary with {} cases not run; {} rows in {}/ (results.csv, "
+        "results.json, results.md); rerun with --resume to finish\n",
+        stop.message, stop.cases_left, o.rows.size(), o.dir);
     return stop.exit_code;
   }
   return summarize(o.rows.rows(), run_now, o.dir);
@@ -206,10 +213,12 @@ void add_run_command(CLI::App& app, int& exit_code) {
   run->add_flag("--quiet", args->quiet, "No progress output");
   run->add_flag("--dry-run", args->dry_run,
                  "Check the scenario and list its cases (after --set and --filter); run nothing");
-  run->add_flag("--resume", args->resume,
-                "Keep the rows already in OUT (results.csv, else results.json) and run only the missing cases");
-  run->add_flag("--append", args->append,
-                "Keep OUT's rows even when they come from another scenario, and add this sweep's rows to them");
+  run->add_flag(
+      "--resume", args->resume,
+      "Keep the rows already in OUT (results.csv, else results.json) and run only the missing cases");
+  run->add_flag(
+      "--append", args->append,
+      "Keep OUT's rows even when they come from another scenario, and add this sweep's rows to them");
   run->callback([args, &exit_code] { exit_code = do_run(*args); });
 }
 

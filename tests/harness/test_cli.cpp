@@ -93,7 +93,8 @@ TEST_CASE("run with a filter prunes the other cases: not run, no rows", "[cli]")
   REQUIRE(json["results"].size() == 1);
   CHECK(json["results"][0]["status"] == "ok");
   // A later unfiltered --resume runs the pruned cases and keeps the filtered run's row.
-  REQUIRE(cli({"run", (dir / "s.yaml").string(), "--out", (dir / "out").string(), "--quiet", "--resume"}) == 0);
+  REQUIRE(cli({"run", (dir / "s.yaml").string(), "--out", (dir / "out").string(), "--quiet", "--resume"}) ==
+          0);
   const auto all = nlohmann::json::parse(slurp(dir / "out" / "results.json"));
   REQUIRE(all["results"].size() == 4);
   CHECK(all["results"][0] == json["results"][0]);
