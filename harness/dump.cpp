@@ -2,10 +2,10 @@
 #include "harness/dump.hpp"
 
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "harness/npy.hpp"
+#include "reports/durable_file.hpp"
 
 namespace attnbench {
 
@@ -39,8 +39,10 @@ std::string case_json(const Case& c) {
 void write_case_dump(const std::string& dir, const Case& c, const Inputs& in, const Outputs& out) {
   const auto& s = c.problem.shape;
   const std::filesystem::path folder = std::filesystem::path(dir) / c.id();
-  std::filesystem::create_directories(folder);
-  std::ofstream(folder / "case.json") << case_json(c) << '\n';
+  std::error_code ec;
+  std::filesystem::create_directories(folder, ec);
+  if (ec) throw OutputError(folder.string() + ": cannot create the dump folder: " + ec.message());
+  write_file_checked((folder / "case.json").string(), {case_json(c), "\n"});
   auto f32 = [&](const char* name, const std::vector<float>& t, std::vector<std::int64_t> shape) {
     if (t.empty()) return;
     write_npy((folder / (std::string(name) + ".npy")).string(), "<f4", shape, t.data(),

@@ -1,8 +1,9 @@
 // Writes the .npy header (magic, version 1.0, padded dict) followed by raw little-endian data.
 #include "harness/npy.hpp"
 
-#include <fstream>
-#include <stdexcept>
+#include <string_view>
+
+#include "reports/durable_file.hpp"
 
 namespace attnbench {
 
@@ -17,14 +18,19 @@ void write_npy(const std::string& path, const std::string& dtype,
   const std::size_t unpadded = 10 + header.size() + 1;
   header.append((64 - unpadded % 64) % 64, ' ');
   header += '\n';
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  if (!out) throw std::runtime_error("cannot write " + path);
-  out.write("\x93NUMPY\x01\x00", 8);
   const auto len = static_cast<std::uint16_t>(header.size());
-  const char len_bytes[2] = {static_cast<char>(len & 0xFF), static_cast<char>(len >> 8)};
-  out.write(len_bytes, 2);
-  out.write(header.data(), static_cast<std::streamsize>(header.size()));
-  out.write(static_cast<const char*>(data), static_cast<std::streamsize>(bytes));
+  const char prefix[10] = {'\x93',
+                           'N',
+                           'U',
+                           'M',
+                           'P',
+                           'Y',
+                           '\x01',
+                           '\x00',
+                           static_cast<char>(len & 0xFF),
+                           static_cast<char>(len >> 8)};
+  write_file_checked(
+      path, {std::string_view(prefix, 10), header, std::string_view(static_cast<const char*>(data), bytes)});
 }
 
 }  // namespace attnbench

@@ -12,6 +12,7 @@
 #include "harness/case_row.hpp"
 #include "harness/comm/world.hpp"
 #include "harness/dump.hpp"
+#include "reports/durable_file.hpp"
 
 namespace attnbench {
 
@@ -136,6 +137,8 @@ ResultRow run_case_on(const Case& c, SweepContext& ctx, ResultRow row, Communica
         write_case_dump(opt.dump_dir, c, *in, out);
       }
     }
+  } catch (const OutputError&) {
+    throw;  // a dump that cannot be written is the environment's failure, not the case's: the sweep stops
   } catch (...) {
     fail_row(row, std::current_exception());
     if (row.status == Status::oom && comm == nullptr)
@@ -161,12 +164,16 @@ ResultRow run_case(const Case& c, SweepContext& ctx, ResultRow row) {
     row.message = "idle rank";
     return row;
   }
-  {
+  std::exception_ptr dump_failed;  // rank 0's OutputError: rethrown after the ranks meet
+  try {
     ThreadScope threads(case_threads(c.problem.world_size));
     DistributedMeasurement distributed(*sub);
     row = run_case_on(c, ctx, std::move(row), sub, distributed);
+  } catch (const OutputError&) {
+    dump_failed = std::current_exception();
   }
   comm::world().idle_barrier();
+  if (dump_failed) std::rethrow_exception(dump_failed);
   return row;
 }
 

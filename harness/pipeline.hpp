@@ -13,10 +13,10 @@
 namespace attnbench {
 
 struct RunOptions {
-  std::string filter;       // --filter GLOB over Case::label(); others become `skipped` rows
   std::string dump_dir;     // --dump-tensors DIR
   double memory_budget_bytes = 0;  // resolved budget (host and device)
-  // --resume: rows of an earlier run by case_key(); those cases are not run again.
+  // --resume: rows of an earlier run by case_key(); those cases are not run again
+  // (--filter prunes the case list itself: see prune_cases in sweep.hpp).
   std::map<std::string, ResultRow> previous;
 };
 

@@ -1,8 +1,6 @@
 // CSV escaping (RFC 4180 quoting) and the column layout of results.csv, from the field table.
 #include "reports/csv_writer.hpp"
 
-#include <stdexcept>
-
 namespace attnbench {
 
 std::string csv_escape(const std::string& s) {
@@ -15,10 +13,17 @@ std::string csv_escape(const std::string& s) {
   return out + "\"";
 }
 
-CsvWriter::CsvWriter(const std::string& path) : out_(path, std::ios::trunc) {
-  if (!out_) throw std::runtime_error("cannot write " + path);
-  out_ << header() << '\n';
-  out_.flush();
+namespace {
+std::string initial_text(const std::vector<ResultRow>& rows) {
+  std::string text = CsvWriter::header() + '\n';
+  for (const auto& r : rows) text += CsvWriter::format_row(r) + '\n';
+  return text;
+}
+}  // namespace
+
+CsvWriter::CsvWriter(const std::string& path, const std::vector<ResultRow>& rows) {
+  write_file_atomic(path, initial_text(rows));
+  out_.open(path);
 }
 
 std::string CsvWriter::header() {
@@ -37,9 +42,11 @@ std::string CsvWriter::format_row(const ResultRow& r) {
   return line;
 }
 
-void CsvWriter::write(const ResultRow& r) {
-  out_ << format_row(r) << '\n';
-  out_.flush();
+void CsvWriter::write(const ResultRow& r) { out_.append(format_row(r) + '\n'); }
+
+void CsvWriter::close() {
+  out_.sync();
+  out_.close();
 }
 
 }  // namespace attnbench

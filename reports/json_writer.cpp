@@ -2,12 +2,10 @@
 #include "reports/json_writer.hpp"
 
 #include <cmath>
-#include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <stdexcept>
 
 #include "harness/schema/result_fields.hpp"
+#include "reports/durable_file.hpp"
 
 namespace attnbench {
 
@@ -59,13 +57,7 @@ std::string results_json(const Context& context, const std::vector<ResultRow>& r
 
 void write_results_json(const std::string& path, const Context& context,
                         const std::vector<ResultRow>& rows) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    if (!out) throw std::runtime_error("cannot write " + tmp);
-    out << results_json(context, rows) << '\n';
-  }
-  std::filesystem::rename(tmp, path);
+  write_file_atomic(path, results_json(context, rows) + '\n');
 }
 
 }  // namespace attnbench

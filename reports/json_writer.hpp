@@ -15,7 +15,8 @@ constexpr int results_schema_version = 1;
 using Context = std::vector<std::pair<std::string, std::string>>;
 
 std::string results_json(const Context&, const std::vector<ResultRow>&);
-// Writes atomically (temporary file + rename), so a reader never sees half a file.
+// Writes atomically (write_file_atomic: temporary file, fsync, rename), so a reader or a
+// later --resume never sees half a file; OutputError names the path on failure.
 void write_results_json(const std::string& path, const Context&, const std::vector<ResultRow>&);
 
 }  // namespace attnbench

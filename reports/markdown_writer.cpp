@@ -4,13 +4,13 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <fstream>
 #include <map>
 #include <set>
 #include <stdexcept>
 #include <tuple>
 
 #include "harness/schema/result_fields.hpp"
+#include "reports/durable_file.hpp"
 #include "reports/case_label.hpp"
 
 namespace attnbench {
@@ -191,9 +191,7 @@ std::string results_markdown(const std::string& title, const std::vector<ResultR
 
 void write_results_markdown(const std::string& path, const std::string& title,
                             const std::vector<ResultRow>& rows) {
-  std::ofstream out(path, std::ios::trunc);
-  if (!out) throw std::runtime_error("cannot write " + path);
-  out << results_markdown(title, rows);
+  write_file_atomic(path, results_markdown(title, rows));
 }
 
 }  // namespace attnbench

@@ -10,7 +10,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
-#include <fstream>
 #include <iostream>
 #include <map>
 #include <set>
@@ -19,6 +18,7 @@
 #include <fmt/format.h>
 
 #include "reports/case_label.hpp"
+#include "reports/durable_file.hpp"
 
 extern char** environ;
 
@@ -177,13 +177,13 @@ std::vector<Plot> model_plots(const std::vector<ResultRow>& all) {
 }
 
 void write_data(const Plot& p, const fs::path& file) {
-  std::ofstream f(file, std::ios::trunc);
-  f << "# " << p.title << "\n# one block per line of the plot: x y\n";
+  std::string f = "# " + p.title + "\n# one block per line of the plot: x y\n";
   for (std::size_t i = 0; i < p.series.size(); ++i) {
-    if (i) f << "\n\n";  // gnuplot's block separator for `index`
-    f << "# " << p.series[i].title << "\n";
-    for (const auto& [x, y] : p.series[i].points) f << fmt::format("{:g} {:.6g}\n", x, y);
+    if (i) f += "\n\n";  // gnuplot's block separator for `index`
+    f += "# " + p.series[i].title + "\n";
+    for (const auto& [x, y] : p.series[i].points) f += fmt::format("{:g} {:.6g}\n", x, y);
   }
+  write_file_atomic(file.string(), f);  // checked: a full disk is exit 2, not a silent empty plot
 }
 
 std::string script_for(const std::vector<Plot>& plots) {
@@ -276,7 +276,7 @@ PlotResult write_plots(const std::vector<ResultRow>& rows, const fs::path& out_d
     fs::remove(res.dir / (p.stem + ".png"), ec);  // a stale image must not pass for a new one
   }
   res.script = res.dir / "plots.gp";
-  std::ofstream(res.script, std::ios::trunc) << script_for(plots);
+  write_file_atomic(res.script.string(), script_for(plots));
   res.planned = plots.size();
 
   const std::string gnuplot = find_gnuplot(options);

@@ -6,10 +6,35 @@
 
 namespace attnbench {
 
+void CsvReporter::do_begin(const std::vector<ResultRow>& kept) {
+  csv_ = std::make_unique<CsvWriter>(path_, kept);
+  lines_ = kept.size();
+}
+
+void CsvReporter::do_print_row(const ResultRow& row) {
+  if (!csv_) do_begin({});
+  csv_->write(row);
+  ++lines_;
+}
+
+void CsvReporter::do_finish(const std::vector<ResultRow>& rows) {
+  if (!csv_) do_begin({});
+  csv_->close();
+  // Every line is a final row unless a rerun case's row replaced a kept one: then the
+  // file holds both, so it is rewritten (atomically) to the final rows once.
+  if (lines_ != rows.size()) CsvWriter(path_, rows).close();
+}
+
+void JsonReporter::do_begin(const std::vector<ResultRow>& kept) {
+  rows_ = RowSet(kept);
+  write_results_json(path_, context_,
+                     rows_.rows());  // no stale JSON of an earlier run; a CSV-only folder gains one
+}
+
 void JsonReporter::do_print_row(const ResultRow& row) {
-  rows_.push_back(row);
+  rows_.add(row);
   if (std::chrono::steady_clock::now() - last_ >= std::chrono::seconds(1)) {
-    write_results_json(path_, context_, rows_);
+    write_results_json(path_, context_, rows_.rows());
     last_ = std::chrono::steady_clock::now();
   }
 }

@@ -10,44 +10,56 @@
 #include "harness/schema/result_row.hpp"
 #include "reports/csv_writer.hpp"
 #include "reports/json_writer.hpp"
+#include "reports/row_set.hpp"
 
 namespace attnbench {
 
 class Reporter {
  public:
   virtual ~Reporter() = default;
+  // Before the first row: the rows the output folder keeps (--resume, --append), in
+  // folder order; empty for a fresh run. Not calling it is a fresh run too.
+  void begin(const std::vector<ResultRow>& kept) { do_begin(kept); }
   // A row has finished (rows of a resumed run included), in run order.
   void print_row(const ResultRow& row) { do_print_row(row); }
-  // The run is over: `rows` are all of them, in run order.
+  // The run is over (or stopped): `rows` are all the folder's rows, kept ones included.
   void finish(const std::vector<ResultRow>& rows) { do_finish(rows); }
 
  private:
+  virtual void do_begin(const std::vector<ResultRow>&) {}
   virtual void do_print_row(const ResultRow&) {}
   virtual void do_finish(const std::vector<ResultRow>&) {}
 };
 
-// results.csv: every row appended and flushed as it finishes.
+// results.csv: replaced atomically with the kept rows at begin, then every row appended
+// (one checked write) as it finishes, so a killed run loses no finished row; at the end
+// rewritten atomically as the final rows when a rerun case replaced a kept row.
 class CsvReporter final : public Reporter {
  public:
-  explicit CsvReporter(const std::string& path) : csv_(path) {}
+  explicit CsvReporter(std::string path) : path_(std::move(path)) {}
 
  private:
-  void do_print_row(const ResultRow& row) override { csv_.write(row); }
-  CsvWriter csv_;
+  void do_begin(const std::vector<ResultRow>& kept) override;
+  void do_print_row(const ResultRow& row) override;
+  void do_finish(const std::vector<ResultRow>& rows) override;
+  std::string path_;
+  std::unique_ptr<CsvWriter> csv_;
+  std::size_t lines_ = 0;  // data lines in the file
 };
 
-// results.json: rewritten whole, so at most once a second while rows arrive (a long
-// sweep would otherwise rewrite it O(rows²)), and once more at the end.
+// results.json: rewritten whole and atomically, so at most once a second while rows
+// arrive (a long sweep would otherwise rewrite it O(rows²)), and once more at the end.
 class JsonReporter final : public Reporter {
  public:
   JsonReporter(std::string path, Context context) : path_(std::move(path)), context_(std::move(context)) {}
 
  private:
+  void do_begin(const std::vector<ResultRow>& kept) override;
   void do_print_row(const ResultRow& row) override;
   void do_finish(const std::vector<ResultRow>& rows) override;
   std::string path_;
   Context context_;
-  std::vector<ResultRow> rows_;
+  RowSet rows_;
   std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
 };
 

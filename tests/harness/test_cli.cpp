@@ -7,6 +7,8 @@
 #include <sstream>
 
 #include "harness/cli/cli.hpp"
+#include "reports/csv_reader.hpp"
+#include "reports/csv_writer.hpp"
 
 namespace fs = std::filesystem;
 using namespace attnbench;
@@ -82,16 +84,20 @@ TEST_CASE("run writes CSV, JSON and Markdown with ok rows", "[cli]") {
   CHECK(slurp(dir / "out" / "results.md").find("| 48×64 |") != std::string::npos);
 }
 
-TEST_CASE("run with a filter turns the other cases into skipped rows", "[cli]") {
+TEST_CASE("run with a filter prunes the other cases: not run, no rows", "[cli]") {
   const fs::path dir = temp_dir("filter");
   std::ofstream(dir / "s.yaml") << small_scenario;
   REQUIRE(cli({"run", (dir / "s.yaml").string(), "--out", (dir / "out").string(), "--quiet",
                "--filter", "*causal*fwd"}) == 0);
   const auto json = nlohmann::json::parse(slurp(dir / "out" / "results.json"));
-  int ok = 0, skipped = 0;
-  for (const auto& r : json["results"]) (r["status"] == "ok" ? ok : skipped)++;
-  CHECK(ok == 1);
-  CHECK(skipped == 3);
+  REQUIRE(json["results"].size() == 1);
+  CHECK(json["results"][0]["status"] == "ok");
+  // A later unfiltered --resume runs the pruned cases and keeps the filtered run's row.
+  REQUIRE(cli({"run", (dir / "s.yaml").string(), "--out", (dir / "out").string(), "--quiet", "--resume"}) ==
+          0);
+  const auto all = nlohmann::json::parse(slurp(dir / "out" / "results.json"));
+  REQUIRE(all["results"].size() == 4);
+  CHECK(all["results"][0] == json["results"][0]);
 }
 
 TEST_CASE("bad input exits with 2 before any case runs", "[cli]") {
@@ -141,20 +147,21 @@ TEST_CASE("run with resume keeps finished rows and runs only the missing cases",
   std::ofstream(dir / "s.yaml") << small_scenario;
   const std::string out = (dir / "out").string();
   REQUIRE(cli({"run", (dir / "s.yaml").string(), "--out", out, "--quiet", "--filter", "*full*"}) == 0);
-  // Mark the finished rows so we can tell a kept row from a rerun one, and drop the
-  // filtered-out (`skipped`) rows so that resume runs those cases.
-  auto json = nlohmann::json::parse(slurp(dir / "out" / "results.json"));
-  nlohmann::json kept = json;
-  kept["results"] = nlohmann::json::array();
-  for (auto& r : json["results"])
-    if (r["status"] == "ok") {
-      r["message"] = "from the first run";
-      kept["results"].push_back(r);
-    }
-  std::ofstream(dir / "out" / "results.json") << kept.dump();
+  // Mark the finished rows in results.csv (what --resume reads) so we can tell a kept row from a
+  // rerun one, and end the file with a line cut short as a kill mid-write would leave it.
+  auto rows = read_results_csv((dir / "out" / "results.csv").string());
+  REQUIRE(rows.size() == 2);
+  std::string text = CsvWriter::header() + "\n";
+  for (auto& r : rows) {
+    r.message = "from the first run";
+    text += CsvWriter::format_row(r) + "\n";
+  }
+  text += CsvWriter::format_row(rows[0]).substr(0, 20);  // a line cut short by a kill: dropped
+  std::ofstream(dir / "out" / "results.csv", std::ios::trunc) << text;
+  fs::remove(dir / "out" / "results.json");  // the CSV alone is enough
 
   REQUIRE(cli({"run", (dir / "s.yaml").string(), "--out", out, "--quiet", "--resume"}) == 0);
-  json = nlohmann::json::parse(slurp(dir / "out" / "results.json"));
+  const auto json = nlohmann::json::parse(slurp(dir / "out" / "results.json"));
   REQUIRE(json["results"].size() == 4);
   int kept_rows = 0;
   for (const auto& r : json["results"]) {
@@ -162,6 +169,7 @@ TEST_CASE("run with resume keeps finished rows and runs only the missing cases",
     kept_rows += r["message"] == "from the first run";
   }
   CHECK(kept_rows == 2);
+  CHECK(read_results_csv((dir / "out" / "results.csv").string()).size() == 4);
 }
 
 TEST_CASE("list and mask verbs answer and reject unknown names", "[cli]") {
