@@ -10,8 +10,8 @@ dest="${2:-$root/.device}"
 binaries=("$build/attnbench")
 # A CPU-only build (ATTNBENCH_WITH_CUDA=OFF) has no device tests; it is packed to try the MPI runtime.
 if ! grep -q '^ATTNBENCH_WITH_CUDA:BOOL=OFF' "$build/CMakeCache.txt" 2>/dev/null; then
-  binaries+=("$build/tests/cuda/test_cuda_gpu" "$build/tests/cuda/test_cuda_host"
-             "$build/tests/cuda_flash/cuda_flash_gpu_check")
+  binaries+=("$build/tests/backends/cuda/test_cuda_gpu" "$build/tests/backends/cuda/test_cuda_host"
+             "$build/tests/backends/cuda/flash/cuda_flash_gpu_check")
 fi
 for b in "${binaries[@]}"; do
   [ -x "$b" ] || { echo "package-device: $b not built (cmake --build $build)" >&2; exit 2; }

@@ -6,7 +6,7 @@
 #include <sstream>
 #include <vector>
 
-namespace attnbench::testing {
+namespace attnbench::test {
 namespace {
 
 std::vector<std::string> lines_of(const std::string& text) {
@@ -47,4 +47,4 @@ std::string golden_difference(const std::string& actual, const std::filesystem::
   return "";
 }
 
-}  // namespace attnbench::testing
+}  // namespace attnbench::test

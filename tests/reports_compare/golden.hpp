@@ -4,7 +4,7 @@
 #include <filesystem>
 #include <string>
 
-namespace attnbench::testing {
+namespace attnbench::test {
 
 std::filesystem::path fixture(const std::string& name);
 std::string read_text(const std::filesystem::path&);
@@ -14,4 +14,4 @@ std::string read_text(const std::filesystem::path&);
 // environment the file is rewritten instead (then review the diff in git).
 std::string golden_difference(const std::string& actual, const std::filesystem::path& expected);
 
-}  // namespace attnbench::testing
+}  // namespace attnbench::test

@@ -9,7 +9,7 @@
 #include "tests/reports_compare/golden.hpp"
 
 using namespace attnbench;
-using attnbench::testing::fixture;
+using attnbench::test::fixture;
 
 namespace {
 

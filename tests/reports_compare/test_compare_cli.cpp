@@ -9,8 +9,8 @@
 #include "tests/reports_compare/golden.hpp"
 
 using namespace attnbench;
-using attnbench::testing::fixture;
-using attnbench::testing::read_text;
+using attnbench::test::fixture;
+using attnbench::test::read_text;
 
 namespace {
 

@@ -7,7 +7,7 @@
 #include "tests/reports_compare/golden.hpp"
 
 using namespace attnbench;
-using namespace attnbench::testing;
+using namespace attnbench::test;
 
 namespace {
 

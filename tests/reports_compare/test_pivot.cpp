@@ -5,7 +5,7 @@
 #include "tests/reports_compare/golden.hpp"
 
 using namespace attnbench;
-using attnbench::testing::fixture;
+using attnbench::test::fixture;
 
 namespace {
 
@@ -58,7 +58,7 @@ std::vector<ResultRow> sweep() {
 
 TEST_CASE("pivot: a table per pass and mask, rows = seqlen, columns = backend, golden file") {
   const auto md = results_markdown("pivot fixture", sweep());
-  const auto diff = attnbench::testing::golden_difference(md, fixture("expected_pivot.md"));
+  const auto diff = attnbench::test::golden_difference(md, fixture("expected_pivot.md"));
   INFO(diff);
   CHECK(diff.empty());
 }

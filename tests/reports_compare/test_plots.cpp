@@ -8,7 +8,7 @@
 #include "tests/reports_compare/golden.hpp"
 
 using namespace attnbench;
-using attnbench::testing::read_text;
+using attnbench::test::read_text;
 namespace fs = std::filesystem;
 
 namespace {

@@ -8,7 +8,7 @@
 
 #include "backends/python/interpreter.hpp"
 #include "masks/library.hpp"
-#include "tests/python_bridge/bridge_test_util.hpp"
+#include "tests/backends/python/bridge_test_util.hpp"
 
 using namespace attnbench;
 

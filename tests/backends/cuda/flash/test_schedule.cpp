@@ -8,7 +8,7 @@
 #include "backends/cuda/flash/bitmask.hpp"
 #include "backends/cuda/flash/schedule.hpp"
 #include "backends/cuda/flash/traits.hpp"
-#include "tests/cuda_flash/random_masks.hpp"
+#include "tests/backends/cuda/flash/random_masks.hpp"
 
 using namespace attnbench;
 using namespace attnbench::cuda::flash;

@@ -11,7 +11,7 @@
 #include "harness/check.hpp"
 #include "harness/inputs.hpp"
 #include "masks/library.hpp"
-#include "tests/cuda_flash/random_masks.hpp"
+#include "tests/backends/cuda/flash/random_masks.hpp"
 
 using namespace attnbench;
 

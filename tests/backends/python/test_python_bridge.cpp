@@ -18,7 +18,7 @@
 #include "harness/inputs.hpp"
 #include "harness/scenario.hpp"
 #include "masks/library.hpp"
-#include "tests/python_bridge/bridge_test_util.hpp"
+#include "tests/backends/python/bridge_test_util.hpp"
 
 using namespace attnbench;
 using attnbench::test::run_scenario_text;

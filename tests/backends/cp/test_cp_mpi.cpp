@@ -11,9 +11,9 @@
 
 #include "backends/cp/cp_execution.hpp"
 #include "harness/comm/world.hpp"
-#include "tests/cp/mpi_catch_main.hpp"
+#include "tests/backends/cp/mpi_catch_main.hpp"
 #include "harness/sweep.hpp"
-#include "tests/cp/cp_test_util.hpp"
+#include "tests/backends/cp/cp_test_util.hpp"
 
 using namespace attnbench;
 
@@ -94,17 +94,17 @@ timing: {{warmup: 0, min_iters: 1, max_iters: 1, min_time_s: 0}}
 TEST_CASE("every strategy on cpu.reference and cpu.flash matches the reference for every mask and balance", "[cp][mpi]") {
   Communicator& w = comm::world();
   const int P = w.size();
-  for (const auto& mask : cptest::test_masks()) {
-    const auto base = cptest::make_problem(mask, 128, 4, 2, 16, Pass::fwd_bwd, "ring", P);
+  for (const auto& mask : test::test_masks()) {
+    const auto base = test::make_problem(mask, 128, 4, 2, 16, Pass::fwd_bwd, "ring", P);
     const Inputs in = generate_inputs(base);
-    const Outputs ref = cptest::reference_outputs(base, in);
+    const Outputs ref = test::reference_outputs(base, in);
     for (const char* backend : {"cpu.reference", "cpu.flash"})
-      for (const auto& name : cptest::strategy_names())
+      for (const auto& name : test::strategy_names())
         for (const char* balance : {"tokens", "area"})
           for (Pass pass : {Pass::fwd_bwd, Pass::bwd}) {
             if (pass == Pass::bwd && mask.name != "causal") continue;  // the forward-in-prepare path
-            auto p = cptest::make_problem(mask, 128, 4, 2, 16, pass, name, P, {{"balance", balance}});
-            const Outputs got = cptest::run_strategy(p, backend, in, w);
+            auto p = test::make_problem(mask, 128, 4, 2, 16, pass, name, P, {{"balance", balance}});
+            const Outputs got = test::run_strategy(p, backend, in, w);
             const CheckResult r = compare_outputs(got, ref, pass, 1e-5, 1e-4);
             INFO(fmt::format("rank {}: {} on {} balance={} pass={} on {} with P={}: rel L2 {} in {}", w.rank(),
                              name, backend, balance, to_string(pass), mask.name, P, r.rel_l2_err, r.worst));
@@ -123,12 +123,12 @@ TEST_CASE("options: windows, Ulysses degrees, uneven lengths", "[cp][mpi]") {
       {"usp", {{"ulysses_degree", std::to_string(P)}, {"balance", "area"}}},
       {"ring", {{"balance", "area"}, {"chunks_per_rank", "3"}}},
   };
-  const auto base = cptest::make_problem({"causal", {}}, 122, 4, 2, 8, Pass::fwd_bwd, "ring", P);
+  const auto base = test::make_problem({"causal", {}}, 122, 4, 2, 8, Pass::fwd_bwd, "ring", P);
   const Inputs in = generate_inputs(base);
-  const Outputs ref = cptest::reference_outputs(base, in);
+  const Outputs ref = test::reference_outputs(base, in);
   for (const auto& [name, options] : runs) {
-    auto p = cptest::make_problem({"causal", {}}, 122, 4, 2, 8, Pass::fwd_bwd, name, P, options);
-    const CheckResult r = compare_outputs(cptest::run_strategy(p, "cpu.reference", in, w), ref, p.pass, 1e-5, 1e-4);
+    auto p = test::make_problem({"causal", {}}, 122, 4, 2, 8, Pass::fwd_bwd, name, P, options);
+    const CheckResult r = compare_outputs(test::run_strategy(p, "cpu.reference", in, w), ref, p.pass, 1e-5, 1e-4);
     INFO(name << " " << p.options.size() << " options: rel L2 " << r.rel_l2_err);
     CHECK(r.passed);
   }
@@ -136,7 +136,7 @@ TEST_CASE("options: windows, Ulysses degrees, uneven lengths", "[cp][mpi]") {
 
 TEST_CASE("ulysses with heads not divisible by the world size is unsupported", "[cp][mpi]") {
   const int P = comm::world().size();
-  auto p = cptest::make_problem({"causal", {}}, 64, 3, 1, 8, Pass::fwd, "ulysses", P);
+  auto p = test::make_problem({"causal", {}}, 64, 3, 1, 8, Pass::fwd, "ulysses", P);
   const Support s = Registry::instance().find_strategy("ulysses")->supports(p, *Registry::instance().find_backend("cpu.reference"));
   CHECK_FALSE(s.ok);
   CHECK_THAT(s.reason, Catch::Contains("heads_q (3)"));

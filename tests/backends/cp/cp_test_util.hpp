@@ -10,7 +10,7 @@
 #include "harness/inputs.hpp"
 #include "masks/library.hpp"
 
-namespace attnbench::cptest {
+namespace attnbench::test {
 
 inline Problem make_problem(const MaskSpec& mask, std::int64_t S, std::int64_t hq, std::int64_t hkv,
                             std::int64_t d, Pass pass, const std::string& strategy, int world,
@@ -73,4 +73,4 @@ inline const std::vector<std::string>& strategy_names() {
   return n;
 }
 
-}  // namespace attnbench::cptest
+}  // namespace attnbench::test

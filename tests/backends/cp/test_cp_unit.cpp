@@ -12,7 +12,7 @@
 #include "backends/cpu/reference/reference.hpp"
 #include "harness/comm/local_comm.hpp"
 #include "harness/sweep.hpp"
-#include "tests/cp/cp_test_util.hpp"
+#include "tests/backends/cp/cp_test_util.hpp"
 
 using namespace attnbench;
 using namespace attnbench::cp;
@@ -83,7 +83,7 @@ TEST_CASE("members split every range of a slot", "[cp][balance]") {
 
 TEST_CASE("LSE merge of key halves equals attention over all keys", "[cp][merge]") {
   const std::int64_t S = 64, H = 2, D = 8;
-  const auto p = cptest::make_problem({"causal", {}}, S, H, H, D, Pass::fwd, "none", 1);
+  const auto p = test::make_problem({"causal", {}}, S, H, H, D, Pass::fwd, "none", 1);
   const Inputs in = generate_inputs(p);
   cpu::ReferenceChunkKernel k;
   ChunkTask t{p.mask.get(), 0, S, 0, S, 1, H, H, D, p.softmax_scale};
@@ -115,13 +115,13 @@ TEST_CASE("LSE merge of key halves equals attention over all keys", "[cp][merge]
 
 TEST_CASE("every strategy on one rank matches the reference", "[cp][strategies]") {
   auto comm = comm::make_local_communicator();
-  for (const auto& mask : cptest::test_masks())
+  for (const auto& mask : test::test_masks())
     for (const char* backend : {"cpu.reference", "cpu.flash"})
-      for (const auto& name : cptest::strategy_names()) {
-        const auto p = cptest::make_problem(mask, 128, 4, 2, 16, Pass::fwd_bwd, name, 1);
+      for (const auto& name : test::strategy_names()) {
+        const auto p = test::make_problem(mask, 128, 4, 2, 16, Pass::fwd_bwd, name, 1);
         const Inputs in = generate_inputs(p);
-        const Outputs ref = cptest::reference_outputs(p, in);
-        const Outputs got = cptest::run_strategy(p, backend, in, *comm);
+        const Outputs ref = test::reference_outputs(p, in);
+        const Outputs got = test::run_strategy(p, backend, in, *comm);
         const CheckResult r = compare_outputs(got, ref, Pass::fwd_bwd, 1e-5, 1e-4);
         INFO(name << " on " << backend << " / " << mask.name << ": rel L2 " << r.rel_l2_err << " in " << r.worst);
         CHECK(r.passed);
@@ -130,9 +130,9 @@ TEST_CASE("every strategy on one rank matches the reference", "[cp][strategies]"
 
 TEST_CASE("bad CP options are input errors naming the option", "[cp][options]") {
   auto comm = comm::make_local_communicator();
-  const auto p = cptest::make_problem({"causal", {}}, 64, 2, 2, 8, Pass::fwd, "ring", 1, {{"balance", "rows"}});
+  const auto p = test::make_problem({"causal", {}}, 64, 2, 2, 8, Pass::fwd, "ring", 1, {{"balance", "rows"}});
   const Inputs in = generate_inputs(p);
-  CHECK_THROWS_WITH(cptest::run_strategy(p, "cpu.reference", in, *comm),
+  CHECK_THROWS_WITH(test::run_strategy(p, "cpu.reference", in, *comm),
                     Catch::Contains("balance") && Catch::Contains("tokens, area"));
 }
 

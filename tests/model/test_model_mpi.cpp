@@ -7,7 +7,7 @@
 #include "attnbench/registry.hpp"
 #include "backends/cp/cp_execution.hpp"
 #include "harness/comm/world.hpp"
-#include "tests/cp/mpi_catch_main.hpp"
+#include "tests/backends/cp/mpi_catch_main.hpp"
 #include "harness/inputs.hpp"
 #include "harness/scenario.hpp"
 #include "model/cost.hpp"
