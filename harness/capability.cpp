@@ -36,10 +36,11 @@ void refuse_unknown_options(const Scenario& s, const std::vector<Case>& cases) {
   for (const auto& c : cases)
     for (const auto& [key, value] : c.problem.options)
       if (std::find(accepted.begin(), accepted.end(), key) == accepted.end())
-        throw InputError(fmt::format("{}: options.{}: '{}' is given, but no strategy of this sweep takes option {} "
-                                     "(accepted: {})",
-                                     s.path, key, value, key,
-                                     accepted.empty() ? std::string("none") : fmt::to_string(fmt::join(accepted, ", "))));
+        throw InputError(
+            fmt::format("{}: options.{}: '{}' is given, but no strategy of this sweep takes option {} "
+                        "(accepted: {})",
+                        s.path, key, value, key,
+                        accepted.empty() ? std::string("none") : fmt::to_string(fmt::join(accepted, ", "))));
 }
 
 void refuse_invalid(const Scenario& s, const std::vector<Case>& cases) {

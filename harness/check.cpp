@@ -8,10 +8,13 @@ namespace attnbench {
 
 double default_tolerance(DType d, bool backward) {
   switch (d) {
-    case DType::fp64: return backward ? 1e-10 : 1e-12;
-    case DType::fp32: return backward ? 1e-4 : 1e-5;
+    case DType::fp64:
+      return backward ? 1e-10 : 1e-12;
+    case DType::fp32:
+      return backward ? 1e-4 : 1e-5;
     case DType::bf16:
-    case DType::fp16: return 1e-2;
+    case DType::fp16:
+      return 1e-2;
   }
   return 1e-5;
 }
@@ -54,8 +57,7 @@ TensorError tensor_error(const std::vector<float>& a, const std::vector<float>& 
 CheckResult compare_outputs(const Outputs& got, const Outputs& ref, Pass pass, double tol_fwd,
                             double tol_bwd) {
   CheckResult r;
-  auto one = [&](const char* name, const std::vector<float>& a, const std::vector<float>& b,
-                 double tol) {
+  auto one = [&](const char* name, const std::vector<float>& a, const std::vector<float>& b, double tol) {
     const TensorError e = tensor_error(a, b);
     r.max_abs_err = std::max(r.max_abs_err, e.max_abs);
     if (e.rel_l2 >= r.rel_l2_err) {

@@ -67,7 +67,9 @@ std::vector<YAML::Node> items(const YAML::Node& n) {
 
 constexpr std::int64_t kMaxInt = std::numeric_limits<int>::max();  // fields stored as int
 
-const char* kind_of(const YAML::Node& n) { return n.IsMap() ? "a map" : n.IsSequence() ? "a list" : "nothing"; }
+const char* kind_of(const YAML::Node& n) {
+  return n.IsMap() ? "a map" : n.IsSequence() ? "a list" : "nothing";
+}
 
 std::string scalar(const Ctx& c, const YAML::Node& n, const std::string& field) {
   if (!n.IsScalar()) c.fail(n, field, fmt::format("expected a single value, got {}", kind_of(n)));
@@ -118,7 +120,8 @@ bool to_bool(const Ctx& c, const YAML::Node& n, const std::string& field) {
 }
 
 std::vector<std::int64_t> int_list(const Ctx& c, const YAML::Node& n, const std::string& field,
-                                   std::int64_t min, std::int64_t max = std::numeric_limits<std::int64_t>::max()) {
+                                   std::int64_t min,
+                                   std::int64_t max = std::numeric_limits<std::int64_t>::max()) {
   if (n.IsMap()) c.fail(n, field, "expected an integer or a list of integers, got a map");
   std::vector<std::int64_t> out;
   for (const auto& x : items(n)) out.push_back(to_int(c, x, field, min, max));
@@ -164,8 +167,7 @@ void parse_masks(const Ctx& c, const YAML::Node& n, Scenario& s) {
         if (key == "name") continue;
         const YAML::Node& v = kv.second;
         std::vector<std::string> values;
-        const bool axis = v.IsSequence() && v.size() > 0 &&
-                          (!list_valued(key) || v[0].IsSequence());
+        const bool axis = v.IsSequence() && v.size() > 0 && (!list_valued(key) || v[0].IsSequence());
         if (axis)
           for (const auto& x : v) values.push_back(flow_text(x));
         else
@@ -177,17 +179,18 @@ void parse_masks(const Ctx& c, const YAML::Node& n, Scenario& s) {
     }
     const MaskInfo* info = find_mask_info(base.name);
     if (info == nullptr)
-      c.fail(m, "masks", fmt::format("unknown mask '{}' (accepted: {})", base.name,
-                                     fmt::join(mask_names(), ", ")));
+      c.fail(m, "masks",
+             fmt::format("unknown mask '{}' (accepted: {})", base.name, fmt::join(mask_names(), ", ")));
     for (const auto& [key, values] : axes) {
       bool known = false;
       for (const auto& p : info->params) known = known || p.name == key;
       if (!known) {
         std::vector<std::string> accepted;
         for (const auto& p : info->params) accepted.push_back(p.name);
-        c.fail(m, "masks." + base.name,
-               fmt::format("unknown parameter '{}' (accepted: {})", key,
-                           accepted.empty() ? std::string("none") : fmt::to_string(fmt::join(accepted, ", "))));
+        c.fail(
+            m, "masks." + base.name,
+            fmt::format("unknown parameter '{}' (accepted: {})", key,
+                        accepted.empty() ? std::string("none") : fmt::to_string(fmt::join(accepted, ", "))));
       }
     }
     // Product over the list-valued parameters.
@@ -230,7 +233,8 @@ void apply_override(YAML::Node& root, const std::string& assignment, Ctx& c) {
   std::stringstream ss(key);
   for (std::string part; std::getline(ss, part, '.');) parts.push_back(part);
   if (key.back() == '.' || std::find(parts.begin(), parts.end(), "") != parts.end())
-    throw InputError(fmt::format("--set {}: empty part in the key path '{}' (expected key.path=value)", assignment, key));
+    throw InputError(
+        fmt::format("--set {}: empty part in the key path '{}' (expected key.path=value)", assignment, key));
   // Walk with fresh handles: yaml-cpp's operator[] on a copied node aliases the tree.
   std::vector<YAML::Node> path{root};
   for (std::size_t i = 0; i + 1 < parts.size(); ++i) {
@@ -250,32 +254,34 @@ void apply_override(YAML::Node& root, const std::string& assignment, Ctx& c) {
 
 namespace {
 
-Scenario parse_fields(const std::string& text, const std::string& path, const std::vector<std::string>& overrides) {
+Scenario parse_fields(const std::string& text, const std::string& path,
+                      const std::vector<std::string>& overrides) {
   Ctx c{path, {}};
   YAML::Node root;
   try {
     // LoadAll: a second document (after `---`) would otherwise be ignored without a word.
     const std::vector<YAML::Node> docs = YAML::LoadAll(text);
     if (docs.size() > 1)
-      throw InputError(fmt::format("{}:{}: a second YAML document (after '---'); a scenario is one document", path,
-                                   docs[1].Mark().line + 1));
+      throw InputError(fmt::format("{}:{}: a second YAML document (after '---'); a scenario is one document",
+                                   path, docs[1].Mark().line + 1));
     if (!docs.empty()) root = docs[0];
   } catch (const YAML::ParserException& e) {
     throw InputError(fmt::format("{}:{}: malformed YAML: {}", path, e.mark.line + 1, e.msg));
   }
   if (!root.IsDefined() || root.IsNull())
-    throw InputError(fmt::format("{}: the scenario is empty (required fields: backends, masks, seqlens)", path));
+    throw InputError(
+        fmt::format("{}: the scenario is empty (required fields: backends, masks, seqlens)", path));
   if (!root.IsMap())
-    throw InputError(fmt::format("{}:{}: a scenario must be a YAML map of fields (got {}; required fields: backends, "
-                                 "masks, seqlens)",
-                                 path, root.Mark().line + 1, root.IsSequence() ? "a list" : "'" + root.Scalar() + "'"));
+    throw InputError(
+        fmt::format("{}:{}: a scenario must be a YAML map of fields (got {}; required fields: backends, "
+                    "masks, seqlens)",
+                    path, root.Mark().line + 1, root.IsSequence() ? "a list" : "'" + root.Scalar() + "'"));
   check_duplicate_keys(root, path);  // yaml-cpp would silently keep one of the two
   for (const auto& o : overrides) apply_override(root, o, c);
 
   check_keys(c, root, "",
-             {"name", "backends", "strategies", "world_sizes", "masks", "seqlens", "seqlens_k",
-              "shape", "dtypes", "passes", "timing", "check", "memory_budget_gb", "seed",
-              "softmax_scale", "options"});
+             {"name", "backends", "strategies", "world_sizes", "masks", "seqlens", "seqlens_k", "shape",
+              "dtypes", "passes", "timing", "check", "memory_budget_gb", "seed", "softmax_scale", "options"});
   Scenario s;
   s.path = path;
   s.text = text;
@@ -283,8 +289,10 @@ Scenario parse_fields(const std::string& text, const std::string& path, const st
   s.name = root["name"] ? scalar(c, root["name"], "name") : "scenario";
   // The name is the default output folder, results/NAME: one plain folder name.
   if (s.name.empty() || s.name == "." || s.name == ".." || s.name.find_first_of("/\\") != std::string::npos)
-    c.fail(root["name"], "name", fmt::format("'{}' is not usable as a folder name (accepted: a non-empty name "
-                                             "without '/' or '\\', e.g. my_sweep)", s.name));
+    c.fail(root["name"], "name",
+           fmt::format("'{}' is not usable as a folder name (accepted: a non-empty name "
+                       "without '/' or '\\', e.g. my_sweep)",
+                       s.name));
 
   // Backends: names or globs over the registry, order kept, duplicates dropped.
   const auto& reg = Registry::instance();
@@ -313,8 +321,8 @@ Scenario parse_fields(const std::string& text, const std::string& path, const st
     if (!matched) {
       auto accepted = reg.backend_names();
       for (const auto& prefix : reg.resolver_prefixes()) accepted.push_back(prefix + "FILE");
-      c.fail(b, "backends", fmt::format("unknown backend '{}' (accepted: {})", pat,
-                                        fmt::join(accepted, ", ")));
+      c.fail(b, "backends",
+             fmt::format("unknown backend '{}' (accepted: {})", pat, fmt::join(accepted, ", ")));
     }
   }
   if (s.backends.empty()) c.fail(root["backends"], "backends", "must not be empty");
@@ -327,8 +335,8 @@ Scenario parse_fields(const std::string& text, const std::string& path, const st
       if (name != "none" && reg.find_strategy(name) == nullptr) {
         auto accepted = reg.strategy_names();
         accepted.insert(accepted.begin(), "none");
-        c.fail(n, "strategies", fmt::format("unknown strategy '{}' (accepted: {})", name,
-                                            fmt::join(accepted, ", ")));
+        c.fail(n, "strategies",
+               fmt::format("unknown strategy '{}' (accepted: {})", name, fmt::join(accepted, ", ")));
       }
       s.strategies.push_back(name);
     }
@@ -336,7 +344,8 @@ Scenario parse_fields(const std::string& text, const std::string& path, const st
   s.world_sizes = {1};
   if (root["world_sizes"]) {
     s.world_sizes.clear();
-    for (auto v : int_list(c, root["world_sizes"], "world_sizes", 1, kMaxInt)) s.world_sizes.push_back(static_cast<int>(v));
+    for (auto v : int_list(c, root["world_sizes"], "world_sizes", 1, kMaxInt))
+      s.world_sizes.push_back(static_cast<int>(v));
   }
 
   parse_masks(c, root["masks"], s);
@@ -359,8 +368,7 @@ Scenario parse_fields(const std::string& text, const std::string& path, const st
     for (auto hq : s.heads_q)
       for (auto hkv : s.heads_kv)
         if (hq % hkv != 0)
-          c.fail(shape, "shape",
-                 fmt::format("heads_q ({}) must be a multiple of heads_kv ({})", hq, hkv));
+          c.fail(shape, "shape", fmt::format("heads_q ({}) must be a multiple of heads_kv ({})", hq, hkv));
   }
 
   s.dtypes = {DType::fp32};
@@ -368,7 +376,9 @@ Scenario parse_fields(const std::string& text, const std::string& path, const st
     s.dtypes.clear();
     for (const auto& n : items(root["dtypes"])) {
       auto d = parse_dtype(scalar(c, n, "dtypes"));
-      if (!d) c.fail(n, "dtypes", fmt::format("unknown dtype '{}' (accepted: {})", n.Scalar(), accepted_names<DType>()));
+      if (!d)
+        c.fail(n, "dtypes",
+               fmt::format("unknown dtype '{}' (accepted: {})", n.Scalar(), accepted_names<DType>()));
       s.dtypes.push_back(*d);
     }
   }
@@ -377,18 +387,24 @@ Scenario parse_fields(const std::string& text, const std::string& path, const st
     s.passes.clear();
     for (const auto& n : items(root["passes"])) {
       auto p = parse_pass(scalar(c, n, "passes"));
-      if (!p) c.fail(n, "passes", fmt::format("unknown pass '{}' (accepted: {})", n.Scalar(), accepted_names<Pass>()));
+      if (!p)
+        c.fail(n, "passes",
+               fmt::format("unknown pass '{}' (accepted: {})", n.Scalar(), accepted_names<Pass>()));
       s.passes.push_back(*p);
     }
   }
 
   if (const YAML::Node t = root["timing"]) {
-    check_keys(c, t, "timing", {"warmup", "min_iters", "max_iters", "min_time_s", "max_noise_pct", "timeout_s"});
+    check_keys(c, t, "timing",
+               {"warmup", "min_iters", "max_iters", "min_time_s", "max_noise_pct", "timeout_s"});
     if (t["warmup"]) s.timing.warmup = static_cast<int>(to_int(c, t["warmup"], "timing.warmup", 0, kMaxInt));
-    if (t["min_iters"]) s.timing.min_iters = static_cast<int>(to_int(c, t["min_iters"], "timing.min_iters", 1, kMaxInt));
-    if (t["max_iters"]) s.timing.max_iters = static_cast<int>(to_int(c, t["max_iters"], "timing.max_iters", 1, kMaxInt));
+    if (t["min_iters"])
+      s.timing.min_iters = static_cast<int>(to_int(c, t["min_iters"], "timing.min_iters", 1, kMaxInt));
+    if (t["max_iters"])
+      s.timing.max_iters = static_cast<int>(to_int(c, t["max_iters"], "timing.max_iters", 1, kMaxInt));
     if (t["min_time_s"]) s.timing.min_time_s = to_real(c, t["min_time_s"], "timing.min_time_s", -1e-300);
-    if (t["max_noise_pct"]) s.timing.max_noise_pct = to_real(c, t["max_noise_pct"], "timing.max_noise_pct", 0);
+    if (t["max_noise_pct"])
+      s.timing.max_noise_pct = to_real(c, t["max_noise_pct"], "timing.max_noise_pct", 0);
     if (t["timeout_s"]) s.timing.timeout_s = to_real(c, t["timeout_s"], "timing.timeout_s", 0);
     if (s.timing.max_iters < s.timing.min_iters)
       c.fail(t, "timing.max_iters", fmt::format("must be >= min_iters ({})", s.timing.min_iters));
@@ -421,7 +437,8 @@ Scenario parse_scenario(const std::string& text, const std::string& path,
                         const std::vector<std::string>& overrides) {
   try {
     return parse_fields(text, path, overrides);
-  } catch (const YAML::Exception& e) {  // a conversion the checks above did not foresee: still one line, exit 2
+  } catch (
+      const YAML::Exception& e) {  // a conversion the checks above did not foresee: still one line, exit 2
     throw InputError(fmt::format("{}:{}: {}", path, e.mark.line + 1, e.msg));
   }
 }
@@ -429,7 +446,8 @@ Scenario parse_scenario(const std::string& text, const std::string& path,
 Scenario load_scenario(const std::string& path, const std::vector<std::string>& overrides) {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec))
-    throw InputError(fmt::format("{}: cannot open scenario file: it is a folder (expected a YAML file)", path));
+    throw InputError(
+        fmt::format("{}: cannot open scenario file: it is a folder (expected a YAML file)", path));
   std::ifstream in(path);
   if (!in) throw InputError(fmt::format("{}: cannot open scenario file", path));
   std::stringstream ss;

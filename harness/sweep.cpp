@@ -45,9 +45,10 @@ void check_filter_matches(const std::vector<Case>& cases, const std::string& fil
   std::string examples;
   for (std::size_t i = 0; i < std::min(kShown, cases.size()); ++i)
     examples += (i ? ", " : "") + cases[i].label();
-  throw InputError(fmt::format("--filter {}: matches no case of {} (the glob must match a whole label, * and ?; "
-                               "labels look like: {}{}; run --dry-run lists them all)",
-                               filter, cases.size(), examples, cases.size() > kShown ? ", ..." : ""));
+  throw InputError(
+      fmt::format("--filter {}: matches no case of {} (the glob must match a whole label, * and ?; "
+                  "labels look like: {}{}; run --dry-run lists them all)",
+                  filter, cases.size(), examples, cases.size() > kShown ? ", ..." : ""));
 }
 
 std::vector<Case> prune_cases(const std::vector<Case>& cases, const std::string& glob) {

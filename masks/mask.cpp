@@ -36,8 +36,7 @@ std::pair<std::int64_t, std::int64_t> Slice::row_range(std::int64_t q) const {
   std::int64_t lo = k_begin, hi = k_end;
   if (type == SliceType::causal || type == SliceType::bicausal)
     hi = std::min(hi, k_begin + i + (nk - nq) + 1);
-  if (type == SliceType::inv_causal || type == SliceType::bicausal)
-    lo = std::max(lo, k_begin + i);
+  if (type == SliceType::inv_causal || type == SliceType::bicausal) lo = std::max(lo, k_begin + i);
   if (hi < lo) hi = lo;
   return {lo, hi};
 }
@@ -46,10 +45,13 @@ std::int64_t Slice::area() const {
   const std::int64_t nq = q_end - q_begin, nk = k_end - k_begin;
   if (nq <= 0 || nk <= 0) return 0;
   switch (type) {
-    case SliceType::full: return nq * nk;
-    case SliceType::causal: return sum_clamp_rising(nq, nk - nq + 1, nk);
+    case SliceType::full:
+      return nq * nk;
+    case SliceType::causal:
+      return sum_clamp_rising(nq, nk - nq + 1, nk);
     // Row i allows nk - i keys: the rows reversed are a rising sequence.
-    case SliceType::inv_causal: return sum_clamp_rising(nq, nk - nq + 1, nk);
+    case SliceType::inv_causal:
+      return sum_clamp_rising(nq, nk - nq + 1, nk);
     case SliceType::bicausal: {
       // Row i allows min(nk - i, nk - nq + 1) keys, never negative.
       const std::int64_t c = nk - nq + 1;
@@ -62,10 +64,14 @@ std::int64_t Slice::area() const {
 
 std::string_view to_string(SliceType t) {
   switch (t) {
-    case SliceType::full: return "full";
-    case SliceType::causal: return "causal";
-    case SliceType::inv_causal: return "inv_causal";
-    case SliceType::bicausal: return "bicausal";
+    case SliceType::full:
+      return "full";
+    case SliceType::causal:
+      return "causal";
+    case SliceType::inv_causal:
+      return "inv_causal";
+    case SliceType::bicausal:
+      return "bicausal";
   }
   return "?";
 }
@@ -142,8 +148,7 @@ void Mask::build_segments() {
   if (!bounds.empty()) seg_begin_.push_back(bounds.back());
 }
 
-void Mask::row_ranges(std::int64_t q,
-                      std::vector<std::pair<std::int64_t, std::int64_t>>& out) const {
+void Mask::row_ranges(std::int64_t q, std::vector<std::pair<std::int64_t, std::int64_t>>& out) const {
   out.clear();
   if (seg_begin_.size() < 2 || q < seg_begin_.front() || q >= seg_begin_.back()) return;
   const auto it = std::upper_bound(seg_begin_.begin(), seg_begin_.end(), q);
@@ -196,8 +201,7 @@ std::vector<std::uint8_t> Mask::dense() const {
   return out;
 }
 
-std::int64_t Mask::area_in(std::int64_t q0, std::int64_t nq, std::int64_t k0,
-                           std::int64_t nk) const {
+std::int64_t Mask::area_in(std::int64_t q0, std::int64_t nq, std::int64_t k0, std::int64_t nk) const {
   std::int64_t total = 0;
   std::vector<std::pair<std::int64_t, std::int64_t>> ranges;
   for (std::int64_t q = q0; q < q0 + nq;) {
@@ -214,8 +218,8 @@ BlockMap Mask::block_map(std::int64_t bq, std::int64_t bk) const {
   return block_map(bq, bk, 0, seqlen_q_, 0, seqlen_k_);
 }
 
-BlockMap Mask::block_map(std::int64_t bq, std::int64_t bk, std::int64_t q0, std::int64_t nq,
-                         std::int64_t k0, std::int64_t nk) const {
+BlockMap Mask::block_map(std::int64_t bq, std::int64_t bk, std::int64_t q0, std::int64_t nq, std::int64_t k0,
+                         std::int64_t nk) const {
   if (bq <= 0 || bk <= 0) throw std::invalid_argument("block_map: tile sizes must be positive");
   BlockMap m;
   m.bq = bq;

@@ -33,7 +33,8 @@ KernelTime kernel_time(const Machine& m, const std::string& backend, const Probl
   const std::string pass = backward ? "bwd" : "fwd";
   const std::string dtype(to_string(p.dtype));
   k.entry = find_profile(m.profile, backend, p.shape.head_dim, dtype, pass);
-  k.ms_per_work = flops_per_work(p.shape.head_dim, pass) / (m.peak_tflops * 1e12 * m.attention_efficiency) * 1e3;
+  k.ms_per_work =
+      flops_per_work(p.shape.head_dim, pass) / (m.peak_tflops * 1e12 * m.attention_efficiency) * 1e3;
   return k;
 }
 
@@ -66,8 +67,8 @@ std::vector<std::int64_t> slot_step_areas(const cp::UspPlan& plan, const PartAre
   return a;
 }
 
-PassCost usp_pass(const Problem& p, const cp::UspPlan& plan, const std::vector<std::int64_t>& areas, const KernelTime& kt,
-                  const Machine& m, bool backward, std::uint64_t elem, CaseModel& out) {
+PassCost usp_pass(const Problem& p, const cp::UspPlan& plan, const std::vector<std::int64_t>& areas,
+                  const KernelTime& kt, const Machine& m, bool backward, std::uint64_t elem, CaseModel& out) {
   const int P = plan.world, u = plan.ulysses, slots = plan.slots, W = plan.window, G = slots / W;
   const auto& s = p.shape;
   const auto qh = cp::ulysses_q_heads(s.heads_q, u);
@@ -77,12 +78,14 @@ PassCost usp_pass(const Problem& p, const cp::UspPlan& plan, const std::vector<s
   const int steps = slots;
   // [slot][step] compute ms (every member of a slot does the same work on its heads).
   std::vector<double> comp(static_cast<std::size_t>(slots) * steps);
-  std::vector<double> step_inner(static_cast<std::size_t>(steps), 0), outer_ms(static_cast<std::size_t>(G), 0);
+  std::vector<double> step_inner(static_cast<std::size_t>(steps), 0),
+      outer_ms(static_cast<std::size_t>(G), 0);
   double before = 0, after = 0;
   const int a2a_before = backward ? 1 : 3, a2a_after = backward ? 3 : 2;  // tensors moved each way
   for (int r = 0; r < P; ++r) {
     const int slot = r / u, member = r % u;
-    const cp::RankSchedule rs = cp::usp_schedule(plan, r, s.batch, s.heads_q, s.heads_kv, s.head_dim, backward, elem);
+    const cp::RankSchedule rs =
+        cp::usp_schedule(plan, r, s.batch, s.heads_q, s.heads_kv, s.head_dim, backward, elem);
     out.rank_bytes[r] += rs.bytes();
     const double work_per_area = static_cast<double>(s.batch * qh[member].count);
     std::vector<std::int64_t>* keep = out.rank_step_areas.empty() ? nullptr : &out.rank_step_areas[r];
@@ -97,9 +100,11 @@ PassCost usp_pass(const Problem& p, const cp::UspPlan& plan, const std::vector<s
       if (member == 0) cm = kt(static_cast<double>(areas[at]) * work_per_area);
       if (keep) keep->push_back(areas[at]);
       c.compute[r] += cm;
-      const double inner_ms =
-          st.bytes > st.outer_bytes ? inner_link.seconds(static_cast<double>(st.bytes - st.outer_bytes)) * 1e3 : 0;
-      const double o_ms = st.outer_bytes > 0 ? outer_link.seconds(static_cast<double>(st.outer_bytes)) * 1e3 : 0;
+      const double inner_ms = st.bytes > st.outer_bytes
+                                  ? inner_link.seconds(static_cast<double>(st.bytes - st.outer_bytes)) * 1e3
+                                  : 0;
+      const double o_ms =
+          st.outer_bytes > 0 ? outer_link.seconds(static_cast<double>(st.outer_bytes)) * 1e3 : 0;
       c.comm[r] += inner_ms + o_ms;
       step_inner[k] = std::max({step_inner[k], cm, inner_ms});
       outer_ms[k / W] = std::max(outer_ms[k / W], o_ms);
@@ -125,7 +130,8 @@ PassCost usp_pass(const Problem& p, const cp::UspPlan& plan, const std::vector<s
 }
 
 PassCost allgather_pass(const Problem& p, const std::vector<cp::Ranges>& ranks, const PartAreas& areas,
-                        const KernelTime& kt, const Machine& m, bool backward, std::uint64_t elem, CaseModel& out) {
+                        const KernelTime& kt, const Machine& m, bool backward, std::uint64_t elem,
+                        CaseModel& out) {
   const int P = static_cast<int>(ranks.size());
   const auto& s = p.shape;
   PassCost c;
@@ -134,7 +140,8 @@ PassCost allgather_pass(const Problem& p, const std::vector<cp::Ranges>& ranks, 
   const Link& l = group_link(m, 0, P);
   double slowest = 0, collective = 0;
   for (int r = 0; r < P; ++r) {
-    const cp::RankSchedule rs = cp::allgather_schedule(ranks, r, s.batch, s.heads_kv, s.head_dim, backward, elem);
+    const cp::RankSchedule rs =
+        cp::allgather_schedule(ranks, r, s.batch, s.heads_kv, s.head_dim, backward, elem);
     out.rank_bytes[r] += rs.bytes();
     double own = 0;
     for (std::size_t k = 0; k < rs.steps.size(); ++k) {
@@ -200,16 +207,20 @@ CaseModel model_case(const Problem& p, const std::string& backend, const Machine
     heads_share = cfg->ulysses_degree;
     for (int r = 0; r < P; ++r) work_ranges.push_back(plan->slot_ranges[r / heads_share]);
   } else if (p.strategy == "allgather_kv") {
-    ag_ranks = cp::assign(*p.mask, s.seqlen_q, P, opt.balance_area ? cp::Balance::area : cp::Balance::contiguous,
-                          opt.chunks_per_rank);
+    ag_ranks =
+        cp::assign(*p.mask, s.seqlen_q, P, opt.balance_area ? cp::Balance::area : cp::Balance::contiguous,
+                   opt.chunks_per_rank);
     out.layout_note = opt.balance_area ? fmt::format("area({}/rank)", opt.chunks_per_rank) : "contiguous";
     work_ranges = ag_ranks;
   } else {
-    return no(fmt::format("strategy '{}' has no cost model (modelled: ring, ring_zigzag, allgather_kv, ulysses, "
-                          "usp, double_ring)", p.strategy));
+    return no(
+        fmt::format("strategy '{}' has no cost model (modelled: ring, ring_zigzag, allgather_kv, ulysses, "
+                    "usp, double_ring)",
+                    p.strategy));
   }
   const PartAreas part_areas(areas, plan ? plan->slot_ranges : ag_ranks);
-  const std::vector<std::int64_t> ring_areas = plan ? slot_step_areas(*plan, part_areas) : std::vector<std::int64_t>{};
+  const std::vector<std::int64_t> ring_areas =
+      plan ? slot_step_areas(*plan, part_areas) : std::vector<std::int64_t>{};
   for (bool backward : passes) {
     const KernelTime kt = kernel_time(m, backend, p, backward);
     out.profiled = kt.entry.has_value();

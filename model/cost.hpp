@@ -17,7 +17,7 @@ struct CaseModel {
   double time_ms = 0, compute_ms = 0, comm_ms = 0, exposed_comm_ms = 0, imbalance = 1;
   double tflops_per_gpu = 0;
   std::vector<std::uint64_t> rank_bytes;  // [rank]: bytes sent in one pass (as the comm layer counts)
-  std::vector<double> rank_area;          // [rank]: allowed pairs x its share of heads (the `rank_area` metric)
+  std::vector<double> rank_area;  // [rank]: allowed pairs x its share of heads (the `rank_area` metric)
   // [rank][step]: allowed pairs (per head and batch entry) attended at each step of the timed
   // pass, filled when asked for (the equality tests); the steps of fwd then bwd for fwd_bwd.
   std::vector<std::vector<std::int64_t>> rank_step_areas;

@@ -16,7 +16,8 @@ std::vector<ProfileEntry> fit_profile(const std::vector<ResultRow>& rows) {
   }
   std::vector<ProfileEntry> out;
   for (const auto& [k, pts] : groups) {
-    ProfileEntry e{std::get<0>(k), std::get<1>(k), std::get<2>(k), std::get<3>(k), 0, 0, static_cast<int>(pts.size())};
+    ProfileEntry e{
+        std::get<0>(k), std::get<1>(k), std::get<2>(k), std::get<3>(k), 0, 0, static_cast<int>(pts.size())};
     double sx = 0, sy = 0, sxx = 0, sxy = 0;
     for (auto [x, y] : pts) sx += x, sy += y, sxx += x * x, sxy += x * y;
     const double n = static_cast<double>(pts.size()), det = n * sxx - sx * sx;
@@ -35,11 +36,12 @@ std::vector<ProfileEntry> fit_profile(const std::vector<ResultRow>& rows) {
 }
 
 std::optional<ProfileEntry> find_profile(const std::vector<ProfileEntry>& p, const std::string& backend,
-                                         std::int64_t head_dim, const std::string& dtype, const std::string& pass) {
+                                         std::int64_t head_dim, const std::string& dtype,
+                                         const std::string& pass) {
   for (const char* want : {"exact", "any"})
     for (const auto& e : p)
-      if ((std::string(want) == "exact" ? e.backend == backend : e.backend == "*") && e.head_dim == head_dim &&
-          e.dtype == dtype && e.pass == pass)
+      if ((std::string(want) == "exact" ? e.backend == backend : e.backend == "*") &&
+          e.head_dim == head_dim && e.dtype == dtype && e.pass == pass)
         return e;
   return std::nullopt;
 }

@@ -8,7 +8,6 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
-
 namespace attnbench::model {
 
 namespace {
@@ -37,7 +36,8 @@ std::string short_params(const std::string& params) {
 }
 
 std::string group_of(const ResultRow& r) {
-  return fmt::format("{}{} S={} P={} {}", r.mask, short_params(r.mask_params), r.seqlen_q, r.world_size, r.pass);
+  return fmt::format("{}{} S={} P={} {}", r.mask, short_params(r.mask_params), r.seqlen_q, r.world_size,
+                     r.pass);
 }
 
 }  // namespace
@@ -52,7 +52,8 @@ void fill_row(ResultRow& row, const CaseModel& m) {
   row.time_ms = row.time_ms_min = row.time_ms_max = m.time_ms;
   const Metric* g = row.find_extra("gflop");
   row.tflops = g && m.time_ms > 0 ? g->value / m.time_ms * 1e-3 : 0;
-  row.message = m.profiled ? "modelled (kernel profile)" : "modelled (peak x attention_efficiency: no profile entry)";
+  row.message =
+      m.profiled ? "modelled (kernel profile)" : "modelled (peak x attention_efficiency: no profile entry)";
   std::vector<double> bytes(m.rank_bytes.begin(), m.rank_bytes.end());
   row.extra.push_back({"compute_ms", m.compute_ms, {}});
   row.extra.push_back({"comm_ms", m.comm_ms, {}});
@@ -80,8 +81,8 @@ Validation validate(const std::vector<ResultRow>& modelled, const std::vector<Re
     auto it = by_key.find(case_key(r));
     if (it == by_key.end()) continue;
     const ResultRow& m = *it->second;
-    Validation::Pair p{fmt::format("{} {} {}", strategy_label(r), group_of(r), r.backend), r.time_ms, m.time_ms,
-                       (m.time_ms - r.time_ms) / r.time_ms * 100};
+    Validation::Pair p{fmt::format("{} {} {}", strategy_label(r), group_of(r), r.backend), r.time_ms,
+                       m.time_ms, (m.time_ms - r.time_ms) / r.time_ms * 100};
     sum += std::abs(p.error_pct);
     v.pairs.push_back(p);
     auto& b = best[group_of(r)];
@@ -89,18 +90,23 @@ Validation validate(const std::vector<ResultRow>& modelled, const std::vector<Re
     if (b.second == nullptr || m.time_ms < b.second->time_ms) b.second = &m;
   }
   v.mape = v.pairs.empty() ? 0 : sum / static_cast<double>(v.pairs.size());
-  for (const auto& [g, b] : best) v.winners.push_back({g, strategy_label(*b.first), strategy_label(*b.second)});
+  for (const auto& [g, b] : best)
+    v.winners.push_back({g, strategy_label(*b.first), strategy_label(*b.second)});
   return v;
 }
 
 std::string validation_text(const Validation& v) {
   std::string s = "| case | measured ms | modelled ms | error % |\n|---|---:|---:|---:|\n";
   for (const auto& p : v.pairs)
-    s += fmt::format("| {} | {:.3f} | {:.3f} | {:+.1f} |\n", p.label, p.measured_ms, p.modelled_ms, p.error_pct);
-  s += fmt::format("\nMAPE: {:.1f} % over {} rows\n\n| group | measured fastest | modelled fastest | same |\n|---|---|---|---|\n",
-                   v.mape, v.pairs.size());
+    s += fmt::format("| {} | {:.3f} | {:.3f} | {:+.1f} |\n", p.label, p.measured_ms, p.modelled_ms,
+                     p.error_pct);
+  s += fmt::format(
+      "\nMAPE: {:.1f} % over {} rows\n\n| group | measured fastest | modelled fastest | same "
+      "|\n|---|---|---|---|\n",
+      v.mape, v.pairs.size());
   for (const auto& w : v.winners)
-    s += fmt::format("| {} | {} | {} | {} |\n", w.group, w.measured, w.modelled, w.measured == w.modelled ? "yes" : "no");
+    s += fmt::format("| {} | {} | {} | {} |\n", w.group, w.measured, w.modelled,
+                     w.measured == w.modelled ? "yes" : "no");
   return s;
 }
 
@@ -108,8 +114,9 @@ std::string recommend_markdown(const std::vector<ResultRow>& rows) {
   std::map<std::string, std::vector<const ResultRow*>> groups;
   for (const auto& r : rows)
     if (r.status == Status::modelled) groups[group_of(r)].push_back(&r);
-  std::string s = "| mask · seqlen · GPUs · pass | fastest | layout | ms | runner-up | ms | margin |\n"
-                  "|---|---|---|---:|---|---:|---:|\n";
+  std::string s =
+      "| mask · seqlen · GPUs · pass | fastest | layout | ms | runner-up | ms | margin |\n"
+      "|---|---|---|---:|---|---:|---:|\n";
   for (auto& [g, v] : groups) {
     std::stable_sort(v.begin(), v.end(), [](auto* a, auto* b) { return a->time_ms < b->time_ms; });
     const ResultRow& a = *v[0];

@@ -26,7 +26,8 @@ std::int64_t positive_sum(int alpha, std::int64_t beta, std::int64_t s, std::int
 
 }  // namespace
 
-std::int64_t slice_area_in(const Slice& sl, std::int64_t q0, std::int64_t q1, std::int64_t k0, std::int64_t k1) {
+std::int64_t slice_area_in(const Slice& sl, std::int64_t q0, std::int64_t q1, std::int64_t k0,
+                           std::int64_t k1) {
   const std::int64_t qs = std::max(q0, sl.q_begin), qe = std::min(q1, sl.q_end);
   const std::int64_t C1 = std::min(sl.k_end, k1), C2 = std::max(sl.k_begin, k0);
   if (qs >= qe || C1 <= C2) return 0;
@@ -64,8 +65,10 @@ std::int64_t slice_area_in(const Slice& sl, std::int64_t q0, std::int64_t q1, st
   return total;
 }
 
-SliceAreas::SliceAreas(const Mask& m) : slices_(m.slices().begin(), m.slices().end()), seqlen_q_(m.seqlen_q()) {
-  const std::int64_t buckets = std::clamp<std::int64_t>(static_cast<std::int64_t>(slices_.size()), 1, 1 << 16);
+SliceAreas::SliceAreas(const Mask& m)
+    : slices_(m.slices().begin(), m.slices().end()), seqlen_q_(m.seqlen_q()) {
+  const std::int64_t buckets =
+      std::clamp<std::int64_t>(static_cast<std::int64_t>(slices_.size()), 1, 1 << 16);
   bucket_ = std::max<std::int64_t>(1, (seqlen_q_ + buckets - 1) / buckets);
   const std::int64_t nb = (seqlen_q_ + bucket_ - 1) / bucket_ + 1;
   std::vector<std::int64_t> count(static_cast<std::size_t>(nb + 1), 0);
@@ -105,7 +108,8 @@ std::int64_t SliceAreas::area_in(std::int64_t q0, std::int64_t nq, std::int64_t 
 }
 
 std::pair<std::int64_t, std::int64_t> SliceAreas::key_extent(std::int64_t q0, std::int64_t nq) const {
-  std::int64_t first = std::numeric_limits<std::int64_t>::max(), last = std::numeric_limits<std::int64_t>::min();
+  std::int64_t first = std::numeric_limits<std::int64_t>::max(),
+               last = std::numeric_limits<std::int64_t>::min();
   if (nq <= 0) return {first, last};
   const std::int64_t q1 = q0 + nq, b0 = q0 / bucket_, b1 = (q1 - 1) / bucket_;
   for (std::int64_t b = b0; b <= b1; ++b)

@@ -29,8 +29,8 @@ std::string context_value(const json& ctx, const std::string& key) {
 
 bool is_failing_status(Status s) { return s == Status::mismatch || s == Status::error || s == Status::oom; }
 
-RowComparison compare_rows(const std::optional<ResultRow>& baseline,
-                           const std::optional<ResultRow>& current, const CompareOptions& opt) {
+RowComparison compare_rows(const std::optional<ResultRow>& baseline, const std::optional<ResultRow>& current,
+                           const CompareOptions& opt) {
   RowComparison rc;
   rc.baseline = baseline;
   rc.current = current;
@@ -49,9 +49,12 @@ RowComparison compare_rows(const std::optional<ResultRow>& baseline,
       rc.ratio = current->time_ms / baseline->time_ms;
       rc.change_pct = (rc.ratio - 1.0) * 100.0;
       const double size = std::fabs(rc.change_pct);
-      if (size <= opt.threshold_pct) rc.change = ChangeClass::same;
-      else if (size <= rc.noise_bar_pct) rc.change = ChangeClass::ambiguous;
-      else rc.change = rc.change_pct > 0 ? ChangeClass::slower : ChangeClass::faster;
+      if (size <= opt.threshold_pct)
+        rc.change = ChangeClass::same;
+      else if (size <= rc.noise_bar_pct)
+        rc.change = ChangeClass::ambiguous;
+      else
+        rc.change = rc.change_pct > 0 ? ChangeClass::slower : ChangeClass::faster;
     }
   } else if (baseline->status == current->status) {
     rc.change = ChangeClass::same;
@@ -78,9 +81,10 @@ std::vector<std::string> context_differences(const std::string& baseline_context
   for (const auto& k : keys) {
     auto va = context_value(a, k), vb = context_value(b, k);
     if (va != vb)
-      out.push_back(fmt::format("context differs: {} is \"{}\" in the baseline, \"{}\" now; "
-                                "timings may not be comparable",
-                                k, va, vb));
+      out.push_back(
+          fmt::format("context differs: {} is \"{}\" in the baseline, \"{}\" now; "
+                      "timings may not be comparable",
+                      k, va, vb));
   }
   return out;
 }
@@ -90,8 +94,7 @@ std::size_t CompareReport::count(ChangeClass c) const {
       std::count_if(rows.begin(), rows.end(), [c](const RowComparison& r) { return r.change == c; }));
 }
 
-CompareReport compare_runs(const RunFile& baseline, const RunFile& current,
-                           const CompareOptions& opt) {
+CompareReport compare_runs(const RunFile& baseline, const RunFile& current, const CompareOptions& opt) {
   CompareReport rep;
   rep.baseline_path = baseline.path;
   rep.current_path = current.path;
@@ -131,8 +134,8 @@ CompareReport compare_runs(const RunFile& baseline, const RunFile& current,
   return rep;
 }
 
-CompareOutcome compare_files(const std::filesystem::path& baseline,
-                             const std::filesystem::path& current, const CompareOptions& opt) {
+CompareOutcome compare_files(const std::filesystem::path& baseline, const std::filesystem::path& current,
+                             const CompareOptions& opt) {
   CompareOutcome out;
   try {
     if (!(opt.threshold_pct >= 0.0))

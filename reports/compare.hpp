@@ -1,4 +1,5 @@
-// The comparator behind `attnbench compare`: pairs the rows of two results.json files and classifies each change.
+// The comparator behind `attnbench compare`: pairs the rows of two results.json files and classifies each
+// change.
 #pragma once
 
 #include <filesystem>
@@ -74,10 +75,10 @@ struct CompareReport {
   std::string baseline_path, current_path;
   std::string baseline_context_json, current_context_json;
   CompareOptions options;
-  std::vector<std::string> warnings;      // context differences, duplicates
-  std::vector<RowComparison> rows;        // current order, then missing rows in baseline order
-  std::size_t timed_rows = 0;             // rows entering the geometric mean
-  double geomean_ratio = 0.0;             // NaN when no row was timed in both
+  std::vector<std::string> warnings;  // context differences, duplicates
+  std::vector<RowComparison> rows;    // current order, then missing rows in baseline order
+  std::size_t timed_rows = 0;         // rows entering the geometric mean
+  double geomean_ratio = 0.0;         // NaN when no row was timed in both
   std::size_t failures = 0;
 
   int exit_code() const { return failures > 0 ? 1 : 0; }
@@ -85,8 +86,8 @@ struct CompareReport {
 };
 
 // Classifies one pair of rows (either may be absent) under the options.
-RowComparison compare_rows(const std::optional<ResultRow>& baseline,
-                           const std::optional<ResultRow>& current, const CompareOptions&);
+RowComparison compare_rows(const std::optional<ResultRow>& baseline, const std::optional<ResultRow>& current,
+                           const CompareOptions&);
 
 // Whether a status counts as a failure (mismatch, error, oom).
 bool is_failing_status(Status);
@@ -100,11 +101,11 @@ std::vector<std::string> context_differences(const std::string& baseline_context
 
 // Everything `attnbench compare` does short of printing: load, compare, render.
 struct CompareOutcome {
-  int exit_code = 2;          // 0 nothing regressed, 1 regression, 2 bad input
-  std::string error;          // one line when exit_code == 2
+  int exit_code = 2;  // 0 nothing regressed, 1 regression, 2 bad input
+  std::string error;  // one line when exit_code == 2
   std::optional<CompareReport> report;
 };
-CompareOutcome compare_files(const std::filesystem::path& baseline,
-                             const std::filesystem::path& current, const CompareOptions&);
+CompareOutcome compare_files(const std::filesystem::path& baseline, const std::filesystem::path& current,
+                             const CompareOptions&);
 
 }  // namespace attnbench

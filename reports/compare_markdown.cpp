@@ -15,9 +15,12 @@ namespace {
 std::string cell(std::string s, std::size_t max_len = 120) {
   std::string out;
   for (char c : s) {
-    if (c == '|') out += "\\|";
-    else if (c == '\n' || c == '\r') out += ' ';
-    else out += c;
+    if (c == '|')
+      out += "\\|";
+    else if (c == '\n' || c == '\r')
+      out += ' ';
+    else
+      out += c;
   }
   if (out.size() > max_len) out = out.substr(0, max_len) + "...";
   return out;
@@ -41,9 +44,8 @@ void table_row(std::string& out, const RowComparison& r) {
   if (r.current && r.current->status != Status::ok && !r.current->message.empty() &&
       (!r.baseline || r.baseline->status != r.current->status))
     what += ": " + r.current->message;
-  out += fmt::format("| {} | {} | {} | {} | {} | {} |\n", cell(r.label),
-                     time_cell(r.baseline), time_cell(r.current), change_cell(r),
-                     noise_bar_cell(r), cell(what));
+  out += fmt::format("| {} | {} | {} | {} | {} | {} |\n", cell(r.label), time_cell(r.baseline),
+                     time_cell(r.current), change_cell(r), noise_bar_cell(r), cell(what));
 }
 
 }  // namespace
@@ -56,21 +58,19 @@ std::string render_compare_markdown(const CompareReport& rep, std::size_t max_ot
                        rep.failures == 1 ? "" : "s", n);
   else
     out += fmt::format("## attnbench compare: PASS, no regression in {} rows\n\n", n);
-  out += fmt::format("Baseline `{}`{}, current `{}`{}.\n\n", rep.baseline_path,
-                     revision(rep.baseline_context_json), rep.current_path,
-                     revision(rep.current_context_json));
+  out +=
+      fmt::format("Baseline `{}`{}, current `{}`{}.\n\n", rep.baseline_path,
+                  revision(rep.baseline_context_json), rep.current_path, revision(rep.current_context_json));
   for (const auto& w : rep.warnings) out += fmt::format("> **Warning:** {}\n", cell(w, 400));
   if (!rep.warnings.empty()) out += "\n";
 
   out += "| class | rows |\n|---|---:|\n";
   auto classes = all_change_classes();
-  std::stable_sort(classes.begin(), classes.end(), [](ChangeClass a, ChangeClass b) {
-    return change_class_rank(a) < change_class_rank(b);
-  });
+  std::stable_sort(classes.begin(), classes.end(),
+                   [](ChangeClass a, ChangeClass b) { return change_class_rank(a) < change_class_rank(b); });
   for (auto c : classes)
     if (auto k = rep.count(c))
-      out += fmt::format("| {}{} | {} |\n", to_string(c),
-                         rep.options.fail_on.count(c) ? " (fails)" : "", k);
+      out += fmt::format("| {}{} | {} |\n", to_string(c), rep.options.fail_on.count(c) ? " (fails)" : "", k);
   out += fmt::format("| geometric mean of time ratios, current / baseline ({} rows) | {} |\n\n",
                      rep.timed_rows, geomean_text(rep));
 
@@ -84,19 +84,19 @@ std::string render_compare_markdown(const CompareReport& rep, std::size_t max_ot
     out += "\n";
   }
   if (shown < n) {
-    out += fmt::format("<details><summary>{} rows ({})</summary>\n\n",
-                       rep.failures ? "Other" : "All", n - shown);
+    out += fmt::format("<details><summary>{} rows ({})</summary>\n\n", rep.failures ? "Other" : "All",
+                       n - shown);
     table_header(out);
     std::size_t listed = 0;
     for (const auto* r : ordered)
       if (!r->fails && listed < max_other_rows) table_row(out, *r), ++listed;
     if (listed < n - shown)
-      out += fmt::format("| ... {} more rows, all `same` or later in this order: see the JUnit "
-                         "report or rerun with a larger --md-max-rows | | | | | |\n",
-                         n - shown - listed);
+      out += fmt::format(
+          "| ... {} more rows, all `same` or later in this order: see the JUnit "
+          "report or rerun with a larger --md-max-rows | | | | | |\n",
+          n - shown - listed);
     out += fmt::format("| **geometric mean** ({} rows) | | | **{}** | | |\n", rep.timed_rows,
-                       rep.timed_rows ? fmt::format("{:+.1f} %", (rep.geomean_ratio - 1.0) * 100.0)
-                                      : "n/a");
+                       rep.timed_rows ? fmt::format("{:+.1f} %", (rep.geomean_ratio - 1.0) * 100.0) : "n/a");
     out += "\n</details>\n\n";
   }
   out += fmt::format("<sub>{} Fails on: {}.</sub>\n",

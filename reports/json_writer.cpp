@@ -25,14 +25,17 @@ nlohmann::ordered_json json_value(const std::string& name, const Cell& cell) {
   switch (cell.kind) {
     case Cell::Kind::number:
       return std::isfinite(cell.number) ? nlohmann::ordered_json(cell.number) : nullptr;
-    case Cell::Kind::integer: return cell.integer;
-    case Cell::Kind::text: return cell.text;
+    case Cell::Kind::integer:
+      return cell.integer;
+    case Cell::Kind::text:
+      return cell.text;
     case Cell::Kind::json: {
       const Field* f = find_field(name);
       if (f && f->json_form == JsonForm::string) return cell.text;
       return parse_or_string(cell.text);
     }
-    case Cell::Kind::none: break;
+    case Cell::Kind::none:
+      break;
   }
   return nullptr;
 }
@@ -55,8 +58,7 @@ std::string results_json(const Context& context, const std::vector<ResultRow>& r
   return doc.dump(2);
 }
 
-void write_results_json(const std::string& path, const Context& context,
-                        const std::vector<ResultRow>& rows) {
+void write_results_json(const std::string& path, const Context& context, const std::vector<ResultRow>& rows) {
   write_file_atomic(path, results_json(context, rows) + '\n');
 }
 

@@ -61,8 +61,7 @@ std::string column_name(const Column& c, bool cp, bool several_backends) {
   return several_backends ? c.backend + " " + s : s;
 }
 
-std::string render_table(const TableKey& key, const std::vector<const ResultRow*>& rows,
-                         bool show_shape) {
+std::string render_table(const TableKey& key, const std::vector<const ResultRow*>& rows, bool show_shape) {
   std::vector<std::string> strategies;  // first appearance orders CP columns by strategy
   std::set<std::string> backends;
   for (const auto* r : rows) add_unique(strategies, r->strategy), backends.insert(r->backend);
@@ -85,14 +84,12 @@ std::string render_table(const TableKey& key, const std::vector<const ResultRow*
     std::stable_sort(col_order.begin(), col_order.end(), [&](std::size_t a, std::size_t b) {
       auto rank = [&](const Column& c) {
         return std::make_tuple(
-            std::find(strategies.begin(), strategies.end(), c.strategy) - strategies.begin(),
-            c.world_size);
+            std::find(strategies.begin(), strategies.end(), c.strategy) - strategies.begin(), c.world_size);
       };
       return rank(cols[a]) < rank(cols[b]);
     });
 
-  std::string md = fmt::format("\n### {}{}{}\n\n| seqlen |", key.mask,
-                               key.cp ? " · context parallel" : "",
+  std::string md = fmt::format("\n### {}{}{}\n\n| seqlen |", key.mask, key.cp ? " · context parallel" : "",
                                show_shape ? " · " + key.shape : "");
   for (auto i : col_order) md += " " + column_name(cols[i], key.cp, backends.size() > 1) + " |";
   md += "\n|---:|";
@@ -109,8 +106,7 @@ std::string render_table(const TableKey& key, const std::vector<const ResultRow*
       auto it = cells.find(i);
       std::string text = it == cells.end() ? "" : markdown_cell(*it->second);
       // The fastest cell of a row stands out, as in the study's tables.
-      if (it != cells.end() && ok_cells > 1 && it->second->status == Status::ok &&
-          it->second->tflops == best)
+      if (it != cells.end() && ok_cells > 1 && it->second->status == Status::ok && it->second->tflops == best)
         text = "**" + text + "**";
       md += " " + text + " |";
     }
@@ -135,13 +131,20 @@ std::string format_tflops(double tflops) {
 
 std::string markdown_cell(const ResultRow& r) {
   switch (r.status) {
-    case Status::ok: return format_tflops(r.tflops);
-    case Status::mismatch: return "✗ " + format_tflops(r.tflops);
-    case Status::unsupported: return "—";
-    case Status::oom: return "OOM";
-    case Status::error: return "ERR";
-    case Status::skipped: return "skip";
-    case Status::modelled: return "≈ " + format_tflops(r.tflops);  // predicted, not run
+    case Status::ok:
+      return format_tflops(r.tflops);
+    case Status::mismatch:
+      return "✗ " + format_tflops(r.tflops);
+    case Status::unsupported:
+      return "—";
+    case Status::oom:
+      return "OOM";
+    case Status::error:
+      return "ERR";
+    case Status::skipped:
+      return "skip";
+    case Status::modelled:
+      return "≈ " + format_tflops(r.tflops);  // predicted, not run
   }
   return "?";
 }
@@ -181,11 +184,11 @@ std::string results_markdown(const std::string& title, const std::vector<ResultR
     if (tables[i].pass != pass) md += fmt::format("\n## {}\n", pass = tables[i].pass);
     md += render_table(tables[i], table_rows[i], show_shape);
   }
-  md +=
-      "\nLegend: numbers are " + cell_unit() + " of status `ok` rows; **bold** the fastest in its row; `✗ n` "
-      "mismatch (ran, failed the correctness check); `—` unsupported; `OOM` out of memory or over "
-      "the budget; `ERR` the backend threw; `skip` filtered or beyond a limit; empty: not in the "
-      "sweep. Messages are in results.csv.\n";
+  md += "\nLegend: numbers are " + cell_unit() +
+        " of status `ok` rows; **bold** the fastest in its row; `✗ n` "
+        "mismatch (ran, failed the correctness check); `—` unsupported; `OOM` out of memory or over "
+        "the budget; `ERR` the backend threw; `skip` filtered or beyond a limit; empty: not in the "
+        "sweep. Messages are in results.csv.\n";
   return md;
 }
 

@@ -14,7 +14,6 @@ std::string format_tflops(double tflops);
 // The cell text of one row: TFLOP/s, or a mark for a row that has no speed.
 std::string markdown_cell(const ResultRow&);
 std::string results_markdown(const std::string& title, const std::vector<ResultRow>&);
-void write_results_markdown(const std::string& path, const std::string& title,
-                            const std::vector<ResultRow>&);
+void write_results_markdown(const std::string& path, const std::string& title, const std::vector<ResultRow>&);
 
 }  // namespace attnbench

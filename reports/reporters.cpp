@@ -39,13 +39,18 @@ void JsonReporter::do_print_row(const ResultRow& row) {
   }
 }
 
-void JsonReporter::do_finish(const std::vector<ResultRow>& rows) { write_results_json(path_, context_, rows); }
+void JsonReporter::do_finish(const std::vector<ResultRow>& rows) {
+  write_results_json(path_, context_, rows);
+}
 
-void MarkdownReporter::do_finish(const std::vector<ResultRow>& rows) { write_results_markdown(path_, title_, rows); }
+void MarkdownReporter::do_finish(const std::vector<ResultRow>& rows) {
+  write_results_markdown(path_, title_, rows);
+}
 
 void PlotsReporter::do_finish(const std::vector<ResultRow>& rows) { write_plots(rows, out_dir_); }
 
-ReporterList standard_reporters(const std::string& out_dir, const std::string& title, const Context& context) {
+ReporterList standard_reporters(const std::string& out_dir, const std::string& title,
+                                const Context& context) {
   ReporterList list;
   list.push_back(std::make_unique<CsvReporter>(out_dir + "/results.csv"));
   list.push_back(std::make_unique<JsonReporter>(out_dir + "/results.json", context));

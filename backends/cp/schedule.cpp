@@ -1,4 +1,5 @@
-// The CP schedule as pure functions: Ulysses head spans and all-to-all counts, ring owners and bytes per step.
+// The CP schedule as pure functions: Ulysses head spans and all-to-all counts, ring owners and bytes per
+// step.
 #include "backends/cp/schedule.hpp"
 
 #include <fmt/format.h>
@@ -111,8 +112,8 @@ std::uint64_t others(const std::vector<std::int64_t>& counts, int me, std::uint6
 
 }  // namespace
 
-RankSchedule usp_schedule(const UspPlan& plan, int rank, std::int64_t B, std::int64_t Hq,
-                          std::int64_t Hkv, std::int64_t D, bool backward, std::uint64_t elem) {
+RankSchedule usp_schedule(const UspPlan& plan, int rank, std::int64_t B, std::int64_t Hq, std::int64_t Hkv,
+                          std::int64_t D, bool backward, std::uint64_t elem) {
   const int u = plan.ulysses, slot = rank / u, member = rank % u;
   const auto qh = ulysses_q_heads(Hq, u), kvh = ulysses_kv_heads(Hkv, u);
   const std::int64_t hkv = kvh[member].count;
@@ -135,8 +136,8 @@ RankSchedule usp_schedule(const UspPlan& plan, int rank, std::int64_t B, std::in
   return s;
 }
 
-RankSchedule allgather_schedule(const std::vector<Ranges>& ranks, int me, std::int64_t B,
-                                std::int64_t Hkv, std::int64_t D, bool backward, std::uint64_t elem) {
+RankSchedule allgather_schedule(const std::vector<Ranges>& ranks, int me, std::int64_t B, std::int64_t Hkv,
+                                std::int64_t D, bool backward, std::uint64_t elem) {
   const int P = static_cast<int>(ranks.size());
   std::vector<std::int64_t> kv(static_cast<std::size_t>(P));
   for (int r = 0; r < P; ++r) kv[r] = B * total_tokens(ranks[r]) * Hkv * D;

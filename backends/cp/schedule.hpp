@@ -61,8 +61,7 @@ struct RankSchedule {
 
 // The RingEngine's pass for member `me`: step s = outer_step * window + t. `block_bytes[m]`:
 // bytes of member m's [K | V] block (also of its [dK | dV] accumulator in the backward).
-RankSchedule ring_schedule(int me, int window, const std::vector<std::uint64_t>& block_bytes,
-                           bool backward);
+RankSchedule ring_schedule(int me, int window, const std::vector<std::uint64_t>& block_bytes, bool backward);
 
 // The whole Ulysses × ring pass of rank `rank` (all-to-alls around the ring), with
 // `elem_bytes` per tensor element. Step owners are ring slots.

@@ -15,7 +15,7 @@ struct Piece {
   std::int64_t range_size = 0;  // tokens of that range
   std::int64_t in_range = 0;    // token offset inside that range
   std::int64_t size = 0;
-  std::int64_t local = 0;       // token offset in the member's chunk-major layout
+  std::int64_t local = 0;  // token offset in the member's chunk-major layout
 };
 
 // A tensor's heads split over the members, with the floats per member of its
@@ -255,8 +255,8 @@ class UspExecution final : public CpExecution {
 
 }  // namespace
 
-std::unique_ptr<CpExecution> make_usp_execution(const Problem& p, const ChunkKernel& kernel,
-                                                const Inputs& in, Resources& res, const UspConfig& cfg) {
+std::unique_ptr<CpExecution> make_usp_execution(const Problem& p, const ChunkKernel& kernel, const Inputs& in,
+                                                Resources& res, const UspConfig& cfg) {
   return std::make_unique<UspExecution>(p, kernel, in, res, cfg);
 }
 

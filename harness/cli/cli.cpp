@@ -77,7 +77,8 @@ std::string closest_verb(CLI::App& app, const std::string& typed) {
 // "filesystem error: cannot create directories: No such file or directory [PATH]".
 std::string filesystem_message(const std::filesystem::filesystem_error& e) {
   std::string what = e.what();
-  if (const std::string prefix = "filesystem error: "; what.rfind(prefix, 0) == 0) what.erase(0, prefix.size());
+  if (const std::string prefix = "filesystem error: "; what.rfind(prefix, 0) == 0)
+    what.erase(0, prefix.size());
   if (const auto bracket = what.find(" ["); bracket != std::string::npos) what.erase(bracket);
   return e.path1().empty() ? what : fmt::format("{}: {}", e.path1().string(), what);
 }
@@ -108,7 +109,8 @@ int run_cli(int argc, const char* const* argv) {
   add_calibrate_command(app, exit_code);
   // `--plugin` is global: every verb's --help names it too.
   for (CLI::App* verb : app.get_subcommands({}))
-    verb->footer(verb->get_footer() + (verb->get_footer().empty() ? "" : "\n\n") + "Global option (before or after the verb): --plugin PATH.so  load backends from a plugin "
+    verb->footer(verb->get_footer() + (verb->get_footer().empty() ? "" : "\n\n") +
+                 "Global option (before or after the verb): --plugin PATH.so  load backends from a plugin "
                  "library (repeatable; also ATTNBENCH_PLUGIN_PATH)");
   if (argc <= 1) {  // a bare `attnbench` shows what it can do
     fmt::print("{}", app.help());

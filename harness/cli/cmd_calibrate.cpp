@@ -1,5 +1,5 @@
-// `attnbench calibrate --out MACHINE.yaml`: alpha-beta of this launch's links (ping-pong, allgather, all-to-all
-// over MPI, 1 KiB - 64 MiB as nccl-tests sizes them) and the kernel profile measured on the spot.
+// `attnbench calibrate --out MACHINE.yaml`: alpha-beta of this launch's links (ping-pong, allgather,
+// all-to-all over MPI, 1 KiB - 64 MiB as nccl-tests sizes them) and the kernel profile measured on the spot.
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
@@ -64,23 +64,26 @@ int do_calibrate(const CalibrateArgs& a) {
   Communicator& w = comm::world();
   const int P = w.size(), me = w.rank();
   if (P < 2)
-    throw InputError("calibrate: needs at least 2 ranks to measure links (accepted: mpirun -np N attnbench calibrate "
-                     "..., N >= 2)");
+    throw InputError(
+        "calibrate: needs at least 2 ranks to measure links (accepted: mpirun -np N attnbench calibrate "
+        "..., N >= 2)");
   std::vector<float> send(static_cast<std::size_t>(a.max_bytes / 4)), recv(send.size());
   std::vector<std::pair<double, double>> pp, ag, a2a;
   std::string table;
   for (std::int64_t bytes = 1024; bytes <= a.max_bytes; bytes *= 4) {
     const int reps = bytes <= (1 << 20) ? 20 : 5;
     // Ping-pong between ranks 0 and 1: half a round trip.
-    const double t_pp = time_op(w, reps, [&] {
-                          if (me == 0) {
-                            w.isend(send.data(), static_cast<std::size_t>(bytes), 1, 7)->wait();
-                            w.irecv(recv.data(), static_cast<std::size_t>(bytes), 1, 8)->wait();
-                          } else if (me == 1) {
-                            w.irecv(recv.data(), static_cast<std::size_t>(bytes), 0, 7)->wait();
-                            w.isend(send.data(), static_cast<std::size_t>(bytes), 0, 8)->wait();
-                          }
-                        }) / 2;
+    const double t_pp = time_op(w, reps,
+                                [&] {
+                                  if (me == 0) {
+                                    w.isend(send.data(), static_cast<std::size_t>(bytes), 1, 7)->wait();
+                                    w.irecv(recv.data(), static_cast<std::size_t>(bytes), 1, 8)->wait();
+                                  } else if (me == 1) {
+                                    w.irecv(recv.data(), static_cast<std::size_t>(bytes), 0, 7)->wait();
+                                    w.isend(send.data(), static_cast<std::size_t>(bytes), 0, 8)->wait();
+                                  }
+                                }) /
+                        2;
     // All-gather of `bytes` in total (nccl-tests' size), and all-to-all of `bytes` per rank.
     const std::int64_t per = bytes / 4 / P;
     std::vector<std::int64_t> counts(static_cast<std::size_t>(P), per);
@@ -106,7 +109,8 @@ int do_calibrate(const CalibrateArgs& a) {
     const std::string yaml = fmt::format(
         "name: calibrate\nbackends: [{}]\nmasks: [full, causal]\nseqlens: [{}]\n"
         "shape: {{batch: 1, heads_q: {}, heads_kv: {}, head_dim: {}}}\ndtypes: [{}]\npasses: [fwd, bwd]\n"
-        "timing: {{warmup: 1, min_iters: 3, max_iters: 10, min_time_s: 0.2, max_noise_pct: 5, timeout_s: 60}}\n"
+        "timing: {{warmup: 1, min_iters: 3, max_iters: 10, min_time_s: 0.2, max_noise_pct: 5, timeout_s: "
+        "60}}\n"
         "check: {{enabled: false}}\n",
         a.backend, seqlens, a.heads, a.heads, a.head_dim, a.dtype);
     const Scenario s = parse_scenario(yaml, "calibrate");
@@ -129,12 +133,15 @@ int do_calibrate(const CalibrateArgs& a) {
   m.attention_efficiency = 1;
   m.profile = profile;
   std::vector<std::string> comment{
-      "Measured by `attnbench calibrate` over " + std::to_string(P) + " ranks of one launch (one node: inter = intra).",
-      fmt::format("ping-pong fit: alpha {:.2f} us, {:.3g} GB/s (used for intra and inter)", l_pp.alpha_us, l_pp.gbps),
+      "Measured by `attnbench calibrate` over " + std::to_string(P) +
+          " ranks of one launch (one node: inter = intra).",
+      fmt::format("ping-pong fit: alpha {:.2f} us, {:.3g} GB/s (used for intra and inter)", l_pp.alpha_us,
+                  l_pp.gbps),
       fmt::format("allgather fit: alpha {:.2f} us, {:.3g} GB/s", l_ag.alpha_us, l_ag.gbps),
       fmt::format("all-to-all fit: alpha {:.2f} us, {:.3g} GB/s", l_a2a.alpha_us, l_a2a.gbps),
       fmt::format("peak_tflops: the best measured {} fwd rate (attention_efficiency 1)", a.backend),
-      "profile: time = a_ms + b_ms_per_gwork * (area x batch x heads_q) / 1e9, fitted on full and causal masks,",
+      "profile: time = a_ms + b_ms_per_gwork * (area x batch x heads_q) / 1e9, fitted on full and causal "
+      "masks,",
       "measured on rank 0 while every rank ran the same kernels (as in a CP run on this node)"};
   std::ofstream(a.out) << model::machine_yaml(m, comment);
   fmt::print("{}", table);
@@ -147,7 +154,8 @@ int do_calibrate(const CalibrateArgs& a) {
 
 void add_calibrate_command(CLI::App& app, int& exit_code) {
   auto args = std::make_shared<CalibrateArgs>();
-  CLI::App* c = app.add_subcommand("calibrate", "Measure link alpha/beta (MPI) and the kernel profile into a machine file");
+  CLI::App* c = app.add_subcommand(
+      "calibrate", "Measure link alpha/beta (MPI) and the kernel profile into a machine file");
   c->add_option("--out", args->out, "Machine file to write")->required();
   c->add_option("--name", args->name, "Machine name in the file");
   c->add_option("--backend", args->backend, "Backend whose kernel profile is measured");

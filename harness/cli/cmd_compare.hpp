@@ -17,7 +17,7 @@ struct CompareCommandArgs {
   std::string fail_on = "slower,broken";
   std::string md_path, junit_path;
   std::size_t md_max_rows = 200;  // non-failing rows listed in the Markdown
-  bool quiet = false;  // no Markdown on stdout (files and the verdict line only)
+  bool quiet = false;             // no Markdown on stdout (files and the verdict line only)
 };
 
 // Runs the comparison: Markdown on `out`, warnings and errors on `err`, the

@@ -42,19 +42,22 @@ std::string json_report(const Mask& m) {
     slices.push_back({{"q", {s.q_begin, s.q_end}}, {"k", {s.k_begin, s.k_end}}, {"type", to_string(s.type)}});
   j["slices"] = std::move(slices);
   if (const auto& v = m.varlen())
-    j["varlen"] = {{"cu_seqlens", v->cu_seqlens}, {"window_left", v->window_left}, {"window_right", v->window_right}};
+    j["varlen"] = {
+        {"cu_seqlens", v->cu_seqlens}, {"window_left", v->window_left}, {"window_right", v->window_right}};
   return j.dump(2) + "\n";
 }
 
 std::string text_report(const Mask& m, std::int64_t max_slices) {
-  std::string out = fmt::format("mask      {}\nseqlen    {} x {}\nparams    {}\narea      {}\ndensity   {:.6f}\n",
-                                m.name(), m.seqlen_q(), m.seqlen_k(), m.params_json(), m.area(), m.density());
+  std::string out =
+      fmt::format("mask      {}\nseqlen    {} x {}\nparams    {}\narea      {}\ndensity   {:.6f}\n", m.name(),
+                  m.seqlen_q(), m.seqlen_k(), m.params_json(), m.area(), m.density());
   const auto slices = m.slices();
   out += fmt::format("slices    {}\n", slices.size());
   std::int64_t shown = 0;
   for (const auto& s : slices) {
     if (shown++ == max_slices) {
-      out += fmt::format("  ... {} more (--json lists them all)\n", static_cast<std::int64_t>(slices.size()) - max_slices);
+      out += fmt::format("  ... {} more (--json lists them all)\n",
+                         static_cast<std::int64_t>(slices.size()) - max_slices);
       break;
     }
     out += fmt::format("  q [{}, {})  k [{}, {})  {}  area {}\n", s.q_begin, s.q_end, s.k_begin, s.k_end,
@@ -67,20 +70,21 @@ std::string text_report(const Mask& m, std::int64_t max_slices) {
 
 int run_mask_command(const MaskCommandOptions& o, std::string& out) {
   if (o.seqlen <= 0) throw InputError(fmt::format("mask '{}': --seqlen must be a positive integer", o.name));
-  if (o.seqlen_k < 0) throw InputError(fmt::format("mask '{}': --seqlen-k must be a positive integer", o.name));
+  if (o.seqlen_k < 0)
+    throw InputError(fmt::format("mask '{}': --seqlen-k must be a positive integer", o.name));
 
   const std::int64_t sk = o.seqlen_k > 0 ? o.seqlen_k : o.seqlen;
   const MaskPtr mask = build_mask(spec_from(o), o.seqlen, sk);
   if (!o.dump.empty()) {
     if (o.seqlen > kMaxDumpCells / sk)
-      throw InputError(fmt::format("mask '{}': --dump needs seqlen_q * seqlen_k <= {} cells (got {} x {})", o.name,
-                                   kMaxDumpCells, o.seqlen, sk));
+      throw InputError(fmt::format("mask '{}': --dump needs seqlen_q * seqlen_k <= {} cells (got {} x {})",
+                                   o.name, kMaxDumpCells, o.seqlen, sk));
     const auto dense = mask->dense();
     try {
       write_npy(o.dump, "|u1", {mask->seqlen_q(), mask->seqlen_k()}, dense.data(), dense.size());
     } catch (const std::runtime_error&) {  // an unusable path is bad input: exit 2, one line
-      throw InputError(fmt::format("mask '{}': --dump {}: cannot write the file (does its folder exist?)", o.name,
-                                   o.dump));
+      throw InputError(fmt::format("mask '{}': --dump {}: cannot write the file (does its folder exist?)",
+                                   o.name, o.dump));
     }
     // On stderr, so `--json` output stays one JSON document.
     fmt::print(stderr, "attnbench: wrote the dense mask ({} x {}, |u1) to {}\n", mask->seqlen_q(),
@@ -94,15 +98,17 @@ void add_mask_command(CLI::App& app, int& exit_code) {
   auto o = std::make_shared<MaskCommandOptions>();
   CLI::App* cmd = app.add_subcommand("mask", "Print a mask's area, density and slices, or dump it as .npy");
   cmd->add_option("name", o->name, "mask name (attnbench list masks)")->required();
-  cmd->add_option("--seqlen", o->seqlen, "query length (and key length unless --seqlen-k), 1 to 2^31")->required();
+  cmd->add_option("--seqlen", o->seqlen, "query length (and key length unless --seqlen-k), 1 to 2^31")
+      ->required();
   cmd->add_option("--seqlen-k", o->seqlen_k, "key length (bottom-right aligned when different), 1 to 2^31");
   cmd->add_option("--param", o->params, "mask parameter key=value (YAML value), repeatable");
   cmd->add_flag("--json", o->json, "print a JSON object (all slices, resolved parameters)");
   cmd->add_option("--dump", o->dump, "write the dense mask (Sq x Sk, |u1) to this .npy file");
   cmd->add_option("--max-slices", o->max_slices, "slices listed in the text output (default 64)");
-  cmd->footer(fmt::format("Limits: sequences up to {} = 2^31 tokens per axis (every area exact); at most 2^24 "
-                          "documents and 2^30 block pairs; --dump up to 2^31 cells. Past a limit: exit 2.",
-                          kMaxMaskSeqlen));
+  cmd->footer(
+      fmt::format("Limits: sequences up to {} = 2^31 tokens per axis (every area exact); at most 2^24 "
+                  "documents and 2^30 block pairs; --dump up to 2^31 cells. Past a limit: exit 2.",
+                  kMaxMaskSeqlen));
   cmd->callback([o, &exit_code] {
     std::string out;
     exit_code = run_mask_command(*o, out);

@@ -1,4 +1,5 @@
-// `attnbench model SCENARIO --machine M.yaml`: modelled CP rows through the usual writers; --validate, --recommend.
+// `attnbench model SCENARIO --machine M.yaml`: modelled CP rows through the usual writers; --validate,
+// --recommend.
 #include "harness/cli/cmd_model.hpp"
 
 #include <fmt/format.h>
@@ -56,8 +57,10 @@ int do_model(const ModelArgs& a) {
   if (!a.profile.empty()) {
     auto fitted = model::fit_profile(read_results_json(a.profile).rows);
     if (fitted.empty())
-      throw InputError(fmt::format("{}: no single-device ok rows to fit a kernel profile from (accepted: a results.json "
-                                   "of `attnbench run` with strategy none rows)", a.profile));
+      throw InputError(
+          fmt::format("{}: no single-device ok rows to fit a kernel profile from (accepted: a results.json "
+                      "of `attnbench run` with strategy none rows)",
+                      a.profile));
     // Fitted entries come first: they win over the machine file's own.
     fitted.insert(fitted.end(), machine.profile.begin(), machine.profile.end());
     machine.profile = std::move(fitted);
@@ -100,8 +103,8 @@ int do_model(const ModelArgs& a) {
   write_results_json(out + "/results.json", context, rows);
   write_results_markdown(out + "/results.md", s.name + " (modelled on " + machine.name + ")", rows);
   if (!a.quiet) write_plots(rows, out);
-  fmt::print("attnbench: model: {} rows ({} modelled) in {:.2f} s on {}; reports in {}/\n", rows.size(), modelled,
-             seconds, machine.name, out);
+  fmt::print("attnbench: model: {} rows ({} modelled) in {:.2f} s on {}; reports in {}/\n", rows.size(),
+             modelled, seconds, machine.name, out);
   int code = 0;
   if (a.recommend) {
     const std::string md = model::recommend_markdown(rows);
@@ -111,8 +114,10 @@ int do_model(const ModelArgs& a) {
   if (!a.validate.empty()) {
     const auto v = model::validate(rows, read_results_json(a.validate).rows);
     if (v.pairs.empty())
-      throw InputError(fmt::format("{}: no measured CP row matches a modelled case (accepted: a results.json of "
-                                   "`attnbench run` on the same scenario)", a.validate));
+      throw InputError(
+          fmt::format("{}: no measured CP row matches a modelled case (accepted: a results.json of "
+                      "`attnbench run` on the same scenario)",
+                      a.validate));
     const std::string text = model::validation_text(v);
     std::ofstream(out + "/validate.md") << text;
     fmt::print("{}", text);
@@ -124,10 +129,13 @@ int do_model(const ModelArgs& a) {
 
 void add_model_command(CLI::App& app, int& exit_code) {
   auto args = std::make_shared<ModelArgs>();
-  CLI::App* c = app.add_subcommand("model", "Project CP strategies to any GPU count with the cost model (no ranks needed)");
+  CLI::App* c = app.add_subcommand(
+      "model", "Project CP strategies to any GPU count with the cost model (no ranks needed)");
   c->add_option("scenario", args->scenario, "Scenario YAML file (world sizes up to thousands)")->required();
-  c->add_option("--machine", args->machine, "Machine file (machines/*.yaml or `attnbench calibrate` output)")->required();
-  c->add_option("--profile", args->profile, "results.json with single-device rows to fit the kernel profile from");
+  c->add_option("--machine", args->machine, "Machine file (machines/*.yaml or `attnbench calibrate` output)")
+      ->required();
+  c->add_option("--profile", args->profile,
+                "results.json with single-device rows to fit the kernel profile from");
   c->add_option("--out", args->out, "Output folder (default: results/<scenario name>-model)");
   c->add_option("--set", args->sets, "Override a scenario field: key.path=value (repeatable)");
   c->add_option("--filter", args->filter, "Model only cases whose label matches this glob");

@@ -1,4 +1,5 @@
-// `attnbench run SCENARIO`: expands the sweep, runs it, and hands each row to the reporters (CSV, JSON, Markdown, plots).
+// `attnbench run SCENARIO`: expands the sweep, runs it, and hands each row to the reporters (CSV, JSON,
+// Markdown, plots).
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -217,7 +218,7 @@ void add_run_command(CLI::App& app, int& exit_code) {
   run->add_option("--dump-tensors", args->dump, "Write every case's tensors (.npy) and case.json here");
   run->add_flag("--quiet", args->quiet, "No progress output");
   run->add_flag("--dry-run", args->dry_run,
-                 "Check the scenario and list its cases (after --set and --filter); run nothing");
+                "Check the scenario and list its cases (after --set and --filter); run nothing");
   run->add_flag(
       "--resume", args->resume,
       "Keep the rows already in OUT (results.csv, else results.json) and run only the missing cases");

@@ -38,7 +38,9 @@ template <auto M>
 Field text_col(std::string name, bool key, FieldType type = FieldType::text, std::string hint = {}) {
   Field f = describe(std::move(name), type, FieldRole::required, std::move(hint), key);
   if (type == FieldType::json) f.json_form = JsonForm::string;
-  f.get = [type](const ResultRow& r) { return type == FieldType::json ? Cell::of_json(r.*M) : Cell::of_text(r.*M); };
+  f.get = [type](const ResultRow& r) {
+    return type == FieldType::json ? Cell::of_json(r.*M) : Cell::of_text(r.*M);
+  };
   f.set = [](ResultRow& r, const Cell& c) { r.*M = c.text; };
   return f;
 }
@@ -68,7 +70,8 @@ Field status_col() {
   f.set = [](ResultRow& r, const Cell& c) {
     const auto s = parse_status(c.text);
     if (!s)
-      throw InputError(fmt::format("field 'status' is '{}' (accepted: {})", c.text, accepted_names<Status>()));
+      throw InputError(
+          fmt::format("field 'status' is '{}' (accepted: {})", c.text, accepted_names<Status>()));
     r.status = *s;
   };
   return f;
@@ -84,11 +87,14 @@ Field extra_col(std::string name, FieldType type, std::string hint, bool key = f
     if (m == nullptr) return {};
     switch (type) {
       case FieldType::text:
-      case FieldType::status: return Cell::of_text(m->text);
-      case FieldType::json: return Cell::of_json(m->text);
+      case FieldType::status:
+        return Cell::of_text(m->text);
+      case FieldType::json:
+        return Cell::of_json(m->text);
       case FieldType::integer:
         return std::isfinite(m->value) ? Cell::of_integer(std::llround(m->value)) : Cell{};
-      case FieldType::number: return m->text.empty() ? Cell::of_number(m->value) : Cell::of_text(m->text);
+      case FieldType::number:
+        return m->text.empty() ? Cell::of_number(m->value) : Cell::of_text(m->text);
     }
     return {};
   };
@@ -215,23 +221,29 @@ std::string format_number(double v) {
 
 std::string cell_text(const Cell& c) {
   switch (c.kind) {
-    case Kind::number: return format_number(c.number);
-    case Kind::integer: return std::to_string(c.integer);
+    case Kind::number:
+      return format_number(c.number);
+    case Kind::integer:
+      return std::to_string(c.integer);
     case Kind::text:
-    case Kind::json: return c.text;
-    case Kind::none: break;
+    case Kind::json:
+      return c.text;
+    case Kind::none:
+      break;
   }
   return "";
 }
 
 Cell parse_cell_text(const Field& f, const std::string& text) {
-  if (text.empty() && (f.role == FieldRole::standard_extra || f.type == FieldType::integer ||
-                       f.type == FieldType::number))
+  if (text.empty() &&
+      (f.role == FieldRole::standard_extra || f.type == FieldType::integer || f.type == FieldType::number))
     return {};
   switch (f.type) {
     case FieldType::text:
-    case FieldType::status: return Cell::of_text(text);
-    case FieldType::json: return Cell::of_json(text);
+    case FieldType::status:
+      return Cell::of_text(text);
+    case FieldType::json:
+      return Cell::of_json(text);
     case FieldType::integer: {
       try {
         std::size_t used = 0;

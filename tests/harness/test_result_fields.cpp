@@ -26,11 +26,21 @@ ResultRow full_row() {
   for (const auto& f : result_fields()) {
     ++i;
     switch (f.type) {
-      case FieldType::text: f.set(r, Cell::of_text("t_" + f.name + ", \"quoted\"")); break;
-      case FieldType::integer: f.set(r, Cell::of_integer(1000 * i + 7)); break;
-      case FieldType::number: f.set(r, Cell::of_number(0.25 * static_cast<double>(i))); break;
-      case FieldType::json: f.set(r, Cell::of_json(R"({"b":[1,2],"a":"x"})")); break;
-      case FieldType::status: f.set(r, Cell::of_text("mismatch")); break;
+      case FieldType::text:
+        f.set(r, Cell::of_text("t_" + f.name + ", \"quoted\""));
+        break;
+      case FieldType::integer:
+        f.set(r, Cell::of_integer(1000 * i + 7));
+        break;
+      case FieldType::number:
+        f.set(r, Cell::of_number(0.25 * static_cast<double>(i)));
+        break;
+      case FieldType::json:
+        f.set(r, Cell::of_json(R"({"b":[1,2],"a":"x"})"));
+        break;
+      case FieldType::status:
+        f.set(r, Cell::of_text("mismatch"));
+        break;
     }
   }
   r.extra.push_back({"rank_time_ms", ResultRow::nan, "[1.5,2.5]", true});
@@ -47,7 +57,8 @@ void check_same_cells(const ResultRow& got, const ResultRow& want) {
 
 }  // namespace
 
-TEST_CASE("the field table: required columns first, in DESIGN.md's order, then the standard extras", "[schema]") {
+TEST_CASE("the field table: required columns first, in DESIGN.md's order, then the standard extras",
+          "[schema]") {
   const auto& req = required_columns();
   REQUIRE(req.size() == 27);
   CHECK(req.front() == "backend");
@@ -93,8 +104,10 @@ TEST_CASE("the CSV reader takes empty standard extras as absent and names bad ce
   bad.replace(bad.find(",1,causal"), 2, ",x");  // world_size
   CHECK_THROWS_WITH(parse_results_csv(CsvWriter::header() + "\n" + bad + "\n", "t.csv"),
                     Catch::Contains("t.csv: row 1: field 'world_size' is 'x' (expected an integer)"));
-  CHECK_THROWS_WITH(parse_results_csv("backend,strategy\n", "h.csv"), Catch::Contains("field 'world_size' missing"));
-  CHECK_THROWS_WITH(read_results_csv("no/such/results.csv"), Catch::Contains("no/such/results.csv: no such file"));
+  CHECK_THROWS_WITH(parse_results_csv("backend,strategy\n", "h.csv"),
+                    Catch::Contains("field 'world_size' missing"));
+  CHECK_THROWS_WITH(read_results_csv("no/such/results.csv"),
+                    Catch::Contains("no/such/results.csv: no such file"));
 }
 
 TEST_CASE("one case key: canonical mask parameters and options, every key column counts", "[schema]") {
@@ -128,8 +141,9 @@ TEST_CASE("accepted-value lists come from the enums", "[schema]") {
   CHECK(accepted_names<Pass>() == "fwd, bwd, fwd_bwd");
   CHECK(accepted_names<DType>() == "fp32, fp64, bf16, fp16");
   ResultRow r;
-  CHECK_THROWS_WITH(find_field("status")->set(r, Cell::of_text("fine")),
-                    "field 'status' is 'fine' (accepted: ok, unsupported, oom, error, mismatch, skipped, modelled)");
+  CHECK_THROWS_WITH(
+      find_field("status")->set(r, Cell::of_text("fine")),
+      "field 'status' is 'fine' (accepted: ok, unsupported, oom, error, mismatch, skipped, modelled)");
 }
 
 TEST_CASE("bytes: the minimum traffic of Q, visible K and V, O and LSE (and gradients)", "[schema][bytes]") {
@@ -154,8 +168,8 @@ TEST_CASE("bytes: the minimum traffic of Q, visible K and V, O and LSE (and grad
   CHECK(pass_bytes(problem("causal", {}, 64, 64, Pass::bwd, DType::fp32)) == expected(64, 64, true, 4));
   CHECK(pass_bytes(problem("causal", {}, 64, 64, Pass::fwd_bwd, DType::fp32)) == expected(64, 64, true, 4));
   // Causal documents: each document's last query sees all its keys.
-  CHECK(pass_bytes(problem("causal_document", {{"doc_lengths", "[10,30,24]"}}, 64, 64, Pass::fwd, DType::bf16)) ==
-        expected(64, 64, false, 2));
+  CHECK(pass_bytes(problem("causal_document", {{"doc_lengths", "[10,30,24]"}}, 64, 64, Pass::fwd,
+                           DType::bf16)) == expected(64, 64, false, 2));
   // Cross-attention, 16 queries on 64 keys, causal window 8 (bottom-right aligned):
   // queries sit on keys 48..63 and see 8 back, so only keys 40..63 are read.
   CHECK(pass_bytes(problem("causal_sliding_window", {{"window", "8"}}, 16, 64, Pass::fwd, DType::fp32)) ==

@@ -29,7 +29,8 @@ using namespace attnbench;
 
 namespace {
 
-Problem problem(const MaskSpec& mask, std::int64_t S, int P, const std::string& strategy, std::int64_t heads = 8) {
+Problem problem(const MaskSpec& mask, std::int64_t S, int P, const std::string& strategy,
+                std::int64_t heads = 8) {
   Problem p;
   p.shape = {1, heads, heads, S, S, 64};
   p.dtype = DType::bf16;
@@ -42,7 +43,8 @@ Problem problem(const MaskSpec& mask, std::int64_t S, int P, const std::string& 
 
 model::Machine h100() {
   return model::parse_machine(
-      "name: t\ngpus_per_node: 8\nintra: {alpha_us: 10, gbps: 370}\ninter: {alpha_us: 20, gbps: 45}\npeak_tflops: 989\n",
+      "name: t\ngpus_per_node: 8\nintra: {alpha_us: 10, gbps: 370}\ninter: {alpha_us: 20, gbps: "
+      "45}\npeak_tflops: 989\n",
       "t.yaml");
 }
 
@@ -110,10 +112,12 @@ TEST_CASE("machine files: bad fields name the file, the field and the accepted v
   };
   CHECK(err("gpus_per_node: 8\nintra: {alpha_us: 1, gbps: 1}\ninter: {alpha_us: 1, gbps: 1}\n") ==
         "m.yaml: peak_tflops: missing (accepted: a positive number)");
-  CHECK(err("gpus_per_node: 8\nintra: {alpha_us: 1, gbps: -3}\ninter: {alpha_us: 1, gbps: 1}\npeak_tflops: 1\n") ==
-        "m.yaml: intra.gbps: -3 is not positive (accepted: a positive number)");
-  CHECK_THAT(err("gpus: 8\n"), Catch::StartsWith("m.yaml: gpus: unknown field (accepted: name, gpus_per_node"));
-  CHECK_THAT(err("gpus_per_node: 8\nintra: {alpha_us: 1, gbps: 1, x: 2}\n"), Catch::Contains("intra.x: unknown field"));
+  CHECK(err("gpus_per_node: 8\nintra: {alpha_us: 1, gbps: -3}\ninter: {alpha_us: 1, gbps: 1}\npeak_tflops: "
+            "1\n") == "m.yaml: intra.gbps: -3 is not positive (accepted: a positive number)");
+  CHECK_THAT(err("gpus: 8\n"),
+             Catch::StartsWith("m.yaml: gpus: unknown field (accepted: name, gpus_per_node"));
+  CHECK_THAT(err("gpus_per_node: 8\nintra: {alpha_us: 1, gbps: 1, x: 2}\n"),
+             Catch::Contains("intra.x: unknown field"));
 }
 
 TEST_CASE("profile fits recover a line, and the model uses them", "[model]") {
@@ -138,7 +142,10 @@ TEST_CASE("profile fits recover a line, and the model uses them", "[model]") {
   CHECK_FALSE(model::find_profile(fit, "b", 64, "fp32", "bwd").has_value());
 }
 
-TEST_CASE("Ulysses past the head count is unsupported with the reason, and zigzag beats the contiguous ring on causal", "[model]") {
+TEST_CASE(
+    "Ulysses past the head count is unsupported with the reason, and zigzag beats the contiguous ring on "
+    "causal",
+    "[model]") {
   const auto m = h100();
   auto u = model::model_case(problem({"causal", {}}, 1 << 16, 16, "ulysses", 8), "cpu.flash", m);
   CHECK_FALSE(u.supported);
@@ -175,7 +182,8 @@ TEST_CASE("1024 GPUs x 6 strategies x 30 document masks model in under 10 s", "[
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const double cpu = static_cast<double>(std::clock() - c0) / CLOCKS_PER_SEC;
   omp_set_num_threads(threads);
-  WARN(fmt::format("1024 GPUs x 6 strategies x 30 masks: {:.2f} s wall, {:.2f} s CPU, {} modelled", s, cpu, modelled));
+  WARN(fmt::format("1024 GPUs x 6 strategies x 30 masks: {:.2f} s wall, {:.2f} s CPU, {} modelled", s, cpu,
+                   modelled));
   CHECK(modelled == 150);  // ulysses: 64 heads cannot split over 1024 ranks
   CHECK(cpu < 10);
 }
@@ -207,10 +215,12 @@ TEST_CASE("attnbench model writes modelled rows, and a bad machine file exits 2"
   const auto dir = std::filesystem::temp_directory_path() / fmt::format("attnbench-model-{}", ::getpid());
   std::filesystem::create_directories(dir);
   {
-    std::ofstream(dir / "s.yaml") << "name: m\nbackends: [cpu.flash]\nstrategies: [ring_zigzag, ulysses]\n"
-                                     "world_sizes: [2, 16]\nmasks: [causal]\nseqlens: [4096]\n"
-                                     "shape: {batch: 1, heads_q: 8, heads_kv: 8, head_dim: 64}\npasses: [fwd]\n";
-    std::ofstream(dir / "bad.yaml") << "gpus_per_node: 8\nintra: {alpha_us: 1, gbps: 1}\ninter: {alpha_us: 1, gbps: 1}\n";
+    std::ofstream(dir / "s.yaml")
+        << "name: m\nbackends: [cpu.flash]\nstrategies: [ring_zigzag, ulysses]\n"
+           "world_sizes: [2, 16]\nmasks: [causal]\nseqlens: [4096]\n"
+           "shape: {batch: 1, heads_q: 8, heads_kv: 8, head_dim: 64}\npasses: [fwd]\n";
+    std::ofstream(dir / "bad.yaml")
+        << "gpus_per_node: 8\nintra: {alpha_us: 1, gbps: 1}\ninter: {alpha_us: 1, gbps: 1}\n";
   }
   auto cli = [](std::vector<std::string> args) {
     std::vector<const char*> argv{"attnbench"};
@@ -218,8 +228,8 @@ TEST_CASE("attnbench model writes modelled rows, and a bad machine file exits 2"
     return run_cli(static_cast<int>(argv.size()), argv.data());
   };
   const std::string s = (dir / "s.yaml").string(), out = (dir / "out").string();
-  CHECK(cli({"model", s, "--machine", ATTNBENCH_SOURCE_DIR "/machines/h100-8x-nvlink-ib400.yaml", "--out", out,
-             "--quiet", "--recommend"}) == 0);
+  CHECK(cli({"model", s, "--machine", ATTNBENCH_SOURCE_DIR "/machines/h100-8x-nvlink-ib400.yaml", "--out",
+             out, "--quiet", "--recommend"}) == 0);
   const auto rows = read_results_json(out + "/results.json").rows;
   REQUIRE(rows.size() == 4);
   int modelled = 0, unsupported = 0;
@@ -227,7 +237,7 @@ TEST_CASE("attnbench model writes modelled rows, and a bad machine file exits 2"
     modelled += r.status == Status::modelled;
     unsupported += r.status == Status::unsupported;
   }
-  CHECK(modelled == 3);     // ulysses cannot split 8 heads over 16 ranks
+  CHECK(modelled == 3);  // ulysses cannot split 8 heads over 16 ranks
   CHECK(unsupported == 1);
   CHECK(std::filesystem::exists(out + "/recommend.md"));
   CHECK(cli({"model", s, "--machine", (dir / "bad.yaml").string(), "--out", out}) == 2);

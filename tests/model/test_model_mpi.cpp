@@ -17,9 +17,11 @@ using namespace attnbench;
 TEST_CASE("the model's schedule equals the real executions' counts for cp-cpu.yaml", "[model][mpi]") {
   Communicator& w = comm::world();
   const int P = w.size(), me = w.rank();
-  // The scenario's strategies, masks, options and shape; a short sequence so that 8 ranks on 2 cores stay quick.
-  const Scenario s = load_scenario(ATTNBENCH_SOURCE_DIR "/scenarios/cp-cpu.yaml",
-                                   {"seqlens=[512]", fmt::format("world_sizes=[{}]", P), "passes=[fwd, bwd]"});
+  // The scenario's strategies, masks, options and shape; a short sequence so that 8 ranks on 2 cores stay
+  // quick.
+  const Scenario s =
+      load_scenario(ATTNBENCH_SOURCE_DIR "/scenarios/cp-cpu.yaml",
+                    {"seqlens=[512]", fmt::format("world_sizes=[{}]", P), "passes=[fwd, bwd]"});
   model::Machine machine;  // links and peak only scale times; counts do not depend on them
   machine.intra = machine.inter = {1, 1};
   machine.peak_tflops = 1;
