@@ -13,12 +13,9 @@ double pass_flops(const Problem& p) {
   const double fwd = 4.0 * area * static_cast<double>(p.shape.heads_q) *
                      static_cast<double>(p.shape.head_dim) * static_cast<double>(p.shape.batch);
   switch (p.pass) {
-    case Pass::fwd:
-      return fwd;
-    case Pass::bwd:
-      return 2.5 * fwd;
-    case Pass::fwd_bwd:
-      return 3.5 * fwd;
+    case Pass::fwd: return fwd;
+    case Pass::bwd: return 2.5 * fwd;
+    case Pass::fwd_bwd: return 3.5 * fwd;
   }
   return fwd;
 }

@@ -39,26 +39,19 @@ std::span<const Status> all_values<Status>() {
 
 std::string_view to_string(DType d) {
   switch (d) {
-    case DType::fp32:
-      return "fp32";
-    case DType::fp64:
-      return "fp64";
-    case DType::bf16:
-      return "bf16";
-    case DType::fp16:
-      return "fp16";
+    case DType::fp32: return "fp32";
+    case DType::fp64: return "fp64";
+    case DType::bf16: return "bf16";
+    case DType::fp16: return "fp16";
   }
   return "?";
 }
 
 std::string_view to_string(Pass p) {
   switch (p) {
-    case Pass::fwd:
-      return "fwd";
-    case Pass::bwd:
-      return "bwd";
-    case Pass::fwd_bwd:
-      return "fwd_bwd";
+    case Pass::fwd: return "fwd";
+    case Pass::bwd: return "bwd";
+    case Pass::fwd_bwd: return "fwd_bwd";
   }
   return "?";
 }
@@ -67,20 +60,13 @@ std::string_view to_string(Device d) { return d == Device::cpu ? "cpu" : "cuda";
 
 std::string_view to_string(Status s) {
   switch (s) {
-    case Status::ok:
-      return "ok";
-    case Status::unsupported:
-      return "unsupported";
-    case Status::oom:
-      return "oom";
-    case Status::error:
-      return "error";
-    case Status::mismatch:
-      return "mismatch";
-    case Status::skipped:
-      return "skipped";
-    case Status::modelled:
-      return "modelled";
+    case Status::ok: return "ok";
+    case Status::unsupported: return "unsupported";
+    case Status::oom: return "oom";
+    case Status::error: return "error";
+    case Status::mismatch: return "mismatch";
+    case Status::skipped: return "skipped";
+    case Status::modelled: return "modelled";
   }
   return "?";
 }
@@ -91,13 +77,10 @@ std::optional<Status> parse_status(std::string_view s) { return parse_by_name<St
 
 std::size_t dtype_size(DType d) {
   switch (d) {
-    case DType::fp32:
-      return 4;
-    case DType::fp64:
-      return 8;
+    case DType::fp32: return 4;
+    case DType::fp64: return 8;
     case DType::bf16:
-    case DType::fp16:
-      return 2;
+    case DType::fp16: return 2;
   }
   return 0;
 }

@@ -8,13 +8,10 @@ namespace attnbench {
 
 double default_tolerance(DType d, bool backward) {
   switch (d) {
-    case DType::fp64:
-      return backward ? 1e-10 : 1e-12;
-    case DType::fp32:
-      return backward ? 1e-4 : 1e-5;
+    case DType::fp64: return backward ? 1e-10 : 1e-12;
+    case DType::fp32: return backward ? 1e-4 : 1e-5;
     case DType::bf16:
-    case DType::fp16:
-      return 1e-2;
+    case DType::fp16: return 1e-2;
   }
   return 1e-5;
 }

@@ -17,10 +17,8 @@ float round_to_dtype(float x, DType d) {
       bits += 0x7FFFu + ((bits >> 16) & 1u);
       return std::bit_cast<float>(bits & 0xFFFF0000u);
     }
-    case DType::fp16:
-      return static_cast<float>(static_cast<_Float16>(x));
-    default:
-      return x;
+    case DType::fp16: return static_cast<float>(static_cast<_Float16>(x));
+    default: return x;
   }
 }
 

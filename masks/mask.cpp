@@ -45,13 +45,10 @@ std::int64_t Slice::area() const {
   const std::int64_t nq = q_end - q_begin, nk = k_end - k_begin;
   if (nq <= 0 || nk <= 0) return 0;
   switch (type) {
-    case SliceType::full:
-      return nq * nk;
-    case SliceType::causal:
-      return sum_clamp_rising(nq, nk - nq + 1, nk);
+    case SliceType::full: return nq * nk;
+    case SliceType::causal: return sum_clamp_rising(nq, nk - nq + 1, nk);
     // Row i allows nk - i keys: the rows reversed are a rising sequence.
-    case SliceType::inv_causal:
-      return sum_clamp_rising(nq, nk - nq + 1, nk);
+    case SliceType::inv_causal: return sum_clamp_rising(nq, nk - nq + 1, nk);
     case SliceType::bicausal: {
       // Row i allows min(nk - i, nk - nq + 1) keys, never negative.
       const std::int64_t c = nk - nq + 1;
@@ -64,14 +61,10 @@ std::int64_t Slice::area() const {
 
 std::string_view to_string(SliceType t) {
   switch (t) {
-    case SliceType::full:
-      return "full";
-    case SliceType::causal:
-      return "causal";
-    case SliceType::inv_causal:
-      return "inv_causal";
-    case SliceType::bicausal:
-      return "bicausal";
+    case SliceType::full: return "full";
+    case SliceType::causal: return "causal";
+    case SliceType::inv_causal: return "inv_causal";
+    case SliceType::bicausal: return "bicausal";
   }
   return "?";
 }

@@ -55,14 +55,10 @@ bool slice_allows(const Slice& s, std::int64_t q, std::int64_t k) {
   const std::int64_t nq = s.q_end - s.q_begin, nk = s.k_end - s.k_begin;
   const bool causal = j <= i + (nk - nq), inv_causal = j >= i;
   switch (s.type) {
-    case SliceType::full:
-      return true;
-    case SliceType::causal:
-      return causal;
-    case SliceType::inv_causal:
-      return inv_causal;
-    case SliceType::bicausal:
-      return causal && inv_causal;
+    case SliceType::full: return true;
+    case SliceType::causal: return causal;
+    case SliceType::inv_causal: return inv_causal;
+    case SliceType::bicausal: return causal && inv_causal;
   }
   return false;
 }

@@ -10,24 +10,15 @@ namespace attnbench {
 
 int change_class_rank(ChangeClass c) {
   switch (c) {
-    case ChangeClass::slower:
-      return 0;
-    case ChangeClass::broken:
-      return 1;
-    case ChangeClass::ambiguous:
-      return 2;
-    case ChangeClass::changed:
-      return 3;
-    case ChangeClass::missing:
-      return 4;
-    case ChangeClass::added:
-      return 5;
-    case ChangeClass::fixed:
-      return 6;
-    case ChangeClass::faster:
-      return 7;
-    case ChangeClass::same:
-      return 8;
+    case ChangeClass::slower: return 0;
+    case ChangeClass::broken: return 1;
+    case ChangeClass::ambiguous: return 2;
+    case ChangeClass::changed: return 3;
+    case ChangeClass::missing: return 4;
+    case ChangeClass::added: return 5;
+    case ChangeClass::fixed: return 6;
+    case ChangeClass::faster: return 7;
+    case ChangeClass::same: return 8;
   }
   return 9;
 }

@@ -25,17 +25,14 @@ nlohmann::ordered_json json_value(const std::string& name, const Cell& cell) {
   switch (cell.kind) {
     case Cell::Kind::number:
       return std::isfinite(cell.number) ? nlohmann::ordered_json(cell.number) : nullptr;
-    case Cell::Kind::integer:
-      return cell.integer;
-    case Cell::Kind::text:
-      return cell.text;
+    case Cell::Kind::integer: return cell.integer;
+    case Cell::Kind::text: return cell.text;
     case Cell::Kind::json: {
       const Field* f = find_field(name);
       if (f && f->json_form == JsonForm::string) return cell.text;
       return parse_or_string(cell.text);
     }
-    case Cell::Kind::none:
-      break;
+    case Cell::Kind::none: break;
   }
   return nullptr;
 }

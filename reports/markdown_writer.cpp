@@ -131,20 +131,13 @@ std::string format_tflops(double tflops) {
 
 std::string markdown_cell(const ResultRow& r) {
   switch (r.status) {
-    case Status::ok:
-      return format_tflops(r.tflops);
-    case Status::mismatch:
-      return "✗ " + format_tflops(r.tflops);
-    case Status::unsupported:
-      return "—";
-    case Status::oom:
-      return "OOM";
-    case Status::error:
-      return "ERR";
-    case Status::skipped:
-      return "skip";
-    case Status::modelled:
-      return "≈ " + format_tflops(r.tflops);  // predicted, not run
+    case Status::ok: return format_tflops(r.tflops);
+    case Status::mismatch: return "✗ " + format_tflops(r.tflops);
+    case Status::unsupported: return "—";
+    case Status::oom: return "OOM";
+    case Status::error: return "ERR";
+    case Status::skipped: return "skip";
+    case Status::modelled: return "≈ " + format_tflops(r.tflops);  // predicted, not run
   }
   return "?";
 }

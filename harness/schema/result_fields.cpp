@@ -87,14 +87,11 @@ Field extra_col(std::string name, FieldType type, std::string hint, bool key = f
     if (m == nullptr) return {};
     switch (type) {
       case FieldType::text:
-      case FieldType::status:
-        return Cell::of_text(m->text);
-      case FieldType::json:
-        return Cell::of_json(m->text);
+      case FieldType::status: return Cell::of_text(m->text);
+      case FieldType::json: return Cell::of_json(m->text);
       case FieldType::integer:
         return std::isfinite(m->value) ? Cell::of_integer(std::llround(m->value)) : Cell{};
-      case FieldType::number:
-        return m->text.empty() ? Cell::of_number(m->value) : Cell::of_text(m->text);
+      case FieldType::number: return m->text.empty() ? Cell::of_number(m->value) : Cell::of_text(m->text);
     }
     return {};
   };
@@ -221,15 +218,11 @@ std::string format_number(double v) {
 
 std::string cell_text(const Cell& c) {
   switch (c.kind) {
-    case Kind::number:
-      return format_number(c.number);
-    case Kind::integer:
-      return std::to_string(c.integer);
+    case Kind::number: return format_number(c.number);
+    case Kind::integer: return std::to_string(c.integer);
     case Kind::text:
-    case Kind::json:
-      return c.text;
-    case Kind::none:
-      break;
+    case Kind::json: return c.text;
+    case Kind::none: break;
   }
   return "";
 }
@@ -240,10 +233,8 @@ Cell parse_cell_text(const Field& f, const std::string& text) {
     return {};
   switch (f.type) {
     case FieldType::text:
-    case FieldType::status:
-      return Cell::of_text(text);
-    case FieldType::json:
-      return Cell::of_json(text);
+    case FieldType::status: return Cell::of_text(text);
+    case FieldType::json: return Cell::of_json(text);
     case FieldType::integer: {
       try {
         std::size_t used = 0;

@@ -10,31 +10,22 @@
 #include "reports/csv_reader.hpp"
 #include "reports/csv_writer.hpp"
 
+#include "tests/harness/files_test_util.hpp"
+
 namespace fs = std::filesystem;
 using namespace attnbench;
 
 namespace {
 
-fs::path temp_dir(const std::string& name) {
-  const fs::path d =
-      fs::temp_directory_path() / ("attnbench-test-" + name + "-" + std::to_string(::getpid()));
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
+using test::slurp;
+
+fs::path temp_dir(const std::string& name) { return test::fresh_temp_dir(name); }
 
 int cli(std::vector<std::string> args) {
   args.insert(args.begin(), "attnbench");
   std::vector<const char*> argv;
   for (auto& a : args) argv.push_back(a.c_str());
   return run_cli(static_cast<int>(argv.size()), argv.data());
-}
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 const char* small_scenario = R"(

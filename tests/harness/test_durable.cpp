@@ -15,25 +15,16 @@
 #include "reports/folder_results.hpp"
 #include "reports/row_set.hpp"
 
+#include "tests/harness/files_test_util.hpp"
+
 namespace fs = std::filesystem;
 using namespace attnbench;
 
 namespace {
 
-fs::path fresh_dir(const std::string& name) {
-  const fs::path d =
-      fs::temp_directory_path() / ("attnbench-durable-" + name + "-" + std::to_string(::getpid()));
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
+using test::slurp;
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+fs::path fresh_dir(const std::string& name) { return test::fresh_temp_dir(name); }
 
 ResultRow row(const std::string& backend, std::int64_t seqlen, const std::string& message = "") {
   ResultRow r;
@@ -47,7 +38,7 @@ ResultRow row(const std::string& backend, std::int64_t seqlen, const std::string
 }  // namespace
 
 TEST_CASE("write_file_atomic replaces a file whole and leaves no temporary file", "[durable]") {
-  const fs::path d = fresh_dir("atomic");
+  const fs::path d = fresh_dir("durable-atomic");
   write_file_atomic((d / "a.json").string(), "old\n");
   write_file_atomic((d / "a.json").string(), "new\n");
   CHECK(slurp(d / "a.json") == "new\n");
@@ -68,7 +59,7 @@ TEST_CASE("a full device is an OutputError naming the file, for appends and chec
 }
 
 TEST_CASE("probe_output_dir creates the folder and refuses a path under a file", "[durable]") {
-  const fs::path d = fresh_dir("probe");
+  const fs::path d = fresh_dir("durable-probe");
   probe_output_dir((d / "x" / "y").string(), "--out");
   CHECK(fs::is_directory(d / "x" / "y"));
   CHECK(fs::is_empty(d / "x" / "y"));  // the probe file is gone
@@ -79,7 +70,7 @@ TEST_CASE("probe_output_dir creates the folder and refuses a path under a file",
 }
 
 TEST_CASE("the resume reader drops a cut last CSV line and refuses a cut header", "[durable]") {
-  const fs::path d = fresh_dir("folder");
+  const fs::path d = fresh_dir("durable-folder");
   std::string text = CsvWriter::header() + "\n" + CsvWriter::format_row(row("a", 64)) + "\n";
   std::ofstream(d / "results.csv") << text << CsvWriter::format_row(row("b", 64)).substr(0, 30);
   const FolderResults f = read_folder_results(d.string());
@@ -97,7 +88,7 @@ TEST_CASE("the resume reader drops a cut last CSV line and refuses a cut header"
 }
 
 TEST_CASE("the folder's scenario comes from the sidecar", "[durable]") {
-  const fs::path d = fresh_dir("scenario");
+  const fs::path d = fresh_dir("durable-scenario");
   CHECK(read_folder_scenario(d.string(), true).name.empty());
   write_folder_scenario(d.string(), {"alpha", scenario_fingerprint("name: alpha\n"), ""});
   const FolderScenario s = read_folder_scenario(d.string(), true);

@@ -26,21 +26,11 @@ ResultRow full_row() {
   for (const auto& f : result_fields()) {
     ++i;
     switch (f.type) {
-      case FieldType::text:
-        f.set(r, Cell::of_text("t_" + f.name + ", \"quoted\""));
-        break;
-      case FieldType::integer:
-        f.set(r, Cell::of_integer(1000 * i + 7));
-        break;
-      case FieldType::number:
-        f.set(r, Cell::of_number(0.25 * static_cast<double>(i)));
-        break;
-      case FieldType::json:
-        f.set(r, Cell::of_json(R"({"b":[1,2],"a":"x"})"));
-        break;
-      case FieldType::status:
-        f.set(r, Cell::of_text("mismatch"));
-        break;
+      case FieldType::text: f.set(r, Cell::of_text("t_" + f.name + ", \"quoted\"")); break;
+      case FieldType::integer: f.set(r, Cell::of_integer(1000 * i + 7)); break;
+      case FieldType::number: f.set(r, Cell::of_number(0.25 * static_cast<double>(i))); break;
+      case FieldType::json: f.set(r, Cell::of_json(R"({"b":[1,2],"a":"x"})")); break;
+      case FieldType::status: f.set(r, Cell::of_text("mismatch")); break;
     }
   }
   r.extra.push_back({"rank_time_ms", ResultRow::nan, "[1.5,2.5]", true});

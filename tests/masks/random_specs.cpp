@@ -32,16 +32,12 @@ void add_documents(MaskSpec& spec, std::mt19937_64& rng, std::int64_t s) {
       spec.params["doc_lengths"] =
           fmt::format("[{}]", fmt::join(random_partition(rng, s, std::max<std::int64_t>(1, s / 3)), ", "));
       break;
-    case 1:
-      spec.params["distribution"] = "pile";
-      break;
+    case 1: spec.params["distribution"] = "pile"; break;
     case 2:
       spec.params["distribution"] =
           fmt::format("{{uniform: {{min: {}, max: {}}}}}", uniform(rng, 1, 20), uniform(rng, 20, 400));
       break;
-    case 3:
-      spec.params["distribution"] = fmt::format("fixed:{}", uniform(rng, 1, s));
-      break;
+    case 3: spec.params["distribution"] = fmt::format("fixed:{}", uniform(rng, 1, s)); break;
     case 4: {
       const auto share = uniform(rng, 1, 9);
       spec.params["distribution"] = fmt::format(
@@ -50,8 +46,7 @@ void add_documents(MaskSpec& spec, std::mt19937_64& rng, std::int64_t s) {
           share, 10 - share, uniform(rng, 1, 50), uniform(rng, 50, 800));
       break;
     }
-    default:
-      break;  // the default histogram for this length
+    default: break;  // the default histogram for this length
   }
 }
 

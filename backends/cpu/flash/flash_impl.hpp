@@ -49,3 +49,14 @@ constexpr KernelSet make_kernel_set(const char* isa) {
 }
 
 }  // namespace attnbench::cpu::flash::ATTNBENCH_FLASH_NS
+
+// The one entry point of an ISA's translation unit, `const KernelSet& kernels_<isa>()`. The set
+// is constant-initialised, so calling it runs no instruction of that ISA: the dispatcher may ask
+// on any CPU.
+#define ATTNBENCH_FLASH_KERNEL_SET(isa)                                         \
+  namespace attnbench::cpu::flash {                                             \
+  const KernelSet& kernels_##isa() {                                            \
+    static constexpr KernelSet set = ATTNBENCH_FLASH_NS::make_kernel_set(#isa); \
+    return set;                                                                 \
+  }                                                                             \
+  }

@@ -4,12 +4,4 @@
 #define ATTNBENCH_FLASH_NS generic
 #include "flash_impl.hpp"
 
-namespace attnbench::cpu::flash {
-
-const KernelSet& kernels_generic() {
-  // Constant-initialised: calling this runs no generic instruction, so the dispatcher may ask safely.
-  static constexpr KernelSet set = generic::make_kernel_set("generic");
-  return set;
-}
-
-}  // namespace attnbench::cpu::flash
+ATTNBENCH_FLASH_KERNEL_SET(generic)

@@ -8,14 +8,10 @@ namespace attnbench::cuda {
 
 std::size_t DeviceTensor::element_size(DType dtype) {
   switch (dtype) {
-    case DType::fp32:
-      return sizeof(float);
-    case DType::bf16:
-      return sizeof(__nv_bfloat16);
-    case DType::fp16:
-      return sizeof(__half);
-    default:
-      throw std::invalid_argument("DeviceTensor: dtype fp64 is not a device storage type");
+    case DType::fp32: return sizeof(float);
+    case DType::bf16: return sizeof(__nv_bfloat16);
+    case DType::fp16: return sizeof(__half);
+    default: throw std::invalid_argument("DeviceTensor: dtype fp64 is not a device storage type");
   }
 }
 

@@ -47,34 +47,24 @@ void convert_to_float(std::span<const T> in, std::span<float> out) {
 // (fp32, bf16 or fp16; fp64 is not a device storage type and throws).
 inline void convert_from_float(DType dtype, std::span<const float> in, void* out) {
   switch (dtype) {
-    case DType::fp32:
-      convert_from_float<float>(in, {static_cast<float*>(out), in.size()});
-      return;
+    case DType::fp32: convert_from_float<float>(in, {static_cast<float*>(out), in.size()}); return;
     case DType::bf16:
       convert_from_float<__nv_bfloat16>(in, {static_cast<__nv_bfloat16*>(out), in.size()});
       return;
-    case DType::fp16:
-      convert_from_float<__half>(in, {static_cast<__half*>(out), in.size()});
-      return;
-    default:
-      throw std::invalid_argument("convert_from_float: fp64 is not a device storage type");
+    case DType::fp16: convert_from_float<__half>(in, {static_cast<__half*>(out), in.size()}); return;
+    default: throw std::invalid_argument("convert_from_float: fp64 is not a device storage type");
   }
 }
 
 inline void convert_to_float(DType dtype, const void* in, std::span<float> out) {
   const std::size_t n = out.size();
   switch (dtype) {
-    case DType::fp32:
-      convert_to_float<float>({static_cast<const float*>(in), n}, out);
-      return;
+    case DType::fp32: convert_to_float<float>({static_cast<const float*>(in), n}, out); return;
     case DType::bf16:
       convert_to_float<__nv_bfloat16>({static_cast<const __nv_bfloat16*>(in), n}, out);
       return;
-    case DType::fp16:
-      convert_to_float<__half>({static_cast<const __half*>(in), n}, out);
-      return;
-    default:
-      throw std::invalid_argument("convert_to_float: fp64 is not a device storage type");
+    case DType::fp16: convert_to_float<__half>({static_cast<const __half*>(in), n}, out); return;
+    default: throw std::invalid_argument("convert_to_float: fp64 is not a device storage type");
   }
 }
 

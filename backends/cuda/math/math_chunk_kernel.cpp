@@ -109,12 +109,9 @@ void run_chunk(ChunkStaging& st, const ChunkTask& t, bool backward, const HostCh
 
 void dispatch(ChunkStaging& st, const ChunkTask& t, bool backward, const HostChunk& h) {
   switch (t.dtype) {
-    case DType::bf16:
-      return run_chunk<__nv_bfloat16>(st, t, backward, h);
-    case DType::fp16:
-      return run_chunk<__half>(st, t, backward, h);
-    case DType::fp32:
-      return run_chunk<float>(st, t, backward, h);
+    case DType::bf16: return run_chunk<__nv_bfloat16>(st, t, backward, h);
+    case DType::fp16: return run_chunk<__half>(st, t, backward, h);
+    case DType::fp32: return run_chunk<float>(st, t, backward, h);
     default:
       throw std::invalid_argument("cuda.math chunk kernel: dtype " + std::string(to_string(t.dtype)) +
                                   " (accepted: bf16, fp16, fp32)");
