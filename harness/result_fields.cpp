@@ -149,6 +149,10 @@ std::vector<Field> make_table() {
       extra_col("tflops_per_rank", FieldType::number, "TFLOP/s"),
       extra_col("bytes", FieldType::integer, "bytes"),  // minimum memory traffic (harness/traffic.hpp)
       extra_col("gbps", FieldType::number, "GB/s"),     // bytes / median time / 1e9
+      // timing.metric instructions (harness/instructions.hpp): per timed iteration, and by what.
+      extra_col("metric", FieldType::text, ""),
+      extra_col("instructions", FieldType::number, "instructions"),
+      extra_col("counter", FieldType::text, ""),
   };
 }
 

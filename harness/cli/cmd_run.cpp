@@ -9,6 +9,7 @@
 #include "harness/cli/cli.hpp"
 #include "harness/comm/world.hpp"
 #include "harness/context.hpp"
+#include "harness/instructions.hpp"
 #include "harness/progress.hpp"
 #include "harness/case_row.hpp"
 #include "harness/sweep.hpp"
@@ -52,6 +53,13 @@ int do_run(const RunArgs& a) {
   comm::WorldScope mpi_world;
   const bool lead = comm::is_lead();
   const Scenario s = load_scenario(a.scenario, a.sets);
+  if (s.timing.metric == TimingMetric::instructions) {
+    // Opened before any case starts OpenMP threads (perf counts the threads started after it).
+    std::string why;
+    if (instruction_counter(&why) == nullptr)
+      throw InputError(fmt::format("{}: timing.metric: instructions: no instruction counter here ({})",
+                                   a.scenario, why));
+  }
   std::vector<Case> cases = expand(s);  // builds every mask: bad parameters fail here
   if (a.dry_run) return lead ? print_cases(s, cases, a.filter) : 0;
   int largest_world = 1;
