@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <memory>
 
 #include "harness/cli/cli.hpp"
@@ -90,7 +91,8 @@ int do_run(const RunArgs& a) {
 
   Context context = collect_context(s.text);
   comm::describe_launch(context);  // MPI library and world size
-  ReporterList reporters = standard_reporters(out, s.name, context);
+  context.emplace_back("scenario_path", nlohmann::json(a.scenario).dump());  // results.md opens with it
+  ReporterList reporters = standard_reporters(out, s.name, context, s.timing.max_noise_pct);
   std::vector<ResultRow> done;
   Progress progress(cases.size(), !a.quiet);
   if (!a.quiet) fmt::print(stderr, "attnbench: {} cases from {}\n", cases.size(), a.scenario);
