@@ -168,7 +168,7 @@ TEST_CASE("bytes is an integer column and gbps a number in both files", "[schema
   ResultRow r;
   r.extra = {{"bytes", 1048576.0, {}}, {"gbps", 12.5, {}}};
   const std::string line = CsvWriter::format_row(r);
-  CHECK(line.substr(line.size() - std::string(",1048576,12.5").size()) == ",1048576,12.5");
+  CHECK(line.find(",1048576,12.5,") != std::string::npos);  // the instruction-metric columns follow
   const std::string json = results_json({}, {r});
   CHECK(json.find("\"bytes\": 1048576,") != std::string::npos);
   CHECK(json.find("\"gbps\": 12.5") != std::string::npos);
