@@ -46,7 +46,7 @@ while [ $# -gt 0 ]; do
     --out) out="$2"; shift 2 ;;
     --threshold) compare_extra+=(--threshold "$2"); shift 2 ;;
     --) shift; compare_extra+=("$@"); break ;;
-    -h|--help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "ci-gate: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
