@@ -130,7 +130,7 @@ TEST_CASE("too few baseline rows pairing is bad input naming what changed, not a
   CHECK_THAT(e2, Catch::Contains("backends: baseline only [b], current only [x]"));
 }
 
-TEST_CASE("compare CLI: unpaired runs exit 2 with one line; unequal round lists too") {
+TEST_CASE("compare CLI: unpaired runs exit 2 with one line, unequal round lists too") {
   const auto dir = std::filesystem::temp_directory_path() / "attnbench_test_gate";
   std::filesystem::create_directories(dir);
   const Context ctx = {{"tool", "\"attnbench\""}};
