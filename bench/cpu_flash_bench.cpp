@@ -1,4 +1,5 @@
-// cpu.flash micro-benchmarks (QK^T tile, online-softmax step, PV tile) and whole passes at the shapes.
+// cpu.flash micro-benchmarks (QK^T tile, online-softmax step, PV tile) and whole passes at the issue's
+// shapes.
 #include <benchmark/benchmark.h>
 
 #include <cmath>
@@ -36,8 +37,8 @@ void BM_tile_scores(benchmark::State& state) {
     k.tile_scores(q.data(), kk.data(), d, s.data());
     benchmark::DoNotOptimize(s.data());
   }
-  state.counters["GFLOP/s"] = benchmark::Counter(
-      2.0 * k.tile_q * k.tile_k * d * state.iterations() / 1e9, benchmark::Counter::kIsRate);
+  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * k.tile_q * k.tile_k * d * state.iterations() / 1e9,
+                                                 benchmark::Counter::kIsRate);
   state.SetLabel(k.isa);
 }
 BENCHMARK(BM_tile_scores)->Arg(64)->Arg(128);
@@ -57,8 +58,7 @@ void BM_tile_softmax(benchmark::State& state) {
     benchmark::DoNotOptimize(s.data());
   }
   state.counters["Gelem/s"] =
-      benchmark::Counter(static_cast<double>(n) * state.iterations() / 1e9,
-                         benchmark::Counter::kIsRate);
+      benchmark::Counter(static_cast<double>(n) * state.iterations() / 1e9, benchmark::Counter::kIsRate);
   state.SetLabel(k.isa);
 }
 BENCHMARK(BM_tile_softmax);
@@ -72,8 +72,8 @@ void BM_tile_pv(benchmark::State& state) {
     k.tile_pv(p.data(), v.data(), d, alpha.data(), o.data());
     benchmark::DoNotOptimize(o.data());
   }
-  state.counters["GFLOP/s"] = benchmark::Counter(
-      2.0 * k.tile_q * k.tile_k * d * state.iterations() / 1e9, benchmark::Counter::kIsRate);
+  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * k.tile_q * k.tile_k * d * state.iterations() / 1e9,
+                                                 benchmark::Counter::kIsRate);
   state.SetLabel(k.isa);
 }
 BENCHMARK(BM_tile_pv)->Arg(64)->Arg(128);
@@ -122,14 +122,30 @@ void BM_pass(benchmark::State& state) {
   state.SetLabel(backend_name + " " + mc.label + " " + std::string(to_string(p.pass)));
 }
 // cpu.flash fwd and bwd, full, S = 8192 (the % of sgemm targets).
-BENCHMARK(BM_pass)->Args({0, 0, 8192, 0})->Args({0, 0, 8192, 1})
-    ->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_pass)
+    ->Args({0, 0, 8192, 0})
+    ->Args({0, 0, 8192, 1})
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 // Tile skipping: S = 16384, fwd, full / causal / causal_sliding_window 1024 / causal_document pile.
-BENCHMARK(BM_pass)->Args({0, 0, 16384, 0})->Args({0, 1, 16384, 0})->Args({0, 2, 16384, 0})
-    ->Args({0, 3, 16384, 0})->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_pass)
+    ->Args({0, 0, 16384, 0})
+    ->Args({0, 1, 16384, 0})
+    ->Args({0, 2, 16384, 0})
+    ->Args({0, 3, 16384, 0})
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 // cpu.flash vs cpu.math, causal, S = 4096.
-BENCHMARK(BM_pass)->Args({0, 1, 4096, 0})->Args({1, 1, 4096, 0})->Args({0, 1, 4096, 1})
-    ->Args({1, 1, 4096, 1})->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_pass)
+    ->Args({0, 1, 4096, 0})
+    ->Args({1, 1, 4096, 0})
+    ->Args({0, 1, 4096, 1})
+    ->Args({1, 1, 4096, 1})
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 }  // namespace
 

@@ -1,4 +1,5 @@
-// The machine's fp32 ceiling: OpenBLAS sgemm 2048^3 GFLOP/s, best of 5 (cpu.flash's targets are fractions of it).
+// The machine's fp32 ceiling: OpenBLAS sgemm 2048^3 GFLOP/s, best of 5 (cpu.flash's targets are fractions of
+// it).
 #include <benchmark/benchmark.h>
 #include <cblas.h>
 #include <unistd.h>
@@ -14,8 +15,7 @@ namespace {
 // OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE pin an older kernel and are read when
 // libopenblas loads, before main(): if set, drop them and restart this program.
 void run_without_pinned_openblas_kernel(char** argv) {
-  if (std::getenv("OPENBLAS_CORETYPE") == nullptr && std::getenv("OPENBLAS_L2_SIZE") == nullptr)
-    return;
+  if (std::getenv("OPENBLAS_CORETYPE") == nullptr && std::getenv("OPENBLAS_L2_SIZE") == nullptr) return;
   unsetenv("OPENBLAS_CORETYPE");
   unsetenv("OPENBLAS_L2_SIZE");
   execv("/proc/self/exe", argv);  // returns only on failure: then measure as we are
@@ -41,8 +41,8 @@ void BM_sgemm_2048(benchmark::State& state) {
     for (int rep = 0; rep < 5; ++rep) {
       const auto t0 = std::chrono::steady_clock::now();
       const double c0 = cpu_seconds();
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a.data(), n, b.data(),
-                  n, 0.0f, c.data(), n);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a.data(), n, b.data(), n, 0.0f,
+                  c.data(), n);
       const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       best = std::max(best, flops / s);
       best_cpu = std::max(best_cpu, flops / ((cpu_seconds() - c0) / openblas_get_num_threads()));

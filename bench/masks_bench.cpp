@@ -13,8 +13,9 @@ using attnbench::MaskSpec;
 MaskSpec default_spec(const std::string& name, std::int64_t s) {
   MaskSpec spec{name, {}};
   if (name == "slices")
-    spec.params["slices"] = fmt::format("[{{q: [0, {0}], k: [0, {0}], type: causal}}, {{q: [{0}, {1}], k: [0, {1}], type: causal}}]",
-                                        s / 2, s);
+    spec.params["slices"] = fmt::format(
+        "[{{q: [0, {0}], k: [0, {0}], type: causal}}, {{q: [{0}, {1}], k: [0, {1}], type: causal}}]", s / 2,
+        s);
   return spec;
 }
 
@@ -50,7 +51,8 @@ void build_128k(benchmark::State& state, const std::string& name) {
 const bool registered = [] {
   for (const auto& name : attnbench::mask_names()) {
     benchmark::RegisterBenchmark(("area_1M/" + name).c_str(), area_1m, name)->Unit(benchmark::kMillisecond);
-    benchmark::RegisterBenchmark(("build_128K/" + name).c_str(), build_128k, name)->Unit(benchmark::kMillisecond);
+    benchmark::RegisterBenchmark(("build_128K/" + name).c_str(), build_128k, name)
+        ->Unit(benchmark::kMillisecond);
     benchmark::RegisterBenchmark(("block_map_128K_128x128/" + name).c_str(), block_map_128k, name)
         ->Unit(benchmark::kMillisecond);
   }

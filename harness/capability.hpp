@@ -1,4 +1,5 @@
-// The capability step of a case, asked twice: at expansion (invalid answers are bad input) and before it runs.
+// The capability step of a case, asked twice: at expansion (invalid answers are bad input) and before it
+// runs.
 #pragma once
 
 #include "attnbench/backend.hpp"

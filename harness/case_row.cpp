@@ -12,8 +12,7 @@
 namespace attnbench {
 
 bool should_check(const Scenario& s, const Problem& p) {
-  return s.check.enabled && p.shape.seqlen_q <= s.check.max_seqlen &&
-         p.shape.seqlen_k <= s.check.max_seqlen;
+  return s.check.enabled && p.shape.seqlen_q <= s.check.max_seqlen && p.shape.seqlen_k <= s.check.max_seqlen;
 }
 
 void apply_check(ResultRow& row, const Scenario& s, const BackendInfo& info, const Problem& p,

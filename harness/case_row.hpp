@@ -18,8 +18,8 @@ bool should_check(const Scenario&, const Problem&);
 // Sets max_abs_err/rel_l2_err and turns the row into `mismatch` past the tolerance
 // (scenario override, else the backend's own, else the dtype default); with no
 // outputs it only says why the row was not checked.
-void apply_check(ResultRow&, const Scenario&, const BackendInfo&, const Problem&,
-                 const Outputs* out, const Outputs* ref);
+void apply_check(ResultRow&, const Scenario&, const BackendInfo&, const Problem&, const Outputs* out,
+                 const Outputs* ref);
 
 // Half of the memory available now (MemAvailable), the default budget.
 double default_memory_budget_bytes();

@@ -54,8 +54,7 @@ TensorError tensor_error(const std::vector<float>& a, const std::vector<float>& 
 CheckResult compare_outputs(const Outputs& got, const Outputs& ref, Pass pass, double tol_fwd,
                             double tol_bwd) {
   CheckResult r;
-  auto one = [&](const char* name, const std::vector<float>& a, const std::vector<float>& b,
-                 double tol) {
+  auto one = [&](const char* name, const std::vector<float>& a, const std::vector<float>& b, double tol) {
     const TensorError e = tensor_error(a, b);
     r.max_abs_err = std::max(r.max_abs_err, e.max_abs);
     if (e.rel_l2 >= r.rel_l2_err) {

@@ -1,4 +1,5 @@
-// The JSON context block: tool, host, CPU, compiler, MPI and GPU facts that make a result file explain itself.
+// The JSON context block: tool, host, CPU, compiler, MPI and GPU facts that make a result file explain
+// itself.
 #pragma once
 
 #include <functional>

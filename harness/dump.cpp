@@ -29,7 +29,9 @@ std::string case_json(const Case& c) {
   j["pass"] = std::string(to_string(p.pass));
   j["softmax_scale"] = p.softmax_scale;
   j["area"] = p.mask->area();
-  j["layout"] = "q k v o do dq dk dv: [B, S, H, D] float32; lse: [B, Hq, Sq] float32 (natural log); mask: [Sq, Sk] uint8";
+  j["layout"] =
+      "q k v o do dq dk dv: [B, S, H, D] float32; lse: [B, Hq, Sq] float32 (natural log); mask: [Sq, Sk] "
+      "uint8";
   nlohmann::ordered_json opts = nlohmann::ordered_json::object();
   for (const auto& [k, v] : p.options) opts[k] = v;
   j["options"] = opts;

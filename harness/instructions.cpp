@@ -39,7 +39,8 @@ class PerfCounter final : public InstructionCounter {
     ioctl(fd_, PERF_EVENT_IOC_DISABLE, 0);
     std::uint64_t count = 0;
     if (read(fd_, &count, sizeof count) != static_cast<ssize_t>(sizeof count))
-      throw std::runtime_error(fmt::format("perf_event_open: cannot read the counter ({})", std::strerror(errno)));
+      throw std::runtime_error(
+          fmt::format("perf_event_open: cannot read the counter ({})", std::strerror(errno)));
     return static_cast<double>(count);
   }
 
@@ -82,18 +83,20 @@ class CallgrindCounter final : public InstructionCounter {
     const std::string path = callgrind_dump_path(env ? env : "", static_cast<long>(getpid()), ++dumps_);
     std::ifstream in(path);
     if (!in)
-      throw std::runtime_error(fmt::format(
-          "callgrind dump {} not found (with --callgrind-out-file=PATTERN, set ATTNBENCH_CALLGRIND_OUT=PATTERN too)",
-          path));
+      throw std::runtime_error(
+          fmt::format("callgrind dump {} not found (with --callgrind-out-file=PATTERN, set "
+                      "ATTNBENCH_CALLGRIND_OUT=PATTERN too)",
+                      path));
     std::stringstream text;
     text << in.rdbuf();
     in.close();
     const double n = callgrind_dump_instructions(text.str(), path);
     std::filesystem::remove(path);  // ours, one per case: do not litter the folder
     if (!(n > 0))
-      throw std::runtime_error(fmt::format("callgrind counted no instructions in {} (run without "
-                                           "--collect-atstart=no; --instr-atstart=no is the fast choice)",
-                                           path));
+      throw std::runtime_error(
+          fmt::format("callgrind counted no instructions in {} (run without "
+                      "--collect-atstart=no; --instr-atstart=no is the fast choice)",
+                      path));
     return n;
   }
 

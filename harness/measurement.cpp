@@ -100,7 +100,8 @@ void DistributedMeasurement::fill(ResultRow& row, const Problem& p, const Timing
   row.extra.push_back({"comm_ms", median_of(t.comm_seconds) * 1e3, {}});
   row.extra.push_back({"tflops_per_rank", row.tflops / P, {}});
   std::vector<double> rank_median(static_cast<std::size_t>(P));
-  for (int r = 0; r < P && r < static_cast<int>(per_rank_.size()); ++r) rank_median[r] = median_of(per_rank_[r]);
+  for (int r = 0; r < P && r < static_cast<int>(per_rank_.size()); ++r)
+    rank_median[r] = median_of(per_rank_[r]);
   row.extra.push_back({"rank_time_ms", ResultRow::nan, json_array(rank_median, 1e3), true});
   // Bytes differ per rank: report the largest, and every rank's in the JSON.
   std::vector<double> bytes(static_cast<std::size_t>(P), 0.0);

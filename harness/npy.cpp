@@ -6,8 +6,8 @@
 
 namespace attnbench {
 
-void write_npy(const std::string& path, const std::string& dtype,
-               const std::vector<std::int64_t>& shape, const void* data, std::size_t bytes) {
+void write_npy(const std::string& path, const std::string& dtype, const std::vector<std::int64_t>& shape,
+               const void* data, std::size_t bytes) {
   // NumPy's own spelling: (5,) for one axis, (2, 3) for more.
   std::string dims;
   for (std::size_t i = 0; i < shape.size(); ++i) dims += (i ? ", " : "") + std::to_string(shape[i]);

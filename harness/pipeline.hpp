@@ -1,4 +1,5 @@
-// The one case pipeline: capability -> inputs -> prepare -> measure -> check -> dump -> row, for every case kind.
+// The one case pipeline: capability -> inputs -> prepare -> measure -> check -> dump -> row, for every case
+// kind.
 #pragma once
 
 #include <map>
@@ -13,8 +14,8 @@
 namespace attnbench {
 
 struct RunOptions {
-  std::string filter;       // --filter GLOB over Case::label(); others become `skipped` rows
-  std::string dump_dir;     // --dump-tensors DIR
+  std::string filter;              // --filter GLOB over Case::label(); others become `skipped` rows
+  std::string dump_dir;            // --dump-tensors DIR
   double memory_budget_bytes = 0;  // resolved budget (host and device)
   // --resume: rows of an earlier run by case_key(); those cases are not run again.
   std::map<std::string, ResultRow> previous;

@@ -85,8 +85,8 @@ void register_plugin_entries(const PluginRegistrar& reg, const std::string& orig
     if (name.empty()) throw InputError(fmt::format("plugin {}: a backend has an empty name", origin));
     for (const auto& e : registry.backends())
       if (e.name == name)
-        throw InputError(fmt::format("plugin {}: backend name '{}' is already registered by {}",
-                                     origin, name, e.origin));
+        throw InputError(
+            fmt::format("plugin {}: backend name '{}' is already registered by {}", origin, name, e.origin));
     if (!backend_names.insert(name).second)
       throw InputError(fmt::format("plugin {}: backend name '{}' is registered twice", origin, name));
   }
@@ -97,8 +97,8 @@ void register_plugin_entries(const PluginRegistrar& reg, const std::string& orig
       throw InputError(fmt::format("plugin {}: strategy name '{}' is reserved", origin, name));
     for (const auto& e : registry.strategies())
       if (e.name == name)
-        throw InputError(fmt::format("plugin {}: strategy name '{}' is already registered by {}",
-                                     origin, name, e.origin));
+        throw InputError(
+            fmt::format("plugin {}: strategy name '{}' is already registered by {}", origin, name, e.origin));
     if (!strategy_names.insert(name).second)
       throw InputError(fmt::format("plugin {}: strategy name '{}' is registered twice", origin, name));
   }
@@ -108,8 +108,7 @@ void register_plugin_entries(const PluginRegistrar& reg, const std::string& orig
 
 LoadedPlugin load_plugin(const std::string& path) {
   std::error_code ec;
-  if (!fs::exists(path, ec))
-    throw InputError(fmt::format("plugin {}: file not found", path));
+  if (!fs::exists(path, ec)) throw InputError(fmt::format("plugin {}: file not found", path));
   if (fs::is_directory(path, ec))
     throw InputError(fmt::format("plugin {}: is a folder, expected a shared library (.so)", path));
   // A bare file name would make dlopen() search the library path instead of the folder.
@@ -138,23 +137,23 @@ LoadedPlugin load_plugin(const std::string& path) {
   auto abi_fn = reinterpret_cast<attnbench_plugin_abi_version_fn>(
       find_symbol(handle.get(), ATTNBENCH_PLUGIN_ABI_SYMBOL));
   if (abi_fn == nullptr)
-    throw InputError(fmt::format(
-        "plugin {}: missing entry point {}() (define the entry points with ATTNBENCH_PLUGIN from "
-        "attnbench/plugin.hpp)",
-        path, ATTNBENCH_PLUGIN_ABI_SYMBOL));
+    throw InputError(
+        fmt::format("plugin {}: missing entry point {}() (define the entry points with ATTNBENCH_PLUGIN from "
+                    "attnbench/plugin.hpp)",
+                    path, ATTNBENCH_PLUGIN_ABI_SYMBOL));
   const int abi = abi_fn();
   if (abi != ATTNBENCH_ABI_VERSION)
-    throw InputError(fmt::format(
-        "plugin {}: built for plugin ABI version {}, but this attnbench has ABI version {} "
-        "(rebuild the plugin against this attnbench's headers)",
-        path, abi, ATTNBENCH_ABI_VERSION));
+    throw InputError(
+        fmt::format("plugin {}: built for plugin ABI version {}, but this attnbench has ABI version {} "
+                    "(rebuild the plugin against this attnbench's headers)",
+                    path, abi, ATTNBENCH_ABI_VERSION));
   auto register_fn = reinterpret_cast<attnbench_plugin_register_fn>(
       find_symbol(handle.get(), ATTNBENCH_PLUGIN_REGISTER_SYMBOL));
   if (register_fn == nullptr)
-    throw InputError(fmt::format(
-        "plugin {}: missing entry point {}() (define the entry points with ATTNBENCH_PLUGIN from "
-        "attnbench/plugin.hpp)",
-        path, ATTNBENCH_PLUGIN_REGISTER_SYMBOL));
+    throw InputError(
+        fmt::format("plugin {}: missing entry point {}() (define the entry points with ATTNBENCH_PLUGIN from "
+                    "attnbench/plugin.hpp)",
+                    path, ATTNBENCH_PLUGIN_REGISTER_SYMBOL));
 
   LoadedPlugin loaded{path, {}, {}};
   {
@@ -174,7 +173,8 @@ LoadedPlugin load_plugin(const std::string& path) {
     } catch (const std::exception& e) {  // e.g. a backend whose info() throws
       throw InputError(fmt::format("plugin {}: registration failed ({})", path, e.what()));
     } catch (...) {  // a type not derived from std::exception: still one clear line, never terminate
-      throw InputError(fmt::format("plugin {}: registration failed (a non-standard exception was thrown)", path));
+      throw InputError(
+          fmt::format("plugin {}: registration failed (a non-standard exception was thrown)", path));
     }
   }
   handle.release();

@@ -24,22 +24,22 @@ Support check_info(const BackendInfo& info, const Problem& p) {
   if (std::find(info.dtypes.begin(), info.dtypes.end(), p.dtype) == info.dtypes.end()) {
     std::vector<std::string_view> names;
     for (auto d : info.dtypes) names.push_back(to_string(d));
-    return Support::no(fmt::format("dtype {} not supported (supports: {})", to_string(p.dtype),
-                                   fmt::join(names, ", ")));
+    return Support::no(
+        fmt::format("dtype {} not supported (supports: {})", to_string(p.dtype), fmt::join(names, ", ")));
   }
   const auto d = p.shape.head_dim;
   if (!info.head_dims.empty()) {
     if (std::find(info.head_dims.begin(), info.head_dims.end(), d) == info.head_dims.end())
-      return Support::no(fmt::format("head_dim {} not supported (supports: {})", d,
-                                     fmt::join(info.head_dims, ", ")));
+      return Support::no(
+          fmt::format("head_dim {} not supported (supports: {})", d, fmt::join(info.head_dims, ", ")));
   } else if (info.head_dim_multiple > 1 && d % info.head_dim_multiple != 0) {
     return Support::no(
         fmt::format("head_dim {} not supported (needs a multiple of {})", d, info.head_dim_multiple));
   }
   if (!info.masks.empty() && p.mask &&
       std::find(info.masks.begin(), info.masks.end(), p.mask->name()) == info.masks.end())
-    return Support::no(fmt::format("mask {} not supported (supports: {})", p.mask->name(),
-                                   fmt::join(info.masks, ", ")));
+    return Support::no(
+        fmt::format("mask {} not supported (supports: {})", p.mask->name(), fmt::join(info.masks, ", ")));
   if (std::find(info.passes.begin(), info.passes.end(), p.pass) == info.passes.end())
     return Support::no(fmt::format("pass {} not supported", to_string(p.pass)));
   if (!info.gqa && p.shape.heads_q != p.shape.heads_kv)

@@ -17,7 +17,10 @@ std::string duration(double s) {
 }  // namespace
 
 Progress::Progress(std::size_t total, bool enabled, std::FILE* out)
-    : total_(total), enabled_(enabled), tty_(isatty(fileno(out)) != 0), out_(out),
+    : total_(total),
+      enabled_(enabled),
+      tty_(isatty(fileno(out)) != 0),
+      out_(out),
       begin_(std::chrono::steady_clock::now()) {}
 
 double Progress::elapsed() const {

@@ -14,8 +14,8 @@ void Registry::add_backend(std::shared_ptr<Backend> backend, const std::string& 
   const std::string name = backend->info().name;
   for (const auto& e : backends_)
     if (e.name == name)
-      throw InputError(fmt::format("{}: backend name '{}' is already registered by {}", origin,
-                                   name, e.origin));
+      throw InputError(
+          fmt::format("{}: backend name '{}' is already registered by {}", origin, name, e.origin));
   backends_.push_back({std::move(backend), name, origin});
 }
 
@@ -23,8 +23,8 @@ void Registry::add_strategy(std::shared_ptr<Strategy> strategy, const std::strin
   const std::string name = strategy->info().name;
   for (const auto& e : strategies_)
     if (e.name == name)
-      throw InputError(fmt::format("{}: strategy name '{}' is already registered by {}", origin,
-                                   name, e.origin));
+      throw InputError(
+          fmt::format("{}: strategy name '{}' is already registered by {}", origin, name, e.origin));
   strategies_.push_back({std::move(strategy), name, origin});
 }
 

@@ -38,7 +38,9 @@ template <auto M>
 Field text_col(std::string name, bool key, FieldType type = FieldType::text, std::string hint = {}) {
   Field f = describe(std::move(name), type, FieldRole::required, std::move(hint), key);
   if (type == FieldType::json) f.json_form = JsonForm::string;
-  f.get = [type](const ResultRow& r) { return type == FieldType::json ? Cell::of_json(r.*M) : Cell::of_text(r.*M); };
+  f.get = [type](const ResultRow& r) {
+    return type == FieldType::json ? Cell::of_json(r.*M) : Cell::of_text(r.*M);
+  };
   f.set = [](ResultRow& r, const Cell& c) { r.*M = c.text; };
   return f;
 }
@@ -68,7 +70,8 @@ Field status_col() {
   f.set = [](ResultRow& r, const Cell& c) {
     const auto s = parse_status(c.text);
     if (!s)
-      throw InputError(fmt::format("field 'status' is '{}' (accepted: {})", c.text, accepted_names<Status>()));
+      throw InputError(
+          fmt::format("field 'status' is '{}' (accepted: {})", c.text, accepted_names<Status>()));
     r.status = *s;
   };
   return f;
@@ -225,8 +228,8 @@ std::string cell_text(const Cell& c) {
 }
 
 Cell parse_cell_text(const Field& f, const std::string& text) {
-  if (text.empty() && (f.role == FieldRole::standard_extra || f.type == FieldType::integer ||
-                       f.type == FieldType::number))
+  if (text.empty() &&
+      (f.role == FieldRole::standard_extra || f.type == FieldType::integer || f.type == FieldType::number))
     return {};
   switch (f.type) {
     case FieldType::text:

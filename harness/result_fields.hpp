@@ -43,11 +43,11 @@ struct Field {
   std::string name;
   FieldType type = FieldType::text;
   FieldRole role = FieldRole::required;
-  std::string hint;        // unit or display hint ("ms", "%", "bytes", "GB/s", "JSON object")
-  bool key = false;        // part of the case key (required key columns must be in a file read back)
+  std::string hint;  // unit or display hint ("ms", "%", "bytes", "GB/s", "JSON object")
+  bool key = false;  // part of the case key (required key columns must be in a file read back)
   JsonForm json_form = JsonForm::native;
-  std::function<Cell(const ResultRow&)> get;                // Kind::none when the row has none
-  std::function<void(ResultRow&, const Cell&)> set;         // throws InputError on a bad value
+  std::function<Cell(const ResultRow&)> get;         // Kind::none when the row has none
+  std::function<void(ResultRow&, const Cell&)> set;  // throws InputError on a bad value
 };
 
 // Required columns in order, then the standard extras in order.

@@ -1,5 +1,5 @@
-// One result row: the unit every writer, reader, the comparator and the runner share (DESIGN.md "Result row").
-// Its columns, their types and their CSV/JSON forms are described once, in harness/result_fields.hpp.
+// One result row: the unit every writer, reader, the comparator and the runner share (DESIGN.md "Result
+// row"). Its columns, their types and their CSV/JSON forms are described once, in harness/result_fields.hpp.
 #pragma once
 
 #include <cstdint>

@@ -1,4 +1,5 @@
-// The scenario file (DESIGN.md "Scenario file"): parsing and validation (scenario_parse.cpp), sweep expansion (scenario_expand.cpp).
+// The scenario file (DESIGN.md "Scenario file"): parsing and validation (scenario_parse.cpp), sweep expansion
+// (scenario_expand.cpp).
 #pragma once
 
 #include <cstdint>
@@ -21,12 +22,12 @@ struct CheckConfig {
 
 struct Scenario {
   std::string name;
-  std::string path;  // file it came from (error messages, context)
-  std::string text;  // the YAML as given (after --set), recorded in the JSON context
+  std::string path;                     // file it came from (error messages, context)
+  std::string text;                     // the YAML as given (after --set), recorded in the JSON context
   std::vector<std::string> backends;    // resolved registry names, in order
   std::vector<std::string> strategies;  // "none" or registered strategies
   std::vector<int> world_sizes;
-  std::vector<MaskSpec> masks;  // list-valued parameters already expanded
+  std::vector<MaskSpec> masks;                   // list-valued parameters already expanded
   std::vector<std::int64_t> seqlens, seqlens_k;  // seqlens_k empty: Sk = Sq
   std::vector<std::int64_t> batch, heads_q, heads_kv, head_dim;
   std::vector<DType> dtypes;

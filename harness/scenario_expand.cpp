@@ -14,10 +14,10 @@ namespace attnbench {
 
 std::string Case::id() const {
   const auto& p = problem;
-  std::string id = fmt::format("{:04d}-{}-{}-w{}-{}-q{}-k{}-b{}-h{}x{}-d{}-{}-{}", index, backend,
-                               p.strategy, p.world_size, p.mask ? p.mask->name() : "nomask",
-                               p.shape.seqlen_q, p.shape.seqlen_k, p.shape.batch, p.shape.heads_q,
-                               p.shape.heads_kv, p.shape.head_dim, to_string(p.dtype), to_string(p.pass));
+  std::string id = fmt::format("{:04d}-{}-{}-w{}-{}-q{}-k{}-b{}-h{}x{}-d{}-{}-{}", index, backend, p.strategy,
+                               p.world_size, p.mask ? p.mask->name() : "nomask", p.shape.seqlen_q,
+                               p.shape.seqlen_k, p.shape.batch, p.shape.heads_q, p.shape.heads_kv,
+                               p.shape.head_dim, to_string(p.dtype), to_string(p.pass));
   for (char& ch : id)
     if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '.' || ch == '_')) ch = '_';
   return id;
@@ -29,8 +29,8 @@ std::string Case::label() const {
   if (p.strategy != "none") s += fmt::format("/{}x{}", p.strategy, p.world_size);
   s += fmt::format("/{}/S={}", p.mask ? p.mask->name() : "", p.shape.seqlen_q);
   if (p.shape.seqlen_k != p.shape.seqlen_q) s += fmt::format(",Sk={}", p.shape.seqlen_k);
-  s += fmt::format("/B{}H{}x{}D{}/{}/{}", p.shape.batch, p.shape.heads_q, p.shape.heads_kv,
-                   p.shape.head_dim, to_string(p.dtype), to_string(p.pass));
+  s += fmt::format("/B{}H{}x{}D{}/{}/{}", p.shape.batch, p.shape.heads_q, p.shape.heads_kv, p.shape.head_dim,
+                   to_string(p.dtype), to_string(p.pass));
   for (const auto& [k, v] : p.options) s += fmt::format("/{}={}", k, v);
   return s;
 }
@@ -43,15 +43,28 @@ std::vector<Case> expand(const Scenario& s) {
   // The axes in sweep order, outermost first. Masks sit inside the shape axes:
   // consecutive cases share one set of inputs (generating 16K-token inputs takes
   // seconds), and the masks are built once per (Sq, Sk); backends are innermost.
-  enum Axis { kSq, kSk, kBatch, kHq, kHkv, kDim, kDtype, kMask, kPass, kStrategy, kWorld, kOptions, kBackend };
-  const std::vector<std::size_t> sizes{
-      s.seqlens.size(), s.seqlens_k.empty() ? 1 : s.seqlens_k.size(),
-      s.batch.size(),   s.heads_q.size(),
-      s.heads_kv.size(), s.head_dim.size(),
-      s.dtypes.size(),  s.masks.size(),
-      s.passes.size(),  s.strategies.size(),
-      s.world_sizes.size(), std::max<std::size_t>(1, option_sets.size()),
-      s.backends.size()};
+  enum Axis {
+    kSq,
+    kSk,
+    kBatch,
+    kHq,
+    kHkv,
+    kDim,
+    kDtype,
+    kMask,
+    kPass,
+    kStrategy,
+    kWorld,
+    kOptions,
+    kBackend
+  };
+  const std::vector<std::size_t> sizes{s.seqlens.size(),     s.seqlens_k.empty() ? 1 : s.seqlens_k.size(),
+                                       s.batch.size(),       s.heads_q.size(),
+                                       s.heads_kv.size(),    s.head_dim.size(),
+                                       s.dtypes.size(),      s.masks.size(),
+                                       s.passes.size(),      s.strategies.size(),
+                                       s.world_sizes.size(), std::max<std::size_t>(1, option_sets.size()),
+                                       s.backends.size()};
 
   std::vector<Case> cases;
   std::vector<MaskPtr> masks;

@@ -146,8 +146,7 @@ void parse_masks(const Ctx& c, const YAML::Node& n, Scenario& s) {
         if (key == "name") continue;
         const YAML::Node& v = kv.second;
         std::vector<std::string> values;
-        const bool axis = v.IsSequence() && v.size() > 0 &&
-                          (!list_valued(key) || v[0].IsSequence());
+        const bool axis = v.IsSequence() && v.size() > 0 && (!list_valued(key) || v[0].IsSequence());
         if (axis)
           for (const auto& x : v) values.push_back(flow_text(x));
         else
@@ -159,17 +158,18 @@ void parse_masks(const Ctx& c, const YAML::Node& n, Scenario& s) {
     }
     const MaskInfo* info = find_mask_info(base.name);
     if (info == nullptr)
-      c.fail(m, "masks", fmt::format("unknown mask '{}' (accepted: {})", base.name,
-                                     fmt::join(mask_names(), ", ")));
+      c.fail(m, "masks",
+             fmt::format("unknown mask '{}' (accepted: {})", base.name, fmt::join(mask_names(), ", ")));
     for (const auto& [key, values] : axes) {
       bool known = false;
       for (const auto& p : info->params) known = known || p.name == key;
       if (!known) {
         std::vector<std::string> accepted;
         for (const auto& p : info->params) accepted.push_back(p.name);
-        c.fail(m, "masks." + base.name,
-               fmt::format("unknown parameter '{}' (accepted: {})", key,
-                           accepted.empty() ? std::string("none") : fmt::to_string(fmt::join(accepted, ", "))));
+        c.fail(
+            m, "masks." + base.name,
+            fmt::format("unknown parameter '{}' (accepted: {})", key,
+                        accepted.empty() ? std::string("none") : fmt::to_string(fmt::join(accepted, ", "))));
       }
     }
     // Product over the list-valued parameters.
@@ -224,9 +224,8 @@ Scenario parse_scenario(const std::string& text, const std::string& path,
   for (const auto& o : overrides) apply_override(root, o);
 
   check_keys(c, root, "",
-             {"name", "backends", "strategies", "world_sizes", "masks", "seqlens", "seqlens_k",
-              "shape", "dtypes", "passes", "timing", "check", "memory_budget_gb", "seed",
-              "softmax_scale", "options"});
+             {"name", "backends", "strategies", "world_sizes", "masks", "seqlens", "seqlens_k", "shape",
+              "dtypes", "passes", "timing", "check", "memory_budget_gb", "seed", "softmax_scale", "options"});
   Scenario s;
   s.path = path;
   s.text = text;
@@ -260,8 +259,8 @@ Scenario parse_scenario(const std::string& text, const std::string& path,
     if (!matched) {
       auto accepted = reg.backend_names();
       for (const auto& prefix : reg.resolver_prefixes()) accepted.push_back(prefix + "FILE");
-      c.fail(b, "backends", fmt::format("unknown backend '{}' (accepted: {})", pat,
-                                        fmt::join(accepted, ", ")));
+      c.fail(b, "backends",
+             fmt::format("unknown backend '{}' (accepted: {})", pat, fmt::join(accepted, ", ")));
     }
   }
   if (s.backends.empty()) c.fail(root["backends"], "backends", "must not be empty");
@@ -274,8 +273,8 @@ Scenario parse_scenario(const std::string& text, const std::string& path,
       if (name != "none" && reg.find_strategy(name) == nullptr) {
         auto accepted = reg.strategy_names();
         accepted.insert(accepted.begin(), "none");
-        c.fail(n, "strategies", fmt::format("unknown strategy '{}' (accepted: {})", name,
-                                            fmt::join(accepted, ", ")));
+        c.fail(n, "strategies",
+               fmt::format("unknown strategy '{}' (accepted: {})", name, fmt::join(accepted, ", ")));
       }
       s.strategies.push_back(name);
     }
@@ -283,7 +282,8 @@ Scenario parse_scenario(const std::string& text, const std::string& path,
   s.world_sizes = {1};
   if (root["world_sizes"]) {
     s.world_sizes.clear();
-    for (auto v : int_list(c, root["world_sizes"], "world_sizes", 1)) s.world_sizes.push_back(static_cast<int>(v));
+    for (auto v : int_list(c, root["world_sizes"], "world_sizes", 1))
+      s.world_sizes.push_back(static_cast<int>(v));
   }
 
   parse_masks(c, root["masks"], s);
@@ -305,8 +305,7 @@ Scenario parse_scenario(const std::string& text, const std::string& path,
     for (auto hq : s.heads_q)
       for (auto hkv : s.heads_kv)
         if (hq % hkv != 0)
-          c.fail(shape, "shape",
-                 fmt::format("heads_q ({}) must be a multiple of heads_kv ({})", hq, hkv));
+          c.fail(shape, "shape", fmt::format("heads_q ({}) must be a multiple of heads_kv ({})", hq, hkv));
   }
 
   s.dtypes = {DType::fp32};
@@ -314,7 +313,9 @@ Scenario parse_scenario(const std::string& text, const std::string& path,
     s.dtypes.clear();
     for (const auto& n : items(root["dtypes"])) {
       auto d = parse_dtype(scalar(c, n, "dtypes"));
-      if (!d) c.fail(n, "dtypes", fmt::format("unknown dtype '{}' (accepted: {})", n.Scalar(), accepted_names<DType>()));
+      if (!d)
+        c.fail(n, "dtypes",
+               fmt::format("unknown dtype '{}' (accepted: {})", n.Scalar(), accepted_names<DType>()));
       s.dtypes.push_back(*d);
     }
   }
@@ -323,24 +324,30 @@ Scenario parse_scenario(const std::string& text, const std::string& path,
     s.passes.clear();
     for (const auto& n : items(root["passes"])) {
       auto p = parse_pass(scalar(c, n, "passes"));
-      if (!p) c.fail(n, "passes", fmt::format("unknown pass '{}' (accepted: {})", n.Scalar(), accepted_names<Pass>()));
+      if (!p)
+        c.fail(n, "passes",
+               fmt::format("unknown pass '{}' (accepted: {})", n.Scalar(), accepted_names<Pass>()));
       s.passes.push_back(*p);
     }
   }
 
   if (const YAML::Node t = root["timing"]) {
-    check_keys(c, t, "timing", {"warmup", "min_iters", "max_iters", "min_time_s", "max_noise_pct", "timeout_s",
-                                 "metric"});
+    check_keys(c, t, "timing",
+               {"warmup", "min_iters", "max_iters", "min_time_s", "max_noise_pct", "timeout_s", "metric"});
     if (t["warmup"]) s.timing.warmup = static_cast<int>(to_int(c, t["warmup"], "timing.warmup", 0));
-    if (t["min_iters"]) s.timing.min_iters = static_cast<int>(to_int(c, t["min_iters"], "timing.min_iters", 1));
-    if (t["max_iters"]) s.timing.max_iters = static_cast<int>(to_int(c, t["max_iters"], "timing.max_iters", 1));
+    if (t["min_iters"])
+      s.timing.min_iters = static_cast<int>(to_int(c, t["min_iters"], "timing.min_iters", 1));
+    if (t["max_iters"])
+      s.timing.max_iters = static_cast<int>(to_int(c, t["max_iters"], "timing.max_iters", 1));
     if (t["min_time_s"]) s.timing.min_time_s = to_real(c, t["min_time_s"], "timing.min_time_s", -1e-300);
-    if (t["max_noise_pct"]) s.timing.max_noise_pct = to_real(c, t["max_noise_pct"], "timing.max_noise_pct", 0);
+    if (t["max_noise_pct"])
+      s.timing.max_noise_pct = to_real(c, t["max_noise_pct"], "timing.max_noise_pct", 0);
     if (t["timeout_s"]) s.timing.timeout_s = to_real(c, t["timeout_s"], "timing.timeout_s", 0);
     if (t["metric"]) {
       const std::string m = scalar(c, t["metric"], "timing.metric");
       if (m != "time" && m != "instructions")
-        c.fail(t["metric"], "timing.metric", fmt::format("'{}' is not accepted (accepted: time, instructions)", m));
+        c.fail(t["metric"], "timing.metric",
+               fmt::format("'{}' is not accepted (accepted: time, instructions)", m));
       s.timing.metric = m == "time" ? TimingMetric::time : TimingMetric::instructions;
     }
     if (s.timing.max_iters < s.timing.min_iters)

@@ -11,7 +11,7 @@ double pass_bytes(const Problem& p) {
   const double q = double(s.batch) * double(s.seqlen_q) * double(s.heads_q) * double(s.head_dim);
   const double kv = double(s.batch) * keys * double(s.heads_kv) * double(s.head_dim);  // K or V
   const double lse = double(s.batch) * double(s.heads_q) * double(s.seqlen_q);
-  double elements = q + 2 * kv + q + lse;  // read Q, K, V; write O, LSE
+  double elements = q + 2 * kv + q + lse;                     // read Q, K, V; write O, LSE
   if (pass_has_backward(p.pass)) elements += q + q + 2 * kv;  // dO, dQ, dK, dV
   return elements * static_cast<double>(dtype_size(p.dtype));
 }

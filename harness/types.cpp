@@ -20,10 +20,22 @@ constexpr std::array kStatuses{Status::ok,    Status::unsupported, Status::oom,
                                Status::error, Status::mismatch,    Status::skipped};
 }  // namespace
 
-template <> std::span<const DType> all_values<DType>() { return kDTypes; }
-template <> std::span<const Pass> all_values<Pass>() { return kPasses; }
-template <> std::span<const Device> all_values<Device>() { return kDevices; }
-template <> std::span<const Status> all_values<Status>() { return kStatuses; }
+template <>
+std::span<const DType> all_values<DType>() {
+  return kDTypes;
+}
+template <>
+std::span<const Pass> all_values<Pass>() {
+  return kPasses;
+}
+template <>
+std::span<const Device> all_values<Device>() {
+  return kDevices;
+}
+template <>
+std::span<const Status> all_values<Status>() {
+  return kStatuses;
+}
 
 std::string_view to_string(DType d) {
   switch (d) {

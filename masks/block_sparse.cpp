@@ -42,12 +42,17 @@ std::int64_t kept_count(double keep, std::int64_t nkb, bool floor) {
   return std::clamp<std::int64_t>(n, 1, nkb);
 }
 
-bool diagonal_param(const MaskSpec& spec) { return choice_param(spec, "diagonal", "true", {"true", "false"}) == "true"; }
-bool floor_param(const MaskSpec& spec) { return choice_param(spec, "rounding", "round", {"round", "floor"}) == "floor"; }
+bool diagonal_param(const MaskSpec& spec) {
+  return choice_param(spec, "diagonal", "true", {"true", "false"}) == "true";
+}
+bool floor_param(const MaskSpec& spec) {
+  return choice_param(spec, "rounding", "round", {"round", "floor"}) == "floor";
+}
 
 // The key block that query block i sits over: bottom-right aligned like causal, so query
 // position q meets key position q + (Sk - Sq).
-std::int64_t aligned_block(const std::vector<std::int64_t>& k_starts, std::int64_t q, std::int64_t sq, std::int64_t sk) {
+std::int64_t aligned_block(const std::vector<std::int64_t>& k_starts, std::int64_t q, std::int64_t sq,
+                           std::int64_t sk) {
   const std::int64_t at = std::clamp<std::int64_t>(q + (sk - sq), 0, sk - 1);
   return (std::upper_bound(k_starts.begin(), k_starts.end(), at) - k_starts.begin()) - 1;
 }
@@ -69,7 +74,8 @@ BlockLayout block_sparse_layout(const MaskSpec& spec, std::int64_t sq, std::int6
   l.force_diagonal = diagonal_param(spec);
   const bool floor = floor_param(spec);
   l.kept = kept_count(keep, l.nkb(), floor);
-  for (std::int64_t i = 0; i < l.nqb(); ++i) l.diagonal.push_back(aligned_block(l.k_starts, l.q_starts[i], sq, sk));
+  for (std::int64_t i = 0; i < l.nqb(); ++i)
+    l.diagonal.push_back(aligned_block(l.k_starts, l.q_starts[i], sq, sk));
   l.finish();
   l.params = {{"block", std::to_string(b)},
               {"keep", json_number(keep)},
@@ -81,7 +87,8 @@ BlockLayout block_sparse_layout(const MaskSpec& spec, std::int64_t sq, std::int6
 
 // `blocks: random`: sizes uniform in [min, 2 avg - min] (mean avg) until s is covered; a last
 // block shorter than min joins its neighbour, so a block can reach 2 avg - 1.
-std::vector<std::int64_t> random_starts(Rng& rng, std::int64_t s, std::int64_t min_block, std::int64_t avg_block) {
+std::vector<std::int64_t> random_starts(Rng& rng, std::int64_t s, std::int64_t min_block,
+                                        std::int64_t avg_block) {
   std::vector<std::int64_t> starts = {0};
   while (starts.back() < s) {
     const std::int64_t size = rng.between(min_block, 2 * avg_block - min_block);
@@ -95,7 +102,8 @@ std::vector<std::int64_t> random_starts(Rng& rng, std::int64_t s, std::int64_t m
 // `blocks: fixed` (LongCA-bench's partition): exactly n = s / avg blocks; the s - n min tokens
 // beyond the minimum are split at n - 1 cut points drawn uniformly (with repetition) from
 // [0, s - n min] and sorted, so every block is in [min, s - (n - 1) min].
-std::vector<std::int64_t> fixed_count_starts(Rng& rng, std::int64_t s, std::int64_t min_block, std::int64_t avg_block) {
+std::vector<std::int64_t> fixed_count_starts(Rng& rng, std::int64_t s, std::int64_t min_block,
+                                             std::int64_t avg_block) {
   const std::int64_t n = std::max<std::int64_t>(1, s / avg_block);
   const std::int64_t extra = s - n * min_block;
   if (extra < 0) return {0, s};  // s < min_block: one block
@@ -113,10 +121,11 @@ BlockLayout var_block_sparse_layout(const MaskSpec& spec, std::int64_t s, std::i
   const std::int64_t min_block = int_param(spec, "min_block", 64, 1, kMaxBlock);
   const std::int64_t avg_block = int_param(spec, "avg_block", 128, 1, kMaxBlock);
   if (avg_block < min_block)
-    throw InputError(fmt::format("mask '{}': parameter 'avg_block' = {} must be >= min_block ({})",
-                                 spec.name, avg_block, min_block));
+    throw InputError(fmt::format("mask '{}': parameter 'avg_block' = {} must be >= min_block ({})", spec.name,
+                                 avg_block, min_block));
   const double keep = real_param(spec, "keep", 0.5, 0.0, 1.0);
-  const bool independent = choice_param(spec, "partition", "shared", {"shared", "independent"}) == "independent";
+  const bool independent =
+      choice_param(spec, "partition", "shared", {"shared", "independent"}) == "independent";
   const bool fixed = choice_param(spec, "blocks", "random", {"random", "fixed"}) == "fixed";
   l.force_diagonal = diagonal_param(spec);
   const bool floor = floor_param(spec);
@@ -125,7 +134,8 @@ BlockLayout var_block_sparse_layout(const MaskSpec& spec, std::int64_t s, std::i
   // stream, apart from the per-row streams 1, 2, ... of the block choice.
   auto partition = [&](std::uint64_t stream) {
     Rng rng(l.seed, stream);
-    return fixed ? fixed_count_starts(rng, s, min_block, avg_block) : random_starts(rng, s, min_block, avg_block);
+    return fixed ? fixed_count_starts(rng, s, min_block, avg_block)
+                 : random_starts(rng, s, min_block, avg_block);
   };
   l.q_starts = partition(0);
   l.k_starts = independent ? partition(~std::uint64_t{0}) : l.q_starts;
@@ -154,10 +164,13 @@ BlockLayout var_block_sparse_layout(const MaskSpec& spec, std::int64_t s, std::i
 std::int64_t choose_row(const BlockLayout& l, std::int64_t row, std::uint8_t* kept) {
   const std::int64_t n = l.nkb();
   const std::int64_t diag = l.force_diagonal ? l.diagonal[row] : -1;
-  const std::int64_t candidates = l.force_diagonal ? n - 1 : n, choose = l.force_diagonal ? l.kept - 1 : l.kept;
+  const std::int64_t candidates = l.force_diagonal ? n - 1 : n,
+                     choose = l.force_diagonal ? l.kept - 1 : l.kept;
   Rng rng(l.seed, static_cast<std::uint64_t>(row) + 1);
-  const unsigned threshold =
-      candidates > 0 ? static_cast<unsigned>(std::llround(256.0 * static_cast<double>(choose) / static_cast<double>(candidates))) : 0;
+  const unsigned threshold = candidates > 0
+                                 ? static_cast<unsigned>(std::llround(256.0 * static_cast<double>(choose) /
+                                                                      static_cast<double>(candidates)))
+                                 : 0;
   // Random bytes first, then branch-free passes the compiler can vectorise.
   std::int64_t base = 0;
   for (; base + 8 <= n; base += 8) {
@@ -209,7 +222,8 @@ std::int64_t layout_area(const BlockLayout& l) {
   if (uniform) return l.q_starts.back() * l.kept * l.k_width(0);
   std::vector<std::uint8_t> kept(static_cast<std::size_t>(nkb));
   std::int64_t area = 0;
-  for (std::int64_t i = 0; i < l.nqb(); ++i) area += (l.q_starts[i + 1] - l.q_starts[i]) * choose_row(l, i, kept.data());
+  for (std::int64_t i = 0; i < l.nqb(); ++i)
+    area += (l.q_starts[i + 1] - l.q_starts[i]) * choose_row(l, i, kept.data());
   return area;
 }
 
@@ -222,7 +236,10 @@ MaskPtr layout_mask(const MaskSpec& spec, std::int64_t sq, std::int64_t sk, Bloc
     choose_row(l, i, row);
     // Consecutive kept key blocks become one full slice.
     for (std::int64_t j = 0; j < nkb;) {
-      if (!row[j]) { ++j; continue; }
+      if (!row[j]) {
+        ++j;
+        continue;
+      }
       std::int64_t e = j;
       while (e < nkb && row[e]) ++e;
       slices.push_back({l.q_starts[i], l.q_starts[i + 1], l.k_starts[j], l.k_starts[e], SliceType::full});
@@ -259,40 +276,56 @@ std::vector<MaskEntry> block_sparse_masks() {
   const std::string keep_rule =
       "target fraction r in (0, 1] of key blocks kept per query block: kept = max(1, round(r * nkb)), "
       "or max(1, floor(r * nkb)) with rounding: floor; ";
-  const MaskParamInfo keep{"keep", "0.5",
-                           keep_rule + "the density is kept / nkb (a short last key block aside), r itself only when r * nkb is whole"};
+  const MaskParamInfo keep{
+      "keep", "0.5",
+      keep_rule +
+          "the density is kept / nkb (a short last key block aside), r itself only when r * nkb is whole"};
   const MaskParamInfo var_keep{
       "keep", "0.5",
-      keep_rule + "the expected density is kept / nkb with diagonal: false; a forced diagonal over a shared partition "
-                  "raises it (every query block keeps its own square block, and larger blocks weigh more)"};
-  const MaskParamInfo diagonal{"diagonal", "true",
-                               "true: the diagonal (bottom-right aligned) block is always one of the kept blocks; "
-                               "false: all kept blocks are random (LongCA-bench)"};
-  const MaskParamInfo rounding{"rounding", "round",
-                               "round: kept = max(1, round(r * nkb)); floor: max(1, floor(r * nkb)) (LongCA-bench's int())"};
+      keep_rule +
+          "the expected density is kept / nkb with diagonal: false; a forced diagonal over a shared "
+          "partition "
+          "raises it (every query block keeps its own square block, and larger blocks weigh more)"};
+  const MaskParamInfo diagonal{
+      "diagonal", "true",
+      "true: the diagonal (bottom-right aligned) block is always one of the kept blocks; "
+      "false: all kept blocks are random (LongCA-bench)"};
+  const MaskParamInfo rounding{
+      "rounding", "round",
+      "round: kept = max(1, round(r * nkb)); floor: max(1, floor(r * nkb)) (LongCA-bench's int())"};
   const MaskParamInfo seed{"seed", "0", "seed of the block boundaries and the block choice"};
   return {
-      {{"block_sparse", "block-sparse",
+      {{"block_sparse",
+        "block-sparse",
         "per query block, max(1, round(r * nkb)) key blocks chosen uniformly at random, diagonal always kept "
         "(LongCA-bench: diagonal: false, rounding: floor)",
-        {{"block", "128", "block size b >= 1 (queries and keys)"}, keep, diagonal, rounding, seed}, true},
-       make_block_sparse, area_block_sparse},
-      {{"var_block_sparse", "block-sparse",
+        {{"block", "128", "block size b >= 1 (queries and keys)"}, keep, diagonal, rounding, seed},
+        true},
+       make_block_sparse,
+       area_block_sparse},
+      {{"var_block_sparse",
+        "block-sparse",
         "random block boundaries, then as block_sparse; blocks: random: sizes uniform in "
-        "[min_block, 2 avg_block - min_block], a short last block merged into its neighbour, so every block is in "
-        "[min_block, 2 avg_block - 1] (one block of S when S < min_block); blocks: fixed: S / avg_block blocks "
+        "[min_block, 2 avg_block - min_block], a short last block merged into its neighbour, so every block "
+        "is in "
+        "[min_block, 2 avg_block - 1] (one block of S when S < min_block); blocks: fixed: S / avg_block "
+        "blocks "
         "from sorted uniform cut points, each in [min_block, S - (n - 1) min_block] "
         "(LongCA-bench: partition: independent, blocks: fixed, diagonal: false, rounding: floor)",
         {{"avg_block", "128", "mean block size, >= min_block"},
          {"min_block", "64", "smallest block size, >= 1"},
          var_keep,
-         {"partition", "shared", "shared: keys use the query blocks; independent: keys get their own random blocks"},
-         {"blocks", "random", "random: a random number of blocks (sizes uniform, mean avg_block); fixed: exactly S / avg_block blocks"},
+         {"partition", "shared",
+          "shared: keys use the query blocks; independent: keys get their own random blocks"},
+         {"blocks", "random",
+          "random: a random number of blocks (sizes uniform, mean avg_block); fixed: exactly S / avg_block "
+          "blocks"},
          diagonal,
          rounding,
          seed},
         false},
-       make_var_block_sparse, area_var_block_sparse},
+       make_var_block_sparse,
+       area_var_block_sparse},
   };
 }
 

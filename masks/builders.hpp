@@ -32,8 +32,8 @@ const std::vector<MaskEntry>& all_mask_entries();
 std::vector<MaskInfo> all_mask_infos();
 
 // Parameter access with defaults; errors name the mask, the parameter and the range.
-std::int64_t int_param(const MaskSpec&, const std::string& key, std::int64_t fallback,
-                       std::int64_t min, std::int64_t max);
+std::int64_t int_param(const MaskSpec&, const std::string& key, std::int64_t fallback, std::int64_t min,
+                       std::int64_t max);
 double real_param(const MaskSpec&, const std::string& key, double fallback, double min_exclusive,
                   double max_inclusive);
 // The raw value parsed as YAML (lists, maps, scalars); nullopt when absent.
@@ -49,7 +49,7 @@ inline constexpr std::int64_t kUnbounded = std::int64_t{1} << 52;
 
 // Appends non-overlapping slices covering exactly {(q, k): r0 <= q < r1, c0 <= k < c1,
 // q + lower <= k <= q + upper}; lower = -kUnbounded / upper = kUnbounded drop that bound.
-void add_band(std::vector<Slice>& out, std::int64_t r0, std::int64_t r1, std::int64_t c0,
-              std::int64_t c1, std::int64_t lower, std::int64_t upper);
+void add_band(std::vector<Slice>& out, std::int64_t r0, std::int64_t r1, std::int64_t c0, std::int64_t c1,
+              std::int64_t lower, std::int64_t upper);
 
 }  // namespace attnbench::masks

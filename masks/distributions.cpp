@@ -17,7 +17,8 @@ std::string Distribution::to_json() const {
   if (kind == "mixture") {
     std::string items;
     for (std::size_t i = 0; i < parts.size(); ++i)
-      items += fmt::format(R"({}{{"share":{},"distribution":{}}})", i ? "," : "", shares[i], parts[i].to_json());
+      items +=
+          fmt::format(R"({}{{"share":{},"distribution":{}}})", i ? "," : "", shares[i], parts[i].to_json());
     return R"({"mixture":[)" + items + "]}";
   }
   return "\"" + kind + "\"";
@@ -55,8 +56,7 @@ void sample_into(const Distribution& dist, Rng& rng, std::int64_t total, std::ve
 
 }  // namespace
 
-std::vector<std::int64_t> sample_lengths(const Distribution& dist, std::uint64_t seed,
-                                         std::int64_t total) {
+std::vector<std::int64_t> sample_lengths(const Distribution& dist, std::uint64_t seed, std::int64_t total) {
   Rng rng(seed);
   std::vector<std::int64_t> lengths;
   if (dist.kind != "mixture") {
@@ -67,13 +67,14 @@ std::vector<std::int64_t> sample_lengths(const Distribution& dist, std::uint64_t
   for (std::size_t i = 0; i < dist.parts.size(); ++i) {
     const bool last = i + 1 == dist.parts.size();
     const std::int64_t tokens =
-        last ? left : std::min(left, static_cast<std::int64_t>(std::floor(dist.shares[i] * static_cast<double>(total))));
+        last ? left
+             : std::min(left,
+                        static_cast<std::int64_t>(std::floor(dist.shares[i] * static_cast<double>(total))));
     sample_into(dist.parts[i], rng, tokens, lengths);
     left -= tokens;
   }
   // Fisher-Yates with the portable generator: the same order on every platform.
-  for (std::size_t i = lengths.size(); i > 1; --i)
-    std::swap(lengths[i - 1], lengths[rng.below(i)]);
+  for (std::size_t i = lengths.size(); i > 1; --i) std::swap(lengths[i - 1], lengths[rng.below(i)]);
   return lengths;
 }
 
@@ -91,7 +92,8 @@ const std::vector<DistributionInfo>& distribution_catalogue() {
       {"uniform", "min, max, seed", "lengths uniform in [min, max]"},
       {"fixed", "length", "every document `length` tokens (the last one truncated)"},
       {"mixture", "parts, seed",
-       "a list of {share, distribution}: floor(share * S) tokens from each part but the last (which takes the rest), "
+       "a list of {share, distribution}: floor(share * S) tokens from each part but the last (which takes "
+       "the rest), "
        "documents shuffled; "
        "e.g. LongCA-bench's long documents: {mixture: [{share: 0.4, distribution: pile}, "
        "{share: 0.6, distribution: {uniform: {min: 8192, max: 30720}}}]}"},

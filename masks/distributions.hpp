@@ -10,20 +10,20 @@
 namespace attnbench::masks {
 
 struct LengthBucket {
-  std::int64_t lo, hi;        // token lengths [lo, hi)
-  std::int64_t weight_ppm;    // probability in parts per million
+  std::int64_t lo, hi;      // token lengths [lo, hi)
+  std::int64_t weight_ppm;  // probability in parts per million
 };
 
 // The published histogram of that name (pile, prolong64k, prolong512k); empty if unknown.
 std::span<const LengthBucket> histogram_buckets(std::string_view name);
 
 struct Distribution {
-  std::string kind;               // pile, prolong64k, prolong512k, uniform, fixed, mixture
-  std::int64_t min = 0, max = 0;  // uniform
-  std::int64_t length = 0;        // fixed
+  std::string kind;                   // pile, prolong64k, prolong512k, uniform, fixed, mixture
+  std::int64_t min = 0, max = 0;      // uniform
+  std::int64_t length = 0;            // fixed
   std::vector<Distribution> parts{};  // mixture: the parts (none of them a mixture)
   std::vector<double> shares{};       // mixture: the share of the tokens of each part, summing to 1
-  std::string to_json() const;    // e.g. "pile" or {"uniform":{"min":64,"max":4096}}
+  std::string to_json() const;        // e.g. "pile" or {"uniform":{"min":64,"max":4096}}
 };
 
 // Document lengths summing to `total`: draw a bucket by weight, then a length uniformly

@@ -25,8 +25,8 @@ Distribution parse_distribution_node(const MaskSpec& spec, const YAML::Node& nod
 // {mixture: [{share, distribution}, ...]}: shares in (0, 1] summing to 1, parts not mixtures.
 Distribution parse_mixture(const MaskSpec& spec, const YAML::Node& list) {
   const auto bad = [&](const std::string& why) {
-    return InputError(fmt::format("mask '{}': parameter 'distribution' mixture {} (accepted: {})", spec.name, why,
-                                  kAcceptedDistributions));
+    return InputError(fmt::format("mask '{}': parameter 'distribution' mixture {} (accepted: {})", spec.name,
+                                  why, kAcceptedDistributions));
   };
   if (!list.IsSequence() || list.size() == 0) throw bad("needs a non-empty list of {share, distribution}");
   Distribution d;
@@ -106,13 +106,15 @@ Distribution parse_distribution_node(const MaskSpec& spec, const YAML::Node& nod
                                  kAcceptedDistributions));
   if (d.kind == "uniform") {
     if (!fields.count("min") || !fields.count("max"))
-      throw InputError(fmt::format("mask '{}': parameter 'distribution' uniform needs min and max (accepted: {})",
-                                   spec.name, kAcceptedDistributions));
+      throw InputError(
+          fmt::format("mask '{}': parameter 'distribution' uniform needs min and max (accepted: {})",
+                      spec.name, kAcceptedDistributions));
     d.min = node_int(spec, fields["min"], "min");
     d.max = node_int(spec, fields["max"], "max");
     if (d.min < 1 || d.max < d.min)
-      throw InputError(fmt::format("mask '{}': parameter 'distribution' uniform needs 1 <= min <= max (got min {}, max {})",
-                                   spec.name, d.min, d.max));
+      throw InputError(fmt::format(
+          "mask '{}': parameter 'distribution' uniform needs 1 <= min <= max (got min {}, max {})", spec.name,
+          d.min, d.max));
   } else if (d.kind == "fixed") {
     if (!fields.count("length"))
       throw InputError(fmt::format("mask '{}': parameter 'distribution' fixed needs a length (accepted: {})",
@@ -138,9 +140,10 @@ std::vector<std::int64_t> parse_doc_lengths(const MaskSpec& spec, std::int64_t s
   auto node = *yaml_param(spec, "doc_lengths");
   std::vector<std::int64_t> lengths;
   const auto bad = [&](const std::string& why) {
-    return InputError(fmt::format(
-        "mask '{}': parameter 'doc_lengths' must be a list of positive integers summing to the sequence length {} ({})",
-        spec.name, seqlen, why));
+    return InputError(
+        fmt::format("mask '{}': parameter 'doc_lengths' must be a list of positive integers summing to the "
+                    "sequence length {} ({})",
+                    spec.name, seqlen, why));
   };
   if (!node.IsSequence() || node.size() == 0) throw bad("got '" + spec.params.at("doc_lengths") + "'");
   std::int64_t sum = 0;
@@ -222,7 +225,8 @@ Documents resolve_block_documents(const MaskSpec& spec, std::int64_t seqlen, std
 
 std::vector<MaskParamInfo> document_param_infos() {
   return {
-      {"doc_lengths", "", "explicit document lengths (must sum to the sequence length; wins over distribution)"},
+      {"doc_lengths", "",
+       "explicit document lengths (must sum to the sequence length; wins over distribution)"},
       {"distribution", "by length",
        "pile, prolong64k, prolong512k, {uniform: {min, max}}, {fixed: {length}}, "
        "{mixture: [{share, distribution}, ...]}; default: pile up to 12K, "

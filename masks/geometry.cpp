@@ -5,8 +5,8 @@
 
 namespace attnbench::masks {
 
-void add_band(std::vector<Slice>& out, std::int64_t r0, std::int64_t r1, std::int64_t c0,
-              std::int64_t c1, std::int64_t lower, std::int64_t upper) {
+void add_band(std::vector<Slice>& out, std::int64_t r0, std::int64_t r1, std::int64_t c0, std::int64_t c1,
+              std::int64_t lower, std::int64_t upper) {
   if (c0 >= c1 || lower > upper) return;
   // Keep only rows whose range [max(c0, q + lower), min(c1, q + upper + 1)) is non-empty.
   r0 = std::max(r0, c0 - upper);

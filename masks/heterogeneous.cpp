@@ -21,11 +21,11 @@ MaskPtr make_share_question(const MaskSpec& spec, std::int64_t s, std::int64_t) 
     if (i > 0) slices.push_back({docs->begin(i), docs->end(i), 0, question_end, SliceType::full});
     add_band(slices, docs->begin(i), docs->end(i), docs->begin(i), docs->end(i), -kUnbounded, 0);
   }
-  return std::make_shared<Mask>(
-      spec.name, s, s, docs->params, std::move(slices), [docs](std::int64_t q, std::int64_t k) {
-        const auto dq = docs->index_of(q), dk = docs->index_of(k);
-        return (dq == dk && k <= q) || (dq != 0 && dk == 0);
-      });
+  return std::make_shared<Mask>(spec.name, s, s, docs->params, std::move(slices),
+                                [docs](std::int64_t q, std::int64_t k) {
+                                  const auto dq = docs->index_of(q), dk = docs->index_of(k);
+                                  return (dq == dk && k <= q) || (dq != 0 && dk == 0);
+                                });
 }
 
 MaskPtr make_causal_blockwise(const MaskSpec& spec, std::int64_t s, std::int64_t) {
@@ -33,14 +33,15 @@ MaskPtr make_causal_blockwise(const MaskSpec& spec, std::int64_t s, std::int64_t
   std::vector<Slice> slices;
   const std::int64_t last = docs->count() - 1;
   for (std::int64_t i = 0; i <= last; ++i) {
-    if (i == last && last > 0) slices.push_back({docs->begin(i), docs->end(i), 0, docs->begin(i), SliceType::full});
+    if (i == last && last > 0)
+      slices.push_back({docs->begin(i), docs->end(i), 0, docs->begin(i), SliceType::full});
     add_band(slices, docs->begin(i), docs->end(i), docs->begin(i), docs->end(i), -kUnbounded, 0);
   }
-  return std::make_shared<Mask>(
-      spec.name, s, s, docs->params, std::move(slices), [docs, last](std::int64_t q, std::int64_t k) {
-        const auto dq = docs->index_of(q), dk = docs->index_of(k);
-        return (dq == dk && k <= q) || (dq == last && dk < last);
-      });
+  return std::make_shared<Mask>(spec.name, s, s, docs->params, std::move(slices),
+                                [docs, last](std::int64_t q, std::int64_t k) {
+                                  const auto dq = docs->index_of(q), dk = docs->index_of(k);
+                                  return (dq == dk && k <= q) || (dq == last && dk < last);
+                                });
 }
 
 MaskPtr make_prefix_lm_causal(const MaskSpec& spec, std::int64_t sq, std::int64_t sk) {
@@ -48,10 +49,9 @@ MaskPtr make_prefix_lm_causal(const MaskSpec& spec, std::int64_t sq, std::int64_
   std::vector<Slice> slices;
   add_band(slices, 0, sq, 0, p, -kUnbounded, kUnbounded);
   add_band(slices, 0, sq, p, sk, -kUnbounded, shift);
-  return std::make_shared<Mask>(spec.name, sq, sk, ResolvedParams{{"prefix", std::to_string(p)}},
-                                std::move(slices), [p, shift](std::int64_t q, std::int64_t k) {
-                                  return k <= q + shift || k < p;
-                                });
+  return std::make_shared<Mask>(
+      spec.name, sq, sk, ResolvedParams{{"prefix", std::to_string(p)}}, std::move(slices),
+      [p, shift](std::int64_t q, std::int64_t k) { return k <= q + shift || k < p; });
 }
 
 MaskPtr make_prefix_lm_document(const MaskSpec& spec, std::int64_t s, std::int64_t) {
@@ -84,11 +84,11 @@ MaskPtr make_global_sliding_window(const MaskSpec& spec, std::int64_t sq, std::i
   add_band(slices, 0, global_rows, 0, sk, -kUnbounded, kUnbounded);
   add_band(slices, global_rows, sq, 0, g, -kUnbounded, kUnbounded);
   add_band(slices, global_rows, sq, g, sk, shift - w, shift + w);
-  return std::make_shared<Mask>(
-      spec.name, sq, sk, ResolvedParams{{"global", std::to_string(g)}, {"window", std::to_string(w)}},
-      std::move(slices), [g, w, shift](std::int64_t q, std::int64_t k) {
-        return q + shift < g || k < g || std::llabs(q + shift - k) <= w;
-      });
+  return std::make_shared<Mask>(spec.name, sq, sk,
+                                ResolvedParams{{"global", std::to_string(g)}, {"window", std::to_string(w)}},
+                                std::move(slices), [g, w, shift](std::int64_t q, std::int64_t k) {
+                                  return q + shift < g || k < g || std::llabs(q + shift - k) <= w;
+                                });
 }
 
 MaskPtr make_block_causal_document(const MaskSpec& spec, std::int64_t s, std::int64_t) {
@@ -130,17 +130,25 @@ std::vector<MaskEntry> heterogeneous_masks() {
         "(doc(q) == doc(k) && k <= q) || (doc(q) == last && doc(k) < last)  (the last document is the query)",
         document_param_infos(), false},
        make_causal_blockwise},
-      {{"prefix_lm_causal", "heterogeneous", "k <= q || k < P",
-        {{"prefix", "Sk/4", "prefix length P in [0, Sk]; default a quarter of the keys"}}, true},
+      {{"prefix_lm_causal",
+        "heterogeneous",
+        "k <= q || k < P",
+        {{"prefix", "Sk/4", "prefix length P in [0, Sk]; default a quarter of the keys"}},
+        true},
        make_prefix_lm_causal},
       {{"prefix_lm_document", "heterogeneous",
         "doc(q) == doc(k) && (kl <= ql || kl < P)  (ql, kl: offsets inside the document)",
         with_docs({{"prefix", "256", "prefix length P inside each document, in [0, S]"}}), false},
        make_prefix_lm_document},
-      {{"global_sliding_window", "heterogeneous", "q < g || k < g || |q - k| <= w",
-        {{"global", "128", "global tokens g in [0, Sk]"}, window}, true},
+      {{"global_sliding_window",
+        "heterogeneous",
+        "q < g || k < g || |q - k| <= w",
+        {{"global", "128", "global tokens g in [0, Sk]"}, window},
+        true},
        make_global_sliding_window},
-      {{"block_causal_document", "heterogeneous", "doc(q) == doc(k) && kl / b <= ql / b",
+      {{"block_causal_document",
+        "heterogeneous",
+        "doc(q) == doc(k) && kl / b <= ql / b",
         {{"block", "128", "block size b >= 1; documents are whole blocks (the last may be cut)"},
          {"doc_lengths", "", "explicit lengths, multiples of block except the last (sum = S)"},
          {"seed", "0", "seed of the sampled documents (1-8 blocks each)"}},

@@ -37,8 +37,8 @@ const masks::MaskEntry& checked_entry(const MaskSpec& spec, std::int64_t seqlen_
       break;
     }
   if (entry == nullptr)
-    throw InputError(fmt::format("unknown mask '{}' (accepted: {})", spec.name,
-                                 fmt::join(mask_names(), ", ")));
+    throw InputError(
+        fmt::format("unknown mask '{}' (accepted: {})", spec.name, fmt::join(mask_names(), ", ")));
   const MaskInfo* info = &entry->info;
   for (const auto& [key, value] : spec.params) {
     bool known = false;
@@ -46,16 +46,16 @@ const masks::MaskEntry& checked_entry(const MaskSpec& spec, std::int64_t seqlen_
     if (!known) {
       std::vector<std::string> accepted;
       for (const auto& p : info->params) accepted.push_back(p.name);
-      throw InputError(fmt::format("mask '{}': unknown parameter '{}' (accepted: {})", spec.name,
-                                   key, accepted.empty() ? "none" : fmt::to_string(fmt::join(accepted, ", "))));
+      throw InputError(fmt::format("mask '{}': unknown parameter '{}' (accepted: {})", spec.name, key,
+                                   accepted.empty() ? "none" : fmt::to_string(fmt::join(accepted, ", "))));
     }
   }
   if (seqlen_q <= 0 || seqlen_k <= 0)
-    throw InputError(fmt::format("mask '{}': sequence lengths must be positive (got {} x {})",
-                                 spec.name, seqlen_q, seqlen_k));
-  if (!info->allows_unequal_seqlens && seqlen_q != seqlen_k)
-    throw InputError(fmt::format("mask '{}' needs seqlen_q == seqlen_k (got {} and {})", spec.name,
+    throw InputError(fmt::format("mask '{}': sequence lengths must be positive (got {} x {})", spec.name,
                                  seqlen_q, seqlen_k));
+  if (!info->allows_unequal_seqlens && seqlen_q != seqlen_k)
+    throw InputError(
+        fmt::format("mask '{}' needs seqlen_q == seqlen_k (got {} and {})", spec.name, seqlen_q, seqlen_k));
   return *entry;
 }
 

@@ -26,7 +26,7 @@ struct MaskParamInfo {
 
 struct MaskInfo {
   std::string name;
-  std::string family;  // regular, heterogeneous, block-sparse, user
+  std::string family;      // regular, heterogeneous, block-sparse, user
   std::string definition;  // the predicate, as in DESIGN.md's table
   std::vector<MaskParamInfo> params;
   bool allows_unequal_seqlens = true;  // Sq != Sk

@@ -32,8 +32,7 @@ std::pair<std::int64_t, std::int64_t> Slice::row_range(std::int64_t q) const {
   std::int64_t lo = k_begin, hi = k_end;
   if (type == SliceType::causal || type == SliceType::bicausal)
     hi = std::min(hi, k_begin + i + (nk - nq) + 1);
-  if (type == SliceType::inv_causal || type == SliceType::bicausal)
-    lo = std::max(lo, k_begin + i);
+  if (type == SliceType::inv_causal || type == SliceType::bicausal) lo = std::max(lo, k_begin + i);
   if (hi < lo) hi = lo;
   return {lo, hi};
 }
@@ -138,8 +137,7 @@ void Mask::build_segments() {
   if (!bounds.empty()) seg_begin_.push_back(bounds.back());
 }
 
-void Mask::row_ranges(std::int64_t q,
-                      std::vector<std::pair<std::int64_t, std::int64_t>>& out) const {
+void Mask::row_ranges(std::int64_t q, std::vector<std::pair<std::int64_t, std::int64_t>>& out) const {
   out.clear();
   if (seg_begin_.size() < 2 || q < seg_begin_.front() || q >= seg_begin_.back()) return;
   const auto it = std::upper_bound(seg_begin_.begin(), seg_begin_.end(), q);
@@ -192,8 +190,7 @@ std::vector<std::uint8_t> Mask::dense() const {
   return out;
 }
 
-std::int64_t Mask::area_in(std::int64_t q0, std::int64_t nq, std::int64_t k0,
-                           std::int64_t nk) const {
+std::int64_t Mask::area_in(std::int64_t q0, std::int64_t nq, std::int64_t k0, std::int64_t nk) const {
   std::int64_t total = 0;
   std::vector<std::pair<std::int64_t, std::int64_t>> ranges;
   for (std::int64_t q = q0; q < q0 + nq;) {
@@ -210,8 +207,8 @@ BlockMap Mask::block_map(std::int64_t bq, std::int64_t bk) const {
   return block_map(bq, bk, 0, seqlen_q_, 0, seqlen_k_);
 }
 
-BlockMap Mask::block_map(std::int64_t bq, std::int64_t bk, std::int64_t q0, std::int64_t nq,
-                         std::int64_t k0, std::int64_t nk) const {
+BlockMap Mask::block_map(std::int64_t bq, std::int64_t bk, std::int64_t q0, std::int64_t nq, std::int64_t k0,
+                         std::int64_t nk) const {
   if (bq <= 0 || bk <= 0) throw std::invalid_argument("block_map: tile sizes must be positive");
   BlockMap m;
   m.bq = bq;

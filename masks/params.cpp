@@ -10,8 +10,8 @@
 
 namespace attnbench::masks {
 
-std::int64_t int_param(const MaskSpec& spec, const std::string& key, std::int64_t fallback,
-                       std::int64_t min, std::int64_t max) {
+std::int64_t int_param(const MaskSpec& spec, const std::string& key, std::int64_t fallback, std::int64_t min,
+                       std::int64_t max) {
   auto it = spec.params.find(key);
   if (it == spec.params.end()) return fallback;
   std::int64_t value = 0;
@@ -21,13 +21,13 @@ std::int64_t int_param(const MaskSpec& spec, const std::string& key, std::int64_
     throw InputError(fmt::format("mask '{}': parameter '{}' must be an integer in [{}, {}] (got '{}')",
                                  spec.name, key, min, max, text));
   if (value < min || value > max)
-    throw InputError(fmt::format("mask '{}': parameter '{}' = {} is outside [{}, {}]", spec.name,
-                                 key, value, min, max));
+    throw InputError(
+        fmt::format("mask '{}': parameter '{}' = {} is outside [{}, {}]", spec.name, key, value, min, max));
   return value;
 }
 
-double real_param(const MaskSpec& spec, const std::string& key, double fallback,
-                  double min_exclusive, double max_inclusive) {
+double real_param(const MaskSpec& spec, const std::string& key, double fallback, double min_exclusive,
+                  double max_inclusive) {
   auto it = spec.params.find(key);
   if (it == spec.params.end()) return fallback;
   double value = 0;
@@ -40,8 +40,8 @@ double real_param(const MaskSpec& spec, const std::string& key, double fallback,
                                  spec.name, key, min_exclusive, max_inclusive, it->second));
   }
   if (!(value > min_exclusive && value <= max_inclusive))
-    throw InputError(fmt::format("mask '{}': parameter '{}' = {} is outside ({}, {}]", spec.name,
-                                 key, value, min_exclusive, max_inclusive));
+    throw InputError(fmt::format("mask '{}': parameter '{}' = {} is outside ({}, {}]", spec.name, key, value,
+                                 min_exclusive, max_inclusive));
   return value;
 }
 
@@ -51,8 +51,8 @@ std::optional<YAML::Node> yaml_param(const MaskSpec& spec, const std::string& ke
   try {
     return YAML::Load(it->second);
   } catch (const YAML::Exception& e) {
-    throw InputError(fmt::format("mask '{}': parameter '{}' is not valid YAML ({}): '{}'", spec.name,
-                                 key, e.msg, it->second));
+    throw InputError(fmt::format("mask '{}': parameter '{}' is not valid YAML ({}): '{}'", spec.name, key,
+                                 e.msg, it->second));
   }
 }
 
@@ -62,16 +62,16 @@ std::string choice_param(const MaskSpec& spec, const std::string& key, const std
   if (it == spec.params.end()) return fallback;
   // A value recorded in a result row comes back JSON-quoted ("floor"): accept it unquoted.
   std::string value = it->second;
-  if (value.size() >= 2 && value.front() == '"' && value.back() == '"') value = value.substr(1, value.size() - 2);
+  if (value.size() >= 2 && value.front() == '"' && value.back() == '"')
+    value = value.substr(1, value.size() - 2);
   for (const auto& a : accepted)
     if (value == a) return value;
-  throw InputError(fmt::format("mask '{}': parameter '{}' = '{}' is not accepted (accepted: {})", spec.name, key,
-                               it->second, fmt::join(accepted, ", ")));
+  throw InputError(fmt::format("mask '{}': parameter '{}' = '{}' is not accepted (accepted: {})", spec.name,
+                               key, it->second, fmt::join(accepted, ", ")));
 }
 
 std::uint64_t seed_param(const MaskSpec& spec) {
-  return static_cast<std::uint64_t>(
-      int_param(spec, "seed", 0, 0, std::numeric_limits<std::int64_t>::max()));
+  return static_cast<std::uint64_t>(int_param(spec, "seed", 0, 0, std::numeric_limits<std::int64_t>::max()));
 }
 
 std::string json_number(double value) { return fmt::format("{}", value); }

@@ -20,8 +20,9 @@ MaskPtr make_full(const MaskSpec&, std::int64_t sq, std::int64_t sk) {
   add_band(slices, 0, sq, 0, sk, -kUnbounded, kUnbounded);
   std::optional<VarlenForm> varlen;
   if (sq == sk) varlen = VarlenForm{{0, sq}, -1, -1};
-  return std::make_shared<Mask>("full", sq, sk, ResolvedParams{}, std::move(slices),
-                                [](std::int64_t, std::int64_t) { return true; }, varlen);
+  return std::make_shared<Mask>(
+      "full", sq, sk, ResolvedParams{}, std::move(slices), [](std::int64_t, std::int64_t) { return true; },
+      varlen);
 }
 
 MaskPtr make_causal(const MaskSpec&, std::int64_t sq, std::int64_t sk) {
@@ -30,9 +31,9 @@ MaskPtr make_causal(const MaskSpec&, std::int64_t sq, std::int64_t sk) {
   add_band(slices, 0, sq, 0, sk, -kUnbounded, shift);
   std::optional<VarlenForm> varlen;
   if (sq == sk) varlen = VarlenForm{{0, sq}, -1, 0};
-  return std::make_shared<Mask>("causal", sq, sk, ResolvedParams{}, std::move(slices),
-                                [shift](std::int64_t q, std::int64_t k) { return k <= q + shift; },
-                                varlen);
+  return std::make_shared<Mask>(
+      "causal", sq, sk, ResolvedParams{}, std::move(slices),
+      [shift](std::int64_t q, std::int64_t k) { return k <= q + shift; }, varlen);
 }
 
 MaskPtr make_sliding_window(const MaskSpec& spec, std::int64_t sq, std::int64_t sk) {
@@ -52,13 +53,13 @@ MaskPtr make_causal_sliding_window(const MaskSpec& spec, std::int64_t sq, std::i
   add_band(slices, 0, sq, 0, sk, shift - w, shift);
   std::optional<VarlenForm> varlen;
   if (sq == sk) varlen = VarlenForm{{0, sq}, w, 0};
-  return std::make_shared<Mask>("causal_sliding_window", sq, sk,
-                                ResolvedParams{{"window", std::to_string(w)}}, std::move(slices),
-                                [w, shift](std::int64_t q, std::int64_t k) {
-                                  const std::int64_t d = q + shift - k;
-                                  return 0 <= d && d <= w;
-                                },
-                                varlen);
+  return std::make_shared<Mask>(
+      "causal_sliding_window", sq, sk, ResolvedParams{{"window", std::to_string(w)}}, std::move(slices),
+      [w, shift](std::int64_t q, std::int64_t k) {
+        const std::int64_t d = q + shift - k;
+        return 0 <= d && d <= w;
+      },
+      varlen);
 }
 
 MaskPtr make_document(const MaskSpec& spec, std::int64_t s, bool causal) {
@@ -70,7 +71,9 @@ MaskPtr make_document(const MaskSpec& spec, std::int64_t s, bool causal) {
   VarlenForm varlen{docs->starts, -1, causal ? 0 : -1};
   Mask::Predicate allowed;
   if (causal)
-    allowed = [docs](std::int64_t q, std::int64_t k) { return docs->index_of(q) == docs->index_of(k) && k <= q; };
+    allowed = [docs](std::int64_t q, std::int64_t k) {
+      return docs->index_of(q) == docs->index_of(k) && k <= q;
+    };
   else
     allowed = [docs](std::int64_t q, std::int64_t k) { return docs->index_of(q) == docs->index_of(k); };
   return std::make_shared<Mask>(spec.name, s, s, docs->params, std::move(slices), std::move(allowed),
@@ -87,10 +90,12 @@ MaskPtr make_causal_document(const MaskSpec& spec, std::int64_t sq, std::int64_t
 }  // namespace
 
 std::vector<MaskEntry> regular_masks() {
-  const MaskParamInfo window{"window", "1024", "tokens each side of the (bottom-right aligned) diagonal, >= 0"};
+  const MaskParamInfo window{"window", "1024",
+                             "tokens each side of the (bottom-right aligned) diagonal, >= 0"};
   return {
       {{"full", "regular", "always", {}, true}, make_full},
-      {{"causal", "regular", "k <= q  (q + Sk - Sq when Sq != Sk: bottom-right aligned)", {}, true}, make_causal},
+      {{"causal", "regular", "k <= q  (q + Sk - Sq when Sq != Sk: bottom-right aligned)", {}, true},
+       make_causal},
       {{"sliding_window", "regular", "|q - k| <= w", {window}, true}, make_sliding_window},
       {{"causal_sliding_window", "regular", "0 <= q - k <= w", {window}, true}, make_causal_sliding_window},
       {{"full_document", "regular", "doc(q) == doc(k)", document_param_infos(), false}, make_full_document},

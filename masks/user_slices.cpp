@@ -11,11 +11,12 @@ namespace attnbench::masks {
 
 namespace {
 
-constexpr const char* kForm = "a list of {q: [begin, end], k: [begin, end], type: full|causal|inv_causal|bicausal}";
+constexpr const char* kForm =
+    "a list of {q: [begin, end], k: [begin, end], type: full|causal|inv_causal|bicausal}";
 
 InputError slice_error(const MaskSpec& spec, std::size_t index, const std::string& why) {
-  return InputError(fmt::format("mask '{}': parameter 'slices' item {}: {} (accepted: {})", spec.name,
-                                index, why, kForm));
+  return InputError(
+      fmt::format("mask '{}': parameter 'slices' item {}: {} (accepted: {})", spec.name, index, why, kForm));
 }
 
 std::pair<std::int64_t, std::int64_t> parse_range(const MaskSpec& spec, std::size_t index,
@@ -87,13 +88,14 @@ MaskPtr make_slices(const MaskSpec& spec, std::int64_t sq, std::int64_t sk) {
   for (std::size_t i = 0; i < slices.size(); ++i)
     for (std::size_t j = i + 1; j < slices.size(); ++j)
       if (overlap(slices[i], slices[j]))
-        throw InputError(fmt::format(
-            "mask '{}': parameter 'slices' items {} and {} overlap (slices must be disjoint)", spec.name, i, j));
+        throw InputError(
+            fmt::format("mask '{}': parameter 'slices' items {} and {} overlap (slices must be disjoint)",
+                        spec.name, i, j));
 
   std::string json = "[";
   for (const auto& s : slices)
-    json += fmt::format(R"({}{{"q":[{},{}],"k":[{},{}],"type":"{}"}})", json.size() > 1 ? "," : "",
-                        s.q_begin, s.q_end, s.k_begin, s.k_end, to_string(s.type));
+    json += fmt::format(R"({}{{"q":[{},{}],"k":[{},{}],"type":"{}"}})", json.size() > 1 ? "," : "", s.q_begin,
+                        s.q_end, s.k_begin, s.k_end, to_string(s.type));
   json += "]";
   auto kept = std::make_shared<const std::vector<Slice>>(slices);
   return std::make_shared<Mask>(spec.name, sq, sk, ResolvedParams{{"slices", json}}, std::move(slices),
@@ -108,8 +110,11 @@ MaskPtr make_slices(const MaskSpec& spec, std::int64_t sq, std::int64_t sk) {
 
 std::vector<MaskEntry> user_slice_masks() {
   return {
-      {{"slices", "user", "union of the slices (MagiAttention's AttnSlice types)",
-        {{"slices", "", std::string(kForm) + "; end exclusive; slices must not overlap"}}, true},
+      {{"slices",
+        "user",
+        "union of the slices (MagiAttention's AttnSlice types)",
+        {{"slices", "", std::string(kForm) + "; end exclusive; slices must not overlap"}},
+        true},
        make_slices},
   };
 }

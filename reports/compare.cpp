@@ -36,8 +36,8 @@ double counted_instructions(const ResultRow& r) {
 
 bool is_failing_status(Status s) { return s == Status::mismatch || s == Status::error || s == Status::oom; }
 
-RowComparison compare_rows(const std::optional<ResultRow>& baseline,
-                           const std::optional<ResultRow>& current, const CompareOptions& opt) {
+RowComparison compare_rows(const std::optional<ResultRow>& baseline, const std::optional<ResultRow>& current,
+                           const CompareOptions& opt) {
   RowComparison rc;
   rc.baseline = baseline;
   rc.current = current;
@@ -52,8 +52,10 @@ RowComparison compare_rows(const std::optional<ResultRow>& baseline,
     rc.noise_bar_pct = 0.0;
     rc.ratio = counted_instructions(*current) / counted_instructions(*baseline);
     rc.change_pct = (rc.ratio - 1.0) * 100.0;
-    if (std::fabs(rc.change_pct) <= opt.threshold_pct) rc.change = ChangeClass::same;
-    else rc.change = rc.change_pct > 0 ? ChangeClass::slower : ChangeClass::faster;
+    if (std::fabs(rc.change_pct) <= opt.threshold_pct)
+      rc.change = ChangeClass::same;
+    else
+      rc.change = rc.change_pct > 0 ? ChangeClass::slower : ChangeClass::faster;
   } else if (baseline->status == Status::ok && current->status == Status::ok) {
     const double nb = std::isnan(baseline->noise_pct) ? 0.0 : std::fabs(baseline->noise_pct);
     const double nc = std::isnan(current->noise_pct) ? 0.0 : std::fabs(current->noise_pct);
@@ -64,9 +66,12 @@ RowComparison compare_rows(const std::optional<ResultRow>& baseline,
       rc.ratio = current->time_ms / baseline->time_ms;
       rc.change_pct = (rc.ratio - 1.0) * 100.0;
       const double size = std::fabs(rc.change_pct);
-      if (size <= opt.threshold_pct) rc.change = ChangeClass::same;
-      else if (size <= rc.noise_bar_pct) rc.change = ChangeClass::ambiguous;
-      else rc.change = rc.change_pct > 0 ? ChangeClass::slower : ChangeClass::faster;
+      if (size <= opt.threshold_pct)
+        rc.change = ChangeClass::same;
+      else if (size <= rc.noise_bar_pct)
+        rc.change = ChangeClass::ambiguous;
+      else
+        rc.change = rc.change_pct > 0 ? ChangeClass::slower : ChangeClass::faster;
     }
   } else if (baseline->status == current->status) {
     rc.change = ChangeClass::same;
@@ -93,9 +98,10 @@ std::vector<std::string> context_differences(const std::string& baseline_context
   for (const auto& k : keys) {
     auto va = context_value(a, k), vb = context_value(b, k);
     if (va != vb)
-      out.push_back(fmt::format("context differs: {} is \"{}\" in the baseline, \"{}\" now; "
-                                "timings may not be comparable",
-                                k, va, vb));
+      out.push_back(
+          fmt::format("context differs: {} is \"{}\" in the baseline, \"{}\" now; "
+                      "timings may not be comparable",
+                      k, va, vb));
   }
   return out;
 }
@@ -105,8 +111,7 @@ std::size_t CompareReport::count(ChangeClass c) const {
       std::count_if(rows.begin(), rows.end(), [c](const RowComparison& r) { return r.change == c; }));
 }
 
-CompareReport compare_runs(const RunFile& baseline, const RunFile& current,
-                           const CompareOptions& opt) {
+CompareReport compare_runs(const RunFile& baseline, const RunFile& current, const CompareOptions& opt) {
   CompareReport rep;
   rep.baseline_path = baseline.path;
   rep.current_path = current.path;
@@ -151,8 +156,8 @@ void tally(CompareReport& rep) {
   rep.geomean_ratio = rep.timed_rows ? std::exp(log_sum / double(rep.timed_rows)) : kNaN;
 }
 
-CompareOutcome compare_files(const std::filesystem::path& baseline,
-                             const std::filesystem::path& current, const CompareOptions& opt,
+CompareOutcome compare_files(const std::filesystem::path& baseline, const std::filesystem::path& current,
+                             const CompareOptions& opt,
                              const std::vector<std::filesystem::path>& baseline_rounds,
                              const std::vector<std::filesystem::path>& current_rounds) {
   CompareOutcome out;
@@ -162,11 +167,13 @@ CompareOutcome compare_files(const std::filesystem::path& baseline,
     if (!(opt.noise_sigmas >= 0.0))
       throw InputError(fmt::format("--noise-sigmas: {} (accepted: a number >= 0)", opt.noise_sigmas));
     if (!(opt.min_paired_pct >= 0.0 && opt.min_paired_pct <= 100.0))
-      throw InputError(fmt::format("--min-paired: {} (accepted: a percentage in [0, 100])", opt.min_paired_pct));
+      throw InputError(
+          fmt::format("--min-paired: {} (accepted: a percentage in [0, 100])", opt.min_paired_pct));
     if (baseline_rounds.size() != current_rounds.size())
-      throw InputError(fmt::format("--baseline-round given {} times, --current-round {} times (accepted: "
-                                   "as many of each, round i pairs the i-th of both)",
-                                   baseline_rounds.size(), current_rounds.size()));
+      throw InputError(
+          fmt::format("--baseline-round given {} times, --current-round {} times (accepted: "
+                      "as many of each, round i pairs the i-th of both)",
+                      baseline_rounds.size(), current_rounds.size()));
     std::vector<RunPair> rounds;
     rounds.push_back({load_run_file(baseline), load_run_file(current)});
     for (std::size_t i = 0; i < baseline_rounds.size(); ++i)

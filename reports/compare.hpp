@@ -1,4 +1,5 @@
-// The comparator behind `attnbench compare`: pairs the rows of two results.json files and classifies each change.
+// The comparator behind `attnbench compare`: pairs the rows of two results.json files and classifies each
+// change.
 #pragma once
 
 #include <filesystem>
@@ -88,10 +89,10 @@ struct CompareReport {
   std::string baseline_path, current_path;
   std::string baseline_context_json, current_context_json;
   CompareOptions options;
-  std::vector<std::string> warnings;      // context differences, duplicates
-  std::vector<RowComparison> rows;        // current order, then missing rows in baseline order
-  std::size_t timed_rows = 0;             // rows entering the geometric mean
-  double geomean_ratio = 0.0;             // NaN when no row was timed in both
+  std::vector<std::string> warnings;  // context differences, duplicates
+  std::vector<RowComparison> rows;    // current order, then missing rows in baseline order
+  std::size_t timed_rows = 0;         // rows entering the geometric mean
+  double geomean_ratio = 0.0;         // NaN when no row was timed in both
   std::size_t failures = 0;
 
   int exit_code() const { return failures > 0 ? 1 : 0; }
@@ -99,8 +100,8 @@ struct CompareReport {
 };
 
 // Classifies one pair of rows (either may be absent) under the options.
-RowComparison compare_rows(const std::optional<ResultRow>& baseline,
-                           const std::optional<ResultRow>& current, const CompareOptions&);
+RowComparison compare_rows(const std::optional<ResultRow>& baseline, const std::optional<ResultRow>& current,
+                           const CompareOptions&);
 
 // Interleaved A/B: the same cases measured by both binaries in alternating rounds (round 0 is
 // the pair compare_runs classifies). Rows ok and timed in at least min_rounds rounds are judged
@@ -140,13 +141,13 @@ std::vector<std::string> context_differences(const std::string& baseline_context
 
 // Everything `attnbench compare` does short of printing: load, compare, render.
 struct CompareOutcome {
-  int exit_code = 2;          // 0 nothing regressed, 1 regression, 2 bad input
-  std::string error;          // one line when exit_code == 2
+  int exit_code = 2;  // 0 nothing regressed, 1 regression, 2 bad input
+  std::string error;  // one line when exit_code == 2
   std::optional<CompareReport> report;
 };
 // More rounds of an interleaved A/B (baseline_rounds[i] pairs with current_rounds[i]), after the first pair.
-CompareOutcome compare_files(const std::filesystem::path& baseline,
-                             const std::filesystem::path& current, const CompareOptions&,
+CompareOutcome compare_files(const std::filesystem::path& baseline, const std::filesystem::path& current,
+                             const CompareOptions&,
                              const std::vector<std::filesystem::path>& baseline_rounds = {},
                              const std::vector<std::filesystem::path>& current_rounds = {});
 

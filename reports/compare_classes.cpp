@@ -14,11 +14,9 @@ struct ClassName {
   std::string_view name;
 };
 constexpr ClassName kClassNames[] = {
-    {ChangeClass::faster, "faster"},   {ChangeClass::same, "same"},
-    {ChangeClass::slower, "slower"},   {ChangeClass::ambiguous, "ambiguous"},
-    {ChangeClass::added, "new"},       {ChangeClass::missing, "missing"},
-    {ChangeClass::broken, "broken"},   {ChangeClass::fixed, "fixed"},
-    {ChangeClass::changed, "changed"},
+    {ChangeClass::faster, "faster"},       {ChangeClass::same, "same"},   {ChangeClass::slower, "slower"},
+    {ChangeClass::ambiguous, "ambiguous"}, {ChangeClass::added, "new"},   {ChangeClass::missing, "missing"},
+    {ChangeClass::broken, "broken"},       {ChangeClass::fixed, "fixed"}, {ChangeClass::changed, "changed"},
 };
 
 }  // namespace
@@ -69,7 +67,8 @@ std::set<ChangeClass> parse_fail_on(const std::string& list) {
     auto c = parse_change_class(item);
     if (!c) {
       std::string accepted;
-      for (auto k : all_change_classes()) accepted += (accepted.empty() ? "" : ", ") + std::string(to_string(k));
+      for (auto k : all_change_classes())
+        accepted += (accepted.empty() ? "" : ", ") + std::string(to_string(k));
       throw InputError(fmt::format("--fail-on: unknown class '{}' (accepted: {})", item, accepted));
     }
     out.insert(*c);

@@ -64,10 +64,10 @@ std::string class_cell(const RowComparison& r) {
 std::string row_summary(const RowComparison& r, const CompareOptions& opt) {
   std::string s = class_cell(r);
   if (!std::isnan(r.change_pct))
-    s += fmt::format(": {} -> {}, change {:+.1f} %, threshold {:g} %, {}", time_cell(r.baseline),
-                     time_cell(r.current), r.change_pct, opt.threshold_pct,
-                     r.rounds > 0 ? "median paired ratio over " + noise_bar_cell(r)
-                                  : "noise bar " + noise_bar_cell(r));
+    s += fmt::format(
+        ": {} -> {}, change {:+.1f} %, threshold {:g} %, {}", time_cell(r.baseline), time_cell(r.current),
+        r.change_pct, opt.threshold_pct,
+        r.rounds > 0 ? "median paired ratio over " + noise_bar_cell(r) : "noise bar " + noise_bar_cell(r));
   else if (r.change == ChangeClass::missing)
     s += ": in the baseline only";
   else if (r.change == ChangeClass::added)

@@ -19,7 +19,8 @@ namespace {
 void disambiguate_labels(RunFile& run) {
   for (int round = 0; round < 2; ++round) {
     std::map<std::string, std::set<std::string>> keys_by_label;
-    for (std::size_t i = 0; i < run.rows.size(); ++i) keys_by_label[run.labels[i]].insert(case_key(run.rows[i]));
+    for (std::size_t i = 0; i < run.rows.size(); ++i)
+      keys_by_label[run.labels[i]].insert(case_key(run.rows[i]));
     for (std::size_t i = 0; i < run.rows.size(); ++i) {
       if (keys_by_label[run.labels[i]].size() < 2) continue;
       const auto& r = run.rows[i];
@@ -38,9 +39,10 @@ RunFile to_run_file(ResultsFile f) {
     const std::string key = case_key(row);
     if (auto it = index.find(key); it != index.end()) {
       // Keep the later row, as a resumed run would have it, and say so.
-      run.warnings.push_back(fmt::format("{}: results[{}] repeats the case of an earlier row ({}); "
-                                         "the later row is used",
-                                         f.path, i, case_label(row)));
+      run.warnings.push_back(
+          fmt::format("{}: results[{}] repeats the case of an earlier row ({}); "
+                      "the later row is used",
+                      f.path, i, case_label(row)));
       run.rows[it->second] = std::move(row);
       continue;
     }

@@ -16,9 +16,12 @@ namespace {
 std::string cell(std::string s, std::size_t max_len = 120) {
   std::string out;
   for (char c : s) {
-    if (c == '|') out += "\\|";
-    else if (c == '\n' || c == '\r') out += ' ';
-    else out += c;
+    if (c == '|')
+      out += "\\|";
+    else if (c == '\n' || c == '\r')
+      out += ' ';
+    else
+      out += c;
   }
   if (out.size() > max_len) out = out.substr(0, max_len) + "...";
   return out;
@@ -42,9 +45,8 @@ void table_row(std::string& out, const RowComparison& r) {
   if (r.current && r.current->status != Status::ok && !r.current->message.empty() &&
       (!r.baseline || r.baseline->status != r.current->status))
     what += ": " + r.current->message;
-  out += fmt::format("| {} | {} | {} | {} | {} | {} |\n", cell(r.label),
-                     time_cell(r.baseline), time_cell(r.current), change_cell(r),
-                     noise_bar_cell(r), cell(what));
+  out += fmt::format("| {} | {} | {} | {} | {} | {} |\n", cell(r.label), time_cell(r.baseline),
+                     time_cell(r.current), change_cell(r), noise_bar_cell(r), cell(what));
 }
 
 }  // namespace
@@ -57,9 +59,9 @@ std::string render_compare_markdown(const CompareReport& rep, std::size_t max_ot
                        rep.failures == 1 ? "" : "s", n);
   else
     out += fmt::format("## attnbench compare: PASS, no regression in {} rows\n\n", n);
-  out += fmt::format("Baseline `{}`{}, current `{}`{}.\n\n", rep.baseline_path,
-                     revision(rep.baseline_context_json), rep.current_path,
-                     revision(rep.current_context_json));
+  out +=
+      fmt::format("Baseline `{}`{}, current `{}`{}.\n\n", rep.baseline_path,
+                  revision(rep.baseline_context_json), rep.current_path, revision(rep.current_context_json));
   std::size_t counted = 0, paired = 0, rounds = 0;
   for (const auto& r : rep.rows) {
     counted += r.metric == "instructions";
@@ -69,12 +71,17 @@ std::string render_compare_markdown(const CompareReport& rep, std::size_t max_ot
   if (counted > 0 || paired > 0) {
     std::vector<std::string> parts;
     if (counted > 0)
-      parts.push_back(fmt::format("{} rows on instructions retired per iteration (deterministic: the "
-                                  "threshold alone)", counted));
+      parts.push_back(
+          fmt::format("{} rows on instructions retired per iteration (deterministic: the "
+                      "threshold alone)",
+                      counted));
     if (paired > 0)
-      parts.push_back(fmt::format("{} rows on the median paired time ratio of up to {} interleaved rounds "
-                                  "({:g} % bootstrap interval)", paired, rounds, rep.options.confidence_pct));
-    if (counted + paired < n) parts.push_back(fmt::format("{} on one pair of times or statuses", n - counted - paired));
+      parts.push_back(
+          fmt::format("{} rows on the median paired time ratio of up to {} interleaved rounds "
+                      "({:g} % bootstrap interval)",
+                      paired, rounds, rep.options.confidence_pct));
+    if (counted + paired < n)
+      parts.push_back(fmt::format("{} on one pair of times or statuses", n - counted - paired));
     out += fmt::format("Judged by: {}.\n\n", fmt::join(parts, "; "));
   }
   for (const auto& w : rep.warnings) out += fmt::format("> **Warning:** {}\n", cell(w, 400));
@@ -82,13 +89,11 @@ std::string render_compare_markdown(const CompareReport& rep, std::size_t max_ot
 
   out += "| class | rows |\n|---|---:|\n";
   auto classes = all_change_classes();
-  std::stable_sort(classes.begin(), classes.end(), [](ChangeClass a, ChangeClass b) {
-    return change_class_rank(a) < change_class_rank(b);
-  });
+  std::stable_sort(classes.begin(), classes.end(),
+                   [](ChangeClass a, ChangeClass b) { return change_class_rank(a) < change_class_rank(b); });
   for (auto c : classes)
     if (auto k = rep.count(c))
-      out += fmt::format("| {}{} | {} |\n", to_string(c),
-                         rep.options.fail_on.count(c) ? " (fails)" : "", k);
+      out += fmt::format("| {}{} | {} |\n", to_string(c), rep.options.fail_on.count(c) ? " (fails)" : "", k);
   out += fmt::format("| geometric mean of time ratios, current / baseline ({} rows) | {} |\n\n",
                      rep.timed_rows, geomean_text(rep));
 
@@ -102,19 +107,19 @@ std::string render_compare_markdown(const CompareReport& rep, std::size_t max_ot
     out += "\n";
   }
   if (shown < n) {
-    out += fmt::format("<details><summary>{} rows ({})</summary>\n\n",
-                       rep.failures ? "Other" : "All", n - shown);
+    out += fmt::format("<details><summary>{} rows ({})</summary>\n\n", rep.failures ? "Other" : "All",
+                       n - shown);
     table_header(out);
     std::size_t listed = 0;
     for (const auto* r : ordered)
       if (!r->fails && listed < max_other_rows) table_row(out, *r), ++listed;
     if (listed < n - shown)
-      out += fmt::format("| ... {} more rows, all `same` or later in this order: see the JUnit "
-                         "report or rerun with a larger --md-max-rows | | | | | |\n",
-                         n - shown - listed);
+      out += fmt::format(
+          "| ... {} more rows, all `same` or later in this order: see the JUnit "
+          "report or rerun with a larger --md-max-rows | | | | | |\n",
+          n - shown - listed);
     out += fmt::format("| **geometric mean** ({} rows) | | | **{}** | | |\n", rep.timed_rows,
-                       rep.timed_rows ? fmt::format("{:+.1f} %", (rep.geomean_ratio - 1.0) * 100.0)
-                                      : "n/a");
+                       rep.timed_rows ? fmt::format("{:+.1f} %", (rep.geomean_ratio - 1.0) * 100.0) : "n/a");
     out += "\n</details>\n\n";
   }
   out += fmt::format("<sub>{} Fails on: {}.</sub>\n",

@@ -40,10 +40,14 @@ void judge_on_rounds(RowComparison& rc, const std::vector<double>& ratios, const
   rc.ci_low_pct = (lo - 1.0) * 100.0;
   rc.ci_high_pct = (hi - 1.0) * 100.0;
   rc.noise_bar_pct = std::numeric_limits<double>::quiet_NaN();  // the interval replaces it
-  if (lo > 1.0 + t) rc.change = ChangeClass::slower;
-  else if (hi < 1.0 - t) rc.change = ChangeClass::faster;
-  else if (lo >= 1.0 - t && hi <= 1.0 + t) rc.change = ChangeClass::same;
-  else rc.change = ChangeClass::ambiguous;
+  if (lo > 1.0 + t)
+    rc.change = ChangeClass::slower;
+  else if (hi < 1.0 - t)
+    rc.change = ChangeClass::faster;
+  else if (lo >= 1.0 - t && hi <= 1.0 + t)
+    rc.change = ChangeClass::same;
+  else
+    rc.change = ChangeClass::ambiguous;
   rc.fails = opt.fail_on.count(rc.change) > 0;
 }
 
@@ -70,7 +74,8 @@ std::pair<double, double> bootstrap_median_interval(const std::vector<double>& r
   std::sort(medians.begin(), medians.end());
   const double tail = (1.0 - confidence_pct / 100.0) / 2.0;
   const auto at = [&](double q) {
-    const auto i = static_cast<std::size_t>(std::clamp(q * double(resamples - 1), 0.0, double(resamples - 1)));
+    const auto i =
+        static_cast<std::size_t>(std::clamp(q * double(resamples - 1), 0.0, double(resamples - 1)));
     return medians[i];
   };
   return {at(tail), at(1.0 - tail)};
@@ -130,10 +135,10 @@ std::string unpaired_error(const RunFile& baseline, const RunFile& current, cons
     diff += fmt::format("; {}: baseline only [{}], current only [{}]", part.name, gone, added);
   }
   if (diff.empty()) diff = "; the cases differ in mask parameters or strategy options";
-  return fmt::format("{} and {}: only {} of {} baseline rows ({:.0f} %) pair with a current row (--min-paired "
-                     "{:g} %): the runs measured different cases{}",
-                     baseline.path, current.path, paired, baseline.rows.size(), pct,
-                     rep.options.min_paired_pct, diff);
+  return fmt::format(
+      "{} and {}: only {} of {} baseline rows ({:.0f} %) pair with a current row (--min-paired "
+      "{:g} %): the runs measured different cases{}",
+      baseline.path, current.path, paired, baseline.rows.size(), pct, rep.options.min_paired_pct, diff);
 }
 
 }  // namespace attnbench

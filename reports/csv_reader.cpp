@@ -21,9 +21,12 @@ std::vector<std::vector<std::string>> split_records(const std::string& text, con
   for (std::size_t i = 0; i < text.size(); ++i) {
     const char c = text[i];
     if (quoted) {
-      if (c != '"') cell += c;
-      else if (i + 1 < text.size() && text[i + 1] == '"') cell += '"', ++i;
-      else quoted = false;
+      if (c != '"')
+        cell += c;
+      else if (i + 1 < text.size() && text[i + 1] == '"')
+        cell += '"', ++i;
+      else
+        quoted = false;
       continue;
     }
     if (c == '"') {
@@ -59,9 +62,10 @@ std::vector<ResultRow> parse_results_csv(const std::string& text, const std::str
   for (const auto& f : result_fields())
     if ((f.key && f.role == FieldRole::required) || f.type == FieldType::status)
       if (std::find(header.begin(), header.end(), f.name) == header.end())
-        throw InputError(fmt::format("{}: header: field '{}' missing (results.csv needs every "
-                                     "required column of DESIGN.md \"Result row\")",
-                                     path, f.name));
+        throw InputError(
+            fmt::format("{}: header: field '{}' missing (results.csv needs every "
+                        "required column of DESIGN.md \"Result row\")",
+                        path, f.name));
   std::vector<ResultRow> rows;
   for (std::size_t i = 1; i < records.size(); ++i) {
     const auto& rec = records[i];

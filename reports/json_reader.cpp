@@ -1,4 +1,5 @@
-// Parses results.json with nlohmann::ordered_json: table columns through the field table, other keys into extras.
+// Parses results.json with nlohmann::ordered_json: table columns through the field table, other keys into
+// extras.
 #include "reports/json_reader.hpp"
 
 #include <fmt/format.h>
@@ -51,9 +52,10 @@ ResultRow parse_row(const json& j, const std::string& where) {
   for (const auto& f : result_fields())
     if ((f.key && f.role == FieldRole::required) || f.type == FieldType::status)
       if (!j.contains(f.name))
-        throw InputError(fmt::format("{}: field '{}' missing (results.json rows need every "
-                                     "required column of DESIGN.md \"Result row\")",
-                                     where, f.name));
+        throw InputError(
+            fmt::format("{}: field '{}' missing (results.json rows need every "
+                        "required column of DESIGN.md \"Result row\")",
+                        where, f.name));
   for (const auto& [key, value] : j.items()) {
     const Field* f = find_field(key);
     if (f == nullptr) {
@@ -82,10 +84,11 @@ ResultsFile parse_results_json(const std::string& text, const std::string& path)
     throw InputError(fmt::format("{}: malformed JSON: {}", path, what));
   }
   if (!doc.is_object() || !doc.contains("results"))
-    throw InputError(fmt::format("{}: field 'results' missing (expected a results.json of "
-                                 "`attnbench run`: {{\"schema_version\": {}, \"context\": {{...}}, "
-                                 "\"results\": [...]}})",
-                                 path, results_schema_version));
+    throw InputError(
+        fmt::format("{}: field 'results' missing (expected a results.json of "
+                    "`attnbench run`: {{\"schema_version\": {}, \"context\": {{...}}, "
+                    "\"results\": [...]}})",
+                    path, results_schema_version));
   ResultsFile f;
   f.path = path;
   if (auto v = doc.find("schema_version"); v != doc.end()) {

@@ -12,7 +12,7 @@ namespace attnbench {
 struct ResultsFile {
   std::string path;
   int schema_version = 0;
-  Context context;                 // (key, JSON text), in file order
+  Context context;                  // (key, JSON text), in file order
   std::string context_json = "{}";  // the context object, compact JSON
   std::vector<ResultRow> rows;
 };

@@ -57,8 +57,7 @@ std::string results_json(const Context& context, const std::vector<ResultRow>& r
   return doc.dump(2);
 }
 
-void write_results_json(const std::string& path, const Context& context,
-                        const std::vector<ResultRow>& rows) {
+void write_results_json(const std::string& path, const Context& context, const std::vector<ResultRow>& rows) {
   const std::string tmp = path + ".tmp";
   {
     std::ofstream out(tmp, std::ios::trunc);

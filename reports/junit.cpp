@@ -22,8 +22,10 @@ std::string xml_escape(const std::string& s) {
       case '\t': out += "&#9;"; break;
       default:
         // XML 1.0 forbids other control characters, even escaped.
-        if (c < 0x20) out += ' ';
-        else out += static_cast<char>(c);
+        if (c < 0x20)
+          out += ' ';
+        else
+          out += static_cast<char>(c);
     }
   }
   return out;
@@ -33,8 +35,8 @@ std::string render_compare_junit(const CompareReport& rep) {
   std::size_t skipped = 0;
   for (const auto& r : rep.rows)
     if (!r.fails && r.change == ChangeClass::missing) ++skipped;
-  const auto counts = fmt::format(R"(tests="{}" failures="{}" errors="0" skipped="{}")",
-                                  rep.rows.size(), rep.failures, skipped);
+  const auto counts = fmt::format(R"(tests="{}" failures="{}" errors="0" skipped="{}")", rep.rows.size(),
+                                  rep.failures, skipped);
   std::string out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
   out += fmt::format("<testsuites name=\"attnbench compare\" {}>\n", counts);
   out += fmt::format("  <testsuite name=\"attnbench compare\" {}>\n", counts);

@@ -62,8 +62,8 @@ std::string column_name(const Column& c, bool cp, bool several_backends) {
   return several_backends ? c.backend + " " + s : s;
 }
 
-std::string render_table(const TableKey& key, const std::vector<const ResultRow*>& rows,
-                         bool show_shape, double noise_limit_pct) {
+std::string render_table(const TableKey& key, const std::vector<const ResultRow*>& rows, bool show_shape,
+                         double noise_limit_pct) {
   std::vector<std::string> strategies;  // first appearance orders CP columns by strategy
   std::set<std::string> backends;
   for (const auto* r : rows) add_unique(strategies, r->strategy), backends.insert(r->backend);
@@ -86,14 +86,12 @@ std::string render_table(const TableKey& key, const std::vector<const ResultRow*
     std::stable_sort(col_order.begin(), col_order.end(), [&](std::size_t a, std::size_t b) {
       auto rank = [&](const Column& c) {
         return std::make_tuple(
-            std::find(strategies.begin(), strategies.end(), c.strategy) - strategies.begin(),
-            c.world_size);
+            std::find(strategies.begin(), strategies.end(), c.strategy) - strategies.begin(), c.world_size);
       };
       return rank(cols[a]) < rank(cols[b]);
     });
 
-  std::string md = fmt::format("\n### {}{}{}\n\n| seqlen |", key.mask,
-                               key.cp ? " · context parallel" : "",
+  std::string md = fmt::format("\n### {}{}{}\n\n| seqlen |", key.mask, key.cp ? " · context parallel" : "",
                                show_shape ? " · " + key.shape : "");
   for (auto i : col_order) md += " " + column_name(cols[i], key.cp, backends.size() > 1) + " |";
   md += "\n|---:|";
@@ -144,7 +142,8 @@ std::string run_line(const std::string& title, const Context& context) {
 std::string time_and_noise(const ResultRow& r) {
   if (!(r.time_ms > 0)) return "";
   std::string s = fmt::format(" · {:.3g} ms", r.time_ms);
-  if (r.noise_pct >= 0) s += r.noise_pct >= 1 ? fmt::format(" ±{:.0f} %", r.noise_pct) : fmt::format(" ±{:.1f} %", r.noise_pct);
+  if (r.noise_pct >= 0)
+    s += r.noise_pct >= 1 ? fmt::format(" ±{:.0f} %", r.noise_pct) : fmt::format(" ±{:.1f} %", r.noise_pct);
   return s;
 }
 
@@ -161,8 +160,8 @@ std::string format_tflops(double tflops) {
 
 bool doubtful_row(const ResultRow& r, double noise_limit_pct) {
   const Metric* stop = r.find_extra("stop_reason");
-  return r.status == Status::ok && stop != nullptr && (stop->text == "max_iters" || stop->text == "timeout") &&
-         r.noise_pct > noise_limit_pct;
+  return r.status == Status::ok && stop != nullptr &&
+         (stop->text == "max_iters" || stop->text == "timeout") && r.noise_pct > noise_limit_pct;
 }
 
 std::string markdown_cell(const ResultRow& r, double noise_limit_pct) {
@@ -214,13 +213,14 @@ std::string results_markdown(const std::string& title, const std::vector<ResultR
     if (tables[i].pass != pass) md += fmt::format("\n## {}\n", pass = tables[i].pass);
     md += render_table(tables[i], table_rows[i], show_shape, options.noise_limit_pct);
   }
-  md +=
-      "\nLegend: numbers are " + cell_unit() + " of status `ok` rows, then median time ±noise; **bold** the "
-      "fastest in its row; `⚠` doubtful: timing stopped on max_iters or timeout with noise above " +
-      fmt::format("{:g}", options.noise_limit_pct) + " % (never bold); `✗ n` "
-      "mismatch (ran, failed the correctness check); `—` unsupported; `OOM` out of memory or over "
-      "the budget; `ERR` the backend threw; `skip` filtered or beyond a limit; empty: not in the "
-      "sweep. Messages are in results.csv.\n";
+  md += "\nLegend: numbers are " + cell_unit() +
+        " of status `ok` rows, then median time ±noise; **bold** the "
+        "fastest in its row; `⚠` doubtful: timing stopped on max_iters or timeout with noise above " +
+        fmt::format("{:g}", options.noise_limit_pct) +
+        " % (never bold); `✗ n` "
+        "mismatch (ran, failed the correctness check); `—` unsupported; `OOM` out of memory or over "
+        "the budget; `ERR` the backend threw; `skip` filtered or beyond a limit; empty: not in the "
+        "sweep. Messages are in results.csv.\n";
   return md;
 }
 

@@ -27,7 +27,7 @@ struct MarkdownOptions {
 
 std::string results_markdown(const std::string& title, const std::vector<ResultRow>&,
                              const MarkdownOptions& = {});
-void write_results_markdown(const std::string& path, const std::string& title,
-                            const std::vector<ResultRow>&, const MarkdownOptions& = {});
+void write_results_markdown(const std::string& path, const std::string& title, const std::vector<ResultRow>&,
+                            const MarkdownOptions& = {});
 
 }  // namespace attnbench

@@ -57,8 +57,10 @@ std::string file_safe(const std::string& s) {
   std::string out;
   for (char c : s) {
     const bool keep = std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-';
-    if (keep) out += c;
-    else if (!out.empty() && out.back() != '_') out += '_';
+    if (keep)
+      out += c;
+    else if (!out.empty() && out.back() != '_')
+      out += '_';
   }
   while (!out.empty() && out.back() == '_') out.pop_back();
   return out.empty() ? "plot" : out;
@@ -169,16 +171,15 @@ std::string script_for(const std::vector<Plot>& plots) {
       "set key outside right top\nset grid\nset offsets graph 0.03, graph 0.03, graph 0.05, 0\n";
   for (const auto& p : plots) {
     s += fmt::format("\nset output {}\nset title {}\nset xlabel {}\nset ylabel {}\n",
-                     gp_quote(p.stem + ".png"), gp_quote(p.title), gp_quote(p.xlabel),
-                     gp_quote(p.ylabel));
+                     gp_quote(p.stem + ".png"), gp_quote(p.title), gp_quote(p.xlabel), gp_quote(p.ylabel));
     s += p.log_x ? "set logscale x 2\n" : "unset logscale x\n";
     // Throughput starts at zero so bars of different backends compare honestly.
     s += p.log_y ? "set logscale y\nset yrange [*:*]\n" : "unset logscale y\nset yrange [0:*]\n";
     s += "set xtics auto\n";
     for (std::size_t i = 0; i < p.series.size(); ++i)
-      s += fmt::format("{}{} index {} using 1:2 with linespoints lw 2 title {}{}",
-                       i == 0 ? "plot " : "     ", i == 0 ? gp_quote(p.stem + ".dat") : "''", i,
-                       gp_quote(p.series[i].title), i + 1 < p.series.size() ? ", \\\n" : "\n");
+      s += fmt::format("{}{} index {} using 1:2 with linespoints lw 2 title {}{}", i == 0 ? "plot " : "     ",
+                       i == 0 ? gp_quote(p.stem + ".dat") : "''", i, gp_quote(p.series[i].title),
+                       i + 1 < p.series.size() ? ", \\\n" : "\n");
     s += "unset output\n";
   }
   return s;
@@ -199,7 +200,8 @@ std::string find_gnuplot(const PlotOptions& opt) {
   while (start <= dirs.size()) {
     auto end = dirs.find(':', start);
     if (end == std::string::npos) end = dirs.size();
-    fs::path candidate = fs::path(dirs.substr(start, end - start).empty() ? "." : dirs.substr(start, end - start)) / prog;
+    fs::path candidate =
+        fs::path(dirs.substr(start, end - start).empty() ? "." : dirs.substr(start, end - start)) / prog;
     if (access(candidate.c_str(), X_OK) == 0) return candidate.string();
     start = end + 1;
   }
@@ -211,7 +213,8 @@ int run_gnuplot(const std::string& gnuplot, const fs::path& dir) {
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addchdir_np(&actions, dir.c_str());
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "gnuplot.log", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "gnuplot.log", O_WRONLY | O_CREAT | O_TRUNC,
+                                   0644);
   posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
   std::string script = "plots.gp";
   char* argv[] = {const_cast<char*>(gnuplot.c_str()), script.data(), nullptr};
@@ -254,24 +257,26 @@ PlotResult write_plots(const std::vector<ResultRow>& rows, const fs::path& out_d
 
   const std::string gnuplot = find_gnuplot(options);
   if (gnuplot.empty()) {
-    res.note = fmt::format("plots: gnuplot not found, so {} holds the data and plots.gp only; to draw "
-                           "the PNG files install it (apt-get install gnuplot-nox) and run `cd {} "
-                           "&& gnuplot plots.gp`",
-                           res.dir.string(), res.dir.string());
+    res.note = fmt::format(
+        "plots: gnuplot not found, so {} holds the data and plots.gp only; to draw "
+        "the PNG files install it (apt-get install gnuplot-nox) and run `cd {} "
+        "&& gnuplot plots.gp`",
+        res.dir.string(), res.dir.string());
     return res;
   }
   const int status = run_gnuplot(gnuplot, res.dir);
   for (const auto& p : plots)
-    if (fs::file_size(res.dir / (p.stem + ".png"), ec) > 0 && !ec) res.images.push_back(res.dir / (p.stem + ".png"));
+    if (fs::file_size(res.dir / (p.stem + ".png"), ec) > 0 && !ec)
+      res.images.push_back(res.dir / (p.stem + ".png"));
   res.rendered = status == 0 && res.images.size() == plots.size();
   if (res.rendered) {
     fs::remove(res.dir / "gnuplot.log", ec);
     res.note = fmt::format("plots: {} PNG files in {}", res.images.size(), res.dir.string());
   } else {
-    res.note = fmt::format("plots: gnuplot ({}) failed with status {} and drew {} of {} files; see "
-                           "{}",
-                           gnuplot, status, res.images.size(), plots.size(),
-                           (res.dir / "gnuplot.log").string());
+    res.note = fmt::format(
+        "plots: gnuplot ({}) failed with status {} and drew {} of {} files; see "
+        "{}",
+        gnuplot, status, res.images.size(), plots.size(), (res.dir / "gnuplot.log").string());
   }
   return res;
 }

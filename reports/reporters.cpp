@@ -14,9 +14,13 @@ void JsonReporter::do_print_row(const ResultRow& row) {
   }
 }
 
-void JsonReporter::do_finish(const std::vector<ResultRow>& rows) { write_results_json(path_, context_, rows); }
+void JsonReporter::do_finish(const std::vector<ResultRow>& rows) {
+  write_results_json(path_, context_, rows);
+}
 
-void MarkdownReporter::do_finish(const std::vector<ResultRow>& rows) { write_results_markdown(path_, title_, rows, options_); }
+void MarkdownReporter::do_finish(const std::vector<ResultRow>& rows) {
+  write_results_markdown(path_, title_, rows, options_);
+}
 
 void PlotsReporter::do_finish(const std::vector<ResultRow>& rows) { write_plots(rows, out_dir_); }
 
@@ -26,7 +30,7 @@ ReporterList standard_reporters(const std::string& out_dir, const std::string& t
   list.push_back(std::make_unique<CsvReporter>(out_dir + "/results.csv"));
   list.push_back(std::make_unique<JsonReporter>(out_dir + "/results.json", context));
   list.push_back(std::make_unique<MarkdownReporter>(out_dir + "/results.md", title,
-                                                  MarkdownOptions{context, noise_limit_pct}));
+                                                    MarkdownOptions{context, noise_limit_pct}));
   list.push_back(std::make_unique<PlotsReporter>(out_dir));
   return list;
 }

@@ -24,8 +24,8 @@ class AllgatherExecution final : public CpExecution {
     Hkv_ = s.heads_kv;
     D_ = s.head_dim;
     const std::int64_t S = s.seqlen_q;
-    ranks_ = assign(*p.mask, S, P, opt.balance_area ? Balance::area : Balance::contiguous,
-                    opt.chunks_per_rank);
+    ranks_ =
+        assign(*p.mask, S, P, opt.balance_area ? Balance::area : Balance::contiguous, opt.chunks_per_rank);
     layout_note_ = opt.balance_area ? fmt::format("area({}/rank)", opt.chunks_per_rank) : "contiguous";
     for (const auto& r : ranks_) rank_areas_.push_back(static_cast<double>(rows_area(*p.mask, r)));
     const Ranges& mine = ranks_[comm_.rank()];
@@ -128,9 +128,8 @@ class AllgatherExecution final : public CpExecution {
         const float* v = v_all_.data() + kv_offsets_[r];
         pairs_[r].for_each(task_, [&](const ChunkTask& t, std::int64_t qoff, std::int64_t koff) {
           const std::int64_t qo = B_ * qoff * Hq_ * D_, ko = B_ * koff * Hkv_ * D_;
-          kernel_.backward(t, q_.data() + qo, k + ko, v + ko, o_.data() + qo,
-                           lse_.data() + B_ * qoff * Hq_, dout_.data() + qo, dq_tmp_.data(),
-                           dk_tmp_.data(), dv_tmp_.data());
+          kernel_.backward(t, q_.data() + qo, k + ko, v + ko, o_.data() + qo, lse_.data() + B_ * qoff * Hq_,
+                           dout_.data() + qo, dq_tmp_.data(), dk_tmp_.data(), dv_tmp_.data());
           add_into(dq_.data() + qo, dq_tmp_.data(), B_ * t.nq * Hq_ * D_);
           add_into(dk_r + ko, dk_tmp_.data(), B_ * t.nk * Hkv_ * D_);
           add_into(dv_r + ko, dv_tmp_.data(), B_ * t.nk * Hkv_ * D_);
@@ -145,8 +144,8 @@ class AllgatherExecution final : public CpExecution {
   std::vector<Ranges> ranks_;
   std::vector<std::int64_t> kv_counts_, kv_offsets_;
   std::vector<std::int64_t> dkv_counts_;  // [rank]: its [dK | dV] block of the reduce-scatter
-  std::vector<ChunkPairs> pairs_;  // [rank]: my ranges against that rank's
-  ChunkTask task_;                 // the case's geometry; the pairs walk sets the ranges
+  std::vector<ChunkPairs> pairs_;         // [rank]: my ranges against that rank's
+  ChunkTask task_;                        // the case's geometry; the pairs walk sets the ranges
   HostBuffer<float> q_, k_, v_, o_, lse_, k_all_, v_all_, o_tmp_, lse_tmp_;
   HostBuffer<float> dout_, dq_, dkv_, dkv_all_, dq_tmp_, dk_tmp_, dv_tmp_;
 };

@@ -5,7 +5,7 @@
 
 namespace attnbench::cp {
 
-std::unique_ptr<CpExecution> make_allgather_execution(const Problem&, const ChunkKernel&,
-                                                      const Inputs&, Resources&, const CpOptions&);
+std::unique_ptr<CpExecution> make_allgather_execution(const Problem&, const ChunkKernel&, const Inputs&,
+                                                      Resources&, const CpOptions&);
 
 }  // namespace attnbench::cp

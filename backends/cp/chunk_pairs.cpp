@@ -7,8 +7,7 @@ ChunkPairs::ChunkPairs(const Mask& mask, Ranges mine, Ranges theirs)
     : mine_(std::move(mine)), theirs_(std::move(theirs)) {
   nonempty_.reserve(mine_.size() * theirs_.size());
   for (const auto& a : mine_)
-    for (const auto& b : theirs_)
-      nonempty_.push_back(mask.area_in(a.begin, a.size(), b.begin, b.size()) > 0);
+    for (const auto& b : theirs_) nonempty_.push_back(mask.area_in(a.begin, a.size(), b.begin, b.size()) > 0);
 }
 
 void ChunkPairs::for_each(ChunkTask t, const Visit& visit) const {

@@ -38,7 +38,8 @@ int int_option(const Problem& p, const std::string& key, int fallback, int min) 
 CpOptions parse_options(const Problem& p) {
   for (const auto& [k, v] : p.options)
     if (std::find(std::begin(kKnownOptions), std::end(kKnownOptions), k) == std::end(kKnownOptions))
-      throw InputError(fmt::format("options.{}: unknown CP option (accepted: {})", k, fmt::join(kKnownOptions, ", ")));
+      throw InputError(
+          fmt::format("options.{}: unknown CP option (accepted: {})", k, fmt::join(kKnownOptions, ", ")));
   CpOptions o;
   const std::string balance = p.option("balance", "tokens");
   const auto* b = std::find_if(std::begin(kBalances), std::end(kBalances),
@@ -78,7 +79,8 @@ Support common_support(const Problem& p, const Backend& b) {
     return Support::no("CP strategies shard one sequence: seqlen_q must equal seqlen_k");
   if (p.world_size < 1) return Support::no("world size must be at least 1");
   if (p.shape.seqlen_q < p.world_size)
-    return Support::no(fmt::format("seqlen {} is shorter than the world size {}", p.shape.seqlen_q, p.world_size));
+    return Support::no(
+        fmt::format("seqlen {} is shorter than the world size {}", p.shape.seqlen_q, p.world_size));
   Problem single = p;
   single.strategy = "none";
   single.world_size = 1;
@@ -88,7 +90,8 @@ Support common_support(const Problem& p, const Backend& b) {
 Support ulysses_support(const Problem& p, int u, const std::string& strategy) {
   const auto hq = p.shape.heads_q, hkv = p.shape.heads_kv;
   if (hq % u != 0)
-    return Support::no(fmt::format("{} needs heads_q ({}) divisible by the Ulysses degree ({})", strategy, hq, u));
+    return Support::no(
+        fmt::format("{} needs heads_q ({}) divisible by the Ulysses degree ({})", strategy, hq, u));
   if (hkv % u != 0 && u % hkv != 0)
     return Support::no(fmt::format(
         "{} needs heads_kv ({}) divisible by the Ulysses degree ({}) or dividing it (replicated KV heads)",
@@ -114,7 +117,8 @@ std::vector<Metric> CpExecution::metrics() {
   for (std::size_t i = 0; i < rank_areas_.size(); ++i)
     areas += fmt::format("{}{:.0f}", i ? "," : "", rank_areas_[i]);
   m.push_back({"rank_area", std::numeric_limits<double>::quiet_NaN(), areas + "]", true});
-  if (!layout_note_.empty()) m.push_back({"cp_layout", std::numeric_limits<double>::quiet_NaN(), layout_note_});
+  if (!layout_note_.empty())
+    m.push_back({"cp_layout", std::numeric_limits<double>::quiet_NaN(), layout_note_});
   return m;
 }
 

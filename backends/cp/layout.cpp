@@ -65,8 +65,7 @@ std::vector<Ranges> assign(const Mask& mask, std::int64_t S, int parts, Balance 
       for (int p = 0; p < parts; ++p) out[p] = {chunk(p, parts)};
       break;
     case Balance::zigzag:
-      for (int p = 0; p < parts; ++p)
-        out[p] = {chunk(p, 2 * parts), chunk(2 * parts - 1 - p, 2 * parts)};
+      for (int p = 0; p < parts; ++p) out[p] = {chunk(p, 2 * parts), chunk(2 * parts - 1 - p, 2 * parts)};
       break;
     case Balance::area: {
       const std::int64_t n = static_cast<std::int64_t>(parts) * chunks_per_part;
@@ -102,9 +101,8 @@ std::vector<Ranges> split_members(const Ranges& group, int members) {
   return out;
 }
 
-void copy_rows(const float* src, std::int64_t outer, std::int64_t n_src, std::int64_t src_off,
-               float* dst, std::int64_t n_dst, std::int64_t dst_off, std::int64_t n,
-               std::int64_t width, bool add) {
+void copy_rows(const float* src, std::int64_t outer, std::int64_t n_src, std::int64_t src_off, float* dst,
+               std::int64_t n_dst, std::int64_t dst_off, std::int64_t n, std::int64_t width, bool add) {
   const std::int64_t len = n * width;
   for (std::int64_t o = 0; o < outer; ++o) {
     const float* s = src + (o * n_src + src_off) * width;
@@ -124,8 +122,8 @@ void extract(const float* global, std::int64_t outer, std::int64_t S, std::int64
   }
 }
 
-void insert(const float* local, std::int64_t outer, std::int64_t S, std::int64_t width,
-            const Ranges& ranges, float* global) {
+void insert(const float* local, std::int64_t outer, std::int64_t S, std::int64_t width, const Ranges& ranges,
+            float* global) {
   for (const auto& r : ranges) {
     copy_rows(local, outer, r.size(), 0, global, S, r.begin, r.size(), width);
     local += outer * r.size() * width;

@@ -32,8 +32,7 @@ enum class Balance { contiguous, zigzag, area };
 //  area:       parts*chunks_per_part equal chunks, each part gets chunks_per_part of
 //              them, assigned greedily (largest row area first, to the least loaded
 //              part with room) to minimise the largest part's mask area.
-std::vector<Ranges> assign(const Mask&, std::int64_t seqlen, int parts, Balance,
-                           int chunks_per_part = 8);
+std::vector<Ranges> assign(const Mask&, std::int64_t seqlen, int parts, Balance, int chunks_per_part = 8);
 
 // Greedy assignment of items with the given costs to `parts` bins of exactly
 // `per_part` items each (items.size() == parts * per_part): largest first to the
@@ -50,15 +49,15 @@ std::vector<Ranges> split_members(const Ranges& group, int members);
 // Copies n rows of `width` floats between [outer, n_src, width] and [outer, n_dst, width]
 // views at row offsets src_off and dst_off (adds when `add`). The one primitive
 // behind sharding, gathering and head packing.
-void copy_rows(const float* src, std::int64_t outer, std::int64_t n_src, std::int64_t src_off,
-               float* dst, std::int64_t n_dst, std::int64_t dst_off, std::int64_t n,
-               std::int64_t width, bool add = false);
+void copy_rows(const float* src, std::int64_t outer, std::int64_t n_src, std::int64_t src_off, float* dst,
+               std::int64_t n_dst, std::int64_t dst_off, std::int64_t n, std::int64_t width,
+               bool add = false);
 
 // A rank's tensors are chunk-major: for each range in order a [outer, size, width]
 // block. These move them out of / into a global [outer, S, width] tensor.
-void extract(const float* global, std::int64_t outer, std::int64_t seqlen, std::int64_t width,
-             const Ranges&, float* local);
-void insert(const float* local, std::int64_t outer, std::int64_t seqlen, std::int64_t width,
-            const Ranges&, float* global);
+void extract(const float* global, std::int64_t outer, std::int64_t seqlen, std::int64_t width, const Ranges&,
+             float* local);
+void insert(const float* local, std::int64_t outer, std::int64_t seqlen, std::int64_t width, const Ranges&,
+            float* global);
 
 }  // namespace attnbench::cp

@@ -7,8 +7,8 @@
 
 namespace attnbench::cp {
 
-void merge_partial(float* o, float* lse, const float* o_part, const float* lse_part,
-                   std::int64_t B, std::int64_t n, std::int64_t H, std::int64_t D) {
+void merge_partial(float* o, float* lse, const float* o_part, const float* lse_part, std::int64_t B,
+                   std::int64_t n, std::int64_t H, std::int64_t D) {
   constexpr float neg_inf = -std::numeric_limits<float>::infinity();
 #pragma omp parallel for collapse(2) schedule(static)
   for (std::int64_t b = 0; b < B; ++b)

@@ -1,4 +1,5 @@
-// fp32 merges of partial CP results: outputs by their log-sum-exp (DESIGN.md "Context parallelism"), gradients by sum.
+// fp32 merges of partial CP results: outputs by their log-sum-exp (DESIGN.md "Context parallelism"),
+// gradients by sum.
 #pragma once
 
 #include <cstdint>
@@ -9,8 +10,8 @@ namespace attnbench::cp {
 // (o, lse) of the same rows: lse = max + log1p(exp(min - max)),
 // o = e^(lse1 - lse) o1 + e^(lse2 - lse) o2. A partial with lse = -inf adds
 // nothing; a running row at -inf takes the partial as is.
-void merge_partial(float* o, float* lse, const float* o_part, const float* lse_part,
-                   std::int64_t batch, std::int64_t n, std::int64_t heads, std::int64_t head_dim);
+void merge_partial(float* o, float* lse, const float* o_part, const float* lse_part, std::int64_t batch,
+                   std::int64_t n, std::int64_t heads, std::int64_t head_dim);
 
 // dst[i] += src[i] for n floats (gradient partials), threaded when large.
 void add_into(float* dst, const float* src, std::int64_t n);

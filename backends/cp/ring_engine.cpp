@@ -78,11 +78,11 @@ float* RingEngine::load_own_block(const float* k, const float* v) {
   return block;
 }
 
-CommRequestPtr RingEngine::pass_inner(Communicator& c, const float* send, int owner, float* recv,
-                                      int next, int tag) const {
+CommRequestPtr RingEngine::pass_inner(Communicator& c, const float* send, int owner, float* recv, int next,
+                                      int tag) const {
   const int W = window_;
-  return c.exchange(send, block_bytes(owner), (inner_ + 1) % W, recv, block_bytes(next),
-                    (inner_ - 1 + W) % W, tag);
+  return c.exchange(send, block_bytes(owner), (inner_ + 1) % W, recv, block_bytes(next), (inner_ - 1 + W) % W,
+                    tag);
 }
 
 CommRequestPtr RingEngine::pass_outer(Communicator& c, const float* send, float* recv, int owner_outer,
@@ -100,14 +100,13 @@ void RingEngine::attend_forward(int owner, const float* kv, const float* q, floa
   pairs_[owner].for_each(task_, [&](const ChunkTask& t, std::int64_t qoff, std::int64_t koff) {
     kernel_.forward(t, q + g_.batch * qoff * g_.q_width(), k + g_.batch * koff * g_.kv_width(),
                     v + g_.batch * koff * g_.kv_width(), o_tmp_.data(), lse_tmp_.data());
-    merge_partial(o + g_.batch * qoff * g_.q_width(), lse + g_.batch * qoff * g_.heads_q,
-                  o_tmp_.data(), lse_tmp_.data(), g_.batch, t.nq, g_.heads_q, g_.head_dim);
+    merge_partial(o + g_.batch * qoff * g_.q_width(), lse + g_.batch * qoff * g_.heads_q, o_tmp_.data(),
+                  lse_tmp_.data(), g_.batch, t.nq, g_.heads_q, g_.head_dim);
   });
 }
 
-void RingEngine::attend_backward(int owner, const float* kv, const float* q, const float* o,
-                                 const float* lse, const float* dout, float* dq, float* contrib,
-                                 ComputeClock& clock) {
+void RingEngine::attend_backward(int owner, const float* kv, const float* q, const float* o, const float* lse,
+                                 const float* dout, float* dq, float* contrib, ComputeClock& clock) {
   ComputeTimer timer(clock);
   const std::int64_t n_kv = kv_elems(owner);
   const float* k = kv;
@@ -115,8 +114,8 @@ void RingEngine::attend_backward(int owner, const float* kv, const float* q, con
   std::fill(contrib, contrib + 2 * n_kv, 0.0f);
   pairs_[owner].for_each(task_, [&](const ChunkTask& t, std::int64_t qoff, std::int64_t koff) {
     const std::int64_t qo = g_.batch * qoff * g_.q_width(), ko = g_.batch * koff * g_.kv_width();
-    kernel_.backward(t, q + qo, k + ko, v + ko, o + qo, lse + g_.batch * qoff * g_.heads_q,
-                     dout + qo, dq_tmp_.data(), dk_tmp_.data(), dv_tmp_.data());
+    kernel_.backward(t, q + qo, k + ko, v + ko, o + qo, lse + g_.batch * qoff * g_.heads_q, dout + qo,
+                     dq_tmp_.data(), dk_tmp_.data(), dv_tmp_.data());
     add_into(dq + qo, dq_tmp_.data(), g_.batch * t.nq * g_.q_width());
     add_into(contrib + ko, dk_tmp_.data(), g_.batch * t.nk * g_.kv_width());
     add_into(contrib + n_kv + ko, dv_tmp_.data(), g_.batch * t.nk * g_.kv_width());
@@ -154,9 +153,8 @@ void RingEngine::forward(const float* q, const float* k, const float* v, float* 
   }
 }
 
-void RingEngine::backward(const float* q, const float* k, const float* v, const float* o,
-                          const float* lse, const float* dout, float* dq, float* dk, float* dv,
-                          ComputeClock& clock) {
+void RingEngine::backward(const float* q, const float* k, const float* v, const float* o, const float* lse,
+                          const float* dout, float* dq, float* dk, float* dv, ComputeClock& clock) {
   const std::int64_t n_local = total_tokens(members_[me_]);
   std::fill(dq, dq + g_.batch * n_local * g_.q_width(), 0.0f);
   float* outer_cur = load_own_block(k, v);

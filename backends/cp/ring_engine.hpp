@@ -57,8 +57,7 @@ class RingEngine {
   // Creates the inner/outer communicators (collective over `ring`, of members.size() ranks).
   void setup(Communicator& ring);
 
-  void forward(const float* q, const float* k, const float* v, float* o, float* lse,
-               ComputeClock&);
+  void forward(const float* q, const float* k, const float* v, float* o, float* lse, ComputeClock&);
   // dq, dk, dv are overwritten (local chunk-major layouts).
   void backward(const float* q, const float* k, const float* v, const float* o, const float* lse,
                 const float* dout, float* dq, float* dk, float* dv, ComputeClock&);
@@ -78,13 +77,10 @@ class RingEngine {
                             int tag) const;
   // One step of the outer ring: the block of window `owner_outer` (our inner index)
   // goes to the next window while the previous window's arrives in `recv`.
-  CommRequestPtr pass_outer(Communicator&, const float* send, float* recv, int owner_outer,
-                            int tag) const;
-  void attend_forward(int owner, const float* kv, const float* q, float* o, float* lse,
-                      ComputeClock&);
-  void attend_backward(int owner, const float* kv, const float* q, const float* o,
-                       const float* lse, const float* dout, float* dq, float* contrib,
-                       ComputeClock&);
+  CommRequestPtr pass_outer(Communicator&, const float* send, float* recv, int owner_outer, int tag) const;
+  void attend_forward(int owner, const float* kv, const float* q, float* o, float* lse, ComputeClock&);
+  void attend_backward(int owner, const float* kv, const float* q, const float* o, const float* lse,
+                       const float* dout, float* dq, float* contrib, ComputeClock&);
 
   int window_, outer_size_, me_, inner_, outer_;
   std::vector<Ranges> members_;
@@ -92,10 +88,10 @@ class RingEngine {
   ChunkTask task_;  // g_ as a chunk task; the pairs walk sets the ranges
   const ChunkKernel& kernel_;
   std::unique_ptr<Communicator> inner_kv_, inner_grad_, outer_kv_, outer_grad_;
-  std::vector<ChunkPairs> pairs_;  // [owner]: my ranges against the owner's
+  std::vector<ChunkPairs> pairs_;       // [owner]: my ranges against the owner's
   std::vector<std::int64_t> kv_elems_;  // [member]
-  HostBuffer<float> kv_[4];    // outer current, outer next, inner A, inner B ([K | V])
-  HostBuffer<float> dkv_[4];   // contribution, inner A, inner B, outer ([dK | dV])
+  HostBuffer<float> kv_[4];             // outer current, outer next, inner A, inner B ([K | V])
+  HostBuffer<float> dkv_[4];            // contribution, inner A, inner B, outer ([dK | dV])
   HostBuffer<float> o_tmp_, lse_tmp_, dq_tmp_, dk_tmp_, dv_tmp_;
 };
 

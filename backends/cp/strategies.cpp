@@ -24,7 +24,8 @@ class UspFamily : public Strategy {
                                      c.ulysses_degree, P));
     const int slots = P / c.ulysses_degree;
     if (c.window > 0 && slots % c.window != 0)
-      return Support::no(fmt::format("{}: window {} does not divide the ring size {}", c.name, c.window, slots));
+      return Support::no(
+          fmt::format("{}: window {} does not divide the ring size {}", c.name, c.window, slots));
     if (c.ulysses_degree > 1) return ulysses_support(p, c.ulysses_degree, c.name);
     return Support::yes();
   }
@@ -42,7 +43,8 @@ class UspFamily : public Strategy {
 class Ring final : public UspFamily {
  public:
   StrategyInfo info() const override {
-    return {"ring", "P2P ring over contiguous shards; K/V travel, partial outputs merge by LSE; dK/dV ring back",
+    return {"ring",
+            "P2P ring over contiguous shards; K/V travel, partial outputs merge by LSE; dK/dV ring back",
             {"balance", "chunks_per_rank"}};
   }
   UspConfig config(const Problem& p) const override {
@@ -53,7 +55,8 @@ class Ring final : public UspFamily {
 class RingZigzag final : public UspFamily {
  public:
   StrategyInfo info() const override {
-    return {"ring_zigzag", "ring over 2P chunks, rank r holding chunks r and 2P-1-r (balances causal)",
+    return {"ring_zigzag",
+            "ring over 2P chunks, rank r holding chunks r and 2P-1-r (balances causal)",
             {"balance", "chunks_per_rank"}};
   }
   UspConfig config(const Problem& p) const override {
@@ -108,7 +111,8 @@ class Usp final : public UspFamily {
 class AllgatherKv final : public Strategy {
  public:
   StrategyInfo info() const override {
-    return {"allgather_kv", "all-gather K/V once, local queries against all keys; reduce-scatter dK/dV",
+    return {"allgather_kv",
+            "all-gather K/V once, local queries against all keys; reduce-scatter dK/dV",
             {"balance", "chunks_per_rank"}};
   }
   Support supports(const Problem& p, const Backend& kernel) const override {

@@ -19,7 +19,7 @@ struct Piece {
   std::int64_t range_size = 0;  // tokens of that range
   std::int64_t in_range = 0;    // token offset inside that range
   std::int64_t size = 0;
-  std::int64_t local = 0;       // token offset in the member's chunk-major layout
+  std::int64_t local = 0;  // token offset in the member's chunk-major layout
 };
 
 // A tensor's heads split over the members, with the floats per member of its
@@ -49,9 +49,9 @@ class UspExecution final : public CpExecution {
 
     const Balance balance = cfg.options.balance_area ? Balance::area : cfg.token_balance;
     slot_ranges_ = assign(*p.mask, S, slots_, balance, cfg.options.chunks_per_rank);
-    layout_note_ = balance == Balance::area
-                       ? fmt::format("area({}/slot)", cfg.options.chunks_per_rank)
-                       : balance == Balance::zigzag ? "zigzag" : "contiguous";
+    layout_note_ = balance == Balance::area     ? fmt::format("area({}/slot)", cfg.options.chunks_per_rank)
+                   : balance == Balance::zigzag ? "zigzag"
+                                                : "contiguous";
     if (u > 1) layout_note_ += fmt::format(" ulysses={}", u);
     if (window_ < slots_) layout_note_ += fmt::format(" window={}", window_);
     rank_ranges_.resize(static_cast<std::size_t>(P));
@@ -282,8 +282,8 @@ class UspExecution final : public CpExecution {
 
 }  // namespace
 
-std::unique_ptr<CpExecution> make_usp_execution(const Problem& p, const ChunkKernel& kernel,
-                                                const Inputs& in, Resources& res, const UspConfig& cfg) {
+std::unique_ptr<CpExecution> make_usp_execution(const Problem& p, const ChunkKernel& kernel, const Inputs& in,
+                                                Resources& res, const UspConfig& cfg) {
   return std::make_unique<UspExecution>(p, kernel, in, res, cfg);
 }
 

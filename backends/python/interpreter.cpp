@@ -12,8 +12,7 @@
 namespace attnbench::python {
 
 std::string modules_dir() {
-  if (const char* env = std::getenv("ATTNBENCH_PYTHON_PATH"); env != nullptr && *env != '\0')
-    return env;
+  if (const char* env = std::getenv("ATTNBENCH_PYTHON_PATH"); env != nullptr && *env != '\0') return env;
   return ATTNBENCH_PYTHON_MODULES_DIR;
 }
 
@@ -38,9 +37,10 @@ std::string venv_mismatch() {
   const std::string site = venv_site_packages(venv);
   std::error_code ec;
   if (std::filesystem::is_directory(site, ec)) return {};
-  return fmt::format(" (the activated venv {} has no {}: it is not a Python {}.{} venv, the version this "
-                     "attnbench embeds)",
-                     venv, site, PY_MAJOR_VERSION, PY_MINOR_VERSION);
+  return fmt::format(
+      " (the activated venv {} has no {}: it is not a Python {}.{} venv, the version this "
+      "attnbench embeds)",
+      venv, site, PY_MAJOR_VERSION, PY_MINOR_VERSION);
 }
 
 }  // namespace
@@ -63,7 +63,8 @@ void ensure_interpreter() {
         py::module_::import("site").attr("addsitedir")(venv_site_packages(venv));
       py::module_::import("numpy");
     } catch (py::error_already_set& e) {
-      failure = "the embedded Python cannot import its support modules: " + describe_error(e) + venv_mismatch();
+      failure =
+          "the embedded Python cannot import its support modules: " + describe_error(e) + venv_mismatch();
     }
     // Release the GIL for good: every call takes it with gil_scoped_acquire.
     // Leaked on purpose: the interpreter lives until the process exits (torch

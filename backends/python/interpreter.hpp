@@ -22,7 +22,8 @@ std::string modules_dir();
 // Call with the GIL held.
 std::string describe_error(py::error_already_set& e);
 
-// Whether the exception means the device or host ran out of memory (torch.cuda.OutOfMemoryError, MemoryError).
+// Whether the exception means the device or host ran out of memory (torch.cuda.OutOfMemoryError,
+// MemoryError).
 bool is_out_of_memory(py::error_already_set& e);
 
 // Imports a Python file under a private module name (its folder joins sys.path, so

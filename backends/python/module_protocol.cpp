@@ -38,7 +38,8 @@ std::vector<E> parsed_list(const py::handle& v, const std::string& where, const 
     std::optional<E> x;
     for (E e : all_values<E>())
       if (to_string(e) == s) x = e;
-    if (!x) violation(where, fmt::format("describe()['{}'] has '{}' (accepted: {})", key, s, accepted_names<E>()));
+    if (!x)
+      violation(where, fmt::format("describe()['{}'] has '{}' (accepted: {})", key, s, accepted_names<E>()));
     out.push_back(*x);
   }
   return out;
@@ -68,15 +69,14 @@ py::object optional_callable(const py::module_& m, const char* name, const std::
 LoadedModule::~LoadedModule() {
   // Dropping these would need the GIL, possibly at process exit; the module
   // stays in sys.modules anyway, so keeping the references costs nothing.
-  for (py::object* o : {&module, &supports, &prepare, &forward, &backward, &run, &timed_run})
-    o->release();
+  for (py::object* o : {&module, &supports, &prepare, &forward, &backward, &run, &timed_run}) o->release();
 }
 
 BackendInfo parse_describe(const py::handle& desc, const std::string& where) {
   if (!py::isinstance<py::dict>(desc)) violation(where, "describe() must return a dict");
   static const std::vector<std::string> accepted = {
-      "name", "device", "description", "dtypes", "head_dims", "head_dim_multiple", "masks",
-      "passes", "gqa", "tolerance_fwd", "tolerance_bwd"};
+      "name",  "device", "description", "dtypes",        "head_dims",    "head_dim_multiple",
+      "masks", "passes", "gqa",         "tolerance_fwd", "tolerance_bwd"};
   BackendInfo info;
   info.dtypes = {DType::fp32};
   bool has_name = false, has_passes = false;
@@ -90,9 +90,13 @@ BackendInfo parse_describe(const py::handle& desc, const std::string& where) {
       has_name = !info.name.empty();
     } else if (key == "device") {
       const std::string d = text(v, where, key);
-      if (d == "cpu") info.device = Device::cpu;
-      else if (d == "cuda") info.device = Device::cuda;
-      else violation(where, fmt::format("describe()['device'] is '{}' (accepted: {})", d, accepted_names<Device>()));
+      if (d == "cpu")
+        info.device = Device::cpu;
+      else if (d == "cuda")
+        info.device = Device::cuda;
+      else
+        violation(where,
+                  fmt::format("describe()['device'] is '{}' (accepted: {})", d, accepted_names<Device>()));
     } else if (key == "description") {
       info.description = text(v, where, key);
     } else if (key == "dtypes") {
@@ -101,7 +105,8 @@ BackendInfo parse_describe(const py::handle& desc, const std::string& where) {
       if (!py::isinstance<py::list>(v) && !py::isinstance<py::tuple>(v))
         violation(where, "describe()['head_dims'] must be a list of integers");
       for (const auto& x : v) {
-        if (!py::isinstance<py::int_>(x)) violation(where, "describe()['head_dims'] must be a list of integers");
+        if (!py::isinstance<py::int_>(x))
+          violation(where, "describe()['head_dims'] must be a list of integers");
         info.head_dims.push_back(x.cast<std::int64_t>());
       }
     } else if (key == "head_dim_multiple") {
@@ -167,9 +172,11 @@ std::shared_ptr<LoadedModule> load_module(const std::string& path) {
   if (!declared_passes && can_backward) lm->info.passes = {Pass::fwd, Pass::bwd, Pass::fwd_bwd};
   for (Pass p : lm->info.passes) {
     if (pass_has_forward(p) && lm->forward.is_none() && lm->run.is_none())
-      violation(path, fmt::format("describe() lists pass {} but the module defines no forward(state)", to_string(p)));
+      violation(path, fmt::format("describe() lists pass {} but the module defines no forward(state)",
+                                  to_string(p)));
     if (pass_has_backward(p) && !can_backward)
-      violation(path, fmt::format("describe() lists pass {} but the module defines no backward(state)", to_string(p)));
+      violation(path, fmt::format("describe() lists pass {} but the module defines no backward(state)",
+                                  to_string(p)));
   }
   return lm;
 }

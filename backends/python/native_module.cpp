@@ -63,10 +63,9 @@ PYBIND11_EMBEDDED_MODULE(attnbench_native, m) {
       .def_property_readonly("seqlen_k", [](const MaskView& v) { return v.mask->seqlen_k(); })
       .def_property_readonly("area", [](const MaskView& v) { return v.mask->area(); })
       .def_property_readonly("density", [](const MaskView& v) { return v.mask->density(); })
-      .def_property_readonly("params",
-                             [](const MaskView& v) {
-                               return py::module_::import("json").attr("loads")(v.mask->params_json());
-                             })
+      .def_property_readonly(
+          "params",
+          [](const MaskView& v) { return py::module_::import("json").attr("loads")(v.mask->params_json()); })
       .def("allowed", [](const MaskView& v, std::int64_t q, std::int64_t k) { return v.mask->allowed(q, k); })
       .def("row_ranges",
            [](const MaskView& v, std::int64_t q) {
@@ -74,23 +73,25 @@ PYBIND11_EMBEDDED_MODULE(attnbench_native, m) {
              v.mask->row_ranges(q, out);
              return out;
            })
-      .def("dense",
-           [](const MaskView& v) {
-             return bool_array(v.mask->dense(), v.mask->seqlen_q(), v.mask->seqlen_k());
-           },
-           "Dense boolean mask [Sq, Sk] (True = allowed)")
+      .def(
+          "dense",
+          [](const MaskView& v) {
+            return bool_array(v.mask->dense(), v.mask->seqlen_q(), v.mask->seqlen_k());
+          },
+          "Dense boolean mask [Sq, Sk] (True = allowed)")
       .def("fill_tile",
            [](const MaskView& v, std::int64_t q0, std::int64_t nq, std::int64_t k0, std::int64_t nk) {
              std::vector<std::uint8_t> bytes(static_cast<std::size_t>(nq * nk));
              v.mask->fill_tile(q0, nq, k0, nk, bytes.data());
              return bool_array(std::move(bytes), nq, nk);
            })
-      .def("block_map",
-           [](const MaskView& v, std::int64_t bq, std::int64_t bk) {
-             if (bq <= 0 || bk <= 0) throw py::value_error("block_map: tile sizes must be positive");
-             return block_map_dict(v.mask->block_map(bq, bk));
-           },
-           "Tile classification for bq x bk tiles: kinds (0 empty, 1 partial, 2 full) and CSR rows")
+      .def(
+          "block_map",
+          [](const MaskView& v, std::int64_t bq, std::int64_t bk) {
+            if (bq <= 0 || bk <= 0) throw py::value_error("block_map: tile sizes must be positive");
+            return block_map_dict(v.mask->block_map(bq, bk));
+          },
+          "Tile classification for bq x bk tiles: kinds (0 empty, 1 partial, 2 full) and CSR rows")
       .def("slices",
            [](const MaskView& v) {
              py::list out;

@@ -53,8 +53,7 @@ py::dict make_case(const Problem& p, const BackendInfo& info) {
 
 class PythonExecution final : public Execution {
  public:
-  PythonExecution(std::shared_ptr<LoadedModule> m, py::object state, const Problem& p,
-                  MemoryTracker* tracker)
+  PythonExecution(std::shared_ptr<LoadedModule> m, py::object state, const Problem& p, MemoryTracker* tracker)
       : m_(std::move(m)), state_(std::move(state)), p_(p), tracker_(tracker) {}
 
   ~PythonExecution() override {
@@ -217,8 +216,9 @@ Support PythonBackend::supports(const Problem& p) const {
     if (py::isinstance<py::bool_>(r) && r.cast<bool>()) return Support::yes();
     if (py::isinstance<py::str>(r)) return Support::no(r.cast<std::string>());
     if (py::isinstance<py::bool_>(r)) return Support::no(file_name(path_) + ": supports() returned False");
-    pending_error_ = fmt::format("python {}: supports(case) must return True or a reason string, not {}",
-                                 file_name(path_), py::str(r.get_type().attr("__name__")).cast<std::string>());
+    pending_error_ =
+        fmt::format("python {}: supports(case) must return True or a reason string, not {}", file_name(path_),
+                    py::str(r.get_type().attr("__name__")).cast<std::string>());
   } catch (py::error_already_set& e) {
     // The runner asks supports() outside its error handling: report it from prepare().
     pending_error_ = fmt::format("python {} (supports): {}", file_name(path_), describe_error(e));
@@ -241,8 +241,10 @@ std::unique_ptr<Execution> PythonBackend::prepare(const Problem& p, const Inputs
     py::object q = borrowed_array(in.q.data(), {s.batch, s.seqlen_q, s.heads_q, s.head_dim});
     py::object k = borrowed_array(in.k.data(), {s.batch, s.seqlen_k, s.heads_kv, s.head_dim});
     py::object v = borrowed_array(in.v.data(), {s.batch, s.seqlen_k, s.heads_kv, s.head_dim});
-    py::object dout = in.dout.empty() ? py::none()
-                                      : py::object(borrowed_array(in.dout.data(), {s.batch, s.seqlen_q, s.heads_q, s.head_dim}));
+    py::object dout =
+        in.dout.empty()
+            ? py::none()
+            : py::object(borrowed_array(in.dout.data(), {s.batch, s.seqlen_q, s.heads_q, s.head_dim}));
     py::object mask = p.mask ? mask_object(p.mask) : py::none();
     py::object state = m->prepare(make_case(p, m->info), q, k, v, dout, mask);
     return std::make_unique<PythonExecution>(module_, std::move(state), p,

@@ -1,4 +1,5 @@
-// A backend whose kernel is a Python module: the harness owns inputs, timing and checks; Python runs the call.
+// A backend whose kernel is a Python module: the harness owns inputs, timing and checks; Python runs the
+// call.
 #pragma once
 
 #include <memory>

@@ -18,7 +18,7 @@ namespace fs = std::filesystem;
 struct Shipped {
   const char* name;
   const char* file;
-  Device device;  // what `list backends` shows before the module is loaded
+  Device device;   // what `list backends` shows before the module is loaded
   bool half_only;  // bf16/fp16 only (FlashAttention); else fp32 too
   const char* description;
 };
@@ -37,7 +37,8 @@ constexpr Shipped kShipped[] = {
     {"torch.sdpa_cudnn", "torch_sdpa_cudnn.py", Device::cuda, false,
      "PyTorch SDPA, cuDNN backend forced: full and causal masks (needs torch, CUDA)"},
     {"torch.flex", "torch_flex.py", Device::cuda, false,
-     "PyTorch FlexAttention with a BlockMask from the mask library, compiled in prepare (needs torch >= 2.5)"},
+     "PyTorch FlexAttention with a BlockMask from the mask library, compiled in prepare (needs torch >= "
+     "2.5)"},
     {"flash_attn.fa2", "flash_attn_fa2.py", Device::cuda, true,
      "FlashAttention-2 (flash_attn package): full, causal, windows, documents via varlen"},
     {"flash_attn.fa3", "flash_attn_fa3.py", Device::cuda, true,

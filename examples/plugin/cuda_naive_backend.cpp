@@ -83,9 +83,21 @@ class CudaNaiveExecution final : public Execution {
     upload(lo_, ranges_.lo);
     upload(hi_, ranges_.hi);
     const Shape& s = p.shape;
-    args_ = {s.batch, s.heads_q, s.heads_kv, s.seqlen_q, s.seqlen_k, s.head_dim,
-             static_cast<float>(p.softmax_scale), q_.get(), k_.get(), v_.get(), o_.get(),
-             lse_.get(), row_ptr_.get(), lo_.get(), hi_.get()};
+    args_ = {s.batch,
+             s.heads_q,
+             s.heads_kv,
+             s.seqlen_q,
+             s.seqlen_k,
+             s.head_dim,
+             static_cast<float>(p.softmax_scale),
+             q_.get(),
+             k_.get(),
+             v_.get(),
+             o_.get(),
+             lse_.get(),
+             row_ptr_.get(),
+             lo_.get(),
+             hi_.get()};
   }
 
   void run() override { cuda::forward(args_); }
@@ -134,8 +146,6 @@ class CudaNaiveBackend final : public Backend {
 
 }  // namespace
 
-std::shared_ptr<attnbench::Backend> make_cuda_naive_backend() {
-  return std::make_shared<CudaNaiveBackend>();
-}
+std::shared_ptr<attnbench::Backend> make_cuda_naive_backend() { return std::make_shared<CudaNaiveBackend>(); }
 
 }  // namespace example

@@ -1,4 +1,5 @@
-// example.cuda_naive's kernel: one thread per (batch, head, query row), online softmax over the row's key ranges.
+// example.cuda_naive's kernel: one thread per (batch, head, query row), online softmax over the row's key
+// ranges.
 #include <cuda_runtime.h>
 
 #include <cmath>

@@ -13,7 +13,7 @@ struct ForwardArgs {
   std::int64_t batch = 1, heads_q = 1, heads_kv = 1, seqlen_q = 0, seqlen_k = 0, head_dim = 0;
   float scale = 1.0f;
   const float *q = nullptr, *k = nullptr, *v = nullptr;  // [B, S, H, D]
-  float *o = nullptr, *lse = nullptr;                      // [B, Sq, Hq, D], [B, Hq, Sq]
+  float *o = nullptr, *lse = nullptr;                    // [B, Sq, Hq, D], [B, Hq, Sq]
   const std::int64_t *row_ptr = nullptr, *range_lo = nullptr, *range_hi = nullptr;
 };
 

@@ -34,19 +34,15 @@ class NaiveExecution final : public Execution {
   void run() override {
     if (pass_has_forward(p_.pass)) forward();
     if (pass_has_backward(p_.pass))
-      naive_backward(p_, in_.q.data(), in_.k.data(), in_.v.data(), o_.data(), lse_.data(),
-                     in_.dout.data(), dq_.data(), dk_.data(), dv_.data());
+      naive_backward(p_, in_.q.data(), in_.k.data(), in_.v.data(), o_.data(), lse_.data(), in_.dout.data(),
+                     dq_.data(), dk_.data(), dv_.data());
   }
 
   // The runner compares these with cpu.reference (float64).
-  void fetch_outputs(Outputs& out) override {
-    copy_host_outputs(p_.pass, o_, lse_, dq_, dk_, dv_, out);
-  }
+  void fetch_outputs(Outputs& out) override { copy_host_outputs(p_.pass, o_, lse_, dq_, dk_, dv_, out); }
 
  private:
-  void forward() {
-    naive_forward(p_, in_.q.data(), in_.k.data(), in_.v.data(), o_.data(), lse_.data());
-  }
+  void forward() { naive_forward(p_, in_.q.data(), in_.k.data(), in_.v.data(), o_.data(), lse_.data()); }
 
   Problem p_;
   const Inputs& in_;  // owned by the runner, alive for the whole case
@@ -70,8 +66,8 @@ class NaiveBackend final : public Backend {
   // The lists of info() first (dtype, head dim, mask, pass, GQA), then a reason of its own.
   Support supports(const Problem& p) const override {
     if (Support s = check_info(info(), p); !s.ok) return s;
-    const double scores = static_cast<double>(p.mask->area()) *
-                          static_cast<double>(p.shape.heads_q * p.shape.batch);
+    const double scores =
+        static_cast<double>(p.mask->area()) * static_cast<double>(p.shape.heads_q * p.shape.batch);
     if (scores > max_scores)
       return Support::no("too large for a single-threaded loop (" + std::to_string(scores) +
                          " scores, limit " + std::to_string(max_scores) + ")");

@@ -7,14 +7,14 @@
 
 namespace example {
 
-// Forward for the whole problem: o [B,Sq,Hq,D], lse [B,Hq,Sq]; a row with no allowed key gets o = 0, lse = -inf.
-void naive_forward(const attnbench::Problem&, const float* q, const float* k, const float* v,
-                   float* o, float* lse);
+// Forward for the whole problem: o [B,Sq,Hq,D], lse [B,Hq,Sq]; a row with no allowed key gets o = 0, lse =
+// -inf.
+void naive_forward(const attnbench::Problem&, const float* q, const float* k, const float* v, float* o,
+                   float* lse);
 
 // Backward given the forward's o and lse: dq [B,Sq,Hq,D], dk and dv [B,Sk,Hkv,D] (overwritten).
-void naive_backward(const attnbench::Problem&, const float* q, const float* k, const float* v,
-                    const float* o, const float* lse, const float* dout, float* dq, float* dk,
-                    float* dv);
+void naive_backward(const attnbench::Problem&, const float* q, const float* k, const float* v, const float* o,
+                    const float* lse, const float* dout, float* dq, float* dk, float* dv);
 
 std::shared_ptr<attnbench::Backend> make_naive_backend();
 

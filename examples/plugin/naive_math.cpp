@@ -17,8 +17,8 @@ using Ranges = std::vector<std::pair<std::int64_t, std::int64_t>>;
 constexpr float neg_inf = -std::numeric_limits<float>::infinity();
 
 // Element offset of (b, s, h, 0) in a row-major [B, S, H, D] tensor.
-std::int64_t at(std::int64_t b, std::int64_t s, std::int64_t h, std::int64_t seqlen,
-                std::int64_t heads, std::int64_t dim) {
+std::int64_t at(std::int64_t b, std::int64_t s, std::int64_t h, std::int64_t seqlen, std::int64_t heads,
+                std::int64_t dim) {
   return ((b * seqlen + s) * heads + h) * dim;
 }
 
@@ -30,8 +30,8 @@ float dot(const float* a, const float* b, std::int64_t n) {
 
 }  // namespace
 
-void naive_forward(const attnbench::Problem& p, const float* q, const float* k, const float* v,
-                   float* o, float* lse) {
+void naive_forward(const attnbench::Problem& p, const float* q, const float* k, const float* v, float* o,
+                   float* lse) {
   const auto& s = p.shape;
   const std::int64_t D = s.head_dim, group = s.group();
   const float scale = static_cast<float>(p.softmax_scale);
@@ -72,8 +72,7 @@ void naive_forward(const attnbench::Problem& p, const float* q, const float* k, 
 }
 
 void naive_backward(const attnbench::Problem& p, const float* q, const float* k, const float* v,
-                    const float* o, const float* lse, const float* dout, float* dq, float* dk,
-                    float* dv) {
+                    const float* o, const float* lse, const float* dout, float* dq, float* dk, float* dv) {
   const auto& s = p.shape;
   const std::int64_t D = s.head_dim, group = s.group();
   const float scale = static_cast<float>(p.softmax_scale);

@@ -95,8 +95,9 @@ int run_cli(int argc, const char* const* argv) {
   add_compare_command(app, exit_code);
   // `--plugin` is global: every verb's --help names it too.
   for (CLI::App* verb : app.get_subcommands({}))
-    verb->footer("Global option (before or after the verb): --plugin PATH.so  load backends from a plugin "
-                 "library (repeatable; also ATTNBENCH_PLUGIN_PATH)");
+    verb->footer(
+        "Global option (before or after the verb): --plugin PATH.so  load backends from a plugin "
+        "library (repeatable; also ATTNBENCH_PLUGIN_PATH)");
   if (argc <= 1) {  // a bare `attnbench` shows what it can do
     fmt::print("{}", app.help());
     return 0;

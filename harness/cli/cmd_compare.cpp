@@ -36,7 +36,8 @@ int run_compare_command(const CompareCommandArgs& args, std::ostream& out, std::
     err << "attnbench compare: " << e.what() << "\n";
     return 2;
   }
-  const std::vector<std::filesystem::path> base_rounds(args.baseline_rounds.begin(), args.baseline_rounds.end());
+  const std::vector<std::filesystem::path> base_rounds(args.baseline_rounds.begin(),
+                                                       args.baseline_rounds.end());
   const std::vector<std::filesystem::path> cur_rounds(args.current_rounds.begin(), args.current_rounds.end());
   CompareOutcome outcome = compare_files(args.baseline, args.current, opt, base_rounds, cur_rounds);
   if (outcome.exit_code == 2) {
@@ -54,16 +55,16 @@ int run_compare_command(const CompareCommandArgs& args, std::ostream& out, std::
     return 2;
   }
   if (!args.quiet) out << md;
-  err << fmt::format("attnbench compare: {} ({} rows, {} failing)\n",
-                     rep.failures ? "FAIL" : "PASS", rep.rows.size(), rep.failures);
+  err << fmt::format("attnbench compare: {} ({} rows, {} failing)\n", rep.failures ? "FAIL" : "PASS",
+                     rep.rows.size(), rep.failures);
   return rep.exit_code();
 }
 
 void add_compare_command(CLI::App& app, int& exit_code) {
   auto args = std::make_shared<CompareCommandArgs>();
-  CLI::App* cmd = app.add_subcommand(
-      "compare", "Compare two results.json files; exit 0 when nothing regressed, 1 on a "
-                 "regression, 2 on bad input");
+  CLI::App* cmd = app.add_subcommand("compare",
+                                     "Compare two results.json files; exit 0 when nothing regressed, 1 on a "
+                                     "regression, 2 on bad input");
   cmd->add_option("baseline", args->baseline, "Baseline results.json")->required();
   cmd->add_option("current", args->current, "Current results.json")->required();
   cmd->add_option("--threshold", args->threshold_pct,

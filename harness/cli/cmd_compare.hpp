@@ -18,7 +18,7 @@ struct CompareCommandArgs {
   std::string fail_on = "slower,broken";
   std::string md_path, junit_path;
   std::size_t md_max_rows = 200;  // non-failing rows listed in the Markdown
-  bool quiet = false;  // no Markdown on stdout (files and the verdict line only)
+  bool quiet = false;             // no Markdown on stdout (files and the verdict line only)
   double min_paired_pct = 50.0;
   double confidence_pct = 90.0;
   // Interleaved A/B: round i pairs baseline_rounds[i] with current_rounds[i].

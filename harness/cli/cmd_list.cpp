@@ -1,4 +1,5 @@
-// `attnbench list backends|masks|strategies|distributions`: what this build can run, and with which parameters.
+// `attnbench list backends|masks|strategies|distributions`: what this build can run, and with which
+// parameters.
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -28,12 +29,13 @@ void list_backends() {
     const BackendInfo i = e.backend->info();
     std::vector<std::string_view> dt;
     for (auto d : i.dtypes) dt.push_back(to_string(d));
-    const std::string dims = i.head_dims.empty()
-                                 ? (i.head_dim_multiple > 1 ? fmt::format("k*{}", i.head_dim_multiple) : "any")
-                                 : fmt::format("{}", fmt::join(i.head_dims, ","));
+    const std::string dims =
+        i.head_dims.empty() ? (i.head_dim_multiple > 1 ? fmt::format("k*{}", i.head_dim_multiple) : "any")
+                            : fmt::format("{}", fmt::join(i.head_dims, ","));
     fmt::print("{:<{}} {:<6} {:<16} {:<14} {:<{}} {}\n", e.name, wname, to_string(i.device),
                fmt::format("{}", fmt::join(dt, ",")), dims, e.origin, worigin, i.description);
-    fmt::print("{:<{}} masks: {}\n", "", wname, i.masks.empty() ? "all" : fmt::format("{}", fmt::join(i.masks, ", ")));
+    fmt::print("{:<{}} masks: {}\n", "", wname,
+               i.masks.empty() ? "all" : fmt::format("{}", fmt::join(i.masks, ", ")));
   }
 }
 

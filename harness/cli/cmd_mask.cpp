@@ -42,19 +42,22 @@ std::string json_report(const Mask& m) {
     slices.push_back({{"q", {s.q_begin, s.q_end}}, {"k", {s.k_begin, s.k_end}}, {"type", to_string(s.type)}});
   j["slices"] = std::move(slices);
   if (const auto& v = m.varlen())
-    j["varlen"] = {{"cu_seqlens", v->cu_seqlens}, {"window_left", v->window_left}, {"window_right", v->window_right}};
+    j["varlen"] = {
+        {"cu_seqlens", v->cu_seqlens}, {"window_left", v->window_left}, {"window_right", v->window_right}};
   return j.dump(2) + "\n";
 }
 
 std::string text_report(const Mask& m, std::int64_t max_slices) {
-  std::string out = fmt::format("mask      {}\nseqlen    {} x {}\nparams    {}\narea      {}\ndensity   {:.6f}\n",
-                                m.name(), m.seqlen_q(), m.seqlen_k(), m.params_json(), m.area(), m.density());
+  std::string out =
+      fmt::format("mask      {}\nseqlen    {} x {}\nparams    {}\narea      {}\ndensity   {:.6f}\n", m.name(),
+                  m.seqlen_q(), m.seqlen_k(), m.params_json(), m.area(), m.density());
   const auto slices = m.slices();
   out += fmt::format("slices    {}\n", slices.size());
   std::int64_t shown = 0;
   for (const auto& s : slices) {
     if (shown++ == max_slices) {
-      out += fmt::format("  ... {} more (--json lists them all)\n", static_cast<std::int64_t>(slices.size()) - max_slices);
+      out += fmt::format("  ... {} more (--json lists them all)\n",
+                         static_cast<std::int64_t>(slices.size()) - max_slices);
       break;
     }
     out += fmt::format("  q [{}, {})  k [{}, {})  {}  area {}\n", s.q_begin, s.q_end, s.k_begin, s.k_end,
@@ -67,13 +70,14 @@ std::string text_report(const Mask& m, std::int64_t max_slices) {
 
 int run_mask_command(const MaskCommandOptions& o, std::string& out) {
   if (o.seqlen <= 0) throw InputError(fmt::format("mask '{}': --seqlen must be a positive integer", o.name));
-  if (o.seqlen_k < 0) throw InputError(fmt::format("mask '{}': --seqlen-k must be a positive integer", o.name));
+  if (o.seqlen_k < 0)
+    throw InputError(fmt::format("mask '{}': --seqlen-k must be a positive integer", o.name));
   const std::int64_t sk = o.seqlen_k > 0 ? o.seqlen_k : o.seqlen;
   const MaskPtr mask = build_mask(spec_from(o), o.seqlen, sk);
   if (!o.dump.empty()) {
     if (o.seqlen > kMaxDumpCells / sk)
-      throw InputError(fmt::format("mask '{}': --dump needs seqlen_q * seqlen_k <= {} cells (got {} x {})", o.name,
-                                   kMaxDumpCells, o.seqlen, sk));
+      throw InputError(fmt::format("mask '{}': --dump needs seqlen_q * seqlen_k <= {} cells (got {} x {})",
+                                   o.name, kMaxDumpCells, o.seqlen, sk));
     const auto dense = mask->dense();
     write_npy(o.dump, "|u1", {mask->seqlen_q(), mask->seqlen_k()}, dense.data(), dense.size());
     // On stderr, so `--json` output stays one JSON document.

@@ -14,11 +14,11 @@ namespace attnbench {
 struct MaskCommandOptions {
   std::string name;
   std::int64_t seqlen = 0;
-  std::int64_t seqlen_k = 0;          // 0: same as seqlen
-  std::vector<std::string> params;    // "key=value", value as YAML text
+  std::int64_t seqlen_k = 0;        // 0: same as seqlen
+  std::vector<std::string> params;  // "key=value", value as YAML text
   bool json = false;
-  std::string dump;                   // .npy path for the dense mask, empty: none
-  std::int64_t max_slices = 64;       // slices listed in the text output
+  std::string dump;              // .npy path for the dense mask, empty: none
+  std::int64_t max_slices = 64;  // slices listed in the text output
 };
 
 // Builds the mask and appends its report (text or JSON) to `out`; writes the dump if asked.

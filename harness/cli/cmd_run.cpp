@@ -1,4 +1,5 @@
-// `attnbench run SCENARIO`: expands the sweep, runs it, and hands each row to the reporters (CSV, JSON, Markdown, plots).
+// `attnbench run SCENARIO`: expands the sweep, runs it, and hands each row to the reporters (CSV, JSON,
+// Markdown, plots).
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -44,7 +45,8 @@ int print_cases(const Scenario& s, const std::vector<Case>& cases, const std::st
     largest_world = std::max(largest_world, c.problem.world_size);
   }
   fmt::print("attnbench: {}: {} cases{}, largest world size {} (dry run: nothing ran)\n", s.name, listed,
-             filter.empty() ? "" : fmt::format(" of {} match --filter {}", cases.size(), filter), largest_world);
+             filter.empty() ? "" : fmt::format(" of {} match --filter {}", cases.size(), filter),
+             largest_world);
   return 0;
 }
 
@@ -58,8 +60,8 @@ int do_run(const RunArgs& a) {
     // Opened before any case starts OpenMP threads (perf counts the threads started after it).
     std::string why;
     if (instruction_counter(&why) == nullptr)
-      throw InputError(fmt::format("{}: timing.metric: instructions: no instruction counter here ({})",
-                                   a.scenario, why));
+      throw InputError(
+          fmt::format("{}: timing.metric: instructions: no instruction counter here ({})", a.scenario, why));
   }
   std::vector<Case> cases = expand(s);  // builds every mask: bad parameters fail here
   if (a.dry_run) return lead ? print_cases(s, cases, a.filter) : 0;
@@ -79,7 +81,8 @@ int do_run(const RunArgs& a) {
     if (!a.dump.empty()) std::filesystem::create_directories(a.dump);
     if (a.resume && std::filesystem::exists(out + "/results.json")) {
       for (auto& r : read_results_json(out + "/results.json").rows) opt.previous.emplace(case_key(r), r);
-      if (!a.quiet) fmt::print(stderr, "attnbench: resuming: {} rows already in {}\n", opt.previous.size(), out);
+      if (!a.quiet)
+        fmt::print(stderr, "attnbench: resuming: {} rows already in {}\n", opt.previous.size(), out);
     }
   }
   // The sweep driver (harness/sweep.hpp) coordinates the ranks: the others join
@@ -90,7 +93,7 @@ int do_run(const RunArgs& a) {
   }
 
   Context context = collect_context(s.text);
-  comm::describe_launch(context);  // MPI library and world size
+  comm::describe_launch(context);                                            // MPI library and world size
   context.emplace_back("scenario_path", nlohmann::json(a.scenario).dump());  // results.md opens with it
   ReporterList reporters = standard_reporters(out, s.name, context, s.timing.max_noise_pct);
   std::vector<ResultRow> done;
@@ -110,8 +113,7 @@ int do_run(const RunArgs& a) {
   std::size_t by_status[6] = {0};
   for (const auto& r : done) ++by_status[static_cast<int>(r.status)];
   fmt::print("attnbench: {} rows: {} ok, {} mismatch, {} unsupported, {} oom, {} error, {} skipped\n",
-             done.size(), by_status[0], by_status[4], by_status[1], by_status[2], by_status[3],
-             by_status[5]);
+             done.size(), by_status[0], by_status[4], by_status[1], by_status[2], by_status[3], by_status[5]);
   fmt::print("attnbench: reports in {0}/ (results.csv, results.json, results.md)\n", out);
   // A wrong result fails the run; unsupported, oom and error rows are reported, not fatal.
   return by_status[static_cast<int>(Status::mismatch)] > 0 ? 1 : 0;
@@ -130,7 +132,7 @@ void add_run_command(CLI::App& app, int& exit_code) {
   run->add_option("--dump-tensors", args->dump, "Write every case's tensors (.npy) and case.json here");
   run->add_flag("--quiet", args->quiet, "No progress output");
   run->add_flag("--dry-run", args->dry_run,
-                 "Check the scenario and list its cases (after --set and --filter); run nothing");
+                "Check the scenario and list its cases (after --set and --filter); run nothing");
   run->add_flag("--resume", args->resume,
                 "Keep the rows already in OUT/results.json and run only the missing cases");
   run->callback([args, &exit_code] { exit_code = do_run(*args); });

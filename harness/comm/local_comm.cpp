@@ -25,8 +25,8 @@ struct PairRequest final : CommRequest {
 
 }  // namespace
 
-CommRequestPtr Communicator::exchange(const void* send, std::size_t send_bytes, int dest,
-                                      void* recv, std::size_t recv_bytes, int src, int tag) {
+CommRequestPtr Communicator::exchange(const void* send, std::size_t send_bytes, int dest, void* recv,
+                                      std::size_t recv_bytes, int src, int tag) {
   if (dest == rank() && src == rank()) {  // a ring of one: the block comes back to itself
     if (send_bytes != recv_bytes) throw std::logic_error("exchange with itself: sizes differ");
     if (send_bytes > 0 && send != recv) std::memmove(recv, send, send_bytes);
@@ -125,9 +125,7 @@ class LocalCommunicator final : public Communicator {
 
 }  // namespace
 
-std::unique_ptr<Communicator> make_local_communicator() {
-  return std::make_unique<LocalCommunicator>();
-}
+std::unique_ptr<Communicator> make_local_communicator() { return std::make_unique<LocalCommunicator>(); }
 
 }  // namespace comm
 }  // namespace attnbench

@@ -82,15 +82,15 @@ class MpiCommunicator final : public Communicator {
 
   CommRequestPtr isend(const void* buf, std::size_t bytes, int dest, int tag) override {
     auto r = std::make_unique<MpiRequest>();
-    MPI_Isend(buf, checked_int(static_cast<std::int64_t>(bytes), "isend"), MPI_BYTE, dest, tag,
-              comm_, r->handle());
+    MPI_Isend(buf, checked_int(static_cast<std::int64_t>(bytes), "isend"), MPI_BYTE, dest, tag, comm_,
+              r->handle());
     if (dest != rank_) *counter_ += bytes;
     return r;
   }
   CommRequestPtr irecv(void* buf, std::size_t bytes, int src, int tag) override {
     auto r = std::make_unique<MpiRequest>();
-    MPI_Irecv(buf, checked_int(static_cast<std::int64_t>(bytes), "irecv"), MPI_BYTE, src, tag,
-              comm_, r->handle());
+    MPI_Irecv(buf, checked_int(static_cast<std::int64_t>(bytes), "irecv"), MPI_BYTE, src, tag, comm_,
+              r->handle());
     return r;
   }
   void alltoallv(const float* send, const std::vector<std::int64_t>& sc, float* recv,
@@ -123,8 +123,8 @@ class MpiCommunicator final : public Communicator {
   }
   void allreduce(double* data, std::size_t n, ReduceOp op) override {
     const MPI_Op o = op == ReduceOp::sum ? MPI_SUM : op == ReduceOp::max ? MPI_MAX : MPI_MIN;
-    MPI_Allreduce(MPI_IN_PLACE, data, checked_int(static_cast<std::int64_t>(n), "allreduce"),
-                  MPI_DOUBLE, o, comm_);
+    MPI_Allreduce(MPI_IN_PLACE, data, checked_int(static_cast<std::int64_t>(n), "allreduce"), MPI_DOUBLE, o,
+                  comm_);
   }
   void broadcast(void* buf, std::size_t bytes, int root) override {
     MPI_Bcast(buf, checked_int(static_cast<std::int64_t>(bytes), "broadcast"), MPI_BYTE, root, comm_);

@@ -31,8 +31,8 @@ WorldState& state() {
 }  // namespace
 
 bool launched_under_mpi() {
-  for (const char* v : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK", "PMI_RANK",
-                        "MPI_LOCALNRANKS", "SLURM_STEP_NUM_TASKS"}) {
+  for (const char* v : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK", "PMI_RANK", "MPI_LOCALNRANKS",
+                        "SLURM_STEP_NUM_TASKS"}) {
     const char* s = std::getenv(v);
     if (s != nullptr && *s != '\0') return true;
   }
@@ -75,10 +75,10 @@ bool is_lead() { return world().rank() == 0; }
 void check_world_size(int largest, const std::string& where) {
   const int launched = world().size();
   if (largest > launched)
-    throw InputError(fmt::format(
-        "{}: world_sizes: world size {} is larger than the launch ({} rank{}); start it with "
-        "`mpirun -np {}` (scripts/mpirun.sh) or lower world_sizes",
-        where, largest, launched, launched == 1 ? "" : "s", largest));
+    throw InputError(
+        fmt::format("{}: world_sizes: world size {} is larger than the launch ({} rank{}); start it with "
+                    "`mpirun -np {}` (scripts/mpirun.sh) or lower world_sizes",
+                    where, largest, launched, launched == 1 ? "" : "s", largest));
 }
 
 void describe_launch(std::vector<std::pair<std::string, std::string>>& context) {
@@ -109,8 +109,7 @@ Communicator* first_ranks(int size) {
   Communicator& w = world();
   check_world_size(size, "world size");
   auto it = s.by_size.find(size);
-  if (it == s.by_size.end())
-    it = s.by_size.emplace(size, w.split(w.rank() < size ? 0 : -1, w.rank())).first;
+  if (it == s.by_size.end()) it = s.by_size.emplace(size, w.split(w.rank() < size ? 0 : -1, w.rank())).first;
   return it->second.get();
 }
 

@@ -17,13 +17,13 @@ namespace attnbench {
 
 // What a backend says of itself (`attnbench list backends`, the capability query).
 struct BackendInfo {
-  std::string name;         // registry name, e.g. "cpu.flash"
+  std::string name;  // registry name, e.g. "cpu.flash"
   Device device = Device::cpu;
   std::string description;  // one line
   std::vector<DType> dtypes;
   std::vector<std::int64_t> head_dims;  // empty: any multiple of head_dim_multiple
   std::int64_t head_dim_multiple = 1;
-  std::vector<std::string> masks;       // empty: every mask of the library
+  std::vector<std::string> masks;  // empty: every mask of the library
   std::vector<Pass> passes{Pass::fwd, Pass::bwd, Pass::fwd_bwd};
   bool gqa = true;
   // Correctness tolerance on the relative L2 error; 0 uses the harness default
@@ -72,7 +72,7 @@ struct IterationTime {
 // Per-device resources a case may use; memory is charged to the trackers.
 struct Resources {
   MemoryTracker* host = nullptr;
-  MemoryTracker* device = nullptr;  // CUDA backends; equals host for CPU-only builds
+  MemoryTracker* device = nullptr;     // CUDA backends; equals host for CPU-only builds
   class Communicator* comm = nullptr;  // CP strategies; null for single-device cases
   int threads = 0;                     // 0: all cores
 };
@@ -132,9 +132,8 @@ class ChunkKernel {
   // Gradients of this chunk pair given the *final* o and lse of the query rows
   // (so partial results need no rescaling). Overwrites dq [B,nq,Hq,D],
   // dk and dv [B,nk,Hkv,D].
-  virtual void backward(const ChunkTask&, const float* q, const float* k, const float* v,
-                        const float* o, const float* lse, const float* dout, float* dq, float* dk,
-                        float* dv) const = 0;
+  virtual void backward(const ChunkTask&, const float* q, const float* k, const float* v, const float* o,
+                        const float* lse, const float* dout, float* dq, float* dk, float* dv) const = 0;
 };
 
 // Backends that can serve CP strategies also implement this.

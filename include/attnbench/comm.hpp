@@ -40,13 +40,13 @@ class Communicator {
   // itself is a copy. The returned request completes both.
   CommRequestPtr exchange(const void* send, std::size_t send_bytes, int dest, void* recv,
                           std::size_t recv_bytes, int src, int tag);
-  void sendrecv(const void* send, std::size_t send_bytes, int dest, void* recv,
-                std::size_t recv_bytes, int src, int tag) {
+  void sendrecv(const void* send, std::size_t send_bytes, int dest, void* recv, std::size_t recv_bytes,
+                int src, int tag) {
     exchange(send, send_bytes, dest, recv, recv_bytes, src, tag)->wait();
   }
 
-  virtual void alltoallv(const float* send, const std::vector<std::int64_t>& send_counts,
-                         float* recv, const std::vector<std::int64_t>& recv_counts) = 0;
+  virtual void alltoallv(const float* send, const std::vector<std::int64_t>& send_counts, float* recv,
+                         const std::vector<std::int64_t>& recv_counts) = 0;
   virtual CommRequestPtr iallgatherv(const float* send, std::int64_t count, float* recv,
                                      const std::vector<std::int64_t>& counts) = 0;
   void allgatherv(const float* send, std::int64_t count, float* recv,
@@ -54,8 +54,7 @@ class Communicator {
     iallgatherv(send, count, recv, counts)->wait();
   }
   // Sums `send` (all ranks' blocks, laid out by `counts`) and leaves block rank() in recv.
-  virtual void reduce_scatter(const float* send, float* recv,
-                              const std::vector<std::int64_t>& counts) = 0;
+  virtual void reduce_scatter(const float* send, float* recv, const std::vector<std::int64_t>& counts) = 0;
   virtual void allreduce(double* data, std::size_t n, ReduceOp) = 0;
   virtual void broadcast(void* buf, std::size_t bytes, int root) = 0;
 

@@ -42,9 +42,9 @@ enum class TileKind : std::uint8_t { empty = 0, partial = 1, full = 2 };
 struct BlockMap {
   std::int64_t bq = 0, bk = 0;
   std::int64_t q_origin = 0, k_origin = 0;
-  std::int64_t nq = 0, nk = 0;           // extent of the rectangle
+  std::int64_t nq = 0, nk = 0;  // extent of the rectangle
   std::int64_t q_tiles = 0, k_tiles = 0;
-  std::vector<TileKind> kinds;           // q_tiles × k_tiles, row-major
+  std::vector<TileKind> kinds;  // q_tiles × k_tiles, row-major
   // Compressed rows: for query tile t, the non-empty key tiles are
   // cols[row_begin[t] .. row_begin[t+1]) in increasing order, full[i] != 0 when
   // the tile needs no per-element test. This is what tile-skipping kernels walk.
@@ -91,15 +91,14 @@ class Mask {
   // Allowed key ranges of row q, sorted and merged (appended to `out` after clearing it).
   void row_ranges(std::int64_t q, std::vector<std::pair<std::int64_t, std::int64_t>>& out) const;
   // Dense 0/1 bytes of the rectangle [q0, q0+nq) × [k0, k0+nk), row-major (nq × nk).
-  void fill_tile(std::int64_t q0, std::int64_t nq, std::int64_t k0, std::int64_t nk,
-                 std::uint8_t* out) const;
+  void fill_tile(std::int64_t q0, std::int64_t nq, std::int64_t k0, std::int64_t nk, std::uint8_t* out) const;
   // Dense 0/1 bytes of the whole mask, Sq × Sk.
   std::vector<std::uint8_t> dense() const;
   // Block map of a sub-rectangle (default: the whole mask); tiles are aligned to
   // the rectangle's origin, so a CP rank's chunk has its own tiling.
   BlockMap block_map(std::int64_t bq, std::int64_t bk) const;
-  BlockMap block_map(std::int64_t bq, std::int64_t bk, std::int64_t q0, std::int64_t nq,
-                     std::int64_t k0, std::int64_t nk) const;
+  BlockMap block_map(std::int64_t bq, std::int64_t bk, std::int64_t q0, std::int64_t nq, std::int64_t k0,
+                     std::int64_t nk) const;
   // Allowed pairs inside a sub-rectangle, exact, from the slices.
   std::int64_t area_in(std::int64_t q0, std::int64_t nq, std::int64_t k0, std::int64_t nk) const;
 

@@ -38,8 +38,7 @@ class HostBuffer {
   HostBuffer() = default;
   HostBuffer(std::size_t count, MemoryTracker& tracker) : count_(count), tracker_(&tracker) {
     tracker_->reserve(bytes());
-    data_ = static_cast<T*>(::operator new[](bytes() == 0 ? 1 : bytes(), std::align_val_t{64},
-                                              std::nothrow));
+    data_ = static_cast<T*>(::operator new[](bytes() == 0 ? 1 : bytes(), std::align_val_t{64}, std::nothrow));
     if (data_ == nullptr) {
       tracker_->release(bytes());
       throw OutOfMemory("host allocation failed");

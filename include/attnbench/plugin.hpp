@@ -1,4 +1,5 @@
-// The plugin ABI: the two extern "C" entry points a shared library exports so `--plugin` can load its backends.
+// The plugin ABI: the two extern "C" entry points a shared library exports so `--plugin` can load its
+// backends.
 #pragma once
 
 #include <exception>
@@ -52,22 +53,20 @@ using attnbench_plugin_register_fn = int (*)(attnbench::PluginRegistrar*, int ab
 //   }
 //
 // An exception thrown by the body becomes a load error naming the plugin file.
-#define ATTNBENCH_PLUGIN(reg)                                                                   \
-  static void attnbench_plugin_body(::attnbench::PluginRegistrar& reg);                        \
-  extern "C" ATTNBENCH_PLUGIN_EXPORT int attnbench_plugin_abi_version() {                      \
-    return ATTNBENCH_ABI_VERSION;                                                              \
-  }                                                                                            \
-  extern "C" ATTNBENCH_PLUGIN_EXPORT int attnbench_plugin_register(                            \
-      ::attnbench::PluginRegistrar* registrar, int abi_version) {                              \
-    if (abi_version != ATTNBENCH_ABI_VERSION) return 2;                                        \
-    try {                                                                                      \
-      attnbench_plugin_body(*registrar);                                                       \
-      return 0;                                                                                \
-    } catch (const std::exception& e) {                                                        \
-      registrar->error = e.what();                                                             \
-    } catch (...) {                                                                            \
-      registrar->error = "unknown exception";                                                  \
-    }                                                                                          \
-    return 1;                                                                                  \
-  }                                                                                            \
+#define ATTNBENCH_PLUGIN(reg)                                                                               \
+  static void attnbench_plugin_body(::attnbench::PluginRegistrar& reg);                                     \
+  extern "C" ATTNBENCH_PLUGIN_EXPORT int attnbench_plugin_abi_version() { return ATTNBENCH_ABI_VERSION; }   \
+  extern "C" ATTNBENCH_PLUGIN_EXPORT int attnbench_plugin_register(::attnbench::PluginRegistrar* registrar, \
+                                                                   int abi_version) {                       \
+    if (abi_version != ATTNBENCH_ABI_VERSION) return 2;                                                     \
+    try {                                                                                                   \
+      attnbench_plugin_body(*registrar);                                                                    \
+      return 0;                                                                                             \
+    } catch (const std::exception& e) {                                                                     \
+      registrar->error = e.what();                                                                          \
+    } catch (...) {                                                                                         \
+      registrar->error = "unknown exception";                                                               \
+    }                                                                                                       \
+    return 1;                                                                                               \
+  }                                                                                                         \
   static void attnbench_plugin_body(::attnbench::PluginRegistrar& reg)

@@ -59,15 +59,15 @@ class Registry {
 // OBJECT library (so the linker keeps it): ATTNBENCH_REGISTER_BACKEND(CpuFlash);
 #define ATTNBENCH_CONCAT_INNER(a, b) a##b
 #define ATTNBENCH_CONCAT(a, b) ATTNBENCH_CONCAT_INNER(a, b)
-#define ATTNBENCH_REGISTER_BACKEND(Type)                                              \
-  static const bool ATTNBENCH_CONCAT(attnbench_registered_, __LINE__) = [] {          \
-    ::attnbench::Registry::instance().add_backend(std::make_shared<Type>());          \
-    return true;                                                                      \
+#define ATTNBENCH_REGISTER_BACKEND(Type)                                     \
+  static const bool ATTNBENCH_CONCAT(attnbench_registered_, __LINE__) = [] { \
+    ::attnbench::Registry::instance().add_backend(std::make_shared<Type>()); \
+    return true;                                                             \
   }()
-#define ATTNBENCH_REGISTER_STRATEGY(Type)                                             \
-  static const bool ATTNBENCH_CONCAT(attnbench_registered_, __LINE__) = [] {          \
-    ::attnbench::Registry::instance().add_strategy(std::make_shared<Type>());         \
-    return true;                                                                      \
+#define ATTNBENCH_REGISTER_STRATEGY(Type)                                     \
+  static const bool ATTNBENCH_CONCAT(attnbench_registered_, __LINE__) = [] {  \
+    ::attnbench::Registry::instance().add_strategy(std::make_shared<Type>()); \
+    return true;                                                              \
   }()
 
 }  // namespace attnbench

@@ -26,8 +26,8 @@ struct Outputs {
 // fetch_outputs() for host backends: copies (and converts to fp32) the tensors
 // the pass produces — o and lse for forward passes, dq, dk, dv for backward ones.
 template <class Buffer>
-void copy_host_outputs(Pass pass, const Buffer& o, const Buffer& lse, const Buffer& dq,
-                       const Buffer& dk, const Buffer& dv, Outputs& out) {
+void copy_host_outputs(Pass pass, const Buffer& o, const Buffer& lse, const Buffer& dq, const Buffer& dk,
+                       const Buffer& dv, Outputs& out) {
   auto copy = [](const Buffer& src, std::vector<float>& dst) {
     dst.assign(src.data(), src.data() + src.size());
   };

@@ -31,10 +31,14 @@ std::optional<Status> parse_status(std::string_view);
 // messages' accepted-value lists derive from.
 template <class E>
 std::span<const E> all_values();
-template <> std::span<const DType> all_values<DType>();
-template <> std::span<const Pass> all_values<Pass>();
-template <> std::span<const Device> all_values<Device>();
-template <> std::span<const Status> all_values<Status>();
+template <>
+std::span<const DType> all_values<DType>();
+template <>
+std::span<const Pass> all_values<Pass>();
+template <>
+std::span<const Device> all_values<Device>();
+template <>
+std::span<const Status> all_values<Status>();
 
 // "ok, unsupported, oom, ..." for the "(accepted: ...)" part of an error message.
 template <class E>

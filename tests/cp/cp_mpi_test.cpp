@@ -85,12 +85,14 @@ seqlens: [64]
 shape: {{batch: 1, heads_q: 2, heads_kv: 2, head_dim: 8}}
 passes: [fwd]
 timing: {{warmup: 0, min_iters: 1, max_iters: 1, min_time_s: 0}}
-)", name, strategies, P);
+)",
+                     name, strategies, P);
 }
 
 }  // namespace
 
-TEST_CASE("every strategy on cpu.reference and cpu.flash matches the reference for every mask and balance", "[cp][mpi]") {
+TEST_CASE("every strategy on cpu.reference and cpu.flash matches the reference for every mask and balance",
+          "[cp][mpi]") {
   Communicator& w = comm::world();
   const int P = w.size();
   for (const auto& mask : cptest::test_masks()) {
@@ -105,8 +107,9 @@ TEST_CASE("every strategy on cpu.reference and cpu.flash matches the reference f
             auto p = cptest::make_problem(mask, 128, 4, 2, 16, pass, name, P, {{"balance", balance}});
             const Outputs got = cptest::run_strategy(p, backend, in, w);
             const CheckResult r = compare_outputs(got, ref, pass, 1e-5, 1e-4);
-            INFO(fmt::format("rank {}: {} on {} balance={} pass={} on {} with P={}: rel L2 {} in {}", w.rank(),
-                             name, backend, balance, to_string(pass), mask.name, P, r.rel_l2_err, r.worst));
+            INFO(fmt::format("rank {}: {} on {} balance={} pass={} on {} with P={}: rel L2 {} in {}",
+                             w.rank(), name, backend, balance, to_string(pass), mask.name, P, r.rel_l2_err,
+                             r.worst));
             CHECK(r.passed);
           }
   }
@@ -116,7 +119,7 @@ TEST_CASE("options: windows, Ulysses degrees, uneven lengths", "[cp][mpi]") {
   Communicator& w = comm::world();
   const int P = w.size();
   std::vector<std::pair<std::string, std::map<std::string, std::string>>> runs{
-      {"double_ring", {{"window", "1"}}},        // outer ring only
+      {"double_ring", {{"window", "1"}}},                // outer ring only
       {"double_ring", {{"window", std::to_string(P)}}},  // inner ring only
       {"usp", {{"ulysses_degree", "1"}}},
       {"usp", {{"ulysses_degree", std::to_string(P)}, {"balance", "area"}}},
@@ -127,7 +130,8 @@ TEST_CASE("options: windows, Ulysses degrees, uneven lengths", "[cp][mpi]") {
   const Outputs ref = cptest::reference_outputs(base, in);
   for (const auto& [name, options] : runs) {
     auto p = cptest::make_problem({"causal", {}}, 122, 4, 2, 8, Pass::fwd_bwd, name, P, options);
-    const CheckResult r = compare_outputs(cptest::run_strategy(p, "cpu.reference", in, w), ref, p.pass, 1e-5, 1e-4);
+    const CheckResult r =
+        compare_outputs(cptest::run_strategy(p, "cpu.reference", in, w), ref, p.pass, 1e-5, 1e-4);
     INFO(name << " " << p.options.size() << " options: rel L2 " << r.rel_l2_err);
     CHECK(r.passed);
   }
@@ -136,7 +140,8 @@ TEST_CASE("options: windows, Ulysses degrees, uneven lengths", "[cp][mpi]") {
 TEST_CASE("ulysses with heads not divisible by the world size is unsupported", "[cp][mpi]") {
   const int P = comm::world().size();
   auto p = cptest::make_problem({"causal", {}}, 64, 3, 1, 8, Pass::fwd, "ulysses", P);
-  const Support s = Registry::instance().find_strategy("ulysses")->supports(p, *Registry::instance().find_backend("cpu.reference"));
+  const Support s = Registry::instance().find_strategy("ulysses")->supports(
+      p, *Registry::instance().find_backend("cpu.reference"));
   CHECK_FALSE(s.ok);
   CHECK_THAT(s.reason, Catch::Contains("heads_q (3)"));
 }
@@ -156,7 +161,9 @@ shape: {{batch: 1, heads_q: 4, heads_kv: 4, head_dim: 8}}
 passes: [fwd_bwd]
 options: {{balance: [tokens, area]}}
 timing: {{warmup: 0, min_iters: 2, max_iters: 2, min_time_s: 0}}
-)", P), dump.string());
+)",
+                                             P),
+                                 dump.string());
   REQUIRE(rows.size() == 12);
   if (comm::is_lead()) {
     // One folder per case with the gathered global tensors.
@@ -182,7 +189,8 @@ timing: {{warmup: 0, min_iters: 2, max_iters: 2, min_time_s: 0}}
 
 TEST_CASE("CP bwd dumps hold o and lse (the forward the backward consumed)", "[cp][mpi][dump]") {
   const int P = comm::world().size();
-  const auto dump = std::filesystem::temp_directory_path() / fmt::format("attnbench-cp-bwd-dump-{}", ::getpid());
+  const auto dump =
+      std::filesystem::temp_directory_path() / fmt::format("attnbench-cp-bwd-dump-{}", ::getpid());
   if (comm::is_lead()) std::filesystem::create_directories(dump);
   // The failure tests' one-iteration scenario, as a backward pass.
   std::string yaml = small_fwd_scenario("bwd_dump", "ring, usp", P);
@@ -204,9 +212,11 @@ TEST_CASE("CP bwd dumps hold o and lse (the forward the backward consumed)", "[c
   }
 }
 
-TEST_CASE("a failure on one rank in prepare is an error row on every rank, and the sweep goes on", "[cp][mpi]") {
+TEST_CASE("a failure on one rank in prepare is an error row on every rank, and the sweep goes on",
+          "[cp][mpi]") {
   const int P = comm::world().size();
-  const auto rows = run_scenario(small_fwd_scenario("failing", "test_fail_prepare, test_oom_prepare, ring", P));
+  const auto rows =
+      run_scenario(small_fwd_scenario("failing", "test_fail_prepare, test_oom_prepare, ring", P));
   REQUIRE(rows.size() == 3);
   CHECK(rows[0].status == Status::error);
   CHECK_THAT(rows[0].message, Catch::Contains("injected prepare failure"));

@@ -69,7 +69,8 @@ inline std::vector<MaskSpec> test_masks() {
 }
 
 inline const std::vector<std::string>& strategy_names() {
-  static const std::vector<std::string> n{"ring", "ring_zigzag", "allgather_kv", "ulysses", "usp", "double_ring"};
+  static const std::vector<std::string> n{"ring",    "ring_zigzag", "allgather_kv",
+                                          "ulysses", "usp",         "double_ring"};
   return n;
 }
 

@@ -38,7 +38,7 @@ TEST_CASE("greedy assignment gives equal counts and puts the largest items apart
   }
   CHECK(count[0] == 3);
   CHECK(count[1] == 3);
-  CHECK(bin[0] != bin[1]);  // 10 and 9 never share a bin
+  CHECK(bin[0] != bin[1]);                  // 10 and 9 never share a bin
   CHECK(std::max(load[0], load[1]) == 18);  // 10+1+1 | 9+8+1: the best equal-count split
 }
 
@@ -123,14 +123,16 @@ TEST_CASE("every strategy on one rank matches the reference", "[cp][strategies]"
         const Outputs ref = cptest::reference_outputs(p, in);
         const Outputs got = cptest::run_strategy(p, backend, in, *comm);
         const CheckResult r = compare_outputs(got, ref, Pass::fwd_bwd, 1e-5, 1e-4);
-        INFO(name << " on " << backend << " / " << mask.name << ": rel L2 " << r.rel_l2_err << " in " << r.worst);
+        INFO(name << " on " << backend << " / " << mask.name << ": rel L2 " << r.rel_l2_err << " in "
+                  << r.worst);
         CHECK(r.passed);
       }
 }
 
 TEST_CASE("bad CP options are input errors naming the option", "[cp][options]") {
   auto comm = comm::make_local_communicator();
-  const auto p = cptest::make_problem({"causal", {}}, 64, 2, 2, 8, Pass::fwd, "ring", 1, {{"balance", "rows"}});
+  const auto p =
+      cptest::make_problem({"causal", {}}, 64, 2, 2, 8, Pass::fwd, "ring", 1, {{"balance", "rows"}});
   const Inputs in = generate_inputs(p);
   CHECK_THROWS_WITH(cptest::run_strategy(p, "cpu.reference", in, *comm),
                     Catch::Contains("balance") && Catch::Contains("tokens, area"));
@@ -138,7 +140,8 @@ TEST_CASE("bad CP options are input errors naming the option", "[cp][options]") 
 
 TEST_CASE("a CP case runs through the one pipeline, its bwd dump holds o and lse like a single-device one",
           "[cp][dump]") {
-  const auto dump = std::filesystem::temp_directory_path() / fmt::format("attnbench-cp-bwd-dump-{}", ::getpid());
+  const auto dump =
+      std::filesystem::temp_directory_path() / fmt::format("attnbench-cp-bwd-dump-{}", ::getpid());
   std::filesystem::remove_all(dump);
   std::filesystem::create_directories(dump);
   const Scenario s = parse_scenario(R"(

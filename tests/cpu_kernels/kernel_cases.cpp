@@ -34,8 +34,8 @@ KernelCase finish(MaskPtr mask, Shape shape, Pass pass, std::uint64_t seed) {
 
 }  // namespace
 
-KernelCase random_kernel_case(const std::string& mask, std::mt19937_64& rng,
-                              std::int64_t max_seqlen, Pass pass) {
+KernelCase random_kernel_case(const std::string& mask, std::mt19937_64& rng, std::int64_t max_seqlen,
+                              Pass pass) {
   const RandomCase rc = random_case(mask, rng, max_seqlen);
   Shape shape;
   shape.batch = pick(rng, 1, 2);
@@ -48,26 +48,23 @@ KernelCase random_kernel_case(const std::string& mask, std::mt19937_64& rng,
   return finish(build_mask(rc.spec, rc.seqlen_q, rc.seqlen_k), shape, pass, rng());
 }
 
-KernelCase make_kernel_case(const std::string& mask,
-                            const std::map<std::string, std::string>& params, Shape shape,
-                            Pass pass, std::uint64_t seed) {
-  return finish(build_mask(MaskSpec{mask, params}, shape.seqlen_q, shape.seqlen_k), shape, pass,
-                seed);
+KernelCase make_kernel_case(const std::string& mask, const std::map<std::string, std::string>& params,
+                            Shape shape, Pass pass, std::uint64_t seed) {
+  return finish(build_mask(MaskSpec{mask, params}, shape.seqlen_q, shape.seqlen_k), shape, pass, seed);
 }
 
 Outputs reference_outputs(const KernelCase& c) {
   const Problem& p = c.problem;
   const auto& s = p.shape;
   std::vector<double> o(s.q_elems()), lse(s.lse_elems());
-  cpu::reference_forward(p, c.inputs.q.data(), c.inputs.k.data(), c.inputs.v.data(), o.data(),
-                         lse.data());
+  cpu::reference_forward(p, c.inputs.q.data(), c.inputs.k.data(), c.inputs.v.data(), o.data(), lse.data());
   Outputs out;
   out.o.assign(o.begin(), o.end());
   out.lse.assign(lse.begin(), lse.end());
   if (pass_has_backward(p.pass)) {
     std::vector<double> dq(s.q_elems()), dk(s.kv_elems()), dv(s.kv_elems());
-    cpu::reference_backward(p, c.inputs.q.data(), c.inputs.k.data(), c.inputs.v.data(), o.data(),
-                            lse.data(), c.inputs.dout.data(), dq.data(), dk.data(), dv.data());
+    cpu::reference_backward(p, c.inputs.q.data(), c.inputs.k.data(), c.inputs.v.data(), o.data(), lse.data(),
+                            c.inputs.dout.data(), dq.data(), dk.data(), dv.data());
     out.dq.assign(dq.begin(), dq.end());
     out.dk.assign(dk.begin(), dk.end());
     out.dv.assign(dv.begin(), dv.end());
@@ -75,8 +72,7 @@ Outputs reference_outputs(const KernelCase& c) {
   return out;
 }
 
-Outputs run_backend(const std::string& name, const KernelCase& c, MemoryTracker& mem,
-                    int threads) {
+Outputs run_backend(const std::string& name, const KernelCase& c, MemoryTracker& mem, int threads) {
   Backend* backend = Registry::instance().find_backend(name);
   if (backend == nullptr) throw std::runtime_error("backend not registered: " + name);
   const Support support = backend->supports(c.problem);
@@ -94,9 +90,8 @@ Outputs run_backend(const std::string& name, const KernelCase& c, MemoryTracker&
 
 std::string describe(const Problem& p) {
   const auto& s = p.shape;
-  return fmt::format("{} {} B{} Hq{}/Hkv{} Sq={} Sk={} D={} pass={}", p.mask->name(),
-                     p.mask->params_json(), s.batch, s.heads_q, s.heads_kv, s.seqlen_q,
-                     s.seqlen_k, s.head_dim, to_string(p.pass));
+  return fmt::format("{} {} B{} Hq{}/Hkv{} Sq={} Sk={} D={} pass={}", p.mask->name(), p.mask->params_json(),
+                     s.batch, s.heads_q, s.heads_kv, s.seqlen_q, s.seqlen_k, s.head_dim, to_string(p.pass));
 }
 
 }  // namespace attnbench::test

@@ -1,4 +1,5 @@
-// Random attention cases for the CPU kernel tests: a mask of the catalogue, a shape, inputs, the float64 reference.
+// Random attention cases for the CPU kernel tests: a mask of the catalogue, a shape, inputs, the float64
+// reference.
 #pragma once
 
 #include <cstdint>
@@ -17,8 +18,8 @@ struct KernelCase {
 
 // A random case of mask `name` with Sq, Sk <= max_seqlen (odd lengths and Sq != Sk
 // where the mask allows it), B in {1, 2}, GQA group in {1, 2}, D in {8, 64, 128}.
-KernelCase random_kernel_case(const std::string& mask, std::mt19937_64& rng,
-                              std::int64_t max_seqlen, Pass pass);
+KernelCase random_kernel_case(const std::string& mask, std::mt19937_64& rng, std::int64_t max_seqlen,
+                              Pass pass);
 
 // A case with a given mask spec and shape.
 KernelCase make_kernel_case(const std::string& mask, const std::map<std::string, std::string>& params,

@@ -22,15 +22,15 @@ Outputs run_flash(const flash::KernelSet& kernels, const KernelCase& c, int thre
   Outputs out;
   out.o.resize(p.shape.q_elems());
   out.lse.resize(p.shape.lse_elems());
-  flash::run_forward(kernels, *p.mask, g, 0, 0, c.inputs.q.data(), c.inputs.k.data(),
-                     c.inputs.v.data(), out.o.data(), out.lse.data(), threads);
+  flash::run_forward(kernels, *p.mask, g, 0, 0, c.inputs.q.data(), c.inputs.k.data(), c.inputs.v.data(),
+                     out.o.data(), out.lse.data(), threads);
   if (pass_has_backward(p.pass)) {
     out.dq.resize(p.shape.q_elems());
     out.dk.resize(p.shape.kv_elems());
     out.dv.resize(p.shape.kv_elems());
-    flash::run_backward(kernels, *p.mask, g, 0, 0, c.inputs.q.data(), c.inputs.k.data(),
-                        c.inputs.v.data(), out.o.data(), out.lse.data(), c.inputs.dout.data(),
-                        out.dq.data(), out.dk.data(), out.dv.data(), threads);
+    flash::run_backward(kernels, *p.mask, g, 0, 0, c.inputs.q.data(), c.inputs.k.data(), c.inputs.v.data(),
+                        out.o.data(), out.lse.data(), c.inputs.dout.data(), out.dq.data(), out.dk.data(),
+                        out.dv.data(), threads);
   }
   return out;
 }
@@ -61,8 +61,7 @@ TEST_CASE("cpu.flash equals the reference on every mask, forward and backward, e
   }
 }
 
-TEST_CASE("cpu.flash through the registry: fwd, bwd and fwd_bwd passes on every mask",
-          "[cpu.flash]") {
+TEST_CASE("cpu.flash through the registry: fwd, bwd and fwd_bwd passes on every mask", "[cpu.flash]") {
   std::mt19937_64 rng(7);
   const Pass passes[] = {Pass::fwd, Pass::bwd, Pass::fwd_bwd};
   int n = 0;
@@ -76,8 +75,7 @@ TEST_CASE("cpu.flash through the registry: fwd, bwd and fwd_bwd passes on every 
 
 TEST_CASE("cpu.flash head dims: every multiple of 8 is correct", "[cpu.flash]") {
   for (std::int64_t d : {8, 16, 24, 40, 72, 136}) {
-    const Shape s{.batch = 1, .heads_q = 2, .heads_kv = 1, .seqlen_q = 77, .seqlen_k = 77,
-                  .head_dim = d};
+    const Shape s{.batch = 1, .heads_q = 2, .heads_kv = 1, .seqlen_q = 77, .seqlen_k = 77, .head_dim = d};
     const KernelCase c = make_kernel_case("causal", {}, s, Pass::fwd_bwd, 5);
     MemoryTracker mem;
     require_matches_reference(run_backend("cpu.flash", c, mem), c, "cpu.flash");
@@ -87,8 +85,7 @@ TEST_CASE("cpu.flash head dims: every multiple of 8 is correct", "[cpu.flash]") 
 TEST_CASE("cpu.flash is bit-identical across repeated runs and thread counts", "[cpu.flash]") {
   std::mt19937_64 rng(99);
   for (const char* mask : {"causal_document", "block_sparse", "full"}) {
-    const Shape s{.batch = 2, .heads_q = 4, .heads_kv = 2, .seqlen_q = 301, .seqlen_k = 301,
-                  .head_dim = 64};
+    const Shape s{.batch = 2, .heads_q = 4, .heads_kv = 2, .seqlen_q = 301, .seqlen_k = 301, .head_dim = 64};
     const KernelCase c = make_kernel_case(mask, {}, s, Pass::fwd_bwd, rng());
     const flash::KernelSet& kernels = flash::select_kernels();
     const Outputs a = run_flash(kernels, c, 2);
@@ -105,8 +102,7 @@ TEST_CASE("cpu.flash is bit-identical across repeated runs and thread counts", "
   }
 }
 
-TEST_CASE("cpu.flash: rows with no allowed key give O = 0, LSE = -inf and zero gradients",
-          "[cpu.flash]") {
+TEST_CASE("cpu.flash: rows with no allowed key give O = 0, LSE = -inf and zero gradients", "[cpu.flash]") {
   // Bottom-right causal with Sq > Sk leaves the first Sq - Sk rows empty; the
   // slices leave rows 100..139 and keys 90..119 uncovered.
   struct Spec {
@@ -122,8 +118,8 @@ TEST_CASE("cpu.flash: rows with no allowed key give O = 0, LSE = -inf and zero g
        200},
   };
   for (const auto& spec : specs) {
-    const Shape s{.batch = 1, .heads_q = 2, .heads_kv = 1, .seqlen_q = spec.sq,
-                  .seqlen_k = spec.sk, .head_dim = 64};
+    const Shape s{
+        .batch = 1, .heads_q = 2, .heads_kv = 1, .seqlen_q = spec.sq, .seqlen_k = spec.sk, .head_dim = 64};
     const KernelCase c = make_kernel_case(spec.mask, spec.params, s, Pass::fwd_bwd, 3);
     MemoryTracker mem;
     const Outputs got = run_backend("cpu.flash", c, mem);

@@ -26,8 +26,7 @@ TEST_CASE("cpu.math equals the reference on every mask, forward and backward", "
 }
 
 TEST_CASE("cpu.math gives the same result on one and on two threads", "[cpu.math]") {
-  const Shape s{.batch = 1, .heads_q = 4, .heads_kv = 2, .seqlen_q = 157, .seqlen_k = 157,
-                .head_dim = 64};
+  const Shape s{.batch = 1, .heads_q = 4, .heads_kv = 2, .seqlen_q = 157, .seqlen_k = 157, .head_dim = 64};
   const KernelCase c = make_kernel_case("causal_document", {}, s, Pass::fwd_bwd, 11);
   MemoryTracker mem;
   const Outputs one = run_backend("cpu.math", c, mem, 1);
@@ -38,8 +37,7 @@ TEST_CASE("cpu.math gives the same result on one and on two threads", "[cpu.math
 }
 
 TEST_CASE("cpu.math past the memory budget throws OutOfMemory while cpu.flash fits", "[cpu.math]") {
-  const Shape s{.batch = 1, .heads_q = 1, .heads_kv = 1, .seqlen_q = 2048, .seqlen_k = 2048,
-                .head_dim = 32};
+  const Shape s{.batch = 1, .heads_q = 1, .heads_kv = 1, .seqlen_q = 2048, .seqlen_k = 2048, .head_dim = 32};
   for (Pass pass : {Pass::fwd, Pass::bwd}) {
     const KernelCase c = make_kernel_case("causal", {}, s, pass, 2);
     // The 2048 x 2048 fp32 scores alone are 16 MiB; cpu.flash needs O(S * D).

@@ -1,4 +1,5 @@
-// cpu.flash's chunk kernel: a sub-rectangle under the global mask equals the reference chunk, and chunks merge to the whole.
+// cpu.flash's chunk kernel: a sub-rectangle under the global mask equals the reference chunk, and chunks
+// merge to the whole.
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -100,13 +101,13 @@ TEST_CASE("cpu.flash chunk kernel equals the reference chunk kernel and merges t
         }
         flash.forward(t, q.data(), k.data(), v.data(), got.o.data(), got.lse.data());
         reference.forward(t, q.data(), k.data(), v.data(), want.o.data(), want.lse.data());
-        flash.backward(t, q.data(), k.data(), v.data(), o_final.data(), lse_final.data(),
-                       dout.data(), got.dq.data(), got.dk.data(), got.dv.data());
-        reference.backward(t, q.data(), k.data(), v.data(), o_final.data(), lse_final.data(),
-                           dout.data(), want.dq.data(), want.dk.data(), want.dv.data());
+        flash.backward(t, q.data(), k.data(), v.data(), o_final.data(), lse_final.data(), dout.data(),
+                       got.dq.data(), got.dk.data(), got.dv.data());
+        reference.backward(t, q.data(), k.data(), v.data(), o_final.data(), lse_final.data(), dout.data(),
+                           want.dq.data(), want.dk.data(), want.dv.data());
         const CheckResult r = compare_outputs(got, want, Pass::fwd_bwd, 1e-5, 1e-4);
-        INFO(describe(p) << " chunk q[" << q0 << "+" << nq << ") k[" << k0 << "+" << nk
-                         << ") worst " << r.worst << " " << r.rel_l2_err);
+        INFO(describe(p) << " chunk q[" << q0 << "+" << nq << ") k[" << k0 << "+" << nk << ") worst "
+                         << r.worst << " " << r.rel_l2_err);
         REQUIRE(r.passed);
 
         for (std::size_t row = 0; row < lse_merged.size(); ++row) {

@@ -1,4 +1,5 @@
-// Device test: the chunk kernels of cuda.flash and cuda.math on CP chunk pairs of every mask, against cpu.reference's.
+// Device test: the chunk kernels of cuda.flash and cuda.math on CP chunk pairs of every mask, against
+// cpu.reference's.
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -17,8 +18,8 @@ using namespace attnbench;
 namespace {
 
 // Rows [r0, r0 + n) of a [B, S, H, D] tensor as a contiguous [B, n, H, D] one.
-std::vector<float> rows_of(const std::vector<float>& t, std::int64_t B, std::int64_t S,
-                           std::int64_t width, std::int64_t r0, std::int64_t n) {
+std::vector<float> rows_of(const std::vector<float>& t, std::int64_t B, std::int64_t S, std::int64_t width,
+                           std::int64_t r0, std::int64_t n) {
   std::vector<float> out(static_cast<std::size_t>(B * n * width));
   for (std::int64_t b = 0; b < B; ++b)
     std::copy_n(t.begin() + (b * S + r0) * width, n * width, out.begin() + b * n * width);
@@ -29,8 +30,7 @@ std::vector<float> rows_of(const std::vector<float>& t, std::int64_t B, std::int
 std::vector<float> lse_rows(const std::vector<float>& lse, std::int64_t B, std::int64_t H, std::int64_t S,
                             std::int64_t r0, std::int64_t n) {
   std::vector<float> out(static_cast<std::size_t>(B * H * n));
-  for (std::int64_t bh = 0; bh < B * H; ++bh)
-    std::copy_n(lse.begin() + bh * S + r0, n, out.begin() + bh * n);
+  for (std::int64_t bh = 0; bh < B * H; ++bh) std::copy_n(lse.begin() + bh * S + r0, n, out.begin() + bh * n);
   return out;
 }
 

@@ -1,4 +1,5 @@
-// Device tests of the CUDA layer and backends against the float64 reference (need a GPU; skipped without one).
+// Device tests of the CUDA layer and backends against the float64 reference (need a GPU; skipped without
+// one).
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -58,15 +59,14 @@ Problem make_problem(MaskPtr m, Pass pass, DType dtype, std::int64_t batch = 2, 
 
 Outputs reference(const Problem& p, const Inputs& in) {
   const Shape& s = p.shape;
-  std::vector<double> o(s.q_elems()), lse(s.lse_elems()), dq(s.q_elems()), dk(s.kv_elems()),
-      dv(s.kv_elems());
+  std::vector<double> o(s.q_elems()), lse(s.lse_elems()), dq(s.q_elems()), dk(s.kv_elems()), dv(s.kv_elems());
   cpu::reference_forward(p, in.q.data(), in.k.data(), in.v.data(), o.data(), lse.data());
   Outputs r;
   r.o.assign(o.begin(), o.end());
   r.lse.assign(lse.begin(), lse.end());
   if (pass_has_backward(p.pass)) {
-    cpu::reference_backward(p, in.q.data(), in.k.data(), in.v.data(), o.data(), lse.data(),
-                            in.dout.data(), dq.data(), dk.data(), dv.data());
+    cpu::reference_backward(p, in.q.data(), in.k.data(), in.v.data(), o.data(), lse.data(), in.dout.data(),
+                            dq.data(), dk.data(), dv.data());
     r.dq.assign(dq.begin(), dq.end());
     r.dk.assign(dk.begin(), dk.end());
     r.dv.assign(dv.begin(), dv.end());
@@ -139,7 +139,8 @@ TEST_CASE("device buffers are charged, released, and refused past the budget", "
 
 TEST_CASE("bf16/fp16 uploads and downloads round trip the harness's rounding", "[gpu]") {
   std::vector<float> x(4097);
-  for (std::size_t i = 0; i < x.size(); ++i) x[i] = std::sin(0.37f * i) * std::ldexp(1.0f, static_cast<int>(i % 11) - 5);
+  for (std::size_t i = 0; i < x.size(); ++i)
+    x[i] = std::sin(0.37f * i) * std::ldexp(1.0f, static_cast<int>(i % 11) - 5);
   for (DType d : {DType::bf16, DType::fp16, DType::fp32}) {
     DeviceTensor t(d, x.size(), nullptr);
     t.upload(x);
@@ -172,14 +173,21 @@ TEST_CASE("cuda.math matches the reference on every mask, forward and backward, 
 }
 
 TEST_CASE("cuda.math in fp16 and fp32, with Sq != Sk and empty rows", "[gpu][math]") {
-  check_against_reference("cuda.math", make_problem(build_mask(MaskSpec{"causal", {}}, 192, 128), Pass::fwd_bwd, DType::fp16), 1e-2);
-  check_against_reference("cuda.math", make_problem(build_mask(MaskSpec{"causal", {}}, 96, 160), Pass::fwd_bwd, DType::fp32), 1e-4);
-  check_against_reference("cuda.math", make_problem(build_mask(MaskSpec{"full", {}}, 100, 37), Pass::fwd_bwd, DType::bf16, 1, 6, 3, 40), 1e-2);
+  check_against_reference(
+      "cuda.math", make_problem(build_mask(MaskSpec{"causal", {}}, 192, 128), Pass::fwd_bwd, DType::fp16),
+      1e-2);
+  check_against_reference(
+      "cuda.math", make_problem(build_mask(MaskSpec{"causal", {}}, 96, 160), Pass::fwd_bwd, DType::fp32),
+      1e-4);
+  check_against_reference(
+      "cuda.math",
+      make_problem(build_mask(MaskSpec{"full", {}}, 100, 37), Pass::fwd_bwd, DType::bf16, 1, 6, 3, 40), 1e-2);
 }
 
 TEST_CASE("cuda.math gives the same result one head per pass", "[gpu][math]") {
-  Problem p = make_problem(build_mask(MaskSpec{"causal_document", {{"doc_lengths", "[50, 150, 56]"}}}, 256, 256),
-                           Pass::fwd_bwd, DType::bf16);
+  Problem p =
+      make_problem(build_mask(MaskSpec{"causal_document", {{"doc_lengths", "[50, 150, 56]"}}}, 256, 256),
+                   Pass::fwd_bwd, DType::bf16);
   const Inputs in = generate_inputs(p);
   const Run all = run_backend("cuda.math", p, in);
   p.options["heads_per_pass"] = "1";
@@ -200,7 +208,8 @@ TEST_CASE("cuda.math is oom when one head's scores exceed the budget", "[gpu][ma
 
 TEST_CASE("cudnn.sdpa matches the reference on the masks it supports, forward and backward", "[gpu][cudnn]") {
   Backend* b = Registry::instance().find_backend("cudnn.sdpa");
-  if (b == nullptr) FAIL("cudnn.sdpa is not built into this binary (cuDNN frontend not found at configure time)");
+  if (b == nullptr)
+    FAIL("cudnn.sdpa is not built into this binary (cuDNN frontend not found at configure time)");
   int supported = 0;
   for (const auto& mc : library_masks()) {
     const auto m = build_mask(MaskSpec{mc.name, mc.params}, 256, 256);
@@ -223,6 +232,12 @@ TEST_CASE("cudnn.sdpa matches the reference on the masks it supports, forward an
 
 TEST_CASE("cudnn.sdpa with head_dim 128, GQA 8:1 and bottom-right causal Sq < Sk", "[gpu][cudnn]") {
   if (Registry::instance().find_backend("cudnn.sdpa") == nullptr) FAIL("cudnn.sdpa is not built");
-  check_against_reference("cudnn.sdpa", make_problem(build_mask(MaskSpec{"causal", {}}, 512, 512), Pass::fwd_bwd, DType::bf16, 1, 16, 2, 128), 1e-2);
-  check_against_reference("cudnn.sdpa", make_problem(build_mask(MaskSpec{"causal", {}}, 128, 320), Pass::fwd_bwd, DType::bf16, 1, 4, 4, 64), 1e-2);
+  check_against_reference(
+      "cudnn.sdpa",
+      make_problem(build_mask(MaskSpec{"causal", {}}, 512, 512), Pass::fwd_bwd, DType::bf16, 1, 16, 2, 128),
+      1e-2);
+  check_against_reference(
+      "cudnn.sdpa",
+      make_problem(build_mask(MaskSpec{"causal", {}}, 128, 320), Pass::fwd_bwd, DType::bf16, 1, 4, 4, 64),
+      1e-2);
 }

@@ -1,4 +1,5 @@
-// CPU-side logic of the CUDA backends (runs in CI without a GPU): planning, mask mappings, conversions, no-device answers.
+// CPU-side logic of the CUDA backends (runs in CI without a GPU): planning, mask mappings, conversions,
+// no-device answers.
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -124,9 +125,10 @@ TEST_CASE("cuda.math row kernels get a power-of-two block of 32 to 512 threads",
 }
 
 TEST_CASE("cuda.math mask rows reproduce the mask and its area", "[cuda][math]") {
-  for (const auto& m : {mask("causal", 96), mask("sliding_window", 80, 80, {{"window", "7"}}),
-                        mask("causal", 40, 72), mask("full_document", 64, 64, {{"doc_lengths", "[10, 30, 24]"}}),
-                        mask("block_sparse", 128, 128, {{"block", "16"}, {"keep", "0.3"}, {"seed", "3"}})}) {
+  for (const auto& m :
+       {mask("causal", 96), mask("sliding_window", 80, 80, {{"window", "7"}}), mask("causal", 40, 72),
+        mask("full_document", 64, 64, {{"doc_lengths", "[10, 30, 24]"}}),
+        mask("block_sparse", 128, 128, {{"block", "16"}, {"keep", "0.3"}, {"seed", "3"}})}) {
     const math::MaskRows rows = math::build_mask_rows(*m);
     REQUIRE(rows.row_ptr.size() == static_cast<std::size_t>(m->seqlen_q() + 1));
     std::int64_t area = 0;
@@ -189,7 +191,8 @@ TEST_CASE("cudnn.sdpa maps windows to cuDNN's exclusive left and inclusive right
   const auto br = cudnn_sdpa::map_mask(*mask("causal", 16, 48)).args;
   REQUIRE(br.bottom_right);
   REQUIRE(br.right_bound == 0);
-  const auto docs = cudnn_sdpa::map_mask(*mask("causal_document", 64, 64, {{"doc_lengths", "[5, 50, 9]"}})).args;
+  const auto docs =
+      cudnn_sdpa::map_mask(*mask("causal_document", 64, 64, {{"doc_lengths", "[5, 50, 9]"}})).args;
   REQUIRE(docs.segment_starts == std::vector<std::int64_t>{0, 5, 55});
   REQUIRE(docs.segment_lengths == std::vector<std::int64_t>{5, 50, 9});
   REQUIRE(docs.max_segment_length() == 50);
@@ -203,8 +206,8 @@ TEST_CASE("cudnn.sdpa answers unsupported with the reason for other masks", "[cu
                         mask("global_sliding_window", 64, 64, {{"global", "4"}, {"window", "8"}})}) {
     const auto mapped = cudnn_sdpa::map_mask(*m);
     REQUIRE_FALSE(mapped.support.ok);
-    REQUIRE_THAT(mapped.support.reason,
-                 Catch::StartsWith("cudnn.sdpa: mask " + m->name() + " is not expressible in cuDNN SDPA (needs "));
+    REQUIRE_THAT(mapped.support.reason, Catch::StartsWith("cudnn.sdpa: mask " + m->name() +
+                                                          " is not expressible in cuDNN SDPA (needs "));
   }
   const auto wide = cudnn_sdpa::map_mask(*mask("causal", 80, 32));
   REQUIRE_FALSE(wide.support.ok);
@@ -227,10 +230,11 @@ TEST_CASE("cudnn.sdpa ragged offsets, sequence lengths and statistics layout", "
   const auto lse = cudnn_sdpa::stats_to_lse(a, batch, heads, seq, stats);
   REQUIRE(lse.size() == static_cast<std::size_t>(batch * heads * seq));
   REQUIRE(lse[(1 * heads + 2) * seq + 10 + 7] == 1000.0f * 4 + 200.0f + 7);  // b1, h2, doc 1, t7
-  REQUIRE(lse[(0 * heads + 0) * seq + 40 + 23] == 1000.0f * 2 + 23);        // b0, h0, doc 2, t23
+  REQUIRE(lse[(0 * heads + 0) * seq + 40 + 23] == 1000.0f * 2 + 23);         // b0, h0, doc 2, t23
   const auto dense = cudnn_sdpa::map_mask(*mask("causal", 64)).args;
   REQUIRE(cudnn_sdpa::ragged_offsets(dense, 2, 64, 3, 4) == std::vector<std::int64_t>{0, 768, 1536});
-  REQUIRE(cudnn_sdpa::stats_to_lse(dense, 1, 1, 3, {1.0f, 2.0f, 3.0f}) == std::vector<float>{1.0f, 2.0f, 3.0f});
+  REQUIRE(cudnn_sdpa::stats_to_lse(dense, 1, 1, 3, {1.0f, 2.0f, 3.0f}) ==
+          std::vector<float>{1.0f, 2.0f, 3.0f});
 }
 
 TEST_CASE("cudnn.sdpa plan keys separate everything a built graph depends on", "[cuda][cudnn]") {
@@ -253,8 +257,10 @@ TEST_CASE("cudnn.sdpa plan keys separate everything a built graph depends on", "
   const auto full_args = cudnn_sdpa::map_mask(*mask("full", 128)).args;
   REQUIRE(k != cudnn_sdpa::make_plan_key(p, full_args, false));
   // Documents: cuDNN batch entries and the longest segment, not the offsets.
-  const auto d1 = cudnn_sdpa::map_mask(*mask("causal_document", 128, 128, {{"doc_lengths", "[28, 100]"}})).args;
-  const auto d2 = cudnn_sdpa::map_mask(*mask("causal_document", 128, 128, {{"doc_lengths", "[100, 28]"}})).args;
+  const auto d1 =
+      cudnn_sdpa::map_mask(*mask("causal_document", 128, 128, {{"doc_lengths", "[28, 100]"}})).args;
+  const auto d2 =
+      cudnn_sdpa::map_mask(*mask("causal_document", 128, 128, {{"doc_lengths", "[100, 28]"}})).args;
   const auto kd = cudnn_sdpa::make_plan_key(p, d1, false);
   REQUIRE(kd.ragged);
   REQUIRE(kd.batch == 2);
@@ -263,11 +269,13 @@ TEST_CASE("cudnn.sdpa plan keys separate everything a built graph depends on", "
   REQUIRE((k < kd) != (kd < k));  // a strict order for the cache's map
 }
 
-TEST_CASE("bf16 and fp16 host conversion round to nearest even, as the harness rounds inputs", "[cuda][dtype]") {
+TEST_CASE("bf16 and fp16 host conversion round to nearest even, as the harness rounds inputs",
+          "[cuda][dtype]") {
   REQUIRE(to_float(from_float<__nv_bfloat16>(1.0f)) == 1.0f);
   // 1 + 2^-8 is halfway between two bf16 values: ties to even (1.0).
   REQUIRE(to_float(from_float<__nv_bfloat16>(1.0f + std::ldexp(1.0f, -8))) == 1.0f);
-  REQUIRE(to_float(from_float<__nv_bfloat16>(1.0f + 3 * std::ldexp(1.0f, -8))) == 1.0f + std::ldexp(1.0f, -6));
+  REQUIRE(to_float(from_float<__nv_bfloat16>(1.0f + 3 * std::ldexp(1.0f, -8))) ==
+          1.0f + std::ldexp(1.0f, -6));
   REQUIRE(std::isinf(to_float(from_float<__half>(70000.0f))));
   REQUIRE(std::isinf(to_float(from_float<__nv_bfloat16>(-std::numeric_limits<float>::infinity()))));
   std::uint32_t state = 12345;
@@ -285,7 +293,8 @@ TEST_CASE("bf16 and fp16 host conversion round to nearest even, as the harness r
   std::vector<__nv_bfloat16> dev(3);
   convert_from_float<__nv_bfloat16>(in, dev);
   convert_to_float<__nv_bfloat16>(dev, back);
-  for (std::size_t i = 0; i < in.size(); ++i) REQUIRE(back[i] == attnbench::round_to_dtype(in[i], DType::bf16));
+  for (std::size_t i = 0; i < in.size(); ++i)
+    REQUIRE(back[i] == attnbench::round_to_dtype(in[i], DType::bf16));
 }
 
 TEST_CASE("CUDA call errors carry file:line, the call and the library's message", "[cuda][errors]") {
@@ -297,7 +306,8 @@ TEST_CASE("CUDA call errors carry file:line, the call and the library's message"
   } catch (const std::runtime_error& e) {
     REQUIRE(std::string(e.what()) == "x.cpp:42: cudaMemcpy(a, b, n, k): CUDA: invalid argument");
   }
-  REQUIRE_THROWS_AS(throw_call_error("CUDA", "out of memory", true, "cudaMalloc(&p, n)", "y.cu", 7), OutOfMemory);
+  REQUIRE_THROWS_AS(throw_call_error("CUDA", "out of memory", true, "cudaMalloc(&p, n)", "y.cu", 7),
+                    OutOfMemory);
   REQUIRE_THROWS_AS([] { ATTNBENCH_CUDA_CHECK(cudaErrorMemoryAllocation); }(), OutOfMemory);
   REQUIRE_THROWS_WITH([] { ATTNBENCH_CUDA_CHECK(cudaErrorInvalidValue); }(),
                       Catch::Contains("test_cuda_host.cpp:") && Catch::Contains("cudaErrorInvalidValue"));
@@ -316,7 +326,8 @@ TEST_CASE("L2 flush buffer is twice the L2, at least 1 MiB, and the option parse
   REQUIRE(format_cuda_version(12080) == "12.8");
 }
 
-TEST_CASE("cuda.math chunk mask rows are the rectangle's rows, keys relative to its origin", "[cuda][math][cp]") {
+TEST_CASE("cuda.math chunk mask rows are the rectangle's rows, keys relative to its origin",
+          "[cuda][math][cp]") {
   const auto m = mask("causal_document", 96, 96, {{"doc_lengths", "[20, 50, 26]"}});
   const std::int64_t q0 = 30, nq = 40, k0 = 12, nk = 50;
   const math::MaskRows rows = math::build_mask_rows(*m, q0, nq, k0, nk);
@@ -337,7 +348,8 @@ TEST_CASE("cuda.math chunk mask rows are the rectangle's rows, keys relative to 
   CHECK_THROWS_AS(math::build_mask_rows(*m, 90, 10, 0, 5), std::invalid_argument);
 }
 
-TEST_CASE("each process picks its GPU: ATTNBENCH_CUDA_DEVICE, else local rank modulo the count", "[cuda][device]") {
+TEST_CASE("each process picks its GPU: ATTNBENCH_CUDA_DEVICE, else local rank modulo the count",
+          "[cuda][device]") {
   std::string why;
   CHECK(choose_device(nullptr, nullptr, 1, &why) == 0);
   CHECK(choose_device(nullptr, "3", 1, &why) == 0);  // four ranks share one GPU
@@ -380,7 +392,8 @@ TEST_CASE("CUDA backends serve CP strategies: chunk kernels, and no CUDA device 
   }
 }
 
-TEST_CASE("without a usable device the CUDA backends answer unsupported: no CUDA device", "[cuda][nodevice]") {
+TEST_CASE("without a usable device the CUDA backends answer unsupported: no CUDA device",
+          "[cuda][nodevice]") {
   std::string why;
   const bool have = cuda_device_available(&why);
   for (const char* name : {"cuda.math", "cudnn.sdpa"}) {

@@ -45,7 +45,8 @@ void print_worst(const char* what, const std::vector<float>& got, const std::vec
       at = i;
     }
   }
-  std::printf("    %-3s worst |err| %.3g at flat index %zu (got %g, want %g)\n", what, worst, at, got[at], ref[at]);
+  std::printf("    %-3s worst |err| %.3g at flat index %zu (got %g, want %g)\n", what, worst, at, got[at],
+              ref[at]);
 }
 
 struct Case {
@@ -64,8 +65,8 @@ int main() {
     return 77;  // the conventional "skipped" exit status
   }
   std::vector<Case> cases;
-  auto add = [&](std::string label, MaskPtr m, std::int64_t b, std::int64_t hq, std::int64_t hkv, std::int64_t d,
-                 DType dt) {
+  auto add = [&](std::string label, MaskPtr m, std::int64_t b, std::int64_t hq, std::int64_t hkv,
+                 std::int64_t d, DType dt) {
     cases.push_back({std::move(label), m, {b, hq, hkv, m->seqlen_q(), m->seqlen_k(), d}, dt});
   };
   using cuda::flash::test::mask_from_slices;
@@ -73,21 +74,25 @@ int main() {
   for (std::int64_t d : {64, 128})
     for (DType dt : {DType::bf16, DType::fp16}) {
       add("full 100x100", mask_from_slices(100, 100, {{0, 100, 0, 100, SliceType::full}}), 1, 4, 2, d, dt);
-      add("causal 300x300", mask_from_slices(300, 300, {{0, 300, 0, 300, SliceType::causal}}), 2, 4, 1, d, dt);
+      add("causal 300x300", mask_from_slices(300, 300, {{0, 300, 0, 300, SliceType::causal}}), 2, 4, 1, d,
+          dt);
     }
   add("causal 1x1", mask_from_slices(1, 1, {{0, 1, 0, 1, SliceType::causal}}), 1, 2, 2, 128, DType::bf16);
   add("causal Sq<Sk 130x517", mask_from_slices(130, 517, {{0, 130, 0, 517, SliceType::causal}}), 1, 8, 2, 128,
       DType::bf16);
-  add("full Sq>Sk 517x70", mask_from_slices(517, 70, {{0, 517, 0, 70, SliceType::full}}), 1, 4, 4, 64, DType::bf16);
+  add("full Sq>Sk 517x70", mask_from_slices(517, 70, {{0, 517, 0, 70, SliceType::full}}), 1, 4, 4, 64,
+      DType::bf16);
   // Rows 0..49 and 200..255 see nothing: O = 0, LSE = -inf, no gradient.
   add("empty rows", mask_from_slices(256, 256, {{50, 200, 0, 256, SliceType::inv_causal}}), 1, 4, 2, 128,
       DType::bf16);
   add("nothing allowed", mask_from_slices(129, 65, {}), 1, 2, 1, 64, DType::bf16);
   std::mt19937_64 rng(2026);
   for (int i = 0; i < 6; ++i) {
-    const std::int64_t sq = 1 + static_cast<std::int64_t>(rng() % 700), sk = 1 + static_cast<std::int64_t>(rng() % 700);
-    add("random slices " + std::to_string(sq) + "x" + std::to_string(sk), cuda::flash::test::random_mask(rng, sq, sk),
-        1, 8, 2, i % 2 ? 64 : 128, i % 3 ? DType::bf16 : DType::fp16);
+    const std::int64_t sq = 1 + static_cast<std::int64_t>(rng() % 700),
+                       sk = 1 + static_cast<std::int64_t>(rng() % 700);
+    add("random slices " + std::to_string(sq) + "x" + std::to_string(sk),
+        cuda::flash::test::random_mask(rng, sq, sk), 1, 8, 2, i % 2 ? 64 : 128,
+        i % 3 ? DType::bf16 : DType::fp16);
   }
   // Every mask of the library with its default parameters.
   for (const auto& name : mask_names()) {
@@ -107,9 +112,9 @@ int main() {
     p.mask = c.mask;
     p.softmax_scale = 1.0 / std::sqrt(static_cast<double>(c.shape.head_dim));
     p.seed = 7;
-    const std::string head = c.label + " B" + std::to_string(c.shape.batch) + " H" + std::to_string(c.shape.heads_q) +
-                             "/" + std::to_string(c.shape.heads_kv) + " D" + std::to_string(c.shape.head_dim) + " " +
-                             std::string(to_string(c.dtype));
+    const std::string head = c.label + " B" + std::to_string(c.shape.batch) + " H" +
+                             std::to_string(c.shape.heads_q) + "/" + std::to_string(c.shape.heads_kv) + " D" +
+                             std::to_string(c.shape.head_dim) + " " + std::string(to_string(c.dtype));
     try {
       const Inputs in = generate_inputs(p);
       const Outputs ref = run_backend("cpu.reference", p, in);

@@ -1,4 +1,5 @@
-// Random masks for the cuda.flash tile tests: unions of random slices, with sizes that are not tile multiples.
+// Random masks for the cuda.flash tile tests: unions of random slices, with sizes that are not tile
+// multiples.
 #pragma once
 
 #include <cstdint>

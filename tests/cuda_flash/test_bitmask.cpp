@@ -16,7 +16,8 @@ TEST_CASE("packed bits equal the dense tile, short tiles padded with zeros", "[c
     const int rows = rows_d(rng), cols = cols_d(rng);
     std::vector<std::uint8_t> dense(static_cast<std::size_t>(rows) * cols);
     for (auto& x : dense) x = (rng() % 3 == 0) ? 1 : 0;
-    std::vector<std::uint32_t> bits(static_cast<std::size_t>(out_rows) * words_per_row(out_cols), 0xdeadbeefu);
+    std::vector<std::uint32_t> bits(static_cast<std::size_t>(out_rows) * words_per_row(out_cols),
+                                    0xdeadbeefu);
     pack_tile_bits(dense.data(), rows, cols, false, out_rows, out_cols, bits.data());
     for (int r = 0; r < out_rows; ++r)
       for (int c = 0; c < out_cols; ++c) {

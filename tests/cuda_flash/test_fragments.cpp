@@ -13,7 +13,7 @@ using namespace attnbench::cuda::flash;
 
 namespace {
 
-using Reg = std::array<float, 2>;  // one 32-bit register holding two 16-bit values
+using Reg = std::array<float, 2>;                  // one 32-bit register holding two 16-bit values
 using Warp4 = std::array<std::array<Reg, 4>, 32>;  // per lane, 4 registers
 
 // A shared tile of width W held swizzled, as the kernels store it.
@@ -88,7 +88,8 @@ std::array<std::array<Reg, 2>, 32> b_half(const Warp4& r, int which) {
 Warp4 acc_to_a(const Acc& lo, const Acc& hi) {
   Warp4 a{};
   for (int l = 0; l < 32; ++l)
-    a[l] = {Reg{lo[l][0], lo[l][1]}, Reg{lo[l][2], lo[l][3]}, Reg{hi[l][0], hi[l][1]}, Reg{hi[l][2], hi[l][3]}};
+    a[l] = {Reg{lo[l][0], lo[l][1]}, Reg{lo[l][2], lo[l][3]}, Reg{hi[l][0], hi[l][1]},
+            Reg{hi[l][2], hi[l][3]}};
   return a;
 }
 
@@ -142,11 +143,13 @@ TEST_CASE("forward fragments: S = Q K^T, then O = P V with P repacked from the S
   // Q fragments, as loaded once per CTA.
   std::vector<Warp4> qf(D / 16);
   for (int kc = 0; kc < D / 16; ++kc)
-    qf[kc] = ldmatrix<D>(sq, [&](int l) { return ldsm_a(l, warp * W0, kc * 16); }, false);
+    qf[kc] = ldmatrix<D>(
+        sq, [&](int l) { return ldsm_a(l, warp * W0, kc * 16); }, false);
   std::vector<Acc> s(BK / 8, Acc{});
   for (int kc = 0; kc < D / 16; ++kc)
     for (int np = 0; np < BK / 16; ++np) {
-      const Warp4 kb = ldmatrix<D>(sk, [&](int l) { return ldsm_b_nk(l, np * 16, kc * 16); }, false);
+      const Warp4 kb = ldmatrix<D>(
+          sk, [&](int l) { return ldsm_b_nk(l, np * 16, kc * 16); }, false);
       mma(s[2 * np], qf[kc], b_half(kb, 0));
       mma(s[2 * np + 1], qf[kc], b_half(kb, 1));
     }
@@ -171,7 +174,8 @@ TEST_CASE("forward fragments: S = Q K^T, then O = P V with P repacked from the S
   for (int kk = 0; kk < BK / 16; ++kk) {
     const Warp4 pa = acc_to_a(s[2 * kk], s[2 * kk + 1]);
     for (int dp = 0; dp < D / 16; ++dp) {
-      const Warp4 vb = ldmatrix<D>(sv, [&](int l) { return ldsm_b_kn_trans(l, kk * 16, dp * 16); }, true);
+      const Warp4 vb = ldmatrix<D>(
+          sv, [&](int l) { return ldsm_b_kn_trans(l, kk * 16, dp * 16); }, true);
       mma(o[2 * dp], pa, b_half(vb, 0));
       mma(o[2 * dp + 1], pa, b_half(vb, 1));
     }
@@ -207,8 +211,7 @@ TEST_CASE("backward fragments: dS^T stored key-major, read back as the A operand
       const Warp4 da = acc_to_a(lo, hi);
       for (int l = 0; l < 32; ++l)
         for (int i = 0; i < 4; ++i)
-          for (int h = 0; h < 2; ++h)
-            sds.store(w * 16 + a_row(l, i), 16 * kk + a_col(l, i) + h, da[l][i][h]);
+          for (int h = 0; h < 2; ++h) sds.store(w * 16 + a_row(l, i), 16 * kk + a_col(l, i) + h, da[l][i][h]);
     }
   for (int r = 0; r < BK; ++r)
     for (int c = 0; c < BQ; ++c) REQUIRE(sds.data[swizzle<BQ>(r, c)] == dst[r * BQ + c]);
@@ -217,11 +220,13 @@ TEST_CASE("backward fragments: dS^T stored key-major, read back as the A operand
   const int warp = 1;
   std::vector<Warp4> dsa(BK / 16);
   for (int kc = 0; kc < BK / 16; ++kc)
-    dsa[kc] = ldmatrix<BQ>(sds, [&](int l) { return ldsm_a_km_trans(l, warp * 16, kc * 16); }, true);
+    dsa[kc] = ldmatrix<BQ>(
+        sds, [&](int l) { return ldsm_a_km_trans(l, warp * 16, kc * 16); }, true);
   for (int dp = 0; dp < D / 16; ++dp) {
     Acc acc[2] = {};
     for (int kc = 0; kc < BK / 16; ++kc) {
-      const Warp4 kb = ldmatrix<D>(sk, [&](int l) { return ldsm_b_kn_trans(l, kc * 16, dp * 16); }, true);
+      const Warp4 kb = ldmatrix<D>(
+          sk, [&](int l) { return ldsm_b_kn_trans(l, kc * 16, dp * 16); }, true);
       mma(acc[0], dsa[kc], b_half(kb, 0));
       mma(acc[1], dsa[kc], b_half(kb, 1));
     }

@@ -1,4 +1,5 @@
-// cuda.flash block schedules: exactly the non-empty tiles, honest full flags, bitmasks equal to the dense mask.
+// cuda.flash block schedules: exactly the non-empty tiles, honest full flags, bitmasks equal to the dense
+// mask.
 #include <catch2/catch.hpp>
 
 #include <random>
@@ -16,7 +17,8 @@ using namespace attnbench::cuda::flash;
 namespace {
 
 // Checks one schedule against a dense sq × sk mask: tile lists, order, full flags and every bit.
-void check_schedule(const TileSchedule& s, std::int64_t sq, std::int64_t sk, const std::vector<std::uint8_t>& dense) {
+void check_schedule(const TileSchedule& s, std::int64_t sq, std::int64_t sk,
+                    const std::vector<std::uint8_t>& dense) {
   REQUIRE(s.q_tiles == (sq + s.block_q - 1) / s.block_q);
   REQUIRE(s.k_tiles == (sk + s.block_k - 1) / s.block_k);
   REQUIRE(s.begin.size() == static_cast<std::size_t>(s.outer_tiles()) + 1);
@@ -30,12 +32,15 @@ void check_schedule(const TileSchedule& s, std::int64_t sq, std::int64_t sk, con
     for (std::int32_t inner = 0; inner < inner_tiles; ++inner) {
       const std::int32_t qt = s.key_major ? inner : outer, kt = s.key_major ? outer : inner;
       bool any = false;
-      for (std::int64_t q = qt * std::int64_t{s.block_q}; q < std::min<std::int64_t>(sq, (qt + 1) * std::int64_t{s.block_q}); ++q)
-        for (std::int64_t k = kt * std::int64_t{s.block_k}; k < std::min<std::int64_t>(sk, (kt + 1) * std::int64_t{s.block_k}); ++k)
+      for (std::int64_t q = qt * std::int64_t{s.block_q};
+           q < std::min<std::int64_t>(sq, (qt + 1) * std::int64_t{s.block_q}); ++q)
+        for (std::int64_t k = kt * std::int64_t{s.block_k};
+             k < std::min<std::int64_t>(sk, (kt + 1) * std::int64_t{s.block_k}); ++k)
           any = any || dense[q * sk + k] != 0;
       if (any) expected.push_back(inner);
     }
-    const std::vector<std::int32_t> listed(s.tiles.begin() + s.begin[outer], s.tiles.begin() + s.begin[outer + 1]);
+    const std::vector<std::int32_t> listed(s.tiles.begin() + s.begin[outer],
+                                           s.tiles.begin() + s.begin[outer + 1]);
     REQUIRE(listed == expected);
 
     for (auto e = s.begin[outer]; e < s.begin[outer + 1]; ++e) {
@@ -118,7 +123,8 @@ TEST_CASE("chunk-pair schedules: a rectangle of the mask, tiled from its origin,
     std::vector<std::uint8_t> sub(static_cast<std::size_t>(nq * nk));
     for (std::int64_t i = 0; i < nq; ++i)
       for (std::int64_t j = 0; j < nk; ++j) sub[i * nk + j] = dense[(q0 + i) * S + k0 + j];
-    INFO("trial " << trial << " S=" << S << " rect q[" << q0 << "+" << nq << "] k[" << k0 << "+" << nk << "]");
+    INFO("trial " << trial << " S=" << S << " rect q[" << q0 << "+" << nq << "] k[" << k0 << "+" << nk
+                  << "]");
     const Rect r{q0, nq, k0, nk};
     const TileSchedule fwd = build_query_major_schedule(*m, ForwardTile::block_q, ForwardTile::block_k, r);
     const TileSchedule bwd = build_key_major_schedule(*m, BackwardTile::block_q, BackwardTile::block_k, r);

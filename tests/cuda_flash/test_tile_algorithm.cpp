@@ -45,7 +45,8 @@ void tile_forward(const TileSchedule& s, const Tensors& t, float scale, std::vec
           float x = 0.0f;  // zero-filled padding rows and columns, as cp.async leaves them
           if (q < t.sq && k < t.sk)
             for (int d = 0; d < D; ++d) x += t.q[q * D + d] * t.k[k * D + d];
-          if (s.mask_slot[e] >= 0 && !tile_bit(s.bits.data() + s.mask_slot[e] * s.words_per_tile(), s.block_k, i, j))
+          if (s.mask_slot[e] >= 0 &&
+              !tile_bit(s.bits.data() + s.mask_slot[e] * s.words_per_tile(), s.block_k, i, j))
             x = -INFINITY;
           sc[j] = x;
           mx = std::fmax(mx, x);
@@ -86,8 +87,9 @@ void tile_backward(const TileSchedule& s, const Tensors& t, float scale, const s
         const std::int64_t k = kt * std::int64_t{s.block_k} + jk;
         for (int iq = 0; iq < s.block_q; ++iq) {
           const std::int64_t q = q0 + iq;
-          const bool allowed = s.mask_slot[e] < 0 ||
-                               tile_bit(s.bits.data() + s.mask_slot[e] * s.words_per_tile(), s.block_q, jk, iq);
+          const bool allowed =
+              s.mask_slot[e] < 0 ||
+              tile_bit(s.bits.data() + s.mask_slot[e] * s.words_per_tile(), s.block_q, jk, iq);
           if (!allowed) continue;
           REQUIRE(q < t.sq);  // padding is never allowed
           REQUIRE(k < t.sk);
@@ -183,9 +185,10 @@ TEST_CASE("the kernels' tile walks equal direct attention on random masks, forwa
     INFO("trial " << trial << " sq=" << t.sq << " sk=" << t.sk);
 
     std::vector<float> o, lse, dq, dk, dv;
-    tile_forward(build_query_major_schedule(*m, ForwardTile::block_q, ForwardTile::block_k), t, scale, o, lse);
-    tile_backward(build_key_major_schedule(*m, BackwardTile::block_q, BackwardTile::block_k), t, scale, o, lse, dq,
-                  dk, dv);
+    tile_forward(build_query_major_schedule(*m, ForwardTile::block_q, ForwardTile::block_k), t, scale, o,
+                 lse);
+    tile_backward(build_key_major_schedule(*m, BackwardTile::block_q, BackwardTile::block_k), t, scale, o,
+                  lse, dq, dk, dv);
     std::vector<double> ro, rlse, rdq, rdk, rdv;
     direct(*m, t, scale, ro, rlse, rdq, rdk, rdv);
     require_close("o", o, ro, 1e-4);

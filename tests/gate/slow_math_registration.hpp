@@ -43,7 +43,7 @@ class SlowedExecution final : public Execution {
     if (pass_has_forward(p_.pass)) forward();
     if (pass_has_backward(p_.pass))
       cpu::math::backward(sub_, in_.q.data(), in_.k.data(), in_.v.data(), probs_.data(), in_.dout.data(),
-                     dprobs_.data(), dq_.data(), dk_.data(), dv_.data(), threads_);
+                          dprobs_.data(), dq_.data(), dk_.data(), dv_.data(), threads_);
   }
   void fetch_outputs(Outputs& out) override { inner_->fetch_outputs(out); }
   std::vector<Metric> metrics() override { return inner_->metrics(); }
@@ -51,7 +51,7 @@ class SlowedExecution final : public Execution {
  private:
   void forward() {
     cpu::math::forward(sub_, in_.q.data(), in_.k.data(), in_.v.data(), mask_.data(), probs_.data(), o_.data(),
-                  lse_.data(), threads_);
+                       lse_.data(), threads_);
   }
   std::unique_ptr<Execution> inner_;
   int threads_ = omp_get_max_threads();  // as cpu.math's own
@@ -78,9 +78,9 @@ class SlowedBackend final : public Backend {
 
 // cpu_math.cpp registers with this macro: register the wrapped backend instead.
 #undef ATTNBENCH_REGISTER_BACKEND
-#define ATTNBENCH_REGISTER_BACKEND(Type)                                                              \
-  static const bool ATTNBENCH_CONCAT(attnbench_registered_, __LINE__) = [] {                          \
-    ::attnbench::Registry::instance().add_backend(                                                    \
-        std::make_shared<::attnbench::test_slowdown::SlowedBackend<Type>>());                         \
-    return true;                                                                                      \
+#define ATTNBENCH_REGISTER_BACKEND(Type)                                      \
+  static const bool ATTNBENCH_CONCAT(attnbench_registered_, __LINE__) = [] {  \
+    ::attnbench::Registry::instance().add_backend(                            \
+        std::make_shared<::attnbench::test_slowdown::SlowedBackend<Type>>()); \
+    return true;                                                              \
   }()

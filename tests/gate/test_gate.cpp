@@ -59,22 +59,25 @@ const RowComparison& find(const CompareReport& rep, const std::string& backend) 
 }  // namespace
 
 TEST_CASE("callgrind dump: the totals line is the instruction count, summary the fallback") {
-  CHECK(callgrind_dump_instructions("version: 1\ncmd: ./a\nevents: Ir\nsummary: 99\ntotals: 8014\n", "d") == 8014);
+  CHECK(callgrind_dump_instructions("version: 1\ncmd: ./a\nevents: Ir\nsummary: 99\ntotals: 8014\n", "d") ==
+        8014);
   CHECK(callgrind_dump_instructions("events: Ir\nsummary: 16014\n", "d") == 16014);
   CHECK_THROWS_WITH(callgrind_dump_instructions("events: Ir\nfn=main\n1 2\n", "x.out"),
                     Catch::Contains("x.out") && Catch::Contains("totals"));
-  CHECK_THROWS_WITH(callgrind_dump_instructions("totals: none\n", "x.out"), Catch::Contains("holds no number"));
+  CHECK_THROWS_WITH(callgrind_dump_instructions("totals: none\n", "x.out"),
+                    Catch::Contains("holds no number"));
   CHECK(callgrind_dump_path("", 42, 3) == "callgrind.out.42.3");
   CHECK(callgrind_dump_path("/tmp/cg.%p.out", 7, 1) == "/tmp/cg.7.out.1");
 }
 
 TEST_CASE("instructions: judged by the threshold alone, whatever the time noise") {
   const RunFile base = file_of({counted("a", 1e6, 1.0), counted("b", 1e6, 1.0), counted("c", 1e6, 1.0)});
-  const RunFile cur = file_of({counted("a", 1.06e6, 0.5), counted("b", 1.01e6, 3.0), counted("c", 0.9e6, 1.0)});
+  const RunFile cur =
+      file_of({counted("a", 1.06e6, 0.5), counted("b", 1.01e6, 3.0), counted("c", 0.9e6, 1.0)});
   const CompareReport rep = compare_runs(base, cur, {});
   CHECK(find(rep, "a").change == ChangeClass::slower);  // +6 % though the time fell and noise is 80 %
   CHECK(find(rep, "a").metric == "instructions");
-  CHECK(find(rep, "b").change == ChangeClass::same);    // +1 % though the time tripled
+  CHECK(find(rep, "b").change == ChangeClass::same);  // +1 % though the time tripled
   CHECK(find(rep, "c").change == ChangeClass::faster);
   CHECK(rep.exit_code() == 1);
 }
@@ -159,8 +162,12 @@ TEST_CASE("results.md opens with the run, carries time and noise, and marks doub
   ResultRow slower_sure = row("cpu.slower", 4.0, 1.0);
   slower_sure.extra.push_back({"stop_reason", ResultRow::nan, "converged"});
   MarkdownOptions opt;
-  opt.context = {{"date", "\"2026-12-02T10:00:00Z\""}, {"host", "\"ci-1\""}, {"cpu_model", "\"EPYC\""},
-                 {"cores", "2"}, {"git_revision", "\"abc1234\""}, {"scenario_path", "\"scenarios/ci.yaml\""}};
+  opt.context = {{"date", "\"2026-12-02T10:00:00Z\""},
+                 {"host", "\"ci-1\""},
+                 {"cpu_model", "\"EPYC\""},
+                 {"cores", "2"},
+                 {"git_revision", "\"abc1234\""},
+                 {"scenario_path", "\"scenarios/ci.yaml\""}};
   const std::string md = results_markdown("ci", {fast_doubt, slow_sure, slower_sure}, opt);
   CHECK_THAT(md, Catch::Contains("Run 2026-12-02T10:00:00Z on ci-1 (EPYC, 2 cores), revision `abc1234`, "
                                  "scenario `ci` (scenarios/ci.yaml)"));

@@ -14,7 +14,8 @@ using namespace attnbench;
 namespace {
 
 fs::path temp_dir(const std::string& name) {
-  const fs::path d = fs::temp_directory_path() / ("attnbench-test-" + name + "-" + std::to_string(::getpid()));
+  const fs::path d =
+      fs::temp_directory_path() / ("attnbench-test-" + name + "-" + std::to_string(::getpid()));
   fs::remove_all(d);
   fs::create_directories(d);
   return d;
@@ -85,8 +86,8 @@ TEST_CASE("run writes CSV, JSON and Markdown with ok rows", "[cli]") {
 TEST_CASE("run with a filter turns the other cases into skipped rows", "[cli]") {
   const fs::path dir = temp_dir("filter");
   std::ofstream(dir / "s.yaml") << small_scenario;
-  REQUIRE(cli({"run", (dir / "s.yaml").string(), "--out", (dir / "out").string(), "--quiet",
-               "--filter", "*causal*fwd"}) == 0);
+  REQUIRE(cli({"run", (dir / "s.yaml").string(), "--out", (dir / "out").string(), "--quiet", "--filter",
+               "*causal*fwd"}) == 0);
   const auto json = nlohmann::json::parse(slurp(dir / "out" / "results.json"));
   int ok = 0, skipped = 0;
   for (const auto& r : json["results"]) (r["status"] == "ok" ? ok : skipped)++;
@@ -114,8 +115,8 @@ TEST_CASE("bad input exits with 2 before any case runs", "[cli]") {
 TEST_CASE("run with dump-tensors writes case.json and .npy files by the contract", "[cli][dump]") {
   const fs::path dir = temp_dir("dump");
   std::ofstream(dir / "s.yaml") << small_scenario;
-  REQUIRE(cli({"run", (dir / "s.yaml").string(), "--out", (dir / "out").string(), "--quiet",
-               "--dump-tensors", (dir / "dump").string(), "--filter", "*causal*"}) == 0);
+  REQUIRE(cli({"run", (dir / "s.yaml").string(), "--out", (dir / "out").string(), "--quiet", "--dump-tensors",
+               (dir / "dump").string(), "--filter", "*causal*"}) == 0);
   std::vector<fs::path> cases;
   for (const auto& e : fs::directory_iterator(dir / "dump")) cases.push_back(e.path());
   REQUIRE(cases.size() == 2);  // causal fwd and bwd
@@ -124,10 +125,12 @@ TEST_CASE("run with dump-tensors writes case.json and .npy files by the contract
     CHECK(j["mask"] == "causal");
     CHECK(j["seqlen_q"] == 48);
     CHECK(j["heads_kv"] == 1);
-    CHECK(npy_header(c / "q.npy").find("'descr': '<f4', 'fortran_order': False, 'shape': (1, 48, 2, 8)") != std::string::npos);
+    CHECK(npy_header(c / "q.npy").find("'descr': '<f4', 'fortran_order': False, 'shape': (1, 48, 2, 8)") !=
+          std::string::npos);
     CHECK(npy_header(c / "k.npy").find("'shape': (1, 64, 1, 8)") != std::string::npos);
     CHECK(npy_header(c / "lse.npy").find("'shape': (1, 2, 48)") != std::string::npos);
-    CHECK(npy_header(c / "mask.npy").find("'descr': '|u1', 'fortran_order': False, 'shape': (48, 64)") != std::string::npos);
+    CHECK(npy_header(c / "mask.npy").find("'descr': '|u1', 'fortran_order': False, 'shape': (48, 64)") !=
+          std::string::npos);
     CHECK(fs::file_size(c / "mask.npy") == 128 + 48 * 64);
     const bool bwd = j["pass"] == "bwd";
     CHECK(fs::exists(c / "dq.npy") == bwd);

@@ -44,8 +44,10 @@ class ThrowingBackend final : public Backend {
 };
 
 const bool registered = [] {
-  Registry::instance().add_backend(std::make_shared<ThrowingBackend>(ThrowingBackend::Where::prepare_int), "test");
-  Registry::instance().add_backend(std::make_shared<ThrowingBackend>(ThrowingBackend::Where::run_struct), "test");
+  Registry::instance().add_backend(std::make_shared<ThrowingBackend>(ThrowingBackend::Where::prepare_int),
+                                   "test");
+  Registry::instance().add_backend(std::make_shared<ThrowingBackend>(ThrowingBackend::Where::run_struct),
+                                   "test");
   return true;
 }();
 
@@ -107,7 +109,8 @@ TEST_CASE("the pipeline times through the injected measurement and still checks 
   CHECK(row.rel_l2_err < 1e-6);  // the check ran on the execution's real outputs
 }
 
-TEST_CASE("an exception of any type from a backend becomes an error row, and the sweep goes on", "[pipeline]") {
+TEST_CASE("an exception of any type from a backend becomes an error row, and the sweep goes on",
+          "[pipeline]") {
   const Scenario s = parse_scenario(R"(
 name: throwing
 backends: [test.throws_int_in_prepare, test.throws_struct_in_run, cpu.reference]

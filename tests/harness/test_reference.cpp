@@ -52,10 +52,9 @@ TEST_CASE("reference gradients match central finite differences", "[reference]")
   std::vector<float> q = randn(nq, 1), k = randn(nk, 2), v = randn(nk, 3), dout = randn(nq, 4);
   std::vector<double> o(nq), lse(p.shape.lse_elems()), dq(nq), dk(nk), dv(nk);
   cpu::reference_forward(p, q.data(), k.data(), v.data(), o.data(), lse.data());
-  cpu::reference_backward(p, q.data(), k.data(), v.data(), o.data(), lse.data(), dout.data(),
-                          dq.data(), dk.data(), dv.data());
-  auto loss = [&](const std::vector<float>& qq, const std::vector<float>& kk,
-                  const std::vector<float>& vv) {
+  cpu::reference_backward(p, q.data(), k.data(), v.data(), o.data(), lse.data(), dout.data(), dq.data(),
+                          dk.data(), dv.data());
+  auto loss = [&](const std::vector<float>& qq, const std::vector<float>& kk, const std::vector<float>& vv) {
     std::vector<double> oo(nq), ll(p.shape.lse_elems());
     cpu::reference_forward(p, qq.data(), kk.data(), vv.data(), oo.data(), ll.data());
     double s = 0;
@@ -85,8 +84,8 @@ TEST_CASE("a row with no allowed key gives O = 0, LSE = -inf and zero gradients"
   std::vector<float> q = randn(16, 5), k = randn(8, 6), v = randn(8, 7), dout = randn(16, 8);
   std::vector<double> o(16), lse(4), dq(16), dk(8), dv(8);
   cpu::reference_forward(p, q.data(), k.data(), v.data(), o.data(), lse.data());
-  cpu::reference_backward(p, q.data(), k.data(), v.data(), o.data(), lse.data(), dout.data(),
-                          dq.data(), dk.data(), dv.data());
+  cpu::reference_backward(p, q.data(), k.data(), v.data(), o.data(), lse.data(), dout.data(), dq.data(),
+                          dk.data(), dv.data());
   CHECK(std::isinf(lse[0]));
   CHECK(lse[0] < 0);
   CHECK(std::isinf(lse[1]));

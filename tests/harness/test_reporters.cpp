@@ -1,4 +1,5 @@
-// The reporter list of `attnbench run`: every reporter sees every row, then finishes; the standard ones write files.
+// The reporter list of `attnbench run`: every reporter sees every row, then finishes; the standard ones write
+// files.
 #include <catch2/catch.hpp>
 
 #include <cstdlib>

@@ -47,7 +47,8 @@ void check_same_cells(const ResultRow& got, const ResultRow& want) {
 
 }  // namespace
 
-TEST_CASE("the field table: required columns first, in DESIGN.md's order, then the standard extras", "[schema]") {
+TEST_CASE("the field table: required columns first, in DESIGN.md's order, then the standard extras",
+          "[schema]") {
   const auto& req = required_columns();
   REQUIRE(req.size() == 27);
   CHECK(req.front() == "backend");
@@ -93,8 +94,10 @@ TEST_CASE("the CSV reader takes empty standard extras as absent and names bad ce
   bad.replace(bad.find(",1,causal"), 2, ",x");  // world_size
   CHECK_THROWS_WITH(parse_results_csv(CsvWriter::header() + "\n" + bad + "\n", "t.csv"),
                     Catch::Contains("t.csv: row 1: field 'world_size' is 'x' (expected an integer)"));
-  CHECK_THROWS_WITH(parse_results_csv("backend,strategy\n", "h.csv"), Catch::Contains("field 'world_size' missing"));
-  CHECK_THROWS_WITH(read_results_csv("no/such/results.csv"), Catch::Contains("no/such/results.csv: no such file"));
+  CHECK_THROWS_WITH(parse_results_csv("backend,strategy\n", "h.csv"),
+                    Catch::Contains("field 'world_size' missing"));
+  CHECK_THROWS_WITH(read_results_csv("no/such/results.csv"),
+                    Catch::Contains("no/such/results.csv: no such file"));
 }
 
 TEST_CASE("one case key: canonical mask parameters and options, every key column counts", "[schema]") {
@@ -154,8 +157,8 @@ TEST_CASE("bytes: the minimum traffic of Q, visible K and V, O and LSE (and grad
   CHECK(pass_bytes(problem("causal", {}, 64, 64, Pass::bwd, DType::fp32)) == expected(64, 64, true, 4));
   CHECK(pass_bytes(problem("causal", {}, 64, 64, Pass::fwd_bwd, DType::fp32)) == expected(64, 64, true, 4));
   // Causal documents: each document's last query sees all its keys.
-  CHECK(pass_bytes(problem("causal_document", {{"doc_lengths", "[10,30,24]"}}, 64, 64, Pass::fwd, DType::bf16)) ==
-        expected(64, 64, false, 2));
+  CHECK(pass_bytes(problem("causal_document", {{"doc_lengths", "[10,30,24]"}}, 64, 64, Pass::fwd,
+                           DType::bf16)) == expected(64, 64, false, 2));
   // Cross-attention, 16 queries on 64 keys, causal window 8 (bottom-right aligned):
   // queries sit on keys 48..63 and see 8 back, so only keys 40..63 are read.
   CHECK(pass_bytes(problem("causal_sliding_window", {{"window", "8"}}, 16, 64, Pass::fwd, DType::fp32)) ==

@@ -97,22 +97,21 @@ TEST_CASE("an unknown backend lists the accepted names", "[scenario][errors]") {
 
 TEST_CASE("an unknown mask lists the accepted masks", "[scenario][errors]") {
   const std::string e = error_of("backends: [cpu.reference]\nmasks: [diagonal]\nseqlens: [8]\n");
-  CHECK_THAT(e, Contains("scen.yaml:2") && Contains("masks") && Contains("diagonal") &&
-                    Contains("causal"));
+  CHECK_THAT(e, Contains("scen.yaml:2") && Contains("masks") && Contains("diagonal") && Contains("causal"));
 }
 
 TEST_CASE("impossible shapes are rejected before any case runs", "[scenario][errors]") {
   const std::string base = "backends: [cpu.reference]\nmasks: [full]\nseqlens: [8]\n";
   CHECK_THAT(error_of(base + "shape: {heads_q: 6, heads_kv: 4}\n"),
              Contains("heads_q (6) must be a multiple of heads_kv (4)"));
-  CHECK_THAT(error_of(base + "shape: {head_dim: 0}\n"),
-             Contains("shape.head_dim") && Contains(">= 1"));
+  CHECK_THAT(error_of(base + "shape: {head_dim: 0}\n"), Contains("shape.head_dim") && Contains(">= 1"));
   CHECK_THAT(error_of(base + "shape: {head_dim: -8}\n"), Contains("shape.head_dim"));
 }
 
 TEST_CASE("unknown fields, dtypes and passes name the accepted values", "[scenario][errors]") {
   const std::string base = "backends: [cpu.reference]\nmasks: [full]\nseqlens: [8]\n";
-  CHECK_THAT(error_of(base + "colour: red\n"), Contains("colour") && Contains("accepted") && Contains("seqlens"));
+  CHECK_THAT(error_of(base + "colour: red\n"),
+             Contains("colour") && Contains("accepted") && Contains("seqlens"));
   CHECK_THAT(error_of(base + "dtypes: [fp8]\n"), Contains("fp8") && Contains("bf16"));
   CHECK_THAT(error_of(base + "passes: [both]\n"), Contains("both") && Contains("fwd_bwd"));
   CHECK_THAT(error_of(base + "timing: {min_iters: many}\n"), Contains("timing.min_iters"));
@@ -139,11 +138,15 @@ TEST_CASE("invalid strategy options are refused at expansion, naming file, field
              Contains("scen.yaml") && Contains("options.ulysses_degree") && Contains("ring") &&
                  Contains("accepted for ring: balance, chunks_per_rank"));
   // Only one value of an option axis is bad: the whole sweep is refused.
-  CHECK_THAT(error_of(base + "world_sizes: [2]\nstrategies: [ring_zigzag, usp]\noptions: {balance: [tokens, rows]}\n"),
-             Contains("'rows'"));
+  CHECK_THAT(
+      error_of(base +
+               "world_sizes: [2]\nstrategies: [ring_zigzag, usp]\noptions: {balance: [tokens, rows]}\n"),
+      Contains("'rows'"));
   // Good options still expand; a degree that does not divide one world size is that case's
   // `unsupported` row, not bad input.
-  CHECK(error_of(base + "strategies: [usp]\nworld_sizes: [1, 2]\noptions: {ulysses_degree: 2, balance: [tokens, area]}\n")
+  CHECK(error_of(
+            base +
+            "strategies: [usp]\nworld_sizes: [1, 2]\noptions: {ulysses_degree: 2, balance: [tokens, area]}\n")
             .empty());
 }
 

@@ -8,7 +8,10 @@ using namespace attnbench;
 TEST_CASE("a steady iteration converges after min_iters and min_time", "[timing]") {
   TimingConfig cfg{1, 4, 100, 0.004, 5.0, 10.0};
   int calls = 0;
-  const TimingResult r = measure(cfg, [&] { ++calls; return IterationTime{0.001}; });
+  const TimingResult r = measure(cfg, [&] {
+    ++calls;
+    return IterationTime{0.001};
+  });
   CHECK(r.stop_reason == "converged");
   CHECK(r.seconds.size() == 4);  // 4 iterations reach both 4 iters and 4 ms
   CHECK(calls == 5);             // plus one warm-up

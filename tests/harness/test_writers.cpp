@@ -125,7 +125,8 @@ TEST_CASE("results.json reads back to the same rows and case keys", "[writers]")
     CHECK(case_key(f.rows[i]) == case_key(rows[i]));
     CHECK(f.rows[i].status == rows[i].status);
     CHECK(f.rows[i].message == rows[i].message);
-    CHECK((std::isnan(rows[i].time_ms) ? std::isnan(f.rows[i].time_ms) : f.rows[i].time_ms == rows[i].time_ms));
+    CHECK(
+        (std::isnan(rows[i].time_ms) ? std::isnan(f.rows[i].time_ms) : f.rows[i].time_ms == rows[i].time_ms));
   }
   CHECK(f.rows[0].find_extra("stop_reason")->text == "converged");
   CHECK(case_key(rows[0]) != case_key(rows[2]));  // differ by seqlen only
@@ -133,6 +134,7 @@ TEST_CASE("results.json reads back to the same rows and case keys", "[writers]")
 
 TEST_CASE("reading a malformed or foreign results file is one clear error", "[writers]") {
   const std::string dir = std::string(ATTNBENCH_SOURCE_DIR) + "/tests/harness/golden/";
-  CHECK_THROWS_WITH(read_results_json(dir + "missing.json"), Catch::Contains("missing.json") && Catch::Contains("no such file"));
+  CHECK_THROWS_WITH(read_results_json(dir + "missing.json"),
+                    Catch::Contains("missing.json") && Catch::Contains("no such file"));
   CHECK_THROWS_WITH(read_results_json(dir + "results.csv"), Catch::Contains("malformed JSON"));
 }

@@ -28,14 +28,21 @@ std::vector<std::int64_t> random_partition(std::mt19937_64& rng, std::int64_t to
 void add_documents(MaskSpec& spec, std::mt19937_64& rng, std::int64_t s) {
   spec.params["seed"] = std::to_string(uniform(rng, 0, 1000000));
   switch (uniform(rng, 0, 5)) {
-    case 0: spec.params["doc_lengths"] = fmt::format("[{}]", fmt::join(random_partition(rng, s, std::max<std::int64_t>(1, s / 3)), ", ")); break;
+    case 0:
+      spec.params["doc_lengths"] =
+          fmt::format("[{}]", fmt::join(random_partition(rng, s, std::max<std::int64_t>(1, s / 3)), ", "));
+      break;
     case 1: spec.params["distribution"] = "pile"; break;
-    case 2: spec.params["distribution"] = fmt::format("{{uniform: {{min: {}, max: {}}}}}", uniform(rng, 1, 20), uniform(rng, 20, 400)); break;
+    case 2:
+      spec.params["distribution"] =
+          fmt::format("{{uniform: {{min: {}, max: {}}}}}", uniform(rng, 1, 20), uniform(rng, 20, 400));
+      break;
     case 3: spec.params["distribution"] = fmt::format("fixed:{}", uniform(rng, 1, s)); break;
     case 4: {
       const auto share = uniform(rng, 1, 9);
       spec.params["distribution"] = fmt::format(
-          "{{mixture: [{{share: 0.{}, distribution: pile}}, {{share: 0.{}, distribution: {{uniform: {{min: {}, max: {}}}}}}}]}}",
+          "{{mixture: [{{share: 0.{}, distribution: pile}}, {{share: 0.{}, distribution: {{uniform: {{min: "
+          "{}, max: {}}}}}}}]}}",
           share, 10 - share, uniform(rng, 1, 50), uniform(rng, 50, 800));
       break;
     }

@@ -13,7 +13,8 @@
 
 using namespace attnbench;
 
-TEST_CASE("mask --json reports name, lengths, area, density, slices and resolved parameters", "[masks][cli]") {
+TEST_CASE("mask --json reports name, lengths, area, density, slices and resolved parameters",
+          "[masks][cli]") {
   MaskCommandOptions o;
   o.name = "causal_document";
   o.seqlen = 1000;
@@ -22,7 +23,8 @@ TEST_CASE("mask --json reports name, lengths, area, density, slices and resolved
   std::string out;
   REQUIRE(run_mask_command(o, out) == 0);
   const auto j = nlohmann::json::parse(out);
-  const auto mask = build_mask({"causal_document", {{"distribution", "uniform:50:300"}, {"seed", "3"}}}, 1000, 1000);
+  const auto mask =
+      build_mask({"causal_document", {{"distribution", "uniform:50:300"}, {"seed", "3"}}}, 1000, 1000);
   REQUIRE(j["name"] == "causal_document");
   REQUIRE(j["seqlen_q"] == 1000);
   REQUIRE(j["seqlen_k"] == 1000);
@@ -36,7 +38,8 @@ TEST_CASE("mask --json reports name, lengths, area, density, slices and resolved
   REQUIRE(j["varlen"]["cu_seqlens"].size() == lengths.size() + 1);
   std::int64_t area = 0;
   for (const auto& s : j["slices"]) {
-    const Slice slice{s["q"][0], s["q"][1], s["k"][0], s["k"][1], *parse_slice_type(s["type"].get<std::string>())};
+    const Slice slice{s["q"][0], s["q"][1], s["k"][0], s["k"][1],
+                      *parse_slice_type(s["type"].get<std::string>())};
     area += slice.area();
   }
   REQUIRE(area == mask->area());
@@ -69,14 +72,16 @@ TEST_CASE("mask --dump writes the dense mask as a |u1 .npy of shape (Sq, Sk)", "
   const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   std::filesystem::remove(path);
   REQUIRE(bytes.substr(0, 8) == std::string("\x93NUMPY\x01\x00", 8));
-  const std::size_t header_len = static_cast<unsigned char>(bytes[8]) | (static_cast<unsigned char>(bytes[9]) << 8);
+  const std::size_t header_len =
+      static_cast<unsigned char>(bytes[8]) | (static_cast<unsigned char>(bytes[9]) << 8);
   const std::string header = bytes.substr(10, header_len);
   REQUIRE_THAT(header, Catch::Contains("'descr': '|u1'"));
   REQUIRE_THAT(header, Catch::Matches(".*'shape': \\(37, ?50\\).*\n?", Catch::CaseSensitive::Yes));
   REQUIRE((10 + header_len) % 64 == 0);
   const auto dense = build_mask({"sliding_window", {{"window", "5"}}}, 37, 50)->dense();
   REQUIRE(bytes.size() == 10 + header_len + dense.size());
-  REQUIRE(std::equal(dense.begin(), dense.end(), bytes.begin() + 10 + static_cast<std::ptrdiff_t>(header_len)));
+  REQUIRE(
+      std::equal(dense.begin(), dense.end(), bytes.begin() + 10 + static_cast<std::ptrdiff_t>(header_len)));
 }
 
 TEST_CASE("mask command errors name the mask and the parameter", "[masks][cli]") {

@@ -11,7 +11,6 @@
 #include "masks/distributions.hpp"
 #include "masks/library.hpp"
 
-
 using namespace attnbench;
 
 namespace {
@@ -28,7 +27,8 @@ std::int64_t triangle(std::int64_t n) { return n * (n + 1) / 2; }
 }  // namespace
 
 TEST_CASE("full and causal areas have their closed forms, also when Sq != Sk", "[masks][identity]") {
-  for (auto [sq, sk] : {std::pair<std::int64_t, std::int64_t>{1000, 1000}, {300, 1000}, {1000, 300}, {1, 7}}) {
+  for (auto [sq, sk] :
+       {std::pair<std::int64_t, std::int64_t>{1000, 1000}, {300, 1000}, {1000, 300}, {1, 7}}) {
     REQUIRE(build_mask({"full", {}}, sq, sk)->area() == sq * sk);
     // Bottom-right aligned: row q sees keys 0 .. q + Sk - Sq.
     std::int64_t causal = 0;
@@ -86,7 +86,8 @@ TEST_CASE("prefix LM areas: causal plus the prefix's upper part", "[masks][ident
     REQUIRE(m->area() == triangle(s) - triangle(p) + p * p);
   }
   REQUIRE(build_mask({"prefix_lm_causal", {}}, 4000, 4000)->params_json() == R"({"prefix":1000})");
-  const auto doc = build_mask({"prefix_lm_document", {{"prefix", "3"}, {"doc_lengths", "[2, 5, 10]"}}}, 17, 17);
+  const auto doc =
+      build_mask({"prefix_lm_document", {{"prefix", "3"}, {"doc_lengths", "[2, 5, 10]"}}}, 17, 17);
   // Per document of length l: triangle(l) - triangle(p') + p'^2, p' = min(p, l).
   std::int64_t expected = 0;
   for (std::int64_t l : {2, 5, 10}) {
@@ -104,10 +105,12 @@ TEST_CASE("global sliding window: global rows and columns plus the band outside 
   REQUIRE(m->area() == expected);
 }
 
-TEST_CASE("block_causal_document: documents of 1-8 whole blocks, lower block triangles", "[masks][identity]") {
+TEST_CASE("block_causal_document: documents of 1-8 whole blocks, lower block triangles",
+          "[masks][identity]") {
   for (int seed = 0; seed < 10; ++seed) {
     const std::int64_t b = 16 + seed, s = 4096;
-    const auto m = build_mask({"block_causal_document", {{"block", std::to_string(b)}, {"seed", std::to_string(seed)}}}, s, s);
+    const auto m = build_mask(
+        {"block_causal_document", {{"block", std::to_string(b)}, {"seed", std::to_string(seed)}}}, s, s);
     const auto docs = doc_lengths_of(*m);
     std::int64_t expected = 0;
     for (std::size_t i = 0; i < docs.size(); ++i) {
@@ -124,16 +127,18 @@ TEST_CASE("block_causal_document: documents of 1-8 whole blocks, lower block tri
   }
 }
 
-TEST_CASE("block_sparse keeps exactly max(1, round(keep * nkb)) key blocks per query block, diagonal included",
-          "[masks][block_sparse]") {
+TEST_CASE(
+    "block_sparse keeps exactly max(1, round(keep * nkb)) key blocks per query block, diagonal included",
+    "[masks][block_sparse]") {
   std::mt19937_64 rng(9);
   for (int trial = 0; trial < 40; ++trial) {
     const std::int64_t b = 1 + rng() % 64, sq = 1 + rng() % 1500;
     const std::int64_t sk = trial % 2 ? sq : 1 + rng() % 1500;
     const double keep = static_cast<double>(1 + rng() % 1000) / 1000.0;
-    const auto m = build_mask({"block_sparse", {{"block", std::to_string(b)}, {"keep", fmt::format("{}", keep)},
-                                                {"seed", std::to_string(trial)}}},
-                              sq, sk);
+    const auto m = build_mask(
+        {"block_sparse",
+         {{"block", std::to_string(b)}, {"keep", fmt::format("{}", keep)}, {"seed", std::to_string(trial)}}},
+        sq, sk);
     const std::int64_t nqb = (sq + b - 1) / b, nkb = (sk + b - 1) / b;
     const std::int64_t kept = std::max<std::int64_t>(1, std::llround(keep * static_cast<double>(nkb)));
     const auto bm = m->block_map(b, b);
@@ -145,7 +150,8 @@ TEST_CASE("block_sparse keeps exactly max(1, round(keep * nkb)) key blocks per q
         n += bm.at(i, j) == TileKind::full;
       }
       REQUIRE(n == kept);
-      const std::int64_t diag = std::clamp<std::int64_t>(std::max<std::int64_t>(0, i * b + sk - sq) / b, 0, nkb - 1);
+      const std::int64_t diag =
+          std::clamp<std::int64_t>(std::max<std::int64_t>(0, i * b + sk - sq) / b, 0, nkb - 1);
       REQUIRE(bm.at(i, diag) == TileKind::full);
     }
   }
@@ -157,7 +163,8 @@ TEST_CASE("block_sparse choices are uniform: every off-diagonal block is kept ab
   std::vector<int> hits(64);
   int rows = 0;
   for (int seed = 0; seed < 20; ++seed) {
-    const auto m = build_mask({"block_sparse", {{"block", "4"}, {"keep", "0.25"}, {"seed", std::to_string(seed)}}}, 256, 256);
+    const auto m = build_mask(
+        {"block_sparse", {{"block", "4"}, {"keep", "0.25"}, {"seed", std::to_string(seed)}}}, 256, 256);
     const auto bm = m->block_map(4, 4);
     for (std::int64_t i = 0; i < 64; ++i, ++rows)
       for (std::int64_t j = 0; j < 64; ++j)
@@ -171,10 +178,12 @@ TEST_CASE("block_sparse choices are uniform: every off-diagonal block is kept ab
 }
 
 TEST_CASE("var_block_sparse blocks: sizes >= min_block with mean near avg_block", "[masks][block_sparse]") {
-  const auto m = build_mask({"var_block_sparse", {{"avg_block", "100"}, {"min_block", "40"}, {"keep", "1"}}}, 100000, 100000);
+  const auto m = build_mask({"var_block_sparse", {{"avg_block", "100"}, {"min_block", "40"}, {"keep", "1"}}},
+                            100000, 100000);
   // keep = 1 keeps everything.
   REQUIRE(m->area() == 100000LL * 100000LL);
-  const auto sparse = build_mask({"var_block_sparse", {{"avg_block", "100"}, {"min_block", "40"}, {"keep", "0.3"}}}, 20000, 20000);
+  const auto sparse = build_mask(
+      {"var_block_sparse", {{"avg_block", "100"}, {"min_block", "40"}, {"keep", "0.3"}}}, 20000, 20000);
   // Recover the boundaries from the slices' query ranges.
   std::vector<std::int64_t> starts;
   for (const auto& s : sparse->slices()) starts.push_back(s.q_begin);
@@ -187,7 +196,8 @@ TEST_CASE("var_block_sparse blocks: sizes >= min_block with mean near avg_block"
   REQUIRE(sparse->density() == Approx(0.3).epsilon(0.05));
 }
 
-TEST_CASE("sampled documents: fill the sequence, never empty, inside the histogram's buckets", "[masks][documents]") {
+TEST_CASE("sampled documents: fill the sequence, never empty, inside the histogram's buckets",
+          "[masks][documents]") {
   for (const char* name : {"pile", "prolong64k", "prolong512k"}) {
     const auto buckets = masks::histogram_buckets(name);
     REQUIRE(!buckets.empty());

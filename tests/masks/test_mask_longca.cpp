@@ -54,11 +54,13 @@ MaskPtr var_mask(std::int64_t s, std::int64_t avg, std::int64_t min, double keep
 
 }  // namespace
 
-TEST_CASE("block_sparse rounding: floor keeps max(1, floor(r nkb)) blocks per row, round max(1, round(r nkb))",
-          "[masks][longca]") {
+TEST_CASE(
+    "block_sparse rounding: floor keeps max(1, floor(r nkb)) blocks per row, round max(1, round(r nkb))",
+    "[masks][longca]") {
   // The issue's example: 8 key blocks, r 0.2 -> 1 block (floor) against 2 (round).
   for (const char* rounding : {"floor", "round"}) {
-    const auto m = build_mask({"block_sparse", {{"block", "16"}, {"keep", "0.2"}, {"rounding", rounding}}}, 128, 128);
+    const auto m =
+        build_mask({"block_sparse", {{"block", "16"}, {"keep", "0.2"}, {"rounding", rounding}}}, 128, 128);
     const auto bm = m->block_map(16, 16);
     for (std::int64_t i = 0; i < 8; ++i) {
       int n = 0;
@@ -71,10 +73,12 @@ TEST_CASE("block_sparse rounding: floor keeps max(1, floor(r nkb)) blocks per ro
     const std::int64_t b = 1 + rng() % 16, sq = 1 + rng() % 400, sk = trial % 2 ? sq : 1 + rng() % 400;
     const double keep = static_cast<double>(1 + rng() % 1000) / 1000.0;
     const bool floor = trial % 3 != 0, diagonal = trial % 4 == 0;
-    const MaskSpec spec{"block_sparse", {{"block", std::to_string(b)}, {"keep", fmt::format("{}", keep)},
-                                         {"rounding", floor ? "floor" : "round"},
-                                         {"diagonal", diagonal ? "true" : "false"},
-                                         {"seed", std::to_string(trial)}}};
+    const MaskSpec spec{"block_sparse",
+                        {{"block", std::to_string(b)},
+                         {"keep", fmt::format("{}", keep)},
+                         {"rounding", floor ? "floor" : "round"},
+                         {"diagonal", diagonal ? "true" : "false"},
+                         {"seed", std::to_string(trial)}}};
     const auto m = build_mask(spec, sq, sk);
     REQUIRE(mask_area(spec, sq, sk) == m->area());  // the fast area agrees
     const std::int64_t nqb = (sq + b - 1) / b, nkb = (sk + b - 1) / b;
@@ -88,7 +92,8 @@ TEST_CASE("block_sparse rounding: floor keeps max(1, floor(r nkb)) blocks per ro
       for (std::int64_t j = 0; j < nkb; ++j) {
         REQUIRE(bm.at(i, j) != TileKind::partial);
         n += bm.at(i, j) == TileKind::full;
-        if (bm.at(i, j) == TileKind::full) area += (std::min(sq, (i + 1) * b) - i * b) * (std::min(sk, (j + 1) * b) - j * b);
+        if (bm.at(i, j) == TileKind::full)
+          area += (std::min(sq, (i + 1) * b) - i * b) * (std::min(sk, (j + 1) * b) - j * b);
       }
       REQUIRE(n == kept);
     }
@@ -103,8 +108,11 @@ TEST_CASE("block_sparse diagonal: forced is always kept, not forced is kept abou
   int rows = 0, with_diagonal = 0, forced_with = 0;
   for (int seed = 0; seed < 25; ++seed) {
     for (const bool forced : {true, false}) {
-      const auto m = build_mask({"block_sparse", {{"block", "4"}, {"keep", "0.25"}, {"diagonal", forced ? "true" : "false"},
-                                                  {"seed", std::to_string(seed)}}},
+      const auto m = build_mask({"block_sparse",
+                                 {{"block", "4"},
+                                  {"keep", "0.25"},
+                                  {"diagonal", forced ? "true" : "false"},
+                                  {"seed", std::to_string(seed)}}},
                                 128, 128);
       const auto bm = m->block_map(4, 4);
       for (std::int64_t i = 0; i < 32; ++i) {
@@ -125,12 +133,17 @@ TEST_CASE("block_sparse diagonal: forced is always kept, not forced is kept abou
   REQUIRE(std::abs(with_diagonal - expected) < 5 * std::sqrt(expected));
 }
 
-TEST_CASE("block_sparse without a forced diagonal: every block is kept about equally often", "[masks][longca]") {
+TEST_CASE("block_sparse without a forced diagonal: every block is kept about equally often",
+          "[masks][longca]") {
   std::vector<int> hits(32);
   int rows = 0;
   for (int seed = 0; seed < 25; ++seed) {
-    const auto m = build_mask({"block_sparse", {{"block", "4"}, {"keep", "0.25"}, {"diagonal", "false"},
-                                                {"rounding", "floor"}, {"seed", std::to_string(seed)}}},
+    const auto m = build_mask({"block_sparse",
+                               {{"block", "4"},
+                                {"keep", "0.25"},
+                                {"diagonal", "false"},
+                                {"rounding", "floor"},
+                                {"seed", std::to_string(seed)}}},
                               128, 128);
     const auto bm = m->block_map(4, 4);
     for (std::int64_t i = 0; i < 32; ++i, ++rows)
@@ -143,9 +156,10 @@ TEST_CASE("block_sparse without a forced diagonal: every block is kept about equ
   }
 }
 
-TEST_CASE("var_block_sparse blocks: fixed gives S / avg blocks of min to S - (n - 1) min, random stays within "
-          "min to 2 avg - 1 and its merged last block passes 2 avg - min",
-          "[masks][longca]") {
+TEST_CASE(
+    "var_block_sparse blocks: fixed gives S / avg blocks of min to S - (n - 1) min, random stays within "
+    "min to 2 avg - 1 and its merged last block passes 2 avg - min",
+    "[masks][longca]") {
   const std::int64_t s = 4096, avg = 96, min = 40;
   std::int64_t largest_random = 0;
   for (std::uint64_t seed = 0; seed < 40; ++seed) {
@@ -171,7 +185,8 @@ TEST_CASE("var_block_sparse blocks: fixed gives S / avg blocks of min to S - (n 
   REQUIRE(largest_random <= 2 * avg - 1);
 }
 
-TEST_CASE("var_block_sparse fixed blocks: the block sizes are exact, from the parameters alone", "[masks][longca]") {
+TEST_CASE("var_block_sparse fixed blocks: the block sizes are exact, from the parameters alone",
+          "[masks][longca]") {
   // keep 1 keeps every block, so the area says nothing; keep = 1/n keeps one key block per row:
   // the sizes are then visible as the row widths, and each is in [min, S - (n - 1) min].
   for (std::uint64_t seed = 0; seed < 30; ++seed) {
@@ -197,7 +212,8 @@ TEST_CASE("var_block_sparse partition: shared uses the query blocks for keys, in
     for (const char* blocks : {"random", "fixed"}) {
       const auto shared = var_mask(1024, 64, 32, 0.5, seed, {{"blocks", blocks}});
       REQUIRE(boundaries(*shared, false) == boundaries(*shared, true));
-      const auto independent = var_mask(1024, 64, 32, 0.5, seed, {{"blocks", blocks}, {"partition", "independent"}});
+      const auto independent =
+          var_mask(1024, 64, 32, 0.5, seed, {{"blocks", blocks}, {"partition", "independent"}});
       // The query partition is the same draw either way; the keys get a different one.
       REQUIRE(boundaries(*independent, false) == boundaries(*shared, false));
       differ += boundaries(*independent, true) != boundaries(*independent, false);
@@ -206,14 +222,22 @@ TEST_CASE("var_block_sparse partition: shared uses the query blocks for keys, in
   REQUIRE(differ == 40);
 }
 
-TEST_CASE("var_block_sparse with LongCA-bench's rules: int(r n) whole key blocks per row, diagonal sometimes absent",
-          "[masks][longca]") {
+TEST_CASE(
+    "var_block_sparse with LongCA-bench's rules: int(r n) whole key blocks per row, diagonal sometimes "
+    "absent",
+    "[masks][longca]") {
   // S 1024, avg 256, min 128: n = 4 blocks each way; keep 0.5 -> int(2.0) = 2 key blocks per row.
   int without_diagonal = 0;
   for (std::uint64_t seed = 0; seed < 30; ++seed) {
-    const MaskSpec spec{"var_block_sparse", {{"avg_block", "256"}, {"min_block", "128"}, {"keep", "0.5"},
-                                             {"seed", std::to_string(seed)}, {"partition", "independent"},
-                                             {"blocks", "fixed"}, {"diagonal", "false"}, {"rounding", "floor"}}};
+    const MaskSpec spec{"var_block_sparse",
+                        {{"avg_block", "256"},
+                         {"min_block", "128"},
+                         {"keep", "0.5"},
+                         {"seed", std::to_string(seed)},
+                         {"partition", "independent"},
+                         {"blocks", "fixed"},
+                         {"diagonal", "false"},
+                         {"rounding", "floor"}}};
     const auto m = build_mask(spec, 1024, 1024);
     REQUIRE(mask_area(spec, 1024, 1024) == m->area());
     // The key partition (seen through the keys' boundaries, which can hide a few) has 4 blocks.
@@ -266,7 +290,8 @@ TEST_CASE("mask parameters of the LongCA-bench rules: bad values name the field 
   REQUIRE(m->params_json().find(R"("rounding":"floor")") != std::string::npos);
 }
 
-TEST_CASE("mixture distribution: each part fills its share, documents shuffled, reproducible", "[masks][longca]") {
+TEST_CASE("mixture distribution: each part fills its share, documents shuffled, reproducible",
+          "[masks][longca]") {
   masks::Distribution long_docs{"uniform", 8192, 30720};
   masks::Distribution mix{"mixture"};
   mix.parts = {{"pile"}, long_docs};
@@ -291,13 +316,15 @@ TEST_CASE("mixture distribution: each part fills its share, documents shuffled, 
     long_before_short += std::any_of(first_long, lengths.end(), [](auto l) { return l < 8192; });
   }
   REQUIRE(long_before_short > 10);
-  REQUIRE(mix.to_json() ==
-          R"({"mixture":[{"share":0.4,"distribution":"pile"},{"share":0.6,"distribution":{"uniform":{"min":8192,"max":30720}}}]})");
+  REQUIRE(
+      mix.to_json() ==
+      R"({"mixture":[{"share":0.4,"distribution":"pile"},{"share":0.6,"distribution":{"uniform":{"min":8192,"max":30720}}}]})");
 }
 
 TEST_CASE("mixture distribution from a mask parameter, and its errors", "[masks][longca][errors]") {
   const std::string text =
-      "{mixture: [{share: 0.4, distribution: pile}, {share: 0.6, distribution: {uniform: {min: 8192, max: 30720}}}]}";
+      "{mixture: [{share: 0.4, distribution: pile}, {share: 0.6, distribution: {uniform: {min: 8192, max: "
+      "30720}}}]}";
   const auto m = build_mask({"causal_document", {{"distribution", text}, {"seed", "3"}}}, 65536, 65536);
   REQUIRE(m->params_json().find(R"("distribution":{"mixture":)") != std::string::npos);
   const auto error_of = [](const std::string& dist) -> std::string {
@@ -309,7 +336,8 @@ TEST_CASE("mixture distribution from a mask parameter, and its errors", "[masks]
     return "";
   };
   REQUIRE(error_of("{mixture: [{share: 0.5, distribution: pile}]}").find("sum to 0.5") != std::string::npos);
-  REQUIRE(error_of("{mixture: [{share: 1, distribution: nope}]}").find("'nope' is unknown") != std::string::npos);
+  REQUIRE(error_of("{mixture: [{share: 1, distribution: nope}]}").find("'nope' is unknown") !=
+          std::string::npos);
   REQUIRE(error_of("{mixture: []}").find("non-empty list") != std::string::npos);
   REQUIRE(error_of("{mixture: [{share: 1, distribution: {mixture: [{share: 1, distribution: pile}]}}]}")
               .find("cannot be mixtures") != std::string::npos);

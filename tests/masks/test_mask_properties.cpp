@@ -19,8 +19,8 @@ std::vector<std::uint8_t> dense_from_predicate(const Mask& m) {
   return out;
 }
 
-std::int64_t popcount(const std::vector<std::uint8_t>& d, std::int64_t width, std::int64_t q0, std::int64_t nq,
-                      std::int64_t k0, std::int64_t nk) {
+std::int64_t popcount(const std::vector<std::uint8_t>& d, std::int64_t width, std::int64_t q0,
+                      std::int64_t nq, std::int64_t k0, std::int64_t nk) {
   std::int64_t n = 0;
   for (std::int64_t q = q0; q < q0 + nq; ++q)
     for (std::int64_t k = k0; k < k0 + nk; ++k) n += d[q * width + k];
@@ -38,7 +38,9 @@ void check_block_map(const BlockMap& bm, const std::vector<std::uint8_t>& dense,
       const std::int64_t k0 = bm.k_origin + kt * bm.bk, k1 = std::min(bm.k_origin + bm.nk, k0 + bm.bk);
       const std::int64_t ones = popcount(dense, width, q0, q1 - q0, k0, k1 - k0);
       const std::int64_t cells = (q1 - q0) * (k1 - k0);
-      const TileKind expected = ones == 0 ? TileKind::empty : ones == cells ? TileKind::full : TileKind::partial;
+      const TileKind expected = ones == 0       ? TileKind::empty
+                                : ones == cells ? TileKind::full
+                                                : TileKind::partial;
       INFO("tile " << qt << "," << kt);
       REQUIRE(bm.at(qt, kt) == expected);
       if (expected != TileKind::empty) {
@@ -63,8 +65,8 @@ void check_varlen(const Mask& m) {
   };
   for (std::int64_t q = 0; q < m.seqlen_q(); ++q)
     for (std::int64_t k = 0; k < m.seqlen_k(); ++k) {
-      const bool in_window = (v.window_left < 0 || q - k <= v.window_left) &&
-                             (v.window_right < 0 || k - q <= v.window_right);
+      const bool in_window =
+          (v.window_left < 0 || q - k <= v.window_left) && (v.window_right < 0 || k - q <= v.window_right);
       const bool varlen_allows = segment(q) == segment(k) && in_window;
       if (varlen_allows != m.allowed(q, k)) FAIL("varlen differs at q=" << q << " k=" << k);
     }
@@ -80,7 +82,7 @@ void check_mask_forms(const Mask& m, std::mt19937_64& rng) {
       for (std::int64_t k = 0; k < sk; ++k)
         if (dense[q * sk + k] != expected[q * sk + k])
           FAIL("slices differ from the predicate at q=" << q << " k=" << k << " (predicate "
-                                                         << int(expected[q * sk + k]) << ")");
+                                                        << int(expected[q * sk + k]) << ")");
   }
   const std::int64_t ones = std::accumulate(expected.begin(), expected.end(), std::int64_t{0});
   REQUIRE(m.area() == ones);
@@ -105,7 +107,8 @@ void check_mask_forms(const Mask& m, std::mt19937_64& rng) {
 
 }  // namespace
 
-TEST_CASE("every derived form of every mask agrees with its predicate on random parameters", "[masks][property]") {
+TEST_CASE("every derived form of every mask agrees with its predicate on random parameters",
+          "[masks][property]") {
   for (const auto& name : mask_names()) {
     DYNAMIC_SECTION(name) {
       std::mt19937_64 rng(std::hash<std::string>{}(name) % 1000 + 17);

@@ -1,4 +1,5 @@
-// visible_key_count against a dense count of the columns with any allowed entry, on every mask and closed forms.
+// visible_key_count against a dense count of the columns with any allowed entry, on every mask and closed
+// forms.
 #include <catch2/catch.hpp>
 
 #include <random>
@@ -50,5 +51,6 @@ TEST_CASE("visible keys in closed form", "[masks]") {
   // so keys 0..39 are invisible: 16 + 8 keys are read.
   CHECK(masks::visible_key_count(*build_mask({"causal_sliding_window", {{"window", "8"}}}, 16, 64)) == 24);
   // Causal documents: each document's last query sees all of its keys.
-  CHECK(masks::visible_key_count(*build_mask({"causal_document", {{"doc_lengths", "[10,20,34]"}}}, 64, 64)) == 64);
+  CHECK(masks::visible_key_count(*build_mask({"causal_document", {{"doc_lengths", "[10,20,34]"}}}, 64, 64)) ==
+        64);
 }

@@ -89,7 +89,8 @@ TEST_CASE("ATTNBENCH_PLUGIN_PATH expands folders to their sorted .so files and k
   touch(d / "notes.txt");
   touch(d / "libc.so.1");  // versioned names are not picked from folders
   const fs::path single = d / "notes.txt";
-  const auto files = expand_plugin_path(":" + d.string() + "::" + single.string() + ":", "ATTNBENCH_PLUGIN_PATH");
+  const auto files =
+      expand_plugin_path(":" + d.string() + "::" + single.string() + ":", "ATTNBENCH_PLUGIN_PATH");
   REQUIRE(files.size() == 3);
   CHECK(files[0] == (d / "liba.so").string());
   CHECK(files[1] == (d / "libb.so").string());

@@ -75,14 +75,15 @@ Outputs run_backend(const std::string& name, const Problem& p, const Inputs& in)
 
 TEST_CASE("numpy.reference through the bridge matches cpu.reference forward and backward on several masks",
           "[python]") {
-  const std::string yaml = "name: numpy_vs_reference\n"
-                           "backends: [numpy.reference, 'python:../../backends/python/modules/numpy_reference.py']\n"
-                           "masks:\n  - full\n  - causal\n" +
-                           extra_masks() +
-                           "seqlens: [96]\n"
-                           "shape: {batch: 2, heads_q: 4, heads_kv: 2, head_dim: 16}\n"
-                           "passes: [fwd, bwd, fwd_bwd]\n"
-                           "timing: {warmup: 0, min_iters: 1, max_iters: 2, min_time_s: 0}\n";
+  const std::string yaml =
+      "name: numpy_vs_reference\n"
+      "backends: [numpy.reference, 'python:../../backends/python/modules/numpy_reference.py']\n"
+      "masks:\n  - full\n  - causal\n" +
+      extra_masks() +
+      "seqlens: [96]\n"
+      "shape: {batch: 2, heads_q: 4, heads_kv: 2, head_dim: 16}\n"
+      "passes: [fwd, bwd, fwd_bwd]\n"
+      "timing: {warmup: 0, min_iters: 1, max_iters: 2, min_time_s: 0}\n";
   const auto rows = run_scenario_text(yaml);
   REQUIRE(rows.size() >= 2 * 3);
   check_all_ok_and_close(rows);
@@ -114,8 +115,8 @@ TEST_CASE("rows with no allowed key give O = 0 and LSE = -inf through the bridge
   Problem p;
   p.shape = {1, 2, 2, sq, sk, 8};
   p.pass = Pass::fwd_bwd;
-  p.mask = std::make_shared<Mask>("holes", sq, sk, std::vector<std::pair<std::string, std::string>>{},
-                                  slices, pred);
+  p.mask = std::make_shared<Mask>("holes", sq, sk, std::vector<std::pair<std::string, std::string>>{}, slices,
+                                  pred);
   p.softmax_scale = 1.0 / std::sqrt(8.0);
   p.seed = 11;
   const Inputs in = generate_inputs(p);
@@ -130,7 +131,8 @@ TEST_CASE("rows with no allowed key give O = 0 and LSE = -inf through the bridge
   CHECK(c.passed);
 }
 
-TEST_CASE("a Python exception inside a backend becomes an error row carrying the Python message", "[python]") {
+TEST_CASE("a Python exception inside a backend becomes an error row carrying the Python message",
+          "[python]") {
   const auto rows = run_scenario_text(
       "name: raising\nbackends: ['python:modules/raising.py', 'python:modules/raising_supports.py', "
       "numpy.reference]\nmasks: [causal]\nseqlens: [32]\n"
@@ -183,8 +185,8 @@ TEST_CASE("a module that breaks the protocol is rejected with the file and what 
       {"does_not_exist.py", "no such file"},
   };
   for (const auto& [file, expected] : cases) {
-    const std::string yaml = fmt::format(
-        "name: bad\nbackends: ['python:modules/{}']\nmasks: [full]\nseqlens: [16]\n", file);
+    const std::string yaml =
+        fmt::format("name: bad\nbackends: ['python:modules/{}']\nmasks: [full]\nseqlens: [16]\n", file);
     INFO(file);
     try {
       parse_scenario(yaml, attnbench::test::bridge_test_dir() + "/inline.yaml");
@@ -209,9 +211,9 @@ TEST_CASE("the CLI exits 2 on a module that breaks the protocol and 0 on a good 
          "shape: {batch: 1, heads_q: 2, heads_kv: 1, head_dim: 8}\npasses: [fwd, bwd]\n"
          "timing: {warmup: 0, min_iters: 1, max_iters: 1, min_time_s: 0}\n";
   const auto run = [&](const std::string& name) {
-    const std::string cmd = fmt::format("{} run {} --out {} >{} 2>&1", ATTNBENCH_BINARY,
-                                        (dir / (name + ".yaml")).string(), (dir / name).string(),
-                                        (dir / (name + ".log")).string());
+    const std::string cmd =
+        fmt::format("{} run {} --out {} >{} 2>&1", ATTNBENCH_BINARY, (dir / (name + ".yaml")).string(),
+                    (dir / name).string(), (dir / (name + ".log")).string());
     const int rc = std::system(cmd.c_str());
     return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
   };
@@ -227,17 +229,20 @@ TEST_CASE("the CLI exits 2 on a module that breaks the protocol and 0 on a good 
   fs::remove_all(dir);
 }
 
-TEST_CASE("the shipped modules' NumPy pieces: Flex block tables, FlashAttention cu_seqlens and windows, venv notes",
-          "[python]") {
+TEST_CASE(
+    "the shipped modules' NumPy pieces: Flex block tables, FlashAttention cu_seqlens and windows, venv notes",
+    "[python]") {
   namespace py = pybind11;
   python::ensure_interpreter();
   py::gil_scoped_acquire gil;
   try {
-    py::module_ checks = python::import_file(attnbench::test::bridge_test_dir() + "/modules/check_helpers.py");
+    py::module_ checks =
+        python::import_file(attnbench::test::bridge_test_dir() + "/modules/check_helpers.py");
     // Tile sizes that do not divide S, so short edge tiles are covered too.
     for (const char* name : {"full", "causal"}) {
       const MaskPtr m = build_mask({name, {}}, 100, 100);
-      const int tiles = checks.attr("flex_tables_rebuild_the_block_map")(python::mask_object(m), 16, 24).cast<int>();
+      const int tiles =
+          checks.attr("flex_tables_rebuild_the_block_map")(python::mask_object(m), 16, 24).cast<int>();
       CHECK(tiles > 0);
     }
     // Heterogeneous masks too, when the library has them (tiles straddle document edges).
@@ -246,10 +251,12 @@ TEST_CASE("the shipped modules' NumPy pieces: Flex block tables, FlashAttention 
     for (const auto& [name, lengths] : documents)
       if (find_mask_info(name) != nullptr) {
         const MaskPtr m = build_mask({name, {{"doc_lengths", lengths}}}, 100, 100);
-        CHECK(checks.attr("flex_tables_rebuild_the_block_map")(python::mask_object(m), 16, 24).cast<int>() > 0);
+        CHECK(checks.attr("flex_tables_rebuild_the_block_map")(python::mask_object(m), 16, 24).cast<int>() >
+              0);
       }
     const MaskPtr cross = build_mask({"causal", {}}, 40, 100);
-    CHECK(checks.attr("flex_tables_rebuild_the_block_map")(python::mask_object(cross), 16, 16).cast<int>() > 0);
+    CHECK(checks.attr("flex_tables_rebuild_the_block_map")(python::mask_object(cross), 16, 16).cast<int>() >
+          0);
     CHECK(checks.attr("flash_cu_seqlens_repeat_per_batch")().cast<bool>());
     CHECK(checks.attr("flash_windows")().cast<bool>());
     const std::string torch_check = py::str(checks.attr("torch_missing_is_a_reason")());
@@ -279,8 +286,8 @@ TEST_CASE("the timer brackets the Python call only: prepare is not timed", "[pyt
   INFO(rows[0].message);
   CHECK(rows[0].status == Status::ok);
   CHECK(rows[0].iters == 3);
-  CHECK(rows[0].time_ms >= 29.0);   // the 30 ms sleep of forward()
-  CHECK(rows[0].time_ms < 300.0);   // not the 500 ms of prepare()
+  CHECK(rows[0].time_ms >= 29.0);  // the 30 ms sleep of forward()
+  CHECK(rows[0].time_ms < 300.0);  // not the 500 ms of prepare()
 }
 
 TEST_CASE("MemoryError in a Python backend is an oom row", "[python]") {

@@ -34,12 +34,15 @@ std::string torch_import_error() {
 
 TEST_CASE("torch backends that run on the CPU match cpu.reference forward and backward", "[python][torch]") {
   std::string masks = "  - full\n  - causal\n";
-  if (find_mask_info("causal_document") != nullptr) masks += "  - {name: causal_document, doc_lengths: [50, 14, 64]}\n";
+  if (find_mask_info("causal_document") != nullptr)
+    masks += "  - {name: causal_document, doc_lengths: [50, 14, 64]}\n";
   if (find_mask_info("sliding_window") != nullptr) masks += "  - {name: sliding_window, window: 20}\n";
-  if (find_mask_info("block_sparse") != nullptr) masks += "  - {name: block_sparse, block: 32, keep: 0.5, seed: 3}\n";
+  if (find_mask_info("block_sparse") != nullptr)
+    masks += "  - {name: block_sparse, block: 32, keep: 0.5, seed: 3}\n";
   const auto rows = test::run_scenario_text(
       "name: torch_cpu\nbackends: [torch.sdpa_math, torch.sdpa_flash, torch.flex, torch.sdpa_efficient]\n"
-      "masks:\n" + masks +
+      "masks:\n" +
+      masks +
       "seqlens: [128]\nshape: {batch: 1, heads_q: 4, heads_kv: 2, head_dim: 16}\n"
       "passes: [fwd, bwd]\ntiming: {warmup: 0, min_iters: 1, max_iters: 1, min_time_s: 0}\n");
   int ok_math = 0;
@@ -51,7 +54,8 @@ TEST_CASE("torch backends that run on the CPU match cpu.reference forward and ba
     if (r.status == Status::ok) CHECK(r.rel_l2_err < 1e-4);
     if (r.backend == "torch.sdpa_math" && r.status == Status::ok) ++ok_math;
     // Flash (is_causal or attn_mask) on full and causal, and Flex's forward on every mask, run on the CPU.
-    if (r.backend == "torch.sdpa_flash" && (r.mask == "full" || r.mask == "causal")) CHECK(r.status == Status::ok);
+    if (r.backend == "torch.sdpa_flash" && (r.mask == "full" || r.mask == "causal"))
+      CHECK(r.status == Status::ok);
     if (r.backend == "torch.flex" && r.pass == "fwd") CHECK(r.status == Status::ok);
   }
   CHECK(ok_math == static_cast<int>(rows.size() / 4));  // math runs every case

@@ -142,8 +142,7 @@ TEST_CASE("malformed JSON is bad input, exit 2, with the place of the error") {
 TEST_CASE("a row without a required column is bad input naming the row and the field") {
   auto out = run("missing_field.json");
   CHECK(out.exit_code == 2);
-  CHECK(out.error.find("missing_field.json: results[0]: field 'seqlen_q' missing") !=
-        std::string::npos);
+  CHECK(out.error.find("missing_field.json: results[0]: field 'seqlen_q' missing") != std::string::npos);
 }
 
 TEST_CASE("other shapes of bad input") {

@@ -32,8 +32,7 @@ TEST_CASE("CLI exit codes follow the contract") {
   CHECK(cli_exit({"compare", base, fixture("malformed.json").string(), "-q"}) == 2);
   CHECK(cli_exit({"compare", base, "does/not/exist.json", "-q"}) == 2);
   CHECK(cli_exit({"compare", base, base, "--fail-on", "nonsense", "-q"}) == 2);
-  CHECK(cli_exit({"compare", base, fixture("slower_30pct.json").string(), "--threshold", "50",
-                  "-q"}) == 0);
+  CHECK(cli_exit({"compare", base, fixture("slower_30pct.json").string(), "--threshold", "50", "-q"}) == 0);
   CHECK(cli_exit({"compare", base}) == 2);  // CLI11: the current file is required
 }
 

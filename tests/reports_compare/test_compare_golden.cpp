@@ -34,15 +34,14 @@ TEST_CASE("the mixed fixture covers every class a reader meets") {
 }
 
 TEST_CASE("compare Markdown matches the golden file") {
-  const auto diff = golden_difference(render_compare_markdown(mixed_report()),
-                                      fixture("expected_mixed.md"));
+  const auto diff = golden_difference(render_compare_markdown(mixed_report()), fixture("expected_mixed.md"));
   INFO(diff);
   CHECK(diff.empty());
 }
 
 TEST_CASE("compare JUnit matches the golden file") {
-  const auto diff = golden_difference(render_compare_junit(mixed_report()),
-                                      fixture("expected_mixed.junit.xml"));
+  const auto diff =
+      golden_difference(render_compare_junit(mixed_report()), fixture("expected_mixed.junit.xml"));
   INFO(diff);
   CHECK(diff.empty());
 }
@@ -50,8 +49,8 @@ TEST_CASE("compare JUnit matches the golden file") {
 TEST_CASE("a passing comparison's Markdown matches the golden file") {
   auto base = parse_run_file(read_text(fixture("baseline.json")), "baseline.json");
   auto cur = parse_run_file(read_text(fixture("noisy_12pct.json")), "results/ci/results.json");
-  const auto diff = golden_difference(render_compare_markdown(compare_runs(base, cur, {})),
-                                      fixture("expected_pass.md"));
+  const auto diff =
+      golden_difference(render_compare_markdown(compare_runs(base, cur, {})), fixture("expected_pass.md"));
   INFO(diff);
   CHECK(diff.empty());
 }
@@ -63,7 +62,7 @@ TEST_CASE("JUnit escapes what XML cannot hold") {
 TEST_CASE("a long report keeps every failing row and cuts the `same` rows first") {
   const auto md = render_compare_markdown(mixed_report(), 2);
   CHECK(md.find("| cpu.reference · causal · B1 H4 S256 D64 · fp32 fwd | 2 ms | 2.6 ms") !=
-        std::string::npos);  // failing: listed
+        std::string::npos);                                   // failing: listed
   CHECK(md.find("0.336 ms | +12.0 %") != std::string::npos);  // ambiguous: listed first
   CHECK(md.find("| 8 ms | 8 ms |") == std::string::npos);     // same: cut
   CHECK(md.find("| ... 4 more rows") != std::string::npos);

@@ -10,8 +10,8 @@ using attnbench::testing::fixture;
 namespace {
 
 ResultRow row(std::string backend, std::string pass, std::string mask, std::string params,
-              std::int64_t seqlen, double tflops, Status status = Status::ok,
-              std::string strategy = "none", int world_size = 1) {
+              std::int64_t seqlen, double tflops, Status status = Status::ok, std::string strategy = "none",
+              int world_size = 1) {
   ResultRow r;
   r.backend = std::move(backend);
   r.pass = std::move(pass);

@@ -1,4 +1,5 @@
-// Plots: the data and script are always written; PNG files appear when gnuplot is there; a missing gnuplot is no failure.
+// Plots: the data and script are always written; PNG files appear when gnuplot is there; a missing gnuplot is
+// no failure.
 #include <catch2/catch.hpp>
 
 #include <filesystem>
@@ -33,8 +34,10 @@ ResultRow row(std::string backend, std::string mask, std::int64_t seqlen, double
 
 std::vector<ResultRow> sweep() {
   std::vector<ResultRow> rows{
-      row("cpu.reference", "causal", 256, 0.01), row("cpu.reference", "causal", 512, 0.012),
-      row("cpu.flash", "causal", 256, 0.05),     row("cpu.flash", "causal", 512, 0.07),
+      row("cpu.reference", "causal", 256, 0.01),
+      row("cpu.reference", "causal", 512, 0.012),
+      row("cpu.flash", "causal", 256, 0.05),
+      row("cpu.flash", "causal", 512, 0.07),
       row("cpu.flash", "full", 256, 0.06),
       row("cpu.flash", "causal", 1024, 0.0, "ring", 1, 8.0),
       row("cpu.flash", "causal", 1024, 0.0, "ring", 2, 4.5),
@@ -71,8 +74,8 @@ TEST_CASE("plots: one TFLOP/s plot per mask with a line per backend, one CP time
   CHECK(causal.find("# cpu.flash\n256 0.05\n512 0.07\n\n\n# cpu.reference\n256 0.01\n512 0.012\n") !=
         std::string::npos);
   CHECK(fs::exists(dir / "plots/tflops_fwd_full.dat"));
-  CHECK(read_text(dir / "plots/cp_time_fwd_causal.dat").find("# ring (cpu.flash) S=1024\n1 8\n2 4.5\n4 2.6\n") !=
-        std::string::npos);
+  CHECK(read_text(dir / "plots/cp_time_fwd_causal.dat")
+            .find("# ring (cpu.flash) S=1024\n1 8\n2 4.5\n4 2.6\n") != std::string::npos);
   const auto script = read_text(dir / "plots/plots.gp");
   CHECK(script.find("set output 'tflops_fwd_causal.png'") != std::string::npos);
   CHECK(script.find("index 1 using 1:2 with linespoints lw 2 title 'cpu.reference'") != std::string::npos);

@@ -1,4 +1,5 @@
-// Registers cpu.flash: the FlashAttention-2 CPU backend (tiled, block-sparse, fwd + bwd) and its chunk kernel.
+// Registers cpu.flash: the FlashAttention-2 CPU backend (tiled, block-sparse, fwd + bwd) and its chunk
+// kernel.
 #include <algorithm>
 #include <memory>
 #include <stdexcept>
@@ -53,9 +54,7 @@ class FlashExecution final : public Execution {
     if (pass_has_backward(p_.pass)) backward();
   }
 
-  void fetch_outputs(Outputs& out) override {
-    copy_host_outputs(p_.pass, o_, lse_, dq_, dk_, dv_, out);
-  }
+  void fetch_outputs(Outputs& out) override { copy_host_outputs(p_.pass, o_, lse_, dq_, dk_, dv_, out); }
 
   std::vector<Metric> metrics() override {
     Metric isa;
@@ -69,13 +68,13 @@ class FlashExecution final : public Execution {
 
  private:
   void forward() {
-    flash::run_forward(kernels_, plan_, *p_.mask, g_, 0, 0, in_.q.data(), in_.k.data(),
-                       in_.v.data(), o_.data(), lse_.data(), workspace_.data(), threads_);
+    flash::run_forward(kernels_, plan_, *p_.mask, g_, 0, 0, in_.q.data(), in_.k.data(), in_.v.data(),
+                       o_.data(), lse_.data(), workspace_.data(), threads_);
   }
   void backward() {
-    flash::run_backward(kernels_, plan_, *p_.mask, g_, 0, 0, in_.q.data(), in_.k.data(),
-                        in_.v.data(), o_.data(), lse_.data(), in_.dout.data(), dq_.data(),
-                        dk_.data(), dv_.data(), workspace_.data(), threads_);
+    flash::run_backward(kernels_, plan_, *p_.mask, g_, 0, 0, in_.q.data(), in_.k.data(), in_.v.data(),
+                        o_.data(), lse_.data(), in_.dout.data(), dq_.data(), dk_.data(), dv_.data(),
+                        workspace_.data(), threads_);
   }
 
   Problem p_;
@@ -93,14 +92,13 @@ class FlashChunkKernel final : public ChunkKernel {
  public:
   void forward(const ChunkTask& t, const float* q, const float* k, const float* v, float* o,
                float* lse) const override {
-    flash::run_forward(flash::select_kernels(), *t.mask, flash::geometry_of(t), t.q_begin,
-                       t.k_begin, q, k, v, o, lse, 0);
+    flash::run_forward(flash::select_kernels(), *t.mask, flash::geometry_of(t), t.q_begin, t.k_begin, q, k, v,
+                       o, lse, 0);
   }
-  void backward(const ChunkTask& t, const float* q, const float* k, const float* v,
-                const float* o, const float* lse, const float* dout, float* dq, float* dk,
-                float* dv) const override {
-    flash::run_backward(flash::select_kernels(), *t.mask, flash::geometry_of(t), t.q_begin,
-                        t.k_begin, q, k, v, o, lse, dout, dq, dk, dv, 0);
+  void backward(const ChunkTask& t, const float* q, const float* k, const float* v, const float* o,
+                const float* lse, const float* dout, float* dq, float* dk, float* dv) const override {
+    flash::run_backward(flash::select_kernels(), *t.mask, flash::geometry_of(t), t.q_begin, t.k_begin, q, k,
+                        v, o, lse, dout, dq, dk, dv, 0);
   }
 };
 
@@ -116,8 +114,10 @@ class FlashBackend final : public Backend, public ChunkCapable {
     } catch (const InputError& e) {  // a bad ATTNBENCH_CPU_ISA: say so here, fail in prepare()
       isa = e.what();
     }
-    i.description = "FlashAttention-2 on the CPU: tiled online softmax, empty tiles skipped, "
-                    "OpenMP, " + isa;
+    i.description =
+        "FlashAttention-2 on the CPU: tiled online softmax, empty tiles skipped, "
+        "OpenMP, " +
+        isa;
     i.dtypes = {DType::fp32};
     i.head_dim_multiple = 8;  // any multiple of 8; 64 and 128 are the tuned ones
     return i;

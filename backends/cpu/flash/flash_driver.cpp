@@ -65,8 +65,7 @@ RowRanges fetch_ranges(const void* context, std::int64_t q, std::int64_t nq) {
 
 struct AlignedFloats {
   explicit AlignedFloats(std::size_t n)
-      : data(static_cast<float*>(::operator new[]((n ? n : 1) * sizeof(float),
-                                                  std::align_val_t{64}))) {}
+      : data(static_cast<float*>(::operator new[]((n ? n : 1) * sizeof(float), std::align_val_t{64}))) {}
   ~AlignedFloats() { ::operator delete[](data, std::align_val_t{64}); }
   AlignedFloats(const AlignedFloats&) = delete;
   AlignedFloats& operator=(const AlignedFloats&) = delete;
@@ -119,8 +118,8 @@ TileMap TilePlan::view() const {
   return v;
 }
 
-TilePlan make_tile_plan(const Mask& mask, const KernelSet& kernels, std::int64_t q0,
-                        std::int64_t nq, std::int64_t k0, std::int64_t nk) {
+TilePlan make_tile_plan(const Mask& mask, const KernelSet& kernels, std::int64_t q0, std::int64_t nq,
+                        std::int64_t k0, std::int64_t nk) {
   TilePlan plan;
   plan.map = mask.block_map(kernels.tile_q, kernels.tile_k, q0, nq, k0, nk);
   const BlockMap& m = plan.map;
@@ -176,10 +175,9 @@ Geometry geometry_of(const ChunkTask& t) {
   return g;
 }
 
-void run_forward(const KernelSet& kernels, const TilePlan& plan, const Mask& mask,
-                 const Geometry& g, std::int64_t q0, std::int64_t k0, const float* q,
-                 const float* k, const float* v, float* o, float* lse, float* workspace,
-                 int threads) {
+void run_forward(const KernelSet& kernels, const TilePlan& plan, const Mask& mask, const Geometry& g,
+                 std::int64_t q0, std::int64_t k0, const float* q, const float* k, const float* v, float* o,
+                 float* lse, float* workspace, int threads) {
   ForwardArgs a{};
   a.geometry = g;
   a.map = plan.view();
@@ -194,11 +192,10 @@ void run_forward(const KernelSet& kernels, const TilePlan& plan, const Mask& mas
   kernels.forward(a);
 }
 
-void run_backward(const KernelSet& kernels, const TilePlan& plan, const Mask& mask,
-                  const Geometry& g, std::int64_t q0, std::int64_t k0, const float* q,
-                  const float* k, const float* v, const float* o, const float* lse,
-                  const float* dout, float* dq, float* dk, float* dv, float* workspace,
-                  int threads) {
+void run_backward(const KernelSet& kernels, const TilePlan& plan, const Mask& mask, const Geometry& g,
+                  std::int64_t q0, std::int64_t k0, const float* q, const float* k, const float* v,
+                  const float* o, const float* lse, const float* dout, float* dq, float* dk, float* dv,
+                  float* workspace, int threads) {
   BackwardArgs a{};
   a.geometry = g;
   a.map = plan.view();
@@ -218,8 +215,8 @@ void run_backward(const KernelSet& kernels, const TilePlan& plan, const Mask& ma
 }
 
 void run_forward(const KernelSet& kernels, const Mask& mask, const Geometry& g, std::int64_t q0,
-                 std::int64_t k0, const float* q, const float* k, const float* v, float* o,
-                 float* lse, int threads) {
+                 std::int64_t k0, const float* q, const float* k, const float* v, float* o, float* lse,
+                 int threads) {
   if (threads <= 0) threads = default_threads();
   const TilePlan plan = make_tile_plan(mask, kernels, q0, g.seqlen_q, k0, g.seqlen_k);
   AlignedFloats workspace(kernels.forward_workspace(g, threads));
@@ -228,13 +225,11 @@ void run_forward(const KernelSet& kernels, const Mask& mask, const Geometry& g, 
 
 void run_backward(const KernelSet& kernels, const Mask& mask, const Geometry& g, std::int64_t q0,
                   std::int64_t k0, const float* q, const float* k, const float* v, const float* o,
-                  const float* lse, const float* dout, float* dq, float* dk, float* dv,
-                  int threads) {
+                  const float* lse, const float* dout, float* dq, float* dk, float* dv, int threads) {
   if (threads <= 0) threads = default_threads();
   const TilePlan plan = make_tile_plan(mask, kernels, q0, g.seqlen_q, k0, g.seqlen_k);
   AlignedFloats workspace(kernels.backward_workspace(g, threads));
-  run_backward(kernels, plan, mask, g, q0, k0, q, k, v, o, lse, dout, dq, dk, dv, workspace.data,
-               threads);
+  run_backward(kernels, plan, mask, g, q0, k0, q, k, v, o, lse, dout, dq, dk, dv, workspace.data, threads);
 }
 
 }  // namespace attnbench::cpu::flash

@@ -31,8 +31,8 @@ struct TilePlan {
 };
 
 // Tiles of the rectangle [q0, q0+nq) x [k0, k0+nk) of `mask` at the variant's tile size.
-TilePlan make_tile_plan(const Mask& mask, const KernelSet& kernels, std::int64_t q0,
-                        std::int64_t nq, std::int64_t k0, std::int64_t nk);
+TilePlan make_tile_plan(const Mask& mask, const KernelSet& kernels, std::int64_t q0, std::int64_t nq,
+                        std::int64_t k0, std::int64_t nk);
 
 // Row ranges of `mask` for partial tiles; local row/key 0 is global q0/k0.
 MaskSource mask_source(const Mask& mask, std::int64_t q0, std::int64_t k0);
@@ -44,21 +44,19 @@ Geometry geometry_of(const ChunkTask&);
 // A pass over a prepared plan of the rectangle at (q0, k0) of `mask`, with a
 // workspace of the variant's forward_workspace()/backward_workspace() floats, 64-byte aligned.
 void run_forward(const KernelSet&, const TilePlan&, const Mask&, const Geometry&, std::int64_t q0,
-                 std::int64_t k0, const float* q, const float* k, const float* v, float* o,
-                 float* lse, float* workspace, int threads);
-void run_backward(const KernelSet&, const TilePlan&, const Mask&, const Geometry&,
-                  std::int64_t q0, std::int64_t k0, const float* q, const float* k, const float* v,
-                  const float* o, const float* lse, const float* dout, float* dq, float* dk,
-                  float* dv, float* workspace, int threads);
+                 std::int64_t k0, const float* q, const float* k, const float* v, float* o, float* lse,
+                 float* workspace, int threads);
+void run_backward(const KernelSet&, const TilePlan&, const Mask&, const Geometry&, std::int64_t q0,
+                  std::int64_t k0, const float* q, const float* k, const float* v, const float* o,
+                  const float* lse, const float* dout, float* dq, float* dk, float* dv, float* workspace,
+                  int threads);
 
 // One-shot passes with their own plan and workspace (for chunk kernels and tests).
 void run_forward(const KernelSet&, const Mask&, const Geometry&, std::int64_t q0, std::int64_t k0,
-                 const float* q, const float* k, const float* v, float* o, float* lse,
-                 int threads);
-void run_backward(const KernelSet&, const Mask&, const Geometry&, std::int64_t q0,
-                  std::int64_t k0, const float* q, const float* k, const float* v, const float* o,
-                  const float* lse, const float* dout, float* dq, float* dk, float* dv,
-                  int threads);
+                 const float* q, const float* k, const float* v, float* o, float* lse, int threads);
+void run_backward(const KernelSet&, const Mask&, const Geometry&, std::int64_t q0, std::int64_t k0,
+                  const float* q, const float* k, const float* v, const float* o, const float* lse,
+                  const float* dout, float* dq, float* dk, float* dv, int threads);
 
 // OpenMP threads to use when the caller does not say (0): all of them.
 int default_threads();

@@ -22,17 +22,15 @@ namespace attnbench::cpu::flash::ATTNBENCH_FLASH_NS {
 
 // The inner pieces alone, on one full tile, for the micro-benchmarks.
 inline void tile_scores(const float* q_rows, const float* k_keys, i64 head_dim, float* scores) {
-  gemm<AMode::panels, Acc::set>(kTileQ, kTileK, head_dim, q_rows, MR, k_keys, NR, head_dim * NR,
-                                scores, kTileK, nullptr);
+  gemm<AMode::panels, Acc::set>(kTileQ, kTileK, head_dim, q_rows, MR, k_keys, NR, head_dim * NR, scores,
+                                kTileK, nullptr);
 }
 inline void tile_softmax(float* scores, float scale, float* m, float* l, float* alpha) {
   online_softmax_tile(scores, kTileQ, kTileK, scale * kLog2e, nullptr, 0, m, l, alpha);
 }
-inline void tile_pv(const float* probs, const float* v_cols, i64 head_dim, const float* alpha,
-                    float* o) {
+inline void tile_pv(const float* probs, const float* v_cols, i64 head_dim, const float* alpha, float* o) {
   const i64 Dp = padded_dim(head_dim);
-  gemm<AMode::rows, Acc::scale_add>(kTileQ, Dp, kTileK, probs, kTileK, v_cols, NR, kTileK * NR, o,
-                                    Dp, alpha);
+  gemm<AMode::rows, Acc::scale_add>(kTileQ, Dp, kTileK, probs, kTileK, v_cols, NR, kTileK * NR, o, Dp, alpha);
 }
 
 constexpr KernelSet make_kernel_set(const char* isa) {

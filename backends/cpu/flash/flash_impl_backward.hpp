@@ -18,10 +18,10 @@ namespace attnbench::cpu::flash::ATTNBENCH_FLASH_NS {
 
 struct BackwardLayout {
   i64 Dp = 0;
-  Packed q_rows, do_rows;           // A operands of S = Q K^T and dP = dO V^T
-  Packed k_keys, v_keys;            // their B operands
-  Packed q_cols, do_cols, k_cols;   // B operands of dK += dS^T Q, dV += P^T dO, dQ += dS K
-  float* delta = nullptr;           // rowsum(dO * O), [B, Hq, Sq]
+  Packed q_rows, do_rows;          // A operands of S = Q K^T and dP = dO V^T
+  Packed k_keys, v_keys;           // their B operands
+  Packed q_cols, do_cols, k_cols;  // B operands of dK += dS^T Q, dV += P^T dO, dQ += dS K
+  float* delta = nullptr;          // rowsum(dO * O), [B, Hq, Sq]
   Bump bump;
   i64 thread_floats = 0;
   float* threads_base = nullptr;
@@ -68,18 +68,17 @@ inline std::size_t backward_workspace(const Geometry& g, int threads) {
 
 // P and dS of one (query tile, key tile) pair for query head h:
 // p = exp(s * scale - lse) (masked), ds = scale * p * (dP - delta).
-inline void probs_and_dscores(const BackwardArgs& a, const BackwardLayout& L, i64 b, i64 h,
-                              i64 q0, i64 mq, i64 k0, i64 nk, bool full,
-                              const BackwardLayout::Scratch& s) {
+inline void probs_and_dscores(const BackwardArgs& a, const BackwardLayout& L, i64 b, i64 h, i64 q0, i64 mq,
+                              i64 k0, i64 nk, bool full, const BackwardLayout::Scratch& s) {
   const Geometry& g = a.geometry;
   const i64 D = g.head_dim, Sq = g.seqlen_q, Hq = g.heads_q;
   const i64 kvh = h / (Hq / g.heads_kv);
   const i64 nkp = round_up(nk, NR), nkw = round_up(nk, W);
   const float scale = static_cast<float>(g.softmax_scale), c = scale * kLog2e;
-  gemm<AMode::panels, Acc::set>(mq, nkp, D, L.q_rows.at(b, h) + q0 * D, MR,
-                                L.k_keys.at(b, kvh) + k0 * D, NR, D * NR, s.p, kTileK, nullptr);
-  gemm<AMode::panels, Acc::set>(mq, nkp, D, L.do_rows.at(b, h) + q0 * D, MR,
-                                L.v_keys.at(b, kvh) + k0 * D, NR, D * NR, s.ds, kTileK, nullptr);
+  gemm<AMode::panels, Acc::set>(mq, nkp, D, L.q_rows.at(b, h) + q0 * D, MR, L.k_keys.at(b, kvh) + k0 * D, NR,
+                                D * NR, s.p, kTileK, nullptr);
+  gemm<AMode::panels, Acc::set>(mq, nkp, D, L.do_rows.at(b, h) + q0 * D, MR, L.v_keys.at(b, kvh) + k0 * D, NR,
+                                D * NR, s.ds, kTileK, nullptr);
   RowRanges ranges{};
   if (!full) ranges = a.mask.fetch(a.mask.context, a.mask.q_origin + q0, mq);
   const float* lse = a.lse + (b * Hq + h) * Sq + q0;
@@ -93,8 +92,7 @@ inline void probs_and_dscores(const BackwardArgs& a, const BackwardLayout& L, i6
       zero_floats(dsrow, nkw);
       continue;
     }
-    scale_mask_max(prow, nk, nkw, c, -lse[r] * kLog2e, full ? nullptr : &ranges, r,
-                   a.mask.k_origin + k0);
+    scale_mask_max(prow, nk, nkw, c, -lse[r] * kLog2e, full ? nullptr : &ranges, r, a.mask.k_origin + k0);
     const V dv = Simd::set1(delta[r]);
     for (i64 j = 0; j < nkw; j += W) {
       const V p = Simd::exp2(Simd::load(prow + j));
@@ -104,8 +102,8 @@ inline void probs_and_dscores(const BackwardArgs& a, const BackwardLayout& L, i6
   }
 }
 
-inline void backward_dkdv_item(const BackwardArgs& a, const BackwardLayout& L, i64 b, i64 kvh,
-                               i64 kt, const BackwardLayout::Scratch& s) {
+inline void backward_dkdv_item(const BackwardArgs& a, const BackwardLayout& L, i64 b, i64 kvh, i64 kt,
+                               const BackwardLayout::Scratch& s) {
   const Geometry& g = a.geometry;
   const TileMap& map = a.map;
   const i64 D = g.head_dim, Dp = L.Dp, Sq = g.seqlen_q, Sk = g.seqlen_k, Hkv = g.heads_kv;
@@ -120,10 +118,10 @@ inline void backward_dkdv_item(const BackwardArgs& a, const BackwardLayout& L, i
       const i64 q0 = qt * kTileQ, mq = imin(kTileQ, Sq - q0);
       probs_and_dscores(a, L, b, h, q0, mq, k0, nk, map.col_full[idx] != 0, s);
       // dV += P^T dO and dK += dS^T Q: the score tiles are read transposed.
-      gemm<AMode::cols, Acc::add>(nk, Dp, mq, s.p, kTileK, L.do_cols.at(b, h) + q0 * NR, NR,
-                                  Sq * NR, s.dv, Dp, nullptr);
-      gemm<AMode::cols, Acc::add>(nk, Dp, mq, s.ds, kTileK, L.q_cols.at(b, h) + q0 * NR, NR,
-                                  Sq * NR, s.dk, Dp, nullptr);
+      gemm<AMode::cols, Acc::add>(nk, Dp, mq, s.p, kTileK, L.do_cols.at(b, h) + q0 * NR, NR, Sq * NR, s.dv,
+                                  Dp, nullptr);
+      gemm<AMode::cols, Acc::add>(nk, Dp, mq, s.ds, kTileK, L.q_cols.at(b, h) + q0 * NR, NR, Sq * NR, s.dk,
+                                  Dp, nullptr);
     }
   }
   for (i64 j = 0; j < nk; ++j) {
@@ -148,8 +146,8 @@ inline void backward_dq_item(const BackwardArgs& a, const BackwardLayout& L, i64
     const i64 kt = map.cols[idx];
     const i64 k0 = kt * kTileK, nk = imin(kTileK, Sk - k0);
     probs_and_dscores(a, L, b, h, q0, mq, k0, nk, map.row_full[idx] != 0, s);
-    gemm<AMode::rows, Acc::add>(mq, Dp, nk, s.ds, kTileK, L.k_cols.at(b, kvh) + k0 * NR, NR,
-                                Sk * NR, s.dq, Dp, nullptr);
+    gemm<AMode::rows, Acc::add>(mq, Dp, nk, s.ds, kTileK, L.k_cols.at(b, kvh) + k0 * NR, NR, Sk * NR, s.dq,
+                                Dp, nullptr);
   }
   for (i64 r = 0; r < mq; ++r) {
     float* dq = a.dq + ((b * Sq + q0 + r) * Hq + h) * D;

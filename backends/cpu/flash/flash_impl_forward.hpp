@@ -80,16 +80,13 @@ inline void forward_item(const ForwardArgs& a, const ForwardLayout& L, i64 b, i6
     const bool full = map.row_full[idx] != 0;
     const i64 k0 = kt * kTileK, nk = imin(kTileK, Sk - k0);
     const i64 nkp = round_up(nk, NR);
-    gemm<AMode::panels, Acc::set>(mq, nkp, D, qa, MR, kb + k0 * D, NR, D * NR, s.s, kTileK,
-                                  nullptr);
+    gemm<AMode::panels, Acc::set>(mq, nkp, D, qa, MR, kb + k0 * D, NR, D * NR, s.s, kTileK, nullptr);
     if (!full && !have_ranges) {
       ranges = a.mask.fetch(a.mask.context, a.mask.q_origin + q0, mq);
       have_ranges = true;
     }
-    online_softmax_tile(s.s, mq, nk, c, full ? nullptr : &ranges, a.mask.k_origin + k0, s.m, s.l,
-                        s.alpha);
-    gemm<AMode::rows, Acc::scale_add>(mq, Dp, nk, s.s, kTileK, vb + k0 * NR, NR, Sk * NR, s.o, Dp,
-                                      s.alpha);
+    online_softmax_tile(s.s, mq, nk, c, full ? nullptr : &ranges, a.mask.k_origin + k0, s.m, s.l, s.alpha);
+    gemm<AMode::rows, Acc::scale_add>(mq, Dp, nk, s.s, kTileK, vb + k0 * NR, NR, Sk * NR, s.o, Dp, s.alpha);
   }
   for (i64 r = 0; r < mq; ++r) {
     float* out = a.o + ((b * Sq + q0 + r) * Hq + h) * D;

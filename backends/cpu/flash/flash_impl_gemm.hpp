@@ -15,7 +15,6 @@
 
 namespace attnbench::cpu::flash::ATTNBENCH_FLASH_NS {
 
-
 using i64 = std::int64_t;
 using V = Simd::V;
 
@@ -81,8 +80,8 @@ inline void micro(i64 K, const float* __restrict A, i64 lda, const float* __rest
 }
 
 template <int R, bool ACols, Acc mode>
-inline void micro_tail(i64 rows, i64 K, const float* A, i64 lda, const float* B, i64 ldb, float* C,
-                       i64 ldc, const float* row_scale) {
+inline void micro_tail(i64 rows, i64 K, const float* A, i64 lda, const float* B, i64 ldb, float* C, i64 ldc,
+                       const float* row_scale) {
   if constexpr (R > 0) {
     if (rows == R)
       micro<R, ACols, mode>(K, A, lda, B, ldb, C, ldc, row_scale);
@@ -100,8 +99,8 @@ enum class AMode { rows, cols, panels };
 // NR columns of B starts at B + j * b_step with rows ldb apart: packed key panels
 // have ldb = NR, b_step = K * NR; column panels ldb = NR, b_step = rows * NR.
 template <AMode amode, Acc mode>
-void gemm(i64 M, i64 N, i64 K, const float* A, i64 lda, const float* B, i64 ldb, i64 b_step,
-          float* C, i64 ldc, const float* row_scale) {
+void gemm(i64 M, i64 N, i64 K, const float* A, i64 lda, const float* B, i64 ldb, i64 b_step, float* C,
+          i64 ldc, const float* row_scale) {
   constexpr bool cols = amode != AMode::rows;
   if constexpr (amode == AMode::panels) lda = MR;
   for (i64 n = 0; n < N; n += NR) {
@@ -161,10 +160,9 @@ inline i64 row_panels_size(i64 S, i64 D) { return row_groups(S) * MR * D; }
 enum class Form { key_panels, column_panels, row_panels };
 
 // Packs src [B, S, H, D] into `form` for every (batch, head), in parallel.
-inline void pack(const float* src, i64 B, i64 S, i64 H, i64 D, Form form, const Packed& dst,
-                 int threads) {
+inline void pack(const float* src, i64 B, i64 S, i64 H, i64 D, Form form, const Packed& dst, int threads) {
   const i64 Dp = padded_dim(D);
-  const i64 units = form == Form::key_panels ? key_panels(S)
+  const i64 units = form == Form::key_panels   ? key_panels(S)
                     : form == Form::row_panels ? row_groups(S)
                                                : Dp / NR;
   const i64 total = B * H * units;

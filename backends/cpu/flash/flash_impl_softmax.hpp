@@ -37,8 +37,8 @@ inline void mask_row(float* row, const RowRanges& rr, i64 r, i64 k0, i64 nk) {
 
 // Scores -> exp2 domain: row[j] = row[j] * c + shift for j < nkw, then masked
 // entries and the padding j in [nk, nkw) become -inf. Returns the row maximum.
-inline float scale_mask_max(float* row, i64 nk, i64 nkw, float c, float shift, const RowRanges* rr,
-                            i64 r, i64 k0) {
+inline float scale_mask_max(float* row, i64 nk, i64 nkw, float c, float shift, const RowRanges* rr, i64 r,
+                            i64 k0) {
   const V cv = Simd::set1(c), sv = Simd::set1(shift);
   if (rr == nullptr && nk == nkw) {
     V mx = Simd::set1(kNegInf);
@@ -74,8 +74,8 @@ inline void zero_floats(float* p, i64 n) { memset(p, 0, static_cast<size_t>(n) *
 // The online-softmax step of one score tile (rows kTileK apart, already Q K^T):
 // scores become P = 2^(s*c - m_new), alpha = 2^(m_old - m_new) rescales the
 // output rows, l accumulates the row sums. rr == nullptr: no masked entry.
-inline void online_softmax_tile(float* scores, i64 mq, i64 nk, float c, const RowRanges* rr,
-                                i64 k0_global, float* m, float* l, float* alpha) {
+inline void online_softmax_tile(float* scores, i64 mq, i64 nk, float c, const RowRanges* rr, i64 k0_global,
+                                float* m, float* l, float* alpha) {
   const i64 nkw = round_up(nk, W);
   for (i64 r = 0; r < mq; ++r) {
     float* row = scores + r * kTileK;

@@ -78,11 +78,10 @@ struct KernelSet {
   // S = Q K^T (Q as row panels [tile_q/MR][D][MR], K as key panels [tile_k/NR][D][NR]);
   // the online-softmax step on S (m, l, alpha: tile_q floats each);
   // O = diag(alpha) O + P V (V as column panels [Dp/NR][tile_k][NR], O tile_q x Dp).
-  void (*tile_scores)(const float* q_rows, const float* k_keys, std::int64_t head_dim,
-                      float* scores);
+  void (*tile_scores)(const float* q_rows, const float* k_keys, std::int64_t head_dim, float* scores);
   void (*tile_softmax)(float* scores, float softmax_scale, float* m, float* l, float* alpha);
-  void (*tile_pv)(const float* probs, const float* v_cols, std::int64_t head_dim,
-                  const float* alpha, float* o);
+  void (*tile_pv)(const float* probs, const float* v_cols, std::int64_t head_dim, const float* alpha,
+                  float* o);
 };
 
 const KernelSet& kernels_generic();

@@ -49,8 +49,7 @@ struct Simd {
     p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(2.4022650695910071e-01f));
     p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(6.9314718055994531e-01f));
     p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(1.0f));
-    const __m256i e = _mm256_slli_epi32(
-        _mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+    const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
     return _mm256_andnot_ps(dead, _mm256_mul_ps(p, _mm256_castsi256_ps(e)));
   }
 };

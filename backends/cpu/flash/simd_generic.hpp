@@ -26,8 +26,8 @@ struct Simd {
   static V sub(V a, V b) { return {{a.x[0] - b.x[0], a.x[1] - b.x[1], a.x[2] - b.x[2], a.x[3] - b.x[3]}}; }
   static V mul(V a, V b) { return {{a.x[0] * b.x[0], a.x[1] * b.x[1], a.x[2] * b.x[2], a.x[3] * b.x[3]}}; }
   static V fma(V a, V b, V c) {
-    return {{fmaf(a.x[0], b.x[0], c.x[0]), fmaf(a.x[1], b.x[1], c.x[1]),
-             fmaf(a.x[2], b.x[2], c.x[2]), fmaf(a.x[3], b.x[3], c.x[3])}};
+    return {{fmaf(a.x[0], b.x[0], c.x[0]), fmaf(a.x[1], b.x[1], c.x[1]), fmaf(a.x[2], b.x[2], c.x[2]),
+             fmaf(a.x[3], b.x[3], c.x[3])}};
   }
   static V max(V a, V b) {
     V r;

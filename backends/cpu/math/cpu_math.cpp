@@ -44,19 +44,16 @@ class MathExecution final : public Execution {
   void run() override {
     if (pass_has_forward(p_.pass)) forward();
     if (pass_has_backward(p_.pass))
-      math::backward(p_, in_.q.data(), in_.k.data(), in_.v.data(), probs_.data(),
-                     in_.dout.data(), dprobs_.data(), dq_.data(), dk_.data(), dv_.data(),
-                     threads_);
+      math::backward(p_, in_.q.data(), in_.k.data(), in_.v.data(), probs_.data(), in_.dout.data(),
+                     dprobs_.data(), dq_.data(), dk_.data(), dv_.data(), threads_);
   }
 
-  void fetch_outputs(Outputs& out) override {
-    copy_host_outputs(p_.pass, o_, lse_, dq_, dk_, dv_, out);
-  }
+  void fetch_outputs(Outputs& out) override { copy_host_outputs(p_.pass, o_, lse_, dq_, dk_, dv_, out); }
 
  private:
   void forward() {
-    math::forward(p_, in_.q.data(), in_.k.data(), in_.v.data(), mask_.data(), probs_.data(),
-                  o_.data(), lse_.data(), threads_);
+    math::forward(p_, in_.q.data(), in_.k.data(), in_.v.data(), mask_.data(), probs_.data(), o_.data(),
+                  lse_.data(), threads_);
   }
 
   Problem p_;

@@ -1,4 +1,5 @@
-// cpu.math arithmetic: GEMMs by cblas_sgemm (split by rows over OpenMP threads), the elementwise ops as full passes.
+// cpu.math arithmetic: GEMMs by cblas_sgemm (split by rows over OpenMP threads), the elementwise ops as full
+// passes.
 #include "backends/cpu/math/math_attention.hpp"
 
 #include <cblas.h>
@@ -20,8 +21,8 @@ constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 // C[M x N] = alpha op(A) op(B) + beta C with the M rows split over the OpenMP
 // threads, each calling single-threaded sgemm: OpenBLAS's own thread pool would
 // otherwise spin against the OpenMP threads of the elementwise passes.
-void parallel_sgemm(bool trans_a, bool trans_b, i64 M, i64 N, i64 K, float alpha, const float* A,
-                    i64 lda, const float* B, i64 ldb, float beta, float* C, i64 ldc, int threads) {
+void parallel_sgemm(bool trans_a, bool trans_b, i64 M, i64 N, i64 K, float alpha, const float* A, i64 lda,
+                    const float* B, i64 ldb, float beta, float* C, i64 ldc, int threads) {
   if (M <= 0 || N <= 0) return;
 #pragma omp parallel num_threads(threads)
   {
@@ -32,11 +33,10 @@ void parallel_sgemm(bool trans_a, bool trans_b, i64 M, i64 N, i64 K, float alpha
         for (i64 i = m0; i < m1; ++i)
           for (i64 j = 0; j < N; ++j) C[i * ldc + j] = beta == 0.0f ? 0.0f : beta * C[i * ldc + j];
       } else {
-        cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
-                    trans_b ? CblasTrans : CblasNoTrans, static_cast<int>(m1 - m0),
-                    static_cast<int>(N), static_cast<int>(K), alpha,
-                    trans_a ? A + m0 : A + m0 * lda, static_cast<int>(lda), B,
-                    static_cast<int>(ldb), beta, C + m0 * ldc, static_cast<int>(ldc));
+        cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
+                    static_cast<int>(m1 - m0), static_cast<int>(N), static_cast<int>(K), alpha,
+                    trans_a ? A + m0 : A + m0 * lda, static_cast<int>(lda), B, static_cast<int>(ldb), beta,
+                    C + m0 * ldc, static_cast<int>(ldc));
       }
     }
   }
@@ -44,16 +44,16 @@ void parallel_sgemm(bool trans_a, bool trans_b, i64 M, i64 N, i64 K, float alpha
 
 // scores[b, h] = alpha * X[b, :, h] Y[b, :, h / group]^T for every (batch, query head):
 // Q K^T * scale in the forward, dO V^T in the backward.
-void scores_of_every_head(const Problem& p, float alpha, const float* x, const float* y,
-                          float* scores, int threads) {
+void scores_of_every_head(const Problem& p, float alpha, const float* x, const float* y, float* scores,
+                          int threads) {
   const auto& s = p.shape;
   const i64 Hq = s.heads_q, Hkv = s.heads_kv, Sq = s.seqlen_q, Sk = s.seqlen_k;
   const i64 D = s.head_dim, group = s.group();
   for (i64 b = 0; b < s.batch; ++b)
     for (i64 h = 0; h < Hq; ++h)
       parallel_sgemm(false, true, Sq, Sk, D, alpha, x + b * Sq * Hq * D + h * D, Hq * D,
-                     y + b * Sk * Hkv * D + (h / group) * D, Hkv * D, 0.0f,
-                     scores + (b * Hq + h) * Sq * Sk, Sk, threads);
+                     y + b * Sk * Hkv * D + (h / group) * D, Hkv * D, 0.0f, scores + (b * Hq + h) * Sq * Sk,
+                     Sk, threads);
 }
 
 }  // namespace
@@ -129,8 +129,8 @@ void forward(const Problem& p, const float* q, const float* k, const float* v, c
   for (i64 b = 0; b < B; ++b)
     for (i64 h = 0; h < Hq; ++h)
       parallel_sgemm(false, false, Sq, D, Sk, 1.0f, probs + (b * Hq + h) * Sq * Sk, Sk,
-                     v + b * Sk * Hkv * D + (h / group) * D, Hkv * D, 0.0f,
-                     o + b * Sq * Hq * D + h * D, Hq * D, threads);
+                     v + b * Sk * Hkv * D + (h / group) * D, Hkv * D, 0.0f, o + b * Sq * Hq * D + h * D,
+                     Hq * D, threads);
 }
 
 void backward(const Problem& p, const float* q, const float* k, const float* v, const float* probs,
@@ -161,12 +161,12 @@ void backward(const Problem& p, const float* q, const float* k, const float* v, 
       const float* ds = dprobs + (b * Hq + h) * Sq * Sk;
       const float* pr = probs + (b * Hq + h) * Sq * Sk;
       const float beta = h % group == 0 ? 0.0f : 1.0f;
-      parallel_sgemm(false, false, Sq, D, Sk, 1.0f, ds, Sk, k + off_k, Hkv * D, 0.0f, dq + off_q,
-                     Hq * D, threads);
-      parallel_sgemm(true, false, Sk, D, Sq, 1.0f, ds, Sk, q + off_q, Hq * D, beta, dk + off_k,
-                     Hkv * D, threads);
-      parallel_sgemm(true, false, Sk, D, Sq, 1.0f, pr, Sk, dout + off_q, Hq * D, beta,
-                     dv + off_k, Hkv * D, threads);
+      parallel_sgemm(false, false, Sq, D, Sk, 1.0f, ds, Sk, k + off_k, Hkv * D, 0.0f, dq + off_q, Hq * D,
+                     threads);
+      parallel_sgemm(true, false, Sk, D, Sq, 1.0f, ds, Sk, q + off_q, Hq * D, beta, dk + off_k, Hkv * D,
+                     threads);
+      parallel_sgemm(true, false, Sk, D, Sq, 1.0f, pr, Sk, dout + off_q, Hq * D, beta, dv + off_k, Hkv * D,
+                     threads);
     }
   }
 }

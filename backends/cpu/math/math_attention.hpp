@@ -1,4 +1,5 @@
-// cpu.math arithmetic, as PyTorch's math SDPA does it: the scores of every (batch, head) in memory, one pass per op.
+// cpu.math arithmetic, as PyTorch's math SDPA does it: the scores of every (batch, head) in memory, one pass
+// per op.
 #pragma once
 
 #include <cstddef>
@@ -16,8 +17,8 @@ void build_additive_mask(const Problem&, float* mask, int threads);
 
 // Forward: attn = Q K^T * scale; attn += mask; P = safe_softmax(attn); O = P V.
 // o [B,Sq,Hq,D], lse [B,Hq,Sq]; probs keeps P (autograd saves it for the backward).
-void forward(const Problem&, const float* q, const float* k, const float* v, const float* mask,
-             float* probs, float* o, float* lse, int threads);
+void forward(const Problem&, const float* q, const float* k, const float* v, const float* mask, float* probs,
+             float* o, float* lse, int threads);
 
 // Backward as autograd runs it from the saved P: dP = dO V^T, dS = P (dP - rowsum(dP P)) * scale,
 // dQ = dS K, dK = dS^T Q, dV = P^T dO (summed over the query heads of a KV group).

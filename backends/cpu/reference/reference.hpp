@@ -11,9 +11,8 @@ void reference_forward(const Problem&, const float* q, const float* k, const flo
                        double* lse);
 
 // Backward in float64 given the forward's o and lse: dq [B,Sq,Hq,D], dk/dv [B,Sk,Hkv,D].
-void reference_backward(const Problem&, const float* q, const float* k, const float* v,
-                        const double* o, const double* lse, const float* dout, double* dq,
-                        double* dk, double* dv);
+void reference_backward(const Problem&, const float* q, const float* k, const float* v, const double* o,
+                        const double* lse, const float* dout, double* dq, double* dk, double* dv);
 
 // The same arithmetic on a chunk pair under the global mask (CP strategies on CPU ranks).
 class ReferenceChunkKernel final : public ChunkKernel {
@@ -21,8 +20,7 @@ class ReferenceChunkKernel final : public ChunkKernel {
   void forward(const ChunkTask&, const float* q, const float* k, const float* v, float* o,
                float* lse) const override;
   void backward(const ChunkTask&, const float* q, const float* k, const float* v, const float* o,
-                const float* lse, const float* dout, float* dq, float* dk,
-                float* dv) const override;
+                const float* lse, const float* dout, float* dq, float* dk, float* dv) const override;
 };
 
 }  // namespace attnbench::cpu

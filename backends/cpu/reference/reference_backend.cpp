@@ -28,14 +28,10 @@ class ReferenceExecution final : public Execution {
                          in_.dout.data(), dq_.data(), dk_.data(), dv_.data());
   }
 
-  void fetch_outputs(Outputs& out) override {
-    copy_host_outputs(p_.pass, o_, lse_, dq_, dk_, dv_, out);
-  }
+  void fetch_outputs(Outputs& out) override { copy_host_outputs(p_.pass, o_, lse_, dq_, dk_, dv_, out); }
 
  private:
-  void forward() {
-    reference_forward(p_, in_.q.data(), in_.k.data(), in_.v.data(), o_.data(), lse_.data());
-  }
+  void forward() { reference_forward(p_, in_.q.data(), in_.k.data(), in_.v.data(), o_.data(), lse_.data()); }
 
   Problem p_;
   const Inputs& in_;

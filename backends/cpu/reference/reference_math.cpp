@@ -14,8 +14,8 @@ namespace {
 constexpr double neg_inf = -std::numeric_limits<double>::infinity();
 
 // Row-major [B, n, H, D] element offset.
-inline std::int64_t at(std::int64_t b, std::int64_t s, std::int64_t h, std::int64_t n,
-                       std::int64_t heads, std::int64_t d) {
+inline std::int64_t at(std::int64_t b, std::int64_t s, std::int64_t h, std::int64_t n, std::int64_t heads,
+                       std::int64_t d) {
   return ((b * n + s) * heads + h) * d;
 }
 
@@ -33,8 +33,7 @@ void local_keys(const Mask& mask, std::int64_t q, std::int64_t k_begin, std::int
 }
 
 template <class Out>
-void forward_impl(const ChunkTask& t, const float* q, const float* k, const float* v, Out* o,
-                  Out* lse) {
+void forward_impl(const ChunkTask& t, const float* q, const float* k, const float* v, Out* o, Out* lse) {
   const std::int64_t D = t.head_dim, Hq = t.heads_q, Hkv = t.heads_kv, group = Hq / Hkv;
   const std::int64_t total = t.batch * Hq * t.nq;
 #pragma omp parallel
@@ -159,20 +158,19 @@ void reference_forward(const Problem& p, const float* q, const float* k, const f
   forward_impl(whole(p), q, k, v, o, lse);
 }
 
-void reference_backward(const Problem& p, const float* q, const float* k, const float* v,
-                        const double* o, const double* lse, const float* dout, double* dq,
-                        double* dk, double* dv) {
+void reference_backward(const Problem& p, const float* q, const float* k, const float* v, const double* o,
+                        const double* lse, const float* dout, double* dq, double* dk, double* dv) {
   backward_impl(whole(p), q, k, v, o, lse, dout, dq, dk, dv);
 }
 
-void ReferenceChunkKernel::forward(const ChunkTask& t, const float* q, const float* k,
-                                   const float* v, float* o, float* lse) const {
+void ReferenceChunkKernel::forward(const ChunkTask& t, const float* q, const float* k, const float* v,
+                                   float* o, float* lse) const {
   forward_impl(t, q, k, v, o, lse);
 }
 
-void ReferenceChunkKernel::backward(const ChunkTask& t, const float* q, const float* k,
-                                    const float* v, const float* o, const float* lse,
-                                    const float* dout, float* dq, float* dk, float* dv) const {
+void ReferenceChunkKernel::backward(const ChunkTask& t, const float* q, const float* k, const float* v,
+                                    const float* o, const float* lse, const float* dout, float* dq, float* dk,
+                                    float* dv) const {
   backward_impl(t, q, k, v, o, lse, dout, dq, dk, dv);
 }
 

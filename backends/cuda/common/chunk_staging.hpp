@@ -64,7 +64,6 @@ class ChunkStaging {
   std::array<Slot, kSlots> slots_{};
 };
 
-
 // Base of the CUDA chunk kernels: one ChunkStaging per kernel, created on first
 // use (backends are registered before any CUDA call may be made), and a lock
 // that serialises calls (ChunkKernel's methods are const and share the staging).

@@ -32,12 +32,12 @@ Detection detect() {
   cudaError_t err = cudaGetDeviceCount(&count);
   if (err != cudaSuccess) {
     cudaGetLastError();  // clear the sticky error of a failed query
-    return {false, std::string(kNoDeviceReason) + " (cudaGetDeviceCount: " +
-                       cudaGetErrorString(err) + ")"};
+    return {false, std::string(kNoDeviceReason) + " (cudaGetDeviceCount: " + cudaGetErrorString(err) + ")"};
   }
   if (count == 0) return {false, kNoDeviceReason};
   std::string bad;
-  const int device = choose_device(std::getenv("ATTNBENCH_CUDA_DEVICE"), local_rank_from_environment(), count, &bad);
+  const int device =
+      choose_device(std::getenv("ATTNBENCH_CUDA_DEVICE"), local_rank_from_environment(), count, &bad);
   if (device < 0) return {false, std::string(kNoDeviceReason) + " (" + bad + ")"};
   err = cudaSetDevice(device);
   if (err != cudaSuccess) {
@@ -92,8 +92,7 @@ std::vector<std::pair<std::string, std::string>> cuda_device_properties() {
   if (cudaGetDeviceProperties(&prop, selected_device()) != cudaSuccess) return out;
   out.emplace_back("gpu_index", std::to_string(selected_device()));
   out.emplace_back("gpu_model", prop.name);
-  out.emplace_back("gpu_compute_capability",
-                   std::to_string(prop.major) + "." + std::to_string(prop.minor));
+  out.emplace_back("gpu_compute_capability", std::to_string(prop.major) + "." + std::to_string(prop.minor));
   out.emplace_back("gpu_sm_count", std::to_string(prop.multiProcessorCount));
   out.emplace_back("gpu_memory_bytes", std::to_string(prop.totalGlobalMem));
   out.emplace_back("gpu_l2_bytes", std::to_string(prop.l2CacheSize));

@@ -97,9 +97,8 @@ CudnnMaskMapping map_mask(const Mask& m) {
   return from_name(m);
 }
 
-std::vector<std::int64_t> ragged_offsets(const CudnnMaskArgs& a, std::int64_t batch,
-                                         std::int64_t seqlen, std::int64_t heads,
-                                         std::int64_t head_dim) {
+std::vector<std::int64_t> ragged_offsets(const CudnnMaskArgs& a, std::int64_t batch, std::int64_t seqlen,
+                                         std::int64_t heads, std::int64_t head_dim) {
   std::vector<std::int64_t> out;
   out.reserve(static_cast<std::size_t>(cudnn_batch(a, batch) + 1));
   const std::int64_t row = heads * head_dim;

@@ -1,4 +1,5 @@
-// Which masks cuDNN's fused SDPA expresses natively, and the arguments that express them (host-side, no cuDNN).
+// Which masks cuDNN's fused SDPA expresses natively, and the arguments that express them (host-side, no
+// cuDNN).
 #pragma once
 
 #include <cstdint>
@@ -39,15 +40,12 @@ struct CudnnMaskMapping {
 CudnnMaskMapping map_mask(const Mask&);
 
 // cuDNN batch entries of a case: batch × segments.
-inline std::int64_t cudnn_batch(const CudnnMaskArgs& a, std::int64_t batch) {
-  return batch * a.segments();
-}
+inline std::int64_t cudnn_batch(const CudnnMaskArgs& a, std::int64_t batch) { return batch * a.segments(); }
 
 // Ragged offsets (in elements) of the packed [B, S, H, D] tensor for each cuDNN
 // batch entry, plus the total at the end: (b * S + start_i) * H * D.
-std::vector<std::int64_t> ragged_offsets(const CudnnMaskArgs&, std::int64_t batch,
-                                         std::int64_t seqlen, std::int64_t heads,
-                                         std::int64_t head_dim);
+std::vector<std::int64_t> ragged_offsets(const CudnnMaskArgs&, std::int64_t batch, std::int64_t seqlen,
+                                         std::int64_t heads, std::int64_t head_dim);
 
 // Sequence length of each cuDNN batch entry (the segment lengths, repeated per batch).
 std::vector<std::int32_t> ragged_seq_lens(const CudnnMaskArgs&, std::int64_t batch);
@@ -58,7 +56,6 @@ std::vector<float> stats_to_lse(const CudnnMaskArgs&, std::int64_t batch, std::i
                                 std::int64_t seqlen, const std::vector<float>& stats);
 
 // Number of fp32 statistics cuDNN writes: B' × H × (max segment or Sq).
-std::int64_t stats_elems(const CudnnMaskArgs&, std::int64_t batch, std::int64_t heads,
-                         std::int64_t seqlen_q);
+std::int64_t stats_elems(const CudnnMaskArgs&, std::int64_t batch, std::int64_t heads, std::int64_t seqlen_q);
 
 }  // namespace attnbench::cuda::cudnn_sdpa

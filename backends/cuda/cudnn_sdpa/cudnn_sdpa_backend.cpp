@@ -26,9 +26,26 @@ using TensorPtr = std::shared_ptr<fe::graph::Tensor_attributes>;
 
 // Tensor uids of the variant packs.
 enum Uid : std::int64_t {
-  kQ = 1, kK, kV, kO, kStats, kSeqQ, kSeqKV, kDO, kDQ, kDK, kDV,
+  kQ = 1,
+  kK,
+  kV,
+  kO,
+  kStats,
+  kSeqQ,
+  kSeqKV,
+  kDO,
+  kDQ,
+  kDK,
+  kDV,
   // Ragged offsets, one tensor per data tensor (bound to the q- or kv-side offsets).
-  kQOff = 101, kKOff, kVOff, kOOff, kDOOff, kDQOff, kDKOff, kDVOff,
+  kQOff = 101,
+  kKOff,
+  kVOff,
+  kOOff,
+  kDOOff,
+  kDQOff,
+  kDKOff,
+  kDVOff,
 };
 
 cudnnHandle_t cudnn_handle() {
@@ -100,9 +117,7 @@ class GraphBuilder {
     return {seq * heads * k_.head_dim, k_.head_dim, heads * k_.head_dim, 1};
   }
   std::vector<std::int64_t> stats_dim() const { return {k_.batch, k_.heads_q, k_.seqlen_q, 1}; }
-  std::vector<std::int64_t> stats_stride() const {
-    return {k_.heads_q * k_.seqlen_q, k_.seqlen_q, 1, 1};
-  }
+  std::vector<std::int64_t> stats_stride() const { return {k_.heads_q * k_.seqlen_q, k_.seqlen_q, 1, 1}; }
   TensorPtr index_tensor(const char* name, std::int64_t uid, std::int64_t n, fe::DataType_t type) {
     return g_->tensor(fe::graph::Tensor_attributes()
                           .set_name(name)
@@ -149,7 +164,8 @@ std::shared_ptr<fe::graph::Graph> make_forward_graph(const PlanKey& k) {
   auto q = b.q_side("Q", kQ, kQOff);
   auto kk = b.kv_side("K", kK, kKOff);
   auto v = b.kv_side("V", kV, kVOff);
-  auto opts = fe::graph::SDPA_attributes().set_name("sdpa_forward").set_generate_stats(true).set_attn_scale(k.scale);
+  auto opts =
+      fe::graph::SDPA_attributes().set_name("sdpa_forward").set_generate_stats(true).set_attn_scale(k.scale);
   set_band(opts, k);
   if (auto [sq, skv] = b.seq_lens(); sq) opts.set_padding_mask(true).set_seq_len_q(sq).set_seq_len_kv(skv);
   auto [o, stats] = b.graph().sdpa(q, kk, v, opts);
@@ -177,9 +193,7 @@ std::shared_ptr<fe::graph::Graph> make_backward_graph(const PlanKey& k) {
 }
 
 std::string build(fe::graph::Graph& g, std::int64_t& workspace) {
-  auto fail = [](const char* step, fe::error_t e) {
-    return std::string(step) + ": " + e.get_message();
-  };
+  auto fail = [](const char* step, fe::error_t e) { return std::string(step) + ": " + e.get_message(); };
   if (auto e = g.validate(); e.is_bad()) return fail("validate", e);
   if (auto e = g.build_operation_graph(cudnn_handle()); e.is_bad()) return fail("build_operation_graph", e);
   if (auto e = g.create_execution_plans({fe::HeurMode_t::A, fe::HeurMode_t::FALLBACK}); e.is_bad())
@@ -223,7 +237,8 @@ class SdpaExecution final : public CudaExecution {
     k_ = DeviceTensor(p.dtype, kvn, mt);
     v_ = DeviceTensor(p.dtype, kvn, mt);
     o_ = DeviceTensor(p.dtype, qn, mt);
-    stats_ = DeviceBuffer<float>(static_cast<std::size_t>(cudnn_sdpa::stats_elems(args_, s.batch, s.heads_q, s.seqlen_q)), mt);
+    stats_ = DeviceBuffer<float>(
+        static_cast<std::size_t>(cudnn_sdpa::stats_elems(args_, s.batch, s.heads_q, s.seqlen_q)), mt);
     q_.upload(in.q);
     k_.upload(in.k);
     v_.upload(in.v);
@@ -235,8 +250,10 @@ class SdpaExecution final : public CudaExecution {
       do_.upload(in.dout);
     }
     if (args_.ragged()) {
-      q_off_ = upload_vector(cudnn_sdpa::ragged_offsets(args_, s.batch, s.seqlen_q, s.heads_q, s.head_dim), mt);
-      kv_off_ = upload_vector(cudnn_sdpa::ragged_offsets(args_, s.batch, s.seqlen_k, s.heads_kv, s.head_dim), mt);
+      q_off_ =
+          upload_vector(cudnn_sdpa::ragged_offsets(args_, s.batch, s.seqlen_q, s.heads_q, s.head_dim), mt);
+      kv_off_ =
+          upload_vector(cudnn_sdpa::ragged_offsets(args_, s.batch, s.seqlen_k, s.heads_kv, s.head_dim), mt);
       seq_lens_ = upload_vector(cudnn_sdpa::ragged_seq_lens(args_, s.batch), mt);
       // Rows past a segment's end are never written: zero them once so that outputs are defined.
       o_.zero(stream());
@@ -293,9 +310,9 @@ class SdpaExecution final : public CudaExecution {
   void fill_packs() {
     fwd_pack_ = {{kQ, q_.data()}, {kK, k_.data()}, {kV, v_.data()}, {kO, o_.data()}, {kStats, stats_.data()}};
     if (pass_has_backward(p_.pass)) {
-      bwd_pack_ = {{kQ, q_.data()},   {kK, k_.data()},   {kV, v_.data()},   {kO, o_.data()},
-                   {kDO, do_.data()}, {kStats, stats_.data()}, {kDQ, dq_.data()}, {kDK, dk_.data()},
-                   {kDV, dv_.data()}};
+      bwd_pack_ = {{kQ, q_.data()},   {kK, k_.data()},   {kV, v_.data()},
+                   {kO, o_.data()},   {kDO, do_.data()}, {kStats, stats_.data()},
+                   {kDQ, dq_.data()}, {kDK, dk_.data()}, {kDV, dv_.data()}};
     }
     if (!args_.ragged()) return;
     for (auto* pack : {&fwd_pack_, &bwd_pack_}) {
@@ -357,7 +374,8 @@ Support CudnnSdpaBackend::supports(const Problem& p) const {
     if (backward && !pass_has_backward(p.pass)) continue;
     const PlanKey key = cudnn_sdpa::make_plan_key(p, m.args, backward);
     auto g = graph_for(key);
-    if (!g->error.empty()) return Support::no("cudnn.sdpa: cuDNN rejects " + key.to_string() + ": " + g->error);
+    if (!g->error.empty())
+      return Support::no("cudnn.sdpa: cuDNN rejects " + key.to_string() + ": " + g->error);
   }
   return Support::yes();
 }

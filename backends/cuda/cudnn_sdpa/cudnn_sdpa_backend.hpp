@@ -1,4 +1,5 @@
-// cudnn.sdpa: cuDNN's fused flash attention (forward with LSE, backward) through the cuDNN frontend graph API.
+// cudnn.sdpa: cuDNN's fused flash attention (forward with LSE, backward) through the cuDNN frontend graph
+// API.
 #pragma once
 
 #include "attnbench/backend.hpp"

@@ -22,10 +22,10 @@ void* nvrtc_symbol(const char* name) {
 }  // namespace
 
 // Each forwarder takes its type from nvrtc.h, so a signature mismatch does not compile.
-#define ATTNBENCH_NVRTC_FORWARD(name, params, args)                                   \
-  extern "C" nvrtcResult name params {                                              \
-    auto* f = reinterpret_cast<decltype(&name)>(nvrtc_symbol(#name));               \
-    return f != nullptr ? f args : NVRTC_ERROR_INTERNAL_ERROR;                      \
+#define ATTNBENCH_NVRTC_FORWARD(name, params, args)                   \
+  extern "C" nvrtcResult name params {                                \
+    auto* f = reinterpret_cast<decltype(&name)>(nvrtc_symbol(#name)); \
+    return f != nullptr ? f args : NVRTC_ERROR_INTERNAL_ERROR;        \
   }
 
 ATTNBENCH_NVRTC_FORWARD(nvrtcCreateProgram,

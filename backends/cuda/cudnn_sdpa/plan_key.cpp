@@ -10,11 +10,10 @@ namespace attnbench::cuda::cudnn_sdpa {
 std::string PlanKey::to_string() const {
   char scale_text[32];
   std::snprintf(scale_text, sizeof scale_text, "%.9g", static_cast<double>(scale));
-  return std::string(backward ? "bwd" : "fwd") + " " + std::string(attnbench::to_string(dtype)) +
-         " b" + std::to_string(batch) + " hq" + std::to_string(heads_q) + " hkv" +
-         std::to_string(heads_kv) + " sq" + std::to_string(seqlen_q) + " sk" +
-         std::to_string(seqlen_k) + " d" + std::to_string(head_dim) + " s" + scale_text + " l" +
-         std::to_string(left_bound) + " r" + std::to_string(right_bound) +
+  return std::string(backward ? "bwd" : "fwd") + " " + std::string(attnbench::to_string(dtype)) + " b" +
+         std::to_string(batch) + " hq" + std::to_string(heads_q) + " hkv" + std::to_string(heads_kv) + " sq" +
+         std::to_string(seqlen_q) + " sk" + std::to_string(seqlen_k) + " d" + std::to_string(head_dim) +
+         " s" + scale_text + " l" + std::to_string(left_bound) + " r" + std::to_string(right_bound) +
          (bottom_right ? " br" : " tl") + (ragged ? " ragged" : " dense");
 }
 

@@ -1,4 +1,5 @@
-// The cuda.flash backward kernels: rowsum(dO∘O) pre-pass, FA2-style main kernel over key tiles, dQ conversion.
+// The cuda.flash backward kernels: rowsum(dO∘O) pre-pass, FA2-style main kernel over key tiles, dQ
+// conversion.
 #pragma once
 
 #include <algorithm>
@@ -54,8 +55,7 @@ constexpr int backward_smem_bytes() {
 // query heads of the GQA group and all query tiles of the key-major schedule,
 // so they need no atomics; dQ goes through fp32 atomics into dq_accum.
 template <class T, int D>
-__global__ void __launch_bounds__(BackwardTile::threads)
-    flash_backward_kernel(const BackwardArgs args) {
+__global__ void __launch_bounds__(BackwardTile::threads) flash_backward_kernel(const BackwardArgs args) {
   constexpr int BQ = BackwardTile::block_q, BK = BackwardTile::block_k, NT = BackwardTile::threads;
   constexpr int kWords = BQ / 32;
   extern __shared__ __align__(128) unsigned char smem[];
@@ -148,13 +148,12 @@ __global__ void __launch_bounds__(BackwardTile::threads)
             st[j][2 * r + c] = allowed ? p : 0.0f;
           }
 
-      // dV += P^T dO
+          // dV += P^T dO
 #pragma unroll
       for (int kk = 0; kk < BQ / 16; ++kk) {
-        const std::uint32_t pa[4] = {pack2<T>(st[2 * kk][0], st[2 * kk][1]),
-                                     pack2<T>(st[2 * kk][2], st[2 * kk][3]),
-                                     pack2<T>(st[2 * kk + 1][0], st[2 * kk + 1][1]),
-                                     pack2<T>(st[2 * kk + 1][2], st[2 * kk + 1][3])};
+        const std::uint32_t pa[4] = {
+            pack2<T>(st[2 * kk][0], st[2 * kk][1]), pack2<T>(st[2 * kk][2], st[2 * kk][3]),
+            pack2<T>(st[2 * kk + 1][0], st[2 * kk + 1][1]), pack2<T>(st[2 * kk + 1][2], st[2 * kk + 1][3])};
 #pragma unroll
         for (int dp = 0; dp < D / 16; ++dp) {
           std::uint32_t ob[4];
@@ -192,7 +191,7 @@ __global__ void __launch_bounds__(BackwardTile::threads)
             dpt[j][2 * r + c] = st[j][2 * r + c] * (dpt[j][2 * r + c] - s_delta[col]) * args.scale;
           }
 
-      // dK += dS^T Q, and dS^T to shared memory for the dQ product.
+          // dK += dS^T Q, and dS^T to shared memory for the dQ product.
 #pragma unroll
       for (int kk = 0; kk < BQ / 16; ++kk) {
         const std::uint32_t da[4] = {pack2<T>(dpt[2 * kk][0], dpt[2 * kk][1]),
@@ -243,7 +242,8 @@ __global__ void __launch_bounds__(BackwardTile::threads)
             if (!dq_valid[r]) continue;
             const int col = dp * 16 + n * 8 + 2 * t;
 #if __CUDA_ARCH__ >= 900
-            atomicAdd(reinterpret_cast<float2*>(dq_row[r] + col), make_float2(acc[n][2 * r], acc[n][2 * r + 1]));
+            atomicAdd(reinterpret_cast<float2*>(dq_row[r] + col),
+                      make_float2(acc[n][2 * r], acc[n][2 * r + 1]));
 #else
             atomicAdd(dq_row[r] + col, acc[n][2 * r]);
             atomicAdd(dq_row[r] + col + 1, acc[n][2 * r + 1]);
@@ -272,7 +272,8 @@ __global__ void __launch_bounds__(BackwardTile::threads)
 
 inline void check_launch(const char* what) {
   const cudaError_t err = cudaGetLastError();
-  if (err != cudaSuccess) throw std::runtime_error(std::string("cuda.flash ") + what + ": " + cudaGetErrorString(err));
+  if (err != cudaSuccess)
+    throw std::runtime_error(std::string("cuda.flash ") + what + ": " + cudaGetErrorString(err));
 }
 
 template <class T, int D>
@@ -302,7 +303,8 @@ void launch_backward_typed(const BackwardArgs& args, cudaStream_t stream) {
     check_launch("backward");
   }
   const unsigned blocks = static_cast<unsigned>(std::min<std::int64_t>((dq_elems + 255) / 256, 65535));
-  flash_backward_convert_dq_kernel<T><<<blocks, 256, 0, stream>>>(args.dq_accum, static_cast<T*>(args.dq), dq_elems);
+  flash_backward_convert_dq_kernel<T>
+      <<<blocks, 256, 0, stream>>>(args.dq_accum, static_cast<T*>(args.dq), dq_elems);
   check_launch("dQ conversion");
 }
 

@@ -1,4 +1,5 @@
-// cuda.flash: attnbench's own block-sparse flash attention (forward and backward) driven by the mask's block map.
+// cuda.flash: attnbench's own block-sparse flash attention (forward and backward) driven by the mask's block
+// map.
 #pragma once
 
 #include <memory>

@@ -17,7 +17,23 @@ namespace attnbench::cuda::flash {
 namespace {
 
 // Staging slots: one per tensor and schedule array of a call.
-enum Slot : int { kQ, kK, kV, kO, kLse, kDout, kDelta, kDqAccum, kDq, kDk, kDv, kBegin, kTiles, kMaskSlot, kBits };
+enum Slot : int {
+  kQ,
+  kK,
+  kV,
+  kO,
+  kLse,
+  kDout,
+  kDelta,
+  kDqAccum,
+  kDq,
+  kDk,
+  kDv,
+  kBegin,
+  kTiles,
+  kMaskSlot,
+  kBits
+};
 
 template <class T>
 const void* upload_vector(cuda::ChunkStaging& st, int slot, const std::vector<T>& v) {
@@ -54,8 +70,8 @@ Sizes sizes_of(const ChunkTask& t) {
 
 }  // namespace
 
-void CudaFlashChunkKernel::forward(const ChunkTask& t, const float* q, const float* k,
-                                   const float* v, float* o, float* lse) const {
+void CudaFlashChunkKernel::forward(const ChunkTask& t, const float* q, const float* k, const float* v,
+                                   float* o, float* lse) const {
   auto [lock, st] = lease();
   const Sizes n = sizes_of(t);
   const std::size_t elt = cuda::DeviceTensor::element_size(t.dtype);
@@ -75,9 +91,9 @@ void CudaFlashChunkKernel::forward(const ChunkTask& t, const float* q, const flo
   st.download(kLse, DType::fp32, a.lse, n.lse, lse);
 }
 
-void CudaFlashChunkKernel::backward(const ChunkTask& t, const float* q, const float* k,
-                                    const float* v, const float* o, const float* lse,
-                                    const float* dout, float* dq, float* dk, float* dv) const {
+void CudaFlashChunkKernel::backward(const ChunkTask& t, const float* q, const float* k, const float* v,
+                                    const float* o, const float* lse, const float* dout, float* dq, float* dk,
+                                    float* dv) const {
   auto [lock, st] = lease();
   const Sizes n = sizes_of(t);
   const std::size_t elt = cuda::DeviceTensor::element_size(t.dtype);

@@ -1,4 +1,5 @@
-// cuda.flash's chunk kernel: CP strategies run the flash kernels on one chunk pair at a time, staged through pinned host memory.
+// cuda.flash's chunk kernel: CP strategies run the flash kernels on one chunk pair at a time, staged through
+// pinned host memory.
 #pragma once
 
 #include "backends/cuda/common/chunk_staging.hpp"

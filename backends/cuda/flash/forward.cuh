@@ -50,12 +50,12 @@ __global__ void __launch_bounds__(forward_threads<MT>, (forward_min_blocks<D, MT
 
   const std::int64_t q_stride = static_cast<std::int64_t>(dims.heads_q) * D;
   const std::int64_t kv_stride = static_cast<std::int64_t>(dims.heads_kv) * D;
-  const T* q_base = static_cast<const T*>(args.q) +
-                    (static_cast<std::int64_t>(b) * dims.seqlen_q * dims.heads_q + h) * D;
-  const T* k_base = static_cast<const T*>(args.k) +
-                    (static_cast<std::int64_t>(b) * dims.seqlen_k * dims.heads_kv + hk) * D;
-  const T* v_base = static_cast<const T*>(args.v) +
-                    (static_cast<std::int64_t>(b) * dims.seqlen_k * dims.heads_kv + hk) * D;
+  const T* q_base =
+      static_cast<const T*>(args.q) + (static_cast<std::int64_t>(b) * dims.seqlen_q * dims.heads_q + h) * D;
+  const T* k_base =
+      static_cast<const T*>(args.k) + (static_cast<std::int64_t>(b) * dims.seqlen_k * dims.heads_kv + hk) * D;
+  const T* v_base =
+      static_cast<const T*>(args.v) + (static_cast<std::int64_t>(b) * dims.seqlen_k * dims.heads_kv + hk) * D;
 
   const int e_begin = args.schedule.begin[qt], e_end = args.schedule.begin[qt + 1];
 
@@ -82,7 +82,8 @@ __global__ void __launch_bounds__(forward_threads<MT>, (forward_min_blocks<D, MT
     if constexpr (kQInRegisters) {
       if (e == e_begin) {
 #pragma unroll
-        for (int kc = 0; kc < D / 16; ++kc) ldmatrix_x4(qf[kc], smem_addr<D>(sQ, ldsm_a(lane, warp_row0, kc * 16)));
+        for (int kc = 0; kc < D / 16; ++kc)
+          ldmatrix_x4(qf[kc], smem_addr<D>(sQ, ldsm_a(lane, warp_row0, kc * 16)));
       }
     }
     if (e + 1 < e_end) {  // prefetch the next tile into the other buffer
@@ -172,7 +173,7 @@ __global__ void __launch_bounds__(forward_threads<MT>, (forward_min_blocks<D, MT
         }
       }
 
-    // O += P V with P straight from the S accumulators (no shared-memory round trip).
+      // O += P V with P straight from the S accumulators (no shared-memory round trip).
 #pragma unroll
     for (int kk = 0; kk < BK / 16; ++kk) {
       std::uint32_t pa[MT][4];
@@ -212,7 +213,8 @@ __global__ void __launch_bounds__(forward_threads<MT>, (forward_min_blocks<D, MT
         *reinterpret_cast<std::uint32_t*>(out + 8 * j + acc_col(lane, 0)) =
             pack2<T>(acc[m][j][2 * r] * inv, acc[m][j][2 * r + 1] * inv);
       if (t == 0)
-        args.lse[(static_cast<std::int64_t>(b) * dims.heads_q + h) * dims.seqlen_q + qrow] = finalize_lse(row[m][r]);
+        args.lse[(static_cast<std::int64_t>(b) * dims.heads_q + h) * dims.seqlen_q + qrow] =
+            finalize_lse(row[m][r]);
     }
 }
 

@@ -1,4 +1,5 @@
-// Where each lane of a warp reads and holds mma.sync m16n8k16 operands: shared by the kernels and the CPU warp emulation test.
+// Where each lane of a warp reads and holds mma.sync m16n8k16 operands: shared by the kernels and the CPU
+// warp emulation test.
 #pragma once
 
 #include "backends/cuda/flash/host_device.hpp"
@@ -23,9 +24,7 @@ struct TileCoord {
 
 // A operand (16 × 16 at (m0, k0)) of a row-major [m][k] tile, plain ldmatrix:
 // registers a0..a3 in mma order.
-ATTNBENCH_HD TileCoord ldsm_a(int lane, int m0, int k0) {
-  return {m0 + (lane & 15), k0 + (lane >> 4) * 8};
-}
+ATTNBENCH_HD TileCoord ldsm_a(int lane, int m0, int k0) { return {m0 + (lane & 15), k0 + (lane >> 4) * 8}; }
 
 // B operands of two n8 tiles (n0 and n0 + 8) × k16 from a row-major [n][k] tile
 // (K for S = Q K^T), plain ldmatrix: {b0, b1} of n0, then {b0, b1} of n0 + 8.

@@ -1,4 +1,5 @@
-// Marks code shared by the CUDA kernels and the CPU tests: __host__ __device__ under nvcc, plain inline otherwise.
+// Marks code shared by the CUDA kernels and the CPU tests: __host__ __device__ under nvcc, plain inline
+// otherwise.
 #pragma once
 
 #if defined(__CUDACC__)

@@ -17,13 +17,11 @@ void check(DType dtype, int head_dim) {
     throw std::invalid_argument("cuda.flash: dtype " + std::string(to_string(dtype)) +
                                 " (accepted: bf16, fp16)");
   if (head_dim != 64 && head_dim != 128)
-    throw std::invalid_argument("cuda.flash: head_dim " + std::to_string(head_dim) +
-                                " (accepted: 64, 128)");
+    throw std::invalid_argument("cuda.flash: head_dim " + std::to_string(head_dim) + " (accepted: 64, 128)");
 }
 }  // namespace
 
-void launch_forward(DType dtype, int head_dim, int warp_rows, const ForwardArgs& args,
-                    cudaStream_t stream) {
+void launch_forward(DType dtype, int head_dim, int warp_rows, const ForwardArgs& args, cudaStream_t stream) {
   check(dtype, head_dim);
   if (warp_rows != 16 && warp_rows != 32)
     throw std::invalid_argument("cuda.flash: warp_rows " + std::to_string(warp_rows) + " (accepted: 16, 32)");

@@ -86,22 +86,30 @@ __device__ __forceinline__ std::uint32_t pack2<__half>(float lo, float hi) {
 template <class T>
 __device__ __forceinline__ float to_float(T x);
 template <>
-__device__ __forceinline__ float to_float<__nv_bfloat16>(__nv_bfloat16 x) { return __bfloat162float(x); }
+__device__ __forceinline__ float to_float<__nv_bfloat16>(__nv_bfloat16 x) {
+  return __bfloat162float(x);
+}
 template <>
-__device__ __forceinline__ float to_float<__half>(__half x) { return __half2float(x); }
+__device__ __forceinline__ float to_float<__half>(__half x) {
+  return __half2float(x);
+}
 
 template <class T>
 __device__ __forceinline__ T from_float(float x);
 template <>
-__device__ __forceinline__ __nv_bfloat16 from_float<__nv_bfloat16>(float x) { return __float2bfloat16_rn(x); }
+__device__ __forceinline__ __nv_bfloat16 from_float<__nv_bfloat16>(float x) {
+  return __float2bfloat16_rn(x);
+}
 template <>
-__device__ __forceinline__ __half from_float<__half>(float x) { return __float2half_rn(x); }
+__device__ __forceinline__ __half from_float<__half>(float x) {
+  return __float2half_rn(x);
+}
 
 // Copies rows [row0, row0 + Rows) of a [S, H, D]-strided tensor slice into a
 // swizzled shared tile; rows at or past `limit` are zero-filled.
 template <int Rows, int D, int Threads, class T>
-__device__ __forceinline__ void load_tile_async(T* tile, const T* src, std::int64_t row_stride,
-                                                int row0, int limit) {
+__device__ __forceinline__ void load_tile_async(T* tile, const T* src, std::int64_t row_stride, int row0,
+                                                int limit) {
   constexpr int kChunks = D / 8;
   for (int i = threadIdx.x; i < Rows * kChunks; i += Threads) {
     const int r = i / kChunks, c = (i % kChunks) * 8;

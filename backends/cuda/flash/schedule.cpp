@@ -18,8 +18,8 @@ std::int64_t TileSchedule::partial_tiles() const {
   return w == 0 ? 0 : static_cast<std::int64_t>(bits.size()) / w;
 }
 
-void pack_tile_bits(const std::uint8_t* dense, int rows, int cols, bool transpose, int out_rows,
-                    int out_cols, std::uint32_t* out) {
+void pack_tile_bits(const std::uint8_t* dense, int rows, int cols, bool transpose, int out_rows, int out_cols,
+                    std::uint32_t* out) {
   const int wpr = words_per_row(out_cols);
   std::fill(out, out + static_cast<std::ptrdiff_t>(out_rows) * wpr, 0u);
   for (int r = 0; r < rows; ++r)

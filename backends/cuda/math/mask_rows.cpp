@@ -10,8 +10,7 @@ namespace attnbench::cuda::math {
 
 MaskRows build_mask_rows(const Mask& m) { return build_mask_rows(m, 0, m.seqlen_q(), 0, m.seqlen_k()); }
 
-MaskRows build_mask_rows(const Mask& m, std::int64_t q0, std::int64_t nq, std::int64_t k0,
-                         std::int64_t nk) {
+MaskRows build_mask_rows(const Mask& m, std::int64_t q0, std::int64_t nq, std::int64_t k0, std::int64_t nk) {
   if (nk > std::numeric_limits<std::int32_t>::max()) {
     throw std::invalid_argument("cuda.math: seqlen_k must be below 2^31");
   }

@@ -190,14 +190,14 @@ Support CudaMathBackend::supports(const Problem& p) const {
   return Support::yes();
 }
 
-std::unique_ptr<Execution> CudaMathBackend::prepare(const Problem& p, const Inputs& in,
-                                                    Resources& res) {
+std::unique_ptr<Execution> CudaMathBackend::prepare(const Problem& p, const Inputs& in, Resources& res) {
   switch (p.dtype) {
     case DType::bf16: return std::make_unique<MathExecution<__nv_bfloat16>>(p, in, res);
     case DType::fp16: return std::make_unique<MathExecution<__half>>(p, in, res);
     case DType::fp32: return std::make_unique<MathExecution<float>>(p, in, res);
-    default: throw std::invalid_argument("cuda.math: dtype " + std::string(to_string(p.dtype)) +
-                                         " is not supported");
+    default:
+      throw std::invalid_argument("cuda.math: dtype " + std::string(to_string(p.dtype)) +
+                                  " is not supported");
   }
 }
 

@@ -17,7 +17,22 @@ namespace attnbench::cuda {
 namespace {
 
 enum Slot : int {
-  kQ, kK, kV, kO, kLse, kDout, kDelta, kDq, kDk, kDv, kScores, kProbs, kDprobs, kDscores, kRows, kBounds,
+  kQ,
+  kK,
+  kV,
+  kO,
+  kLse,
+  kDout,
+  kDelta,
+  kDq,
+  kDk,
+  kDv,
+  kScores,
+  kProbs,
+  kDprobs,
+  kDscores,
+  kRows,
+  kBounds,
   kWorkspace
 };
 static_assert(kWorkspace < ChunkStaging::kSlots);
@@ -65,9 +80,10 @@ void run_chunk(ChunkStaging& st, const ChunkTask& t, bool backward, const HostCh
   const std::int64_t pass_items = math::items_per_pass(math::item_count(s), per_item, available, 0);
   if (pass_items == 0)
     throw OutOfMemory("cuda.math chunk kernel: one head's " + std::to_string(t.nq) + "×" +
-                      std::to_string(t.nk) + " intermediates need " + std::to_string(per_item) +
-                      " bytes, " + std::to_string(available) + " are free on the device");
-  const std::size_t slots = static_cast<std::size_t>(s.seqlen_q * s.seqlen_k) * static_cast<std::size_t>(pass_items);
+                      std::to_string(t.nk) + " intermediates need " + std::to_string(per_item) + " bytes, " +
+                      std::to_string(available) + " are free on the device");
+  const std::size_t slots =
+      static_cast<std::size_t>(s.seqlen_q * s.seqlen_k) * static_cast<std::size_t>(pass_items);
   d.scores = static_cast<float*>(st.device(kScores, slots * sizeof(float)));
   d.probs = static_cast<T*>(st.device(kProbs, slots * sizeof(T)));
   if (backward) {
@@ -96,22 +112,23 @@ void dispatch(ChunkStaging& st, const ChunkTask& t, bool backward, const HostChu
     case DType::bf16: return run_chunk<__nv_bfloat16>(st, t, backward, h);
     case DType::fp16: return run_chunk<__half>(st, t, backward, h);
     case DType::fp32: return run_chunk<float>(st, t, backward, h);
-    default: throw std::invalid_argument("cuda.math chunk kernel: dtype " + std::string(to_string(t.dtype)) +
-                                         " (accepted: bf16, fp16, fp32)");
+    default:
+      throw std::invalid_argument("cuda.math chunk kernel: dtype " + std::string(to_string(t.dtype)) +
+                                  " (accepted: bf16, fp16, fp32)");
   }
 }
 
 }  // namespace
 
-void MathChunkKernel::forward(const ChunkTask& t, const float* q, const float* k, const float* v,
-                              float* o, float* lse) const {
+void MathChunkKernel::forward(const ChunkTask& t, const float* q, const float* k, const float* v, float* o,
+                              float* lse) const {
   auto [lock, st] = lease();
   dispatch(st, t, false, {q, k, v, nullptr, nullptr, nullptr, o, lse, nullptr, nullptr, nullptr});
 }
 
 void MathChunkKernel::backward(const ChunkTask& t, const float* q, const float* k, const float* v,
-                               const float* o, const float* lse, const float* dout, float* dq,
-                               float* dk, float* dv) const {
+                               const float* o, const float* lse, const float* dout, float* dq, float* dk,
+                               float* dv) const {
   auto [lock, st] = lease();
   dispatch(st, t, true, {q, k, v, o, lse, dout, nullptr, nullptr, dq, dk, dv});
 }

@@ -1,4 +1,5 @@
-// cuda.math's chunk kernel: CP strategies run the cuBLAS baseline on one chunk pair at a time, staged through pinned host memory.
+// cuda.math's chunk kernel: CP strategies run the cuBLAS baseline on one chunk pair at a time, staged through
+// pinned host memory.
 #pragma once
 
 #include "backends/cuda/common/chunk_staging.hpp"

@@ -1,4 +1,5 @@
-// cuda.math's passes: strided batched cuBLAS GEMMs around the masked-softmax row kernels, on caller-owned device tensors.
+// cuda.math's passes: strided batched cuBLAS GEMMs around the masked-softmax row kernels, on caller-owned
+// device tensors.
 #include "backends/cuda/math/math_core.hpp"
 
 #include <cublas_v2.h>
@@ -25,10 +26,20 @@ cublasHandle_t cublas_handle() {
   return holder.h;
 }
 
-template <class T> cudaDataType_t cuda_type();
-template <> cudaDataType_t cuda_type<float>() { return CUDA_R_32F; }
-template <> cudaDataType_t cuda_type<__nv_bfloat16>() { return CUDA_R_16BF; }
-template <> cudaDataType_t cuda_type<__half>() { return CUDA_R_16F; }
+template <class T>
+cudaDataType_t cuda_type();
+template <>
+cudaDataType_t cuda_type<float>() {
+  return CUDA_R_32F;
+}
+template <>
+cudaDataType_t cuda_type<__nv_bfloat16>() {
+  return CUDA_R_16BF;
+}
+template <>
+cudaDataType_t cuda_type<__half>() {
+  return CUDA_R_16F;
+}
 
 // A column-major operand of a strided batched GEMM.
 struct Operand {
@@ -38,18 +49,17 @@ struct Operand {
   std::int64_t stride;
 };
 
-void gemm(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, std::int64_t m,
-          std::int64_t n, std::int64_t k, float alpha, Operand a, Operand b, float beta, void* c,
-          cudaDataType_t c_type, std::int64_t ldc, std::int64_t stride_c, std::int64_t batch) {
+void gemm(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, std::int64_t m, std::int64_t n,
+          std::int64_t k, float alpha, Operand a, Operand b, float beta, void* c, cudaDataType_t c_type,
+          std::int64_t ldc, std::int64_t stride_c, std::int64_t batch) {
   ATTNBENCH_CUBLAS_CHECK(cublasGemmStridedBatchedEx(
-      h, ta, tb, static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), &alpha, a.ptr,
-      a.type, static_cast<int>(a.ld), a.stride, b.ptr, b.type, static_cast<int>(b.ld), b.stride,
-      &beta, c, c_type, static_cast<int>(ldc), stride_c, static_cast<int>(batch),
-      CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+      h, ta, tb, static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), &alpha, a.ptr, a.type,
+      static_cast<int>(a.ld), a.stride, b.ptr, b.type, static_cast<int>(b.ld), b.stride, &beta, c, c_type,
+      static_cast<int>(ldc), stride_c, static_cast<int>(batch), CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
 }
 
-RowKernelArgs row_args(const Shape& s, const std::int64_t* row_ptr, const std::int32_t* bounds,
-                       float scale, std::int64_t c0, std::int64_t c1) {
+RowKernelArgs row_args(const Shape& s, const std::int64_t* row_ptr, const std::int32_t* bounds, float scale,
+                       std::int64_t c0, std::int64_t c1) {
   RowKernelArgs a;
   a.row_ptr = row_ptr;
   a.bounds = bounds;
@@ -107,15 +117,15 @@ void MathCore<T>::forward(cudaStream_t stream) {
   for (std::int64_t c0 = 0; c0 < items; c0 += pass_items_) {
     const std::int64_t c1 = std::min(items, c0 + pass_items_);
     for (auto [b0, b1] : gemm_sub_batches(c0, c1, s_)) scores_gemm(h, t_.q, t_.k, t_.scores, b0, b1, c0);
-    launch_softmax_forward<T>(row_args(s_, t_.row_ptr, t_.bounds, scale_, c0, c1), t_.scores,
-                              t_.probs, t_.lse, stream);
+    launch_softmax_forward<T>(row_args(s_, t_.row_ptr, t_.bounds, scale_, c0, c1), t_.scores, t_.probs,
+                              t_.lse, stream);
     // Row-major O[Sq×D] = P[Sq×Sk]·V[Sk×D] is column-major Oᵀ = Vᵀ·Pᵀ.
     for (auto [b0, b1] : gemm_sub_batches(c0, c1, s_)) {
       const HeadItem it = item_head(b0, s_);
       gemm(h, CUBLAS_OP_N, CUBLAS_OP_N, s_.head_dim, s_.seqlen_q, s_.seqlen_k, 1.0f,
            {t_.v + kv_offset(it.b, it.g), t, ldkv, s_.head_dim},
-           {t_.probs + (b0 - c0) * slot(), t, s_.seqlen_k, slot()}, 0.0f,
-           t_.o + q_offset(it.b, it.h), t, ldq, s_.group() * s_.head_dim, b1 - b0);
+           {t_.probs + (b0 - c0) * slot(), t, s_.seqlen_k, slot()}, 0.0f, t_.o + q_offset(it.b, it.h), t, ldq,
+           s_.group() * s_.head_dim, b1 - b0);
     }
   }
 }
@@ -135,8 +145,8 @@ void MathCore<T>::backward(cudaStream_t stream) {
       scores_gemm(h, t_.q, t_.k, t_.scores, b0, b1, c0);
       scores_gemm(h, t_.dout, t_.v, t_.dprobs, b0, b1, c0);  // dP = dO·Vᵀ
     }
-    launch_softmax_backward<T>(row_args(s_, t_.row_ptr, t_.bounds, scale_, c0, c1), t_.scores,
-                               t_.dprobs, t_.lse, t_.delta, t_.probs, t_.dscores, stream);
+    launch_softmax_backward<T>(row_args(s_, t_.row_ptr, t_.bounds, scale_, c0, c1), t_.scores, t_.dprobs,
+                               t_.lse, t_.delta, t_.probs, t_.dscores, stream);
     for (auto [b0, b1] : subs) {
       const HeadItem it = item_head(b0, s_);
       // j = 0 items come first (math_plan.hpp): they overwrite dK/dV, later groups add.
@@ -146,16 +156,16 @@ void MathCore<T>::backward(cudaStream_t stream) {
       const std::int64_t qo = q_offset(it.b, it.h), ko = kv_offset(it.b, it.g);
       // Row-major dV[Sk×D] = Pᵀ·dO is column-major dVᵀ = dOᵀ·P.
       gemm(h, CUBLAS_OP_N, CUBLAS_OP_T, s_.head_dim, s_.seqlen_k, s_.seqlen_q, 1.0f,
-           {t_.dout + qo, t, ldq, q_stride}, {p, t, s_.seqlen_k, slot()}, beta_kv, t_.dv + ko,
-           CUDA_R_32F, ldkv, kv_stride, b1 - b0);
+           {t_.dout + qo, t, ldq, q_stride}, {p, t, s_.seqlen_k, slot()}, beta_kv, t_.dv + ko, CUDA_R_32F,
+           ldkv, kv_stride, b1 - b0);
       // dK = scale·dSᵀ·Q, the same pattern.
       gemm(h, CUBLAS_OP_N, CUBLAS_OP_T, s_.head_dim, s_.seqlen_k, s_.seqlen_q, scale_,
-           {t_.q + qo, t, ldq, q_stride}, {ds, t, s_.seqlen_k, slot()}, beta_kv, t_.dk + ko,
-           CUDA_R_32F, ldkv, kv_stride, b1 - b0);
+           {t_.q + qo, t, ldq, q_stride}, {ds, t, s_.seqlen_k, slot()}, beta_kv, t_.dk + ko, CUDA_R_32F, ldkv,
+           kv_stride, b1 - b0);
       // Row-major dQ[Sq×D] = scale·dS·K is column-major dQᵀ = scale·Kᵀ·dSᵀ.
       gemm(h, CUBLAS_OP_N, CUBLAS_OP_N, s_.head_dim, s_.seqlen_q, s_.seqlen_k, scale_,
-           {t_.k + ko, t, ldkv, kv_stride}, {ds, t, s_.seqlen_k, slot()}, 0.0f, t_.dq + qo,
-           CUDA_R_32F, ldq, q_stride, b1 - b0);
+           {t_.k + ko, t, ldkv, kv_stride}, {ds, t, s_.seqlen_k, slot()}, 0.0f, t_.dq + qo, CUDA_R_32F, ldq,
+           q_stride, b1 - b0);
     }
   }
 }

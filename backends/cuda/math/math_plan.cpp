@@ -6,7 +6,7 @@
 namespace attnbench::cuda::math {
 
 std::vector<std::pair<std::int64_t, std::int64_t>> gemm_sub_batches(std::int64_t c0, std::int64_t c1,
-                                                                   const Shape& s) {
+                                                                    const Shape& s) {
   std::vector<std::pair<std::int64_t, std::int64_t>> out;
   for (std::int64_t begin = c0; begin < c1;) {
     const std::int64_t end = std::min(c1, (begin / s.heads_kv + 1) * s.heads_kv);
@@ -18,7 +18,7 @@ std::vector<std::pair<std::int64_t, std::int64_t>> gemm_sub_batches(std::int64_t
 
 std::size_t score_bytes_per_item(const Shape& s, std::size_t dtype_bytes, bool backward) {
   const auto elems = static_cast<std::size_t>(s.seqlen_q) * static_cast<std::size_t>(s.seqlen_k);
-  const std::size_t fwd = sizeof(float) + dtype_bytes;  // scores, probabilities
+  const std::size_t fwd = sizeof(float) + dtype_bytes;                  // scores, probabilities
   return elems * (backward ? fwd + sizeof(float) + dtype_bytes : fwd);  // + dP, dS
 }
 

@@ -1,4 +1,5 @@
-// cuda.math's host-side planning: head work items, passes that fit the budget, cuBLAS sub-batches, launch sizes.
+// cuda.math's host-side planning: head work items, passes that fit the budget, cuBLAS sub-batches, launch
+// sizes.
 #pragma once
 
 #include <cstddef>
@@ -30,8 +31,8 @@ struct HeadItem {
 #endif
 
 // Shared by the host planning and the row kernels, so both number items alike.
-ATTNBENCH_HOST_DEVICE inline HeadItem item_head(std::int64_t item, std::int64_t batch,
-                                                std::int64_t heads_q, std::int64_t heads_kv) {
+ATTNBENCH_HOST_DEVICE inline HeadItem item_head(std::int64_t item, std::int64_t batch, std::int64_t heads_q,
+                                                std::int64_t heads_kv) {
   const std::int64_t per_j = batch * heads_kv;
   HeadItem it;
   it.j = item / per_j;
@@ -49,7 +50,7 @@ inline std::int64_t item_count(const Shape& s) { return s.batch * s.heads_q; }
 
 // Runs [begin, end) of items that share (j, b): the GEMM sub-batches of a pass [c0, c1).
 std::vector<std::pair<std::int64_t, std::int64_t>> gemm_sub_batches(std::int64_t c0, std::int64_t c1,
-                                                                   const Shape& s);
+                                                                    const Shape& s);
 
 // Bytes of S×S intermediates per head item: forward keeps fp32 scores and
 // probabilities in the input dtype; backward adds fp32 dP and dS in the dtype.
@@ -68,9 +69,7 @@ int row_kernel_threads(std::int64_t seqlen_k);
 
 // Rows per block of the dO·O row-dot kernel (one warp per row).
 inline constexpr int kRowDotWarps = 8;
-inline std::int64_t row_dot_blocks(std::int64_t rows) {
-  return (rows + kRowDotWarps - 1) / kRowDotWarps;
-}
+inline std::int64_t row_dot_blocks(std::int64_t rows) { return (rows + kRowDotWarps - 1) / kRowDotWarps; }
 
 inline constexpr std::int64_t kMaxGridY = 65535;
 

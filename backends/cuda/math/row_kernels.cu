@@ -16,10 +16,20 @@ namespace {
 constexpr float kLog2e = 1.4426950408889634f;
 constexpr float kLn2 = 0.6931471805599453f;
 
-template <class T> __device__ T cast_from(float x);
-template <> __device__ float cast_from<float>(float x) { return x; }
-template <> __device__ __nv_bfloat16 cast_from<__nv_bfloat16>(float x) { return __float2bfloat16_rn(x); }
-template <> __device__ __half cast_from<__half>(float x) { return __float2half_rn(x); }
+template <class T>
+__device__ T cast_from(float x);
+template <>
+__device__ float cast_from<float>(float x) {
+  return x;
+}
+template <>
+__device__ __nv_bfloat16 cast_from<__nv_bfloat16>(float x) {
+  return __float2bfloat16_rn(x);
+}
+template <>
+__device__ __half cast_from<__half>(float x) {
+  return __float2half_rn(x);
+}
 
 __device__ float cast_to_float(float x) { return x; }
 __device__ float cast_to_float(__nv_bfloat16 x) { return __bfloat162float(x); }
@@ -157,8 +167,8 @@ template <class T>
 void launch_softmax_forward(const RowKernelArgs& a, const float* scores, T* probs, float* lse,
                             cudaStream_t stream) {
   if (a.items == 0 || a.seqlen_q == 0) return;
-  softmax_forward_kernel<T><<<row_grid(a), row_kernel_threads(a.seqlen_k), 0, stream>>>(
-      a, scores, probs, lse);
+  softmax_forward_kernel<T>
+      <<<row_grid(a), row_kernel_threads(a.seqlen_k), 0, stream>>>(a, scores, probs, lse);
   ATTNBENCH_CUDA_CHECK(cudaGetLastError());
 }
 
@@ -173,9 +183,8 @@ void launch_softmax_backward(const RowKernelArgs& a, const float* scores, const 
 }
 
 template <class T>
-void launch_row_dot(const T* dout, const T* out, float* delta, std::int64_t batch,
-                    std::int64_t seqlen_q, std::int64_t heads_q, std::int64_t head_dim,
-                    cudaStream_t stream) {
+void launch_row_dot(const T* dout, const T* out, float* delta, std::int64_t batch, std::int64_t seqlen_q,
+                    std::int64_t heads_q, std::int64_t head_dim, cudaStream_t stream) {
   const std::int64_t rows = batch * seqlen_q * heads_q;
   if (rows == 0) return;
   row_dot_kernel<T><<<static_cast<unsigned>(row_dot_blocks(rows)), kRowDotWarps * 32, 0, stream>>>(
@@ -183,13 +192,12 @@ void launch_row_dot(const T* dout, const T* out, float* delta, std::int64_t batc
   ATTNBENCH_CUDA_CHECK(cudaGetLastError());
 }
 
-#define ATTNBENCH_INSTANTIATE_ROW_KERNELS(T)                                                      \
-  template void launch_softmax_forward<T>(const RowKernelArgs&, const float*, T*, float*,        \
-                                          cudaStream_t);                                          \
-  template void launch_softmax_backward<T>(const RowKernelArgs&, const float*, const float*,      \
-                                           const float*, const float*, T*, T*, cudaStream_t);     \
-  template void launch_row_dot<T>(const T*, const T*, float*, std::int64_t, std::int64_t,         \
-                                  std::int64_t, std::int64_t, cudaStream_t);
+#define ATTNBENCH_INSTANTIATE_ROW_KERNELS(T)                                                               \
+  template void launch_softmax_forward<T>(const RowKernelArgs&, const float*, T*, float*, cudaStream_t);   \
+  template void launch_softmax_backward<T>(const RowKernelArgs&, const float*, const float*, const float*, \
+                                           const float*, T*, T*, cudaStream_t);                            \
+  template void launch_row_dot<T>(const T*, const T*, float*, std::int64_t, std::int64_t, std::int64_t,    \
+                                  std::int64_t, cudaStream_t);
 ATTNBENCH_INSTANTIATE_ROW_KERNELS(float)
 ATTNBENCH_INSTANTIATE_ROW_KERNELS(__nv_bfloat16)
 ATTNBENCH_INSTANTIATE_ROW_KERNELS(__half)

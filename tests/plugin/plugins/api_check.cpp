@@ -24,10 +24,10 @@ void expect(bool ok, const char* what) {
 }
 
 void check_mask_api() {
-  const auto causal4 = std::make_shared<Mask>(
-      "causal", 4, 4, std::vector<std::pair<std::string, std::string>>{},
-      std::vector<Slice>{{0, 4, 0, 4, SliceType::causal}},
-      [](std::int64_t q, std::int64_t k) { return k <= q; });
+  const auto causal4 =
+      std::make_shared<Mask>("causal", 4, 4, std::vector<std::pair<std::string, std::string>>{},
+                             std::vector<Slice>{{0, 4, 0, 4, SliceType::causal}},
+                             [](std::int64_t q, std::int64_t k) { return k <= q; });
   expect(causal4->area() == 10, "Mask::area");
   expect(causal4->density() == 10.0 / 16.0, "Mask::density");
   expect(causal4->params_json() == "{}", "Mask::params_json");

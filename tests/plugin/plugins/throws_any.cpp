@@ -1,4 +1,5 @@
-// A test plugin whose backends throw types that are not std::exception (in prepare, in run): error rows, never terminate.
+// A test plugin whose backends throw types that are not std::exception (in prepare, in run): error rows,
+// never terminate.
 #include <attnbench/plugin.hpp>
 
 namespace {
@@ -13,7 +14,8 @@ class ThrowingBackend final : public attnbench::Backend {
   attnbench::BackendInfo info() const override {
     attnbench::BackendInfo i;
     i.name = in_prepare_ ? "test.throws_int" : "test.throws_struct";
-    i.description = in_prepare_ ? "test plugin: throw 42 in prepare()" : "test plugin: throws a struct in run()";
+    i.description =
+        in_prepare_ ? "test plugin: throw 42 in prepare()" : "test plugin: throws a struct in run()";
     i.dtypes = {attnbench::DType::fp32};
     return i;
   }
