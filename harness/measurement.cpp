@@ -9,6 +9,7 @@
 #include <limits>
 
 #include "harness/case_row.hpp"
+#include "harness/instructions.hpp"
 #include "harness/stats.hpp"
 
 namespace attnbench {
@@ -30,6 +31,12 @@ std::string json_array(const std::vector<double>& v, double scale) {
 }  // namespace
 
 TimingResult LocalMeasurement::time(const TimingConfig& cfg, Execution& exec) {
+  if (cfg.metric == TimingMetric::instructions) {
+    std::string why;
+    InstructionCounter* counter = instruction_counter(&why);
+    if (counter == nullptr) throw std::runtime_error("timing.metric instructions: no counter: " + why);
+    return measure_counted(cfg, *counter, [&] { return exec.timed_run(); });
+  }
   return measure(cfg, [&] { return exec.timed_run(); });
 }
 

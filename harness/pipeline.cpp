@@ -116,7 +116,10 @@ ResultRow run_case_on(const Case& c, SweepContext& ctx, ResultRow row, Communica
     TimingResult t;
     Outputs out;
     const auto measure_step = [&] {
-      t = m.time(s.timing, *exec);
+      // Instructions are a CPU metric: device kernels stay timed.
+      TimingConfig tc = s.timing;
+      if (info.device != Device::cpu) tc.metric = TimingMetric::time;
+      t = m.time(tc, *exec);
       if (check || !opt.dump_dir.empty()) exec->fetch_outputs(out);
     };
     if (comm != nullptr)

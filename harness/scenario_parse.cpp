@@ -396,7 +396,7 @@ Scenario parse_fields(const std::string& text, const std::string& path,
 
   if (const YAML::Node t = root["timing"]) {
     check_keys(c, t, "timing",
-               {"warmup", "min_iters", "max_iters", "min_time_s", "max_noise_pct", "timeout_s"});
+               {"warmup", "min_iters", "max_iters", "min_time_s", "max_noise_pct", "timeout_s", "metric"});
     if (t["warmup"]) s.timing.warmup = static_cast<int>(to_int(c, t["warmup"], "timing.warmup", 0, kMaxInt));
     if (t["min_iters"])
       s.timing.min_iters = static_cast<int>(to_int(c, t["min_iters"], "timing.min_iters", 1, kMaxInt));
@@ -406,6 +406,13 @@ Scenario parse_fields(const std::string& text, const std::string& path,
     if (t["max_noise_pct"])
       s.timing.max_noise_pct = to_real(c, t["max_noise_pct"], "timing.max_noise_pct", 0);
     if (t["timeout_s"]) s.timing.timeout_s = to_real(c, t["timeout_s"], "timing.timeout_s", 0);
+    if (t["metric"]) {
+      const std::string m = scalar(c, t["metric"], "timing.metric");
+      if (m != "time" && m != "instructions")
+        c.fail(t["metric"], "timing.metric",
+               fmt::format("'{}' is not accepted (accepted: time, instructions)", m));
+      s.timing.metric = m == "time" ? TimingMetric::time : TimingMetric::instructions;
+    }
     if (s.timing.max_iters < s.timing.min_iters)
       c.fail(t, "timing.max_iters", fmt::format("must be >= min_iters ({})", s.timing.min_iters));
   }

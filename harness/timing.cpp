@@ -3,6 +3,7 @@
 
 #include <chrono>
 
+#include "harness/instructions.hpp"
 #include "harness/stats.hpp"
 
 namespace attnbench {
@@ -22,6 +23,23 @@ TimingResult measure(const TimingConfig& cfg, const std::function<IterationTime(
     r.stop_reason = stop_rule(cfg, r.seconds, measured, wall);
     if (!r.stop_reason.empty()) break;
   }
+  return r;
+}
+
+TimingResult measure_counted(const TimingConfig& cfg, InstructionCounter& counter,
+                             const std::function<IterationTime()>& iteration) {
+  for (int i = 0; i < cfg.warmup; ++i) iteration();
+  TimingResult r;
+  r.counter = counter.name();
+  r.stop_reason = "counted";
+  counter.start();  // one region: callgrind's dump per region is the slow part
+  for (int i = 0; i < cfg.min_iters; ++i) {
+    const IterationTime t = iteration();
+    r.seconds.push_back(t.seconds);
+    r.compute_seconds.push_back(t.compute_seconds);
+    r.comm_seconds.push_back(t.comm_seconds);
+  }
+  r.instructions = counter.stop() / static_cast<double>(r.seconds.size());
   return r;
 }
 

@@ -27,6 +27,13 @@ std::string context_value(const json& ctx, const std::string& key) {
 
 }  // namespace
 
+double counted_instructions(const ResultRow& r) {
+  const Metric* metric = r.find_extra("metric");
+  const Metric* n = r.find_extra("instructions");
+  if (metric == nullptr || metric->text != "instructions" || n == nullptr) return kNaN;
+  return n->value;
+}
+
 bool is_failing_status(Status s) { return s == Status::mismatch || s == Status::error || s == Status::oom; }
 
 RowComparison compare_rows(const std::optional<ResultRow>& baseline, const std::optional<ResultRow>& current,
@@ -39,6 +46,16 @@ RowComparison compare_rows(const std::optional<ResultRow>& baseline, const std::
     rc.change = is_failing_status(current->status) ? ChangeClass::broken : ChangeClass::added;
   } else if (!current) {
     rc.change = ChangeClass::missing;
+  } else if (baseline->status == Status::ok && current->status == Status::ok &&
+             counted_instructions(*baseline) > 0 && counted_instructions(*current) > 0) {
+    rc.metric = "instructions";  // deterministic: the threshold alone judges
+    rc.noise_bar_pct = 0.0;
+    rc.ratio = counted_instructions(*current) / counted_instructions(*baseline);
+    rc.change_pct = (rc.ratio - 1.0) * 100.0;
+    if (std::fabs(rc.change_pct) <= opt.threshold_pct)
+      rc.change = ChangeClass::same;
+    else
+      rc.change = rc.change_pct > 0 ? ChangeClass::slower : ChangeClass::faster;
   } else if (baseline->status == Status::ok && current->status == Status::ok) {
     const double nb = std::isnan(baseline->noise_pct) ? 0.0 : std::fabs(baseline->noise_pct);
     const double nc = std::isnan(current->noise_pct) ? 0.0 : std::fabs(current->noise_pct);
@@ -122,6 +139,12 @@ CompareReport compare_runs(const RunFile& baseline, const RunFile& current, cons
       rep.rows.back().label = baseline.labels[i];
     }
 
+  tally(rep);
+  return rep;
+}
+
+void tally(CompareReport& rep) {
+  rep.failures = rep.timed_rows = 0;
   double log_sum = 0.0;
   for (const auto& r : rep.rows) {
     if (r.fails) ++rep.failures;
@@ -131,20 +154,33 @@ CompareReport compare_runs(const RunFile& baseline, const RunFile& current, cons
     }
   }
   rep.geomean_ratio = rep.timed_rows ? std::exp(log_sum / double(rep.timed_rows)) : kNaN;
-  return rep;
 }
 
 CompareOutcome compare_files(const std::filesystem::path& baseline, const std::filesystem::path& current,
-                             const CompareOptions& opt) {
+                             const CompareOptions& opt,
+                             const std::vector<std::filesystem::path>& baseline_rounds,
+                             const std::vector<std::filesystem::path>& current_rounds) {
   CompareOutcome out;
   try {
     if (!(opt.threshold_pct >= 0.0))
       throw InputError(fmt::format("--threshold: {} (accepted: a percentage >= 0)", opt.threshold_pct));
     if (!(opt.noise_sigmas >= 0.0))
       throw InputError(fmt::format("--noise-sigmas: {} (accepted: a number >= 0)", opt.noise_sigmas));
-    RunFile b = load_run_file(baseline);
-    RunFile c = load_run_file(current);
-    out.report = compare_runs(b, c, opt);
+    if (!(opt.min_paired_pct >= 0.0 && opt.min_paired_pct <= 100.0))
+      throw InputError(
+          fmt::format("--min-paired: {} (accepted: a percentage in [0, 100])", opt.min_paired_pct));
+    if (baseline_rounds.size() != current_rounds.size())
+      throw InputError(
+          fmt::format("--baseline-round given {} times, --current-round {} times (accepted: "
+                      "as many of each, round i pairs the i-th of both)",
+                      baseline_rounds.size(), current_rounds.size()));
+    std::vector<RunPair> rounds;
+    rounds.push_back({load_run_file(baseline), load_run_file(current)});
+    for (std::size_t i = 0; i < baseline_rounds.size(); ++i)
+      rounds.push_back({load_run_file(baseline_rounds[i]), load_run_file(current_rounds[i])});
+    out.report = compare_rounds(rounds, opt);
+    if (std::string e = unpaired_error(rounds[0].baseline, rounds[0].current, *out.report); !e.empty())
+      throw InputError(e);
     out.exit_code = out.report->exit_code();
   } catch (const InputError& e) {
     out.exit_code = 2;

@@ -38,6 +38,13 @@ struct CompareOptions {
   // k in the noise bar k * sqrt(noise_base^2 + noise_current^2).
   double noise_sigmas = 2.0;
   std::set<ChangeClass> fail_on{ChangeClass::slower, ChangeClass::broken};
+  // No silent passes: fewer baseline rows than this share (percent) pairing with a current
+  // row is bad input (exit 2, naming what changed), not a pass with every row `missing`.
+  double min_paired_pct = 50.0;
+  // Interleaved rounds: the confidence level (percent) of the bootstrap interval of the
+  // median paired ratio, and the rounds a row needs for it (fewer: the one-pair rule).
+  double confidence_pct = 90.0;
+  std::size_t min_rounds = 3;
 };
 
 // Parses "slower,broken" (comma separated class names); throws InputError.
@@ -67,6 +74,13 @@ struct RowComparison {
   double change_pct = 0.0;     // (ratio - 1) * 100
   double noise_bar_pct = 0.0;  // k * sqrt(noise_b^2 + noise_c^2)
   bool fails = false;          // its class is in --fail-on
+  // "time", or "instructions" when both rows were counted (timing.metric instructions):
+  // deterministic, so the threshold alone judges them (no noise bar).
+  std::string metric = "time";
+  // Interleaved rounds (compare_rounds): the paired ratios' count and the bootstrap interval
+  // of their median, as changes in percent; rounds == 0 when judged on one pair.
+  std::size_t rounds = 0;
+  double ci_low_pct = 0.0, ci_high_pct = 0.0;
 
   const ResultRow& any_row() const { return current ? *current : *baseline; }
 };
@@ -89,6 +103,32 @@ struct CompareReport {
 RowComparison compare_rows(const std::optional<ResultRow>& baseline, const std::optional<ResultRow>& current,
                            const CompareOptions&);
 
+// Interleaved A/B: the same cases measured by both binaries in alternating rounds (round 0 is
+// the pair compare_runs classifies). Rows ok and timed in at least min_rounds rounds are judged
+// on their paired ratios, current / baseline of the same round: the median, and a bootstrap
+// interval of it at confidence_pct. slower: the interval lies above 1 + threshold; faster: below
+// 1 - threshold; same: within both; ambiguous: it straddles a threshold.
+struct RunPair {
+  RunFile baseline, current;
+};
+CompareReport compare_rounds(const std::vector<RunPair>& rounds, const CompareOptions&);
+
+// The bootstrap interval (quantiles (1 - c) / 2 and (1 + c) / 2 of the resampled medians,
+// c = confidence_pct / 100) of the median of `ratios`; fixed seed, so reports are reproducible.
+std::pair<double, double> bootstrap_median_interval(const std::vector<double>& ratios, double confidence_pct,
+                                                    int resamples = 4000);
+
+// "" when enough baseline rows paired (options.min_paired_pct); else one line saying how few did
+// and what differs between the runs' cases (backends, masks and their parameters, shapes,
+// dtypes, passes, strategies, seeds), for exit 2.
+std::string unpaired_error(const RunFile& baseline, const RunFile& current, const CompareReport&);
+
+// Failures and the geometric mean of the ratios, from the rows' classes (after any re-judging).
+void tally(CompareReport&);
+
+// A row's instructions per iteration when it was counted (metric "instructions"), else NaN.
+double counted_instructions(const ResultRow&);
+
 // Whether a status counts as a failure (mismatch, error, oom).
 bool is_failing_status(Status);
 
@@ -105,7 +145,10 @@ struct CompareOutcome {
   std::string error;  // one line when exit_code == 2
   std::optional<CompareReport> report;
 };
+// More rounds of an interleaved A/B (baseline_rounds[i] pairs with current_rounds[i]), after the first pair.
 CompareOutcome compare_files(const std::filesystem::path& baseline, const std::filesystem::path& current,
-                             const CompareOptions&);
+                             const CompareOptions&,
+                             const std::vector<std::filesystem::path>& baseline_rounds = {},
+                             const std::vector<std::filesystem::path>& current_rounds = {});
 
 }  // namespace attnbench

@@ -36,6 +36,7 @@ std::vector<const RowComparison*> rows_in_report_order(const CompareReport& rep)
 std::string time_cell(const std::optional<ResultRow>& row) {
   if (!row) return "—";
   if (row->status != Status::ok) return std::string(to_string(row->status));
+  if (const double n = counted_instructions(*row); n > 0) return fmt::format("{:.4g} M instr", n / 1e6);
   if (std::isnan(row->time_ms)) return "ok (no time)";
   return fmt::format("{:.4g} ms", row->time_ms);
 }
@@ -45,6 +46,9 @@ std::string change_cell(const RowComparison& r) {
 }
 
 std::string noise_bar_cell(const RowComparison& r) {
+  if (r.rounds > 0)
+    return fmt::format("CI {:+.1f}…{:+.1f} % ({} rounds)", r.ci_low_pct, r.ci_high_pct, r.rounds);
+  if (r.metric == "instructions") return "0 (instructions)";
   return std::isnan(r.noise_bar_pct) ? "" : fmt::format("{:.1f} %", r.noise_bar_pct);
 }
 
@@ -60,9 +64,10 @@ std::string class_cell(const RowComparison& r) {
 std::string row_summary(const RowComparison& r, const CompareOptions& opt) {
   std::string s = class_cell(r);
   if (!std::isnan(r.change_pct))
-    s += fmt::format(": {} -> {}, change {:+.1f} %, threshold {:g} %, noise bar {:.1f} %",
-                     time_cell(r.baseline), time_cell(r.current), r.change_pct, opt.threshold_pct,
-                     r.noise_bar_pct);
+    s += fmt::format(
+        ": {} -> {}, change {:+.1f} %, threshold {:g} %, {}", time_cell(r.baseline), time_cell(r.current),
+        r.change_pct, opt.threshold_pct,
+        r.rounds > 0 ? "median paired ratio over " + noise_bar_cell(r) : "noise bar " + noise_bar_cell(r));
   else if (r.change == ChangeClass::missing)
     s += ": in the baseline only";
   else if (r.change == ChangeClass::added)

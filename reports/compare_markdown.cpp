@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
 #include "reports/compare_format.hpp"
@@ -61,6 +62,28 @@ std::string render_compare_markdown(const CompareReport& rep, std::size_t max_ot
   out +=
       fmt::format("Baseline `{}`{}, current `{}`{}.\n\n", rep.baseline_path,
                   revision(rep.baseline_context_json), rep.current_path, revision(rep.current_context_json));
+  std::size_t counted = 0, paired = 0, rounds = 0;
+  for (const auto& r : rep.rows) {
+    counted += r.metric == "instructions";
+    if (r.rounds > 0) ++paired, rounds = std::max(rounds, r.rounds);
+  }
+  // Which metric judged the rows: a reader of a gate result must know what it rests on.
+  if (counted > 0 || paired > 0) {
+    std::vector<std::string> parts;
+    if (counted > 0)
+      parts.push_back(
+          fmt::format("{} rows on instructions retired per iteration (deterministic: the "
+                      "threshold alone)",
+                      counted));
+    if (paired > 0)
+      parts.push_back(
+          fmt::format("{} rows on the median paired time ratio of up to {} interleaved rounds "
+                      "({:g} % bootstrap interval)",
+                      paired, rounds, rep.options.confidence_pct));
+    if (counted + paired < n)
+      parts.push_back(fmt::format("{} on one pair of times or statuses", n - counted - paired));
+    out += fmt::format("Judged by: {}.\n\n", fmt::join(parts, "; "));
+  }
   for (const auto& w : rep.warnings) out += fmt::format("> **Warning:** {}\n", cell(w, 400));
   if (!rep.warnings.empty()) out += "\n";
 

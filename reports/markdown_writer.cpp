@@ -2,6 +2,7 @@
 #include "reports/markdown_writer.hpp"
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <map>
@@ -61,7 +62,8 @@ std::string column_name(const Column& c, bool cp, bool several_backends) {
   return several_backends ? c.backend + " " + s : s;
 }
 
-std::string render_table(const TableKey& key, const std::vector<const ResultRow*>& rows, bool show_shape) {
+std::string render_table(const TableKey& key, const std::vector<const ResultRow*>& rows, bool show_shape,
+                         double noise_limit_pct) {
   std::vector<std::string> strategies;  // first appearance orders CP columns by strategy
   std::set<std::string> backends;
   for (const auto* r : rows) add_unique(strategies, r->strategy), backends.insert(r->backend);
@@ -99,14 +101,16 @@ std::string render_table(const TableKey& key, const std::vector<const ResultRow*
     double best = 0.0;
     int ok_cells = 0;
     for (const auto& [_, r] : cells)
-      if (r->status == Status::ok && r->tflops > 0) best = std::max(best, r->tflops), ++ok_cells;
+      if (r->status == Status::ok && r->tflops > 0 && !doubtful_row(*r, noise_limit_pct))
+        best = std::max(best, r->tflops), ++ok_cells;
     md += seq.first == seq.second ? fmt::format("| {} |", seq.first)
                                   : fmt::format("| {}×{} |", seq.first, seq.second);
     for (auto i : col_order) {
       auto it = cells.find(i);
-      std::string text = it == cells.end() ? "" : markdown_cell(*it->second);
-      // The fastest cell of a row stands out, as in the study's tables.
-      if (it != cells.end() && ok_cells > 1 && it->second->status == Status::ok && it->second->tflops == best)
+      std::string text = it == cells.end() ? "" : markdown_cell(*it->second, noise_limit_pct);
+      // The fastest cell of a row stands out, as in the study's tables; a doubtful one never does.
+      if (it != cells.end() && ok_cells > 1 && it->second->status == Status::ok &&
+          it->second->tflops == best && !doubtful_row(*it->second, noise_limit_pct))
         text = "**" + text + "**";
       md += " " + text + " |";
     }
@@ -117,6 +121,31 @@ std::string render_table(const TableKey& key, const std::vector<const ResultRow*
 
 // The unit of the cells: the `tflops` column's, from the field table.
 const std::string& cell_unit() { return find_field("tflops")->hint; }
+
+// "Run DATE on HOST (CPU, N cores), revision REV, scenario NAME (PATH)": what a reader needs
+// first to judge the numbers; empty without a context.
+std::string run_line(const std::string& title, const Context& context) {
+  if (context.empty()) return "";
+  auto value = [&](const std::string& key) -> std::string {
+    for (const auto& [k, text] : context)
+      if (k == key) {
+        const auto j = nlohmann::json::parse(text, nullptr, false);
+        return j.is_string() ? j.get<std::string>() : j.is_discarded() ? text : j.dump();
+      }
+    return "unknown";
+  };
+  return fmt::format("\nRun {} on {} ({}, {} cores), revision `{}`, scenario `{}` ({}).\n", value("date"),
+                     value("host"), value("cpu_model"), value("cores"), value("git_revision"), title,
+                     value("scenario_path"));
+}
+
+std::string time_and_noise(const ResultRow& r) {
+  if (!(r.time_ms > 0)) return "";
+  std::string s = fmt::format(" · {:.3g} ms", r.time_ms);
+  if (r.noise_pct >= 0)
+    s += r.noise_pct >= 1 ? fmt::format(" ±{:.0f} %", r.noise_pct) : fmt::format(" ±{:.1f} %", r.noise_pct);
+  return s;
+}
 
 }  // namespace
 
@@ -129,9 +158,16 @@ std::string format_tflops(double tflops) {
   return fmt::format("{:.3g}", tflops);
 }
 
-std::string markdown_cell(const ResultRow& r) {
+bool doubtful_row(const ResultRow& r, double noise_limit_pct) {
+  const Metric* stop = r.find_extra("stop_reason");
+  return r.status == Status::ok && stop != nullptr &&
+         (stop->text == "max_iters" || stop->text == "timeout") && r.noise_pct > noise_limit_pct;
+}
+
+std::string markdown_cell(const ResultRow& r, double noise_limit_pct) {
   switch (r.status) {
-    case Status::ok: return format_tflops(r.tflops);
+    case Status::ok:
+      return format_tflops(r.tflops) + time_and_noise(r) + (doubtful_row(r, noise_limit_pct) ? " ⚠" : "");
     case Status::mismatch: return "✗ " + format_tflops(r.tflops);
     case Status::unsupported: return "—";
     case Status::oom: return "OOM";
@@ -142,12 +178,13 @@ std::string markdown_cell(const ResultRow& r) {
   return "?";
 }
 
-std::string results_markdown(const std::string& title, const std::vector<ResultRow>& rows) {
+std::string results_markdown(const std::string& title, const std::vector<ResultRow>& rows,
+                             const MarkdownOptions& options) {
   std::string md = fmt::format(
-      "# {}\n\n{} (FLOPs of allowed pairs only, median time); rows are sequence lengths, "
-      "columns backends (context-parallel tables: strategy × world size); the fastest ok cell of "
-      "a row is in bold.\n",
-      title, cell_unit());
+      "# {}\n{}\n{} (FLOPs of allowed pairs only, median time) · median time ±noise (relative stddev "
+      "of the iterations); rows are sequence lengths, columns backends (context-parallel tables: "
+      "strategy × world size); the fastest ok cell of a row is in bold.\n",
+      title, run_line(title, options.context), cell_unit());
   std::set<std::string> shapes;
   for (const auto& r : rows) shapes.insert(shape_label(r));
   const bool show_shape = shapes.size() > 1;
@@ -175,10 +212,13 @@ std::string results_markdown(const std::string& title, const std::vector<ResultR
   std::string pass;
   for (auto i : order) {
     if (tables[i].pass != pass) md += fmt::format("\n## {}\n", pass = tables[i].pass);
-    md += render_table(tables[i], table_rows[i], show_shape);
+    md += render_table(tables[i], table_rows[i], show_shape, options.noise_limit_pct);
   }
   md += "\nLegend: numbers are " + cell_unit() +
-        " of status `ok` rows; **bold** the fastest in its row; `✗ n` "
+        " of status `ok` rows, then median time ±noise; **bold** the "
+        "fastest in its row; `⚠` doubtful: timing stopped on max_iters or timeout with noise above " +
+        fmt::format("{:g}", options.noise_limit_pct) +
+        " % (never bold); `✗ n` "
         "mismatch (ran, failed the correctness check); `—` unsupported; `OOM` out of memory or over "
         "the budget; `ERR` the backend threw; `skip` filtered or beyond a limit; empty: not in the "
         "sweep. Messages are in results.csv.\n";
@@ -186,8 +226,8 @@ std::string results_markdown(const std::string& title, const std::vector<ResultR
 }
 
 void write_results_markdown(const std::string& path, const std::string& title,
-                            const std::vector<ResultRow>& rows) {
-  write_file_atomic(path, results_markdown(title, rows));
+                            const std::vector<ResultRow>& rows, const MarkdownOptions& options) {
+  write_file_atomic(path, results_markdown(title, rows, options));
 }
 
 }  // namespace attnbench

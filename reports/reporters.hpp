@@ -11,6 +11,7 @@
 #include "reports/csv_writer.hpp"
 #include "reports/json_writer.hpp"
 #include "reports/row_set.hpp"
+#include "reports/markdown_writer.hpp"
 
 namespace attnbench {
 
@@ -66,11 +67,13 @@ class JsonReporter final : public Reporter {
 // results.md: the pivot tables, at the end.
 class MarkdownReporter final : public Reporter {
  public:
-  MarkdownReporter(std::string path, std::string title) : path_(std::move(path)), title_(std::move(title)) {}
+  MarkdownReporter(std::string path, std::string title, MarkdownOptions options = {})
+      : path_(std::move(path)), title_(std::move(title)), options_(std::move(options)) {}
 
  private:
   void do_finish(const std::vector<ResultRow>& rows) override;
   std::string path_, title_;
+  MarkdownOptions options_;
 };
 
 // plots/: data, a gnuplot script and the images, at the end (prints where they are).
@@ -86,6 +89,8 @@ class PlotsReporter final : public Reporter {
 using ReporterList = std::vector<std::unique_ptr<Reporter>>;
 
 // The reporters of `attnbench run` writing into out_dir: CSV, JSON, Markdown, plots.
-ReporterList standard_reporters(const std::string& out_dir, const std::string& title, const Context& context);
+// noise_limit_pct: the scenario's timing.max_noise_pct (results.md marks rows that missed it).
+ReporterList standard_reporters(const std::string& out_dir, const std::string& title, const Context& context,
+                                double noise_limit_pct = 3.0);
 
 }  // namespace attnbench

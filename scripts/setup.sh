@@ -12,6 +12,7 @@ ATTNBENCH_PACKAGES=(
   libfmt-dev libcli11-dev libyaml-cpp-dev nlohmann-json3-dev catch2 libbenchmark-dev
   libopenmpi-dev openmpi-bin libopenblas-dev
   gnuplot-nox python3 python3-dev python3-numpy python3-pip pybind11-dev unzip
+  valgrind  # --metric instructions where perf_event_open is closed (containers), and its test
 )
 
 attnbench_install_packages() {

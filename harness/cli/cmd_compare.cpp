@@ -28,13 +28,18 @@ int run_compare_command(const CompareCommandArgs& args, std::ostream& out, std::
   CompareOptions opt;
   opt.threshold_pct = args.threshold_pct;
   opt.noise_sigmas = args.noise_sigmas;
+  opt.min_paired_pct = args.min_paired_pct;
+  opt.confidence_pct = args.confidence_pct;
   try {
     opt.fail_on = parse_fail_on(args.fail_on);
   } catch (const InputError& e) {
     err << "attnbench compare: " << e.what() << "\n";
     return 2;
   }
-  CompareOutcome outcome = compare_files(args.baseline, args.current, opt);
+  const std::vector<std::filesystem::path> base_rounds(args.baseline_rounds.begin(),
+                                                       args.baseline_rounds.end());
+  const std::vector<std::filesystem::path> cur_rounds(args.current_rounds.begin(), args.current_rounds.end());
+  CompareOutcome outcome = compare_files(args.baseline, args.current, opt, base_rounds, cur_rounds);
   if (outcome.exit_code == 2) {
     err << "attnbench compare: " << outcome.error << "\n";
     return 2;
@@ -76,6 +81,18 @@ void add_compare_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--junit", args->junit_path, "Write JUnit XML (one test case per row) to FILE");
   cmd->add_option("--md-max-rows", args->md_max_rows,
                   "List at most N non-failing rows in the Markdown (failing rows: all)")
+      ->capture_default_str();
+  cmd->add_option("--min-paired", args->min_paired_pct,
+                  "Least share (percent) of baseline rows that must pair with a current row; fewer is "
+                  "exit 2, naming what changed between the runs")
+      ->capture_default_str();
+  cmd->add_option("--baseline-round", args->baseline_rounds,
+                  "Interleaved A/B: a further round's baseline results.json (repeatable; the i-th pairs "
+                  "with the i-th --current-round)");
+  cmd->add_option("--current-round", args->current_rounds,
+                  "Interleaved A/B: a further round's current results.json (repeatable)");
+  cmd->add_option("--confidence", args->confidence_pct,
+                  "Confidence (percent) of the bootstrap interval of the median paired ratio (rounds)")
       ->capture_default_str();
   cmd->add_flag("-q,--quiet", args->quiet, "Do not print the Markdown report on stdout");
   cmd->footer("Rule: " + compare_rule_text(5.0, 2.0) +

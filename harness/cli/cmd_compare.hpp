@@ -3,6 +3,7 @@
 
 #include <iosfwd>
 #include <string>
+#include <vector>
 
 namespace CLI {
 class App;
@@ -18,6 +19,10 @@ struct CompareCommandArgs {
   std::string md_path, junit_path;
   std::size_t md_max_rows = 200;  // non-failing rows listed in the Markdown
   bool quiet = false;             // no Markdown on stdout (files and the verdict line only)
+  double min_paired_pct = 50.0;
+  double confidence_pct = 90.0;
+  // Interleaved A/B: round i pairs baseline_rounds[i] with current_rounds[i].
+  std::vector<std::string> baseline_rounds, current_rounds;
 };
 
 // Runs the comparison: Markdown on `out`, warnings and errors on `err`, the

@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <memory>
 #include <optional>
 
@@ -14,6 +15,7 @@
 #include "harness/comm/world.hpp"
 #include "harness/context.hpp"
 #include "harness/interrupt.hpp"
+#include "harness/instructions.hpp"
 #include "harness/progress.hpp"
 #include "harness/sweep.hpp"
 #include "reports/durable_file.hpp"
@@ -107,7 +109,8 @@ void prepare_outputs(const RunArgs& a, const Scenario& s, RunOptions& opt, RunOu
   o.context.emplace_back("scenario_name", json_string(s.name));
   o.context.emplace_back("scenario_fingerprint", json_string(mine.fingerprint));
   write_folder_scenario(o.dir, mine);  // before the first row: the folder says whose rows it holds
-  o.reporters = standard_reporters(o.dir, s.name, o.context);
+  o.context.emplace_back("scenario_path", json_string(a.scenario));  // results.md opens with it
+  o.reporters = standard_reporters(o.dir, s.name, o.context, s.timing.max_noise_pct);
   for (auto& reporter : o.reporters) reporter->begin(o.rows.rows());
 }
 
@@ -139,7 +142,17 @@ int do_run(const RunArgs& a) {
   std::vector<Case> all, cases;
   if (auto e = agree_outcome(world, outcome_of([&] {
                                scenario = load_scenario(a.scenario, a.sets);
+                               if (scenario->timing.metric == TimingMetric::instructions) {
+                                 // Opened before any case starts OpenMP threads (perf counts the
+                                 // threads started after it).
+                                 std::string why;
+                                 if (instruction_counter(&why) == nullptr)
+                                   throw InputError(fmt::format(
+                                       "{}: timing.metric: instructions: no instruction counter here ({})",
+                                       a.scenario, why));
+                               }
                                all = expand(*scenario);  // builds every mask: bad parameters fail here
+                               check_filter_matches(all, a.filter);
                                cases = prune_cases(all, a.filter);
                                int largest_world = 1;
                                for (const auto& c : cases)

@@ -156,6 +156,10 @@ std::vector<Field> make_table() {
       extra_col("exposed_comm_ms", FieldType::number, "ms"),
       extra_col("bytes_per_rank", FieldType::number, "bytes"),
       extra_col("tflops_per_gpu", FieldType::number, "TFLOP/s"),
+      // timing.metric instructions (harness/instructions.hpp): per timed iteration, and by what.
+      extra_col("metric", FieldType::text, ""),
+      extra_col("instructions", FieldType::number, "instructions"),
+      extra_col("counter", FieldType::text, ""),
   };
 }
 

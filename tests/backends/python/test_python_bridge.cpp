@@ -77,7 +77,7 @@ TEST_CASE("numpy.reference through the bridge matches cpu.reference forward and 
           "[python]") {
   const std::string yaml =
       "name: numpy_vs_reference\n"
-      "backends: [numpy.reference, 'python:../../backends/python/modules/numpy_reference.py']\n"
+      "backends: [numpy.reference, 'python:../../../backends/python/modules/numpy_reference.py']\n"
       "masks:\n  - full\n  - causal\n" +
       extra_masks() +
       "seqlens: [96]\n"
