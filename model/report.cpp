@@ -2,6 +2,7 @@
 #include "model/report.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <cmath>
@@ -69,12 +70,20 @@ void fill_row(ResultRow& row, const CaseModel& m) {
   }
 }
 
-Validation validate(const std::vector<ResultRow>& modelled, const std::vector<ResultRow>& measured) {
+int Validation::winners_same() const {
+  return static_cast<int>(
+      std::count_if(winners.begin(), winners.end(), [](const Winner& w) { return w.same; }));
+}
+
+Validation validate(const std::vector<ResultRow>& modelled, const std::vector<ResultRow>& measured,
+                    double tie_pct) {
   std::map<std::string, const ResultRow*> by_key;
   for (const auto& r : modelled)
     if (r.status == Status::modelled) by_key[case_key(r)] = &r;
   Validation v;
-  std::map<std::string, std::pair<const ResultRow*, const ResultRow*>> best;  // group: measured, modelled
+  v.tie_pct = tie_pct;
+  std::map<std::string, std::vector<std::pair<const ResultRow*, const ResultRow*>>>
+      groups;  // measured, modelled
   double sum = 0;
   for (const auto& r : measured) {
     if (r.status != Status::ok || r.strategy == "none" || !(r.time_ms > 0)) continue;
@@ -85,13 +94,26 @@ Validation validate(const std::vector<ResultRow>& modelled, const std::vector<Re
                        m.time_ms, (m.time_ms - r.time_ms) / r.time_ms * 100};
     sum += std::abs(p.error_pct);
     v.pairs.push_back(p);
-    auto& b = best[group_of(r)];
-    if (b.first == nullptr || r.time_ms < b.first->time_ms) b.first = &r;
-    if (b.second == nullptr || m.time_ms < b.second->time_ms) b.second = &m;
+    groups[group_of(r)].emplace_back(&r, &m);
   }
   v.mape = v.pairs.empty() ? 0 : sum / static_cast<double>(v.pairs.size());
-  for (const auto& [g, b] : best)
-    v.winners.push_back({g, strategy_label(*b.first), strategy_label(*b.second)});
+  for (auto& [g, rows] : groups) {
+    // Stable: among equal modelled times the scenario's strategy order decides the first pick.
+    std::stable_sort(rows.begin(), rows.end(),
+                     [](const auto& a, const auto& b) { return a.second->time_ms < b.second->time_ms; });
+    const auto fastest_measured =
+        std::min_element(rows.begin(), rows.end(),
+                         [](const auto& a, const auto& b) { return a.first->time_ms < b.first->time_ms; });
+    Validation::Winner w{g, strategy_label(*fastest_measured->first), {}, false, 0};
+    const double tie_limit = rows.front().second->time_ms * (1 + tie_pct / 100);
+    for (const auto& [meas, mod] : rows)
+      if (mod->time_ms <= tie_limit) {
+        w.modelled.push_back(strategy_label(*meas));
+        w.same = w.same || meas == fastest_measured->first;
+      }
+    w.regret_pct = (rows.front().first->time_ms / fastest_measured->first->time_ms - 1) * 100;
+    v.winners.push_back(w);
+  }
   return v;
 }
 
@@ -101,12 +123,21 @@ std::string validation_text(const Validation& v) {
     s += fmt::format("| {} | {:.3f} | {:.3f} | {:+.1f} |\n", p.label, p.measured_ms, p.modelled_ms,
                      p.error_pct);
   s += fmt::format(
-      "\nMAPE: {:.1f} % over {} rows\n\n| group | measured fastest | modelled fastest | same "
-      "|\n|---|---|---|---|\n",
-      v.mape, v.pairs.size());
-  for (const auto& w : v.winners)
-    s += fmt::format("| {} | {} | {} | {} |\n", w.group, w.measured, w.modelled,
-                     w.measured == w.modelled ? "yes" : "no");
+      "\nMAPE: {:.1f} % over {} rows\n\n"
+      "| group | measured fastest | modelled fastest (and ties within {:g} %) | same | regret % |\n"
+      "|---|---|---|---|---:|\n",
+      v.mape, v.pairs.size(), v.tie_pct);
+  for (const auto& w : v.winners) {
+    std::string picks = w.modelled.front();
+    if (w.modelled.size() > 1)
+      picks += fmt::format(" ({})", fmt::join(w.modelled.begin() + 1, w.modelled.end(), ", "));
+    s += fmt::format("| {} | {} | {} | {} | {:.1f} |\n", w.group, w.measured, picks, w.same ? "yes" : "no",
+                     w.regret_pct);
+  }
+  s += fmt::format(
+      "\nFastest strategy: the measured fastest is the modelled fastest or tied with it in {} of {} "
+      "groups\n",
+      v.winners_same(), v.winners.size());
   return s;
 }
 

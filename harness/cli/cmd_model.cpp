@@ -33,6 +33,7 @@ struct ModelArgs {
   std::string scenario, machine, profile, out, validate, filter;
   std::vector<std::string> sets;
   std::int64_t tokens_per_gpu = 0;
+  double tie_pct = 1;
   bool recommend = false, quiet = false;
 };
 
@@ -112,7 +113,7 @@ int do_model(const ModelArgs& a) {
     fmt::print("{}", md);
   }
   if (!a.validate.empty()) {
-    const auto v = model::validate(rows, read_results_json(a.validate).rows);
+    const auto v = model::validate(rows, read_results_json(a.validate).rows, a.tie_pct);
     if (v.pairs.empty())
       throw InputError(
           fmt::format("{}: no measured CP row matches a modelled case (accepted: a results.json of "
@@ -142,6 +143,9 @@ void add_model_command(CLI::App& app, int& exit_code) {
   c->add_option("--tokens-per-gpu", args->tokens_per_gpu,
                 "Weak scaling: each case's seqlen = this x its world size (the mask rebuilt for it)");
   c->add_option("--validate", args->validate, "results.json of a measured run: per-row error and MAPE");
+  c->add_option("--tie-pct", args->tie_pct,
+                "With --validate: strategies modelled within this % of the fastest tie with it (default 1)")
+      ->check(CLI::Range(0.0, 100.0));
   c->add_flag("--recommend", args->recommend,
               "Per (mask, seqlen, GPUs, pass): the fastest strategy and its degrees, runner-up and margin");
   c->add_flag("--quiet", args->quiet, "No plots");

@@ -159,33 +159,31 @@ TEST_CASE(
   CHECK(c8.time_ms > r8.time_ms);
 }
 
-TEST_CASE("1024 GPUs x 6 strategies x 30 document masks model in under 10 s", "[model]") {
+TEST_CASE("1024 GPUs x 6 strategies on document masks: every strategy modelled or refused with its reason",
+          "[model]") {
+  // The time budget (30 masks under 10 s) is a benchmark, bench/model_bench.cpp, not a test.
   const auto m = h100();
-  // One thread, and the budget checked on CPU seconds: the shared 2-core CI machine's load must not
-  // decide the test (wall time is printed beside it).
-  const int threads = omp_get_max_threads();
-  omp_set_num_threads(1);
-  const auto t0 = std::chrono::steady_clock::now();
-  const std::clock_t c0 = std::clock();
   int modelled = 0;
   const std::int64_t S = 8192ll * 1024;
-  for (int seed = 0; seed < 30; ++seed) {
+  for (int seed = 0; seed < 2; ++seed) {
     const MaskSpec doc{"causal_document", {{"distribution", "pile"}, {"seed", std::to_string(seed)}}};
     auto base = problem(doc, S, 1024, "ring", 64);
     base.shape.heads_kv = 8;
     for (const char* st : {"ring", "ring_zigzag", "allgather_kv", "ulysses", "usp", "double_ring"}) {
       Problem p = base;
       p.strategy = st;
-      modelled += model::model_case(p, "cpu.flash", m).supported;
+      const auto c = model::model_case(p, "cpu.flash", m);
+      modelled += c.supported;
+      if (c.supported) {
+        CHECK(c.time_ms > 0);
+        CHECK(c.max_bytes() > 0);
+      } else {
+        CHECK(std::string(st) == "ulysses");  // 64 heads cannot split over 1024 ranks
+        CHECK_FALSE(c.reason.empty());
+      }
     }
   }
-  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  const double cpu = static_cast<double>(std::clock() - c0) / CLOCKS_PER_SEC;
-  omp_set_num_threads(threads);
-  WARN(fmt::format("1024 GPUs x 6 strategies x 30 masks: {:.2f} s wall, {:.2f} s CPU, {} modelled", s, cpu,
-                   modelled));
-  CHECK(modelled == 150);  // ulysses: 64 heads cannot split over 1024 ranks
-  CHECK(cpu < 10);
+  CHECK(modelled == 10);
 }
 
 TEST_CASE("modelled rows are not failures: status text, Markdown cells, recommendation", "[model]") {
@@ -242,4 +240,64 @@ TEST_CASE("attnbench model writes modelled rows, and a bad machine file exits 2"
   CHECK(std::filesystem::exists(out + "/recommend.md"));
   CHECK(cli({"model", s, "--machine", (dir / "bad.yaml").string(), "--out", out}) == 2);
   std::filesystem::remove_all(dir);
+}
+
+namespace {
+
+ResultRow cp_row(const std::string& strategy, const std::string& mask, Status status, double ms) {
+  ResultRow r;
+  r.backend = "cpu.flash";
+  r.strategy = strategy;
+  r.world_size = 2;
+  r.mask = mask;
+  r.batch = 1;
+  r.heads_q = r.heads_kv = 4;
+  r.seqlen_q = r.seqlen_k = 4096;
+  r.head_dim = 64;
+  r.dtype = "fp32";
+  r.pass = "fwd";
+  r.status = status;
+  r.time_ms = ms;
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("validate: MAPE, tied modelled strategies, winner verdict and regret", "[model]") {
+  const std::vector<ResultRow> modelled = {
+      cp_row("ring", "full", Status::modelled, 100), cp_row("ulysses", "full", Status::modelled, 100.5),
+      cp_row("usp", "full", Status::modelled, 100.5), cp_row("ring", "causal", Status::modelled, 80),
+      cp_row("ring_zigzag", "causal", Status::modelled, 50)};
+  const std::vector<ResultRow> measured = {
+      cp_row("ring", "full", Status::ok, 110),
+      cp_row("ulysses", "full", Status::ok, 125),
+      cp_row("usp", "full", Status::ok, 100),
+      cp_row("ring", "causal", Status::ok, 40),
+      cp_row("ring_zigzag", "causal", Status::ok, 50),
+      cp_row("none", "causal", Status::ok, 1),           // single-device rows are not CP rows
+      cp_row("allgather_kv", "causal", Status::ok, 1)};  // no modelled row: not paired
+  const auto v = model::validate(modelled, measured, 1.0);
+  REQUIRE(v.pairs.size() == 5);
+  // |100-110|/110, |100.5-125|/125, |100.5-100|/100, |80-40|/40, 0
+  const double mape = (10.0 / 110 + 24.5 / 125 + 0.5 / 100 + 40.0 / 40 + 0) / 5 * 100;
+  CHECK(v.mape == Approx(mape));
+  REQUIRE(v.winners.size() == 2);
+  const auto& causal = v.winners[0];  // groups sort by name
+  CHECK(causal.measured == "ring");
+  CHECK(causal.modelled == std::vector<std::string>{"ring_zigzag"});
+  CHECK_FALSE(causal.same);
+  CHECK(causal.regret_pct == Approx(25));  // ring_zigzag measured 50 ms, ring 40 ms
+  const auto& full = v.winners[1];
+  CHECK(full.measured == "usp");
+  CHECK(full.modelled == std::vector<std::string>{"ring", "ulysses", "usp"});  // within 1 % of 100 ms
+  CHECK(full.same);
+  CHECK(full.regret_pct == Approx(10));
+  CHECK(v.winners_same() == 1);
+  // With no tolerance the ties go and usp no longer counts.
+  const auto strict = model::validate(modelled, measured, 0.0);
+  CHECK(strict.winners[1].modelled == std::vector<std::string>{"ring"});
+  CHECK_FALSE(strict.winners[1].same);
+  const std::string text = model::validation_text(v);
+  CHECK(text.find("| ring (ulysses, usp) | yes | 10.0 |") != std::string::npos);
+  CHECK(text.find("in 1 of 2 groups") != std::string::npos);
 }
