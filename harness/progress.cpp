@@ -1,4 +1,4 @@
-// Formats "[done/total] label ... ETA" lines; the ETA is the mean case time so far times what is left.
+// Formats "[done/total] label ... ETA" lines; the ETA sums a prediction per case left (harness/eta.hpp).
 #include "harness/progress.hpp"
 
 #include <fmt/format.h>
@@ -16,34 +16,48 @@ std::string duration(double s) {
 }
 }  // namespace
 
-Progress::Progress(std::size_t total, bool enabled, std::FILE* out)
-    : total_(total),
+Progress::Progress(const std::vector<Case>& to_run, bool enabled, std::FILE* out)
+    : total_(to_run.size()),
       enabled_(enabled),
       tty_(isatty(fileno(out)) != 0),
       out_(out),
-      begin_(std::chrono::steady_clock::now()) {}
+      begin_(std::chrono::steady_clock::now()),
+      case_begin_(begin_) {
+  plan_.reserve(to_run.size());
+  for (const auto& c : to_run)
+    plan_.push_back({c.backend + " " + std::string(to_string(c.problem.pass)), pass_flops(c.problem)});
+}
 
 double Progress::elapsed() const {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - begin_).count();
 }
 
-// "elapsed 1m05s, ETA 3m10s": the ETA is the mean time of the cases finished so far
-// times the cases left, shown once a case has finished.
+// "elapsed 1m05s, ETA 3m10s": the ETA, shown once a case has finished, is the sum over the cases left
+// of each one's predicted time, from the finished cases of its backend and pass (a larger sequence length
+// later in the sweep is priced by its FLOPs, not by the mean of the small cases before it).
 std::string Progress::timing(std::size_t finished) const {
   const double e = elapsed();
   std::string t = "elapsed " + duration(e);
-  if (finished > 0 && finished < total_) t += ", ETA " + duration(e / finished * (total_ - finished));
+  if (finished > 0 && finished < total_ && !eta_.empty()) {
+    double left = 0;
+    for (std::size_t i = finished; i < plan_.size(); ++i) left += eta_.predict(plan_[i].group, plan_[i].work);
+    t += ", ETA " + duration(left);
+  }
   return t;
 }
 
 void Progress::start(const Case& c, std::size_t done) {
   done_ = done;
+  case_begin_ = std::chrono::steady_clock::now();
   if (!enabled_ || !tty_) return;
   fmt::print(out_, "\r\033[K[{}/{}] {} ({})", done + 1, total_, c.label(), timing(done));
   std::fflush(out_);
 }
 
 void Progress::finish(const Case& c, const ResultRow& r) {
+  if (done_ < plan_.size())
+    eta_.add(plan_[done_].group, plan_[done_].work,
+             std::chrono::duration<double>(std::chrono::steady_clock::now() - case_begin_).count());
   if (!enabled_ || tty_) return;
   std::string what = std::string(to_string(r.status));
   if (r.status == Status::ok || r.status == Status::mismatch)

@@ -4,7 +4,9 @@
 #include <chrono>
 #include <cstdio>
 #include <string>
+#include <vector>
 
+#include "harness/eta.hpp"
 #include "harness/scenario.hpp"
 #include "harness/schema/result_row.hpp"
 
@@ -12,7 +14,8 @@ namespace attnbench {
 
 class Progress {
  public:
-  Progress(std::size_t total, bool enabled, std::FILE* out = stderr);
+  // `to_run`: the cases that will run, in order (their backend, pass and FLOPs drive the ETA).
+  Progress(const std::vector<Case>& to_run, bool enabled, std::FILE* out = stderr);
   void start(const Case&, std::size_t done);
   void finish(const Case&, const ResultRow&);
   void close();
@@ -21,10 +24,16 @@ class Progress {
   double elapsed() const;
   std::string timing(std::size_t finished) const;
 
+  struct Planned {
+    std::string group;  // backend and pass
+    double work;        // FLOPs
+  };
+  std::vector<Planned> plan_;
+  EtaModel eta_;
   std::size_t total_, done_ = 0;
   bool enabled_, tty_;
   std::FILE* out_;
-  std::chrono::steady_clock::time_point begin_;
+  std::chrono::steady_clock::time_point begin_, case_begin_;
 };
 
 }  // namespace attnbench

@@ -181,12 +181,14 @@ int do_run(const RunArgs& a) {
     return stop.exit_code;
   }
   std::size_t run_now = 0;
-  std::size_t to_run = 0;
-  for (const auto& c : cases) to_run += opt.previous.count(case_key(base_row(c))) ? 0 : 1;
+  std::vector<Case> to_run;
+  for (const auto& c : cases)
+    if (!opt.previous.count(case_key(base_row(c)))) to_run.push_back(c);
   Progress progress(to_run, !a.quiet);
   if (!a.quiet)
-    fmt::print(stderr, "attnbench: {} cases from {}{}\n", cases.size(), a.scenario,
-               to_run < cases.size() ? fmt::format(" ({} already done)", cases.size() - to_run) : "");
+    fmt::print(
+        stderr, "attnbench: {} cases from {}{}\n", cases.size(), a.scenario,
+        to_run.size() < cases.size() ? fmt::format(" ({} already done)", cases.size() - to_run.size()) : "");
   run_cases(
       s, cases, opt,
       [&](const Case& c, const ResultRow& r) {
