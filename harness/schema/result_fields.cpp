@@ -106,6 +106,20 @@ Field extra_col(std::string name, FieldType type, std::string hint, bool key = f
   return f;
 }
 
+// A shape column added after the required ones (heads_k, heads_v, head_dim_v): a key
+// standard extra whose absent value reads as its default from the row (heads_kv or
+// head_dim), so files written before it existed pair with new rows of the same case.
+template <auto Fallback>
+Field shape_extra_col(std::string name) {
+  Field f = extra_col(name, FieldType::integer, "", /*key=*/true);
+  f.get = [name](const ResultRow& r) -> Cell {
+    const Metric* m = r.find_extra(name);
+    if (m == nullptr || !std::isfinite(m->value)) return Cell::of_integer(static_cast<long long>(r.*Fallback));
+    return Cell::of_integer(std::llround(m->value));
+  };
+  return f;
+}
+
 std::vector<Field> make_table() {
   using R = ResultRow;
   return {
@@ -137,7 +151,12 @@ std::vector<Field> make_table() {
       num_col<&R::max_abs_err>("max_abs_err"),
       num_col<&R::rel_l2_err>("rel_l2_err"),
       text_col<&R::message>("message", false),
-      // Standard extras, in CSV order.
+      // Standard extras, in CSV order. Separate K and V heads and V's head dim (DESIGN.md
+      // "Separate K and V heads and dims"): heads_kv is heads_k; absent, they read as
+      // heads_k = heads_v = heads_kv and head_dim_v = head_dim.
+      shape_extra_col<&R::heads_kv>("heads_k"),
+      shape_extra_col<&R::heads_kv>("heads_v"),
+      shape_extra_col<&R::head_dim>("head_dim_v"),
       extra_col("time_ms_mean", FieldType::number, "ms"),
       extra_col("time_ms_stddev", FieldType::number, "ms"),
       extra_col("time_ms_p20", FieldType::number, "ms"),
