@@ -106,16 +106,14 @@ Field extra_col(std::string name, FieldType type, std::string hint, bool key = f
   return f;
 }
 
-// A shape column added after the required ones (heads_k, heads_v, head_dim_v): a key
-// standard extra whose absent value reads as its default from the row (heads_kv or
-// head_dim), so files written before it existed pair with new rows of the same case.
+// A shape column added after the required ones (heads_k, heads_v, head_dim_v): a key standard
+// extra whose case key, when a row has none (files written before it), is its default from the
+// row (heads_kv or head_dim), so those rows pair with new rows of the same case.
 template <auto Fallback>
 Field shape_extra_col(std::string name) {
   Field f = extra_col(name, FieldType::integer, "", /*key=*/true);
-  f.get = [name](const ResultRow& r) -> Cell {
-    const Metric* m = r.find_extra(name);
-    if (m == nullptr || !std::isfinite(m->value)) return Cell::of_integer(static_cast<long long>(r.*Fallback));
-    return Cell::of_integer(std::llround(m->value));
+  f.key_default = [name](const ResultRow& r) {
+    return Cell::of_integer(static_cast<long long>(shape_extra(r, name, r.*Fallback)));
   };
   return f;
 }
