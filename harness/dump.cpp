@@ -33,7 +33,8 @@ std::string case_json(const Case& c) {
   j["softmax_scale"] = p.softmax_scale;
   j["area"] = p.mask->area();
   j["layout"] =
-      "q k v o do dq dk dv: [B, S, H, D] float32 (k, dk: Hk, D; v, dv: Hv, Dv; o, do: Hq, Dv); lse: [B, Hq, Sq] float32 (natural log); mask: [Sq, Sk] "
+      "q k v o do dq dk dv: [B, S, H, D] float32 (k, dk: Hk, D; v, dv: Hv, Dv; o, do: Hq, Dv); lse: [B, Hq, "
+      "Sq] float32 (natural log); mask: [Sq, Sk] "
       "uint8";
   nlohmann::ordered_json opts = nlohmann::ordered_json::object();
   for (const auto& [k, v] : p.options) opts[k] = v;

@@ -21,12 +21,11 @@ std::string value_suffix(std::int64_t k, std::int64_t v) { return k == v ? "" : 
 
 std::string Case::id() const {
   const auto& p = problem;
-  std::string id = fmt::format("{:04d}-{}-{}-w{}-{}-q{}-k{}-b{}-h{}x{}{}-d{}{}-{}-{}", index, backend, p.strategy,
-                               p.world_size, p.mask ? p.mask->name() : "nomask", p.shape.seqlen_q,
-                               p.shape.seqlen_k, p.shape.batch, p.shape.heads_q, p.shape.heads_kv,
-                               value_suffix(p.shape.heads_kv, p.shape.value_heads()), p.shape.head_dim,
-                               value_suffix(p.shape.head_dim, p.shape.value_dim()), to_string(p.dtype),
-                               to_string(p.pass));
+  std::string id = fmt::format(
+      "{:04d}-{}-{}-w{}-{}-q{}-k{}-b{}-h{}x{}{}-d{}{}-{}-{}", index, backend, p.strategy, p.world_size,
+      p.mask ? p.mask->name() : "nomask", p.shape.seqlen_q, p.shape.seqlen_k, p.shape.batch, p.shape.heads_q,
+      p.shape.heads_kv, value_suffix(p.shape.heads_kv, p.shape.value_heads()), p.shape.head_dim,
+      value_suffix(p.shape.head_dim, p.shape.value_dim()), to_string(p.dtype), to_string(p.pass));
   for (char& ch : id)
     if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '.' || ch == '_')) ch = '_';
   return id;
@@ -41,9 +40,10 @@ std::string Case::label() const {
   s += fmt::format("/{}/S={}", p.mask ? mask_label(p.mask->name(), p.mask->params_json()) : "",
                    p.shape.seqlen_q);
   if (p.shape.seqlen_k != p.shape.seqlen_q) s += fmt::format(",Sk={}", p.shape.seqlen_k);
-  s += fmt::format("/B{}H{}x{}{}D{}{}/{}/{}", p.shape.batch, p.shape.heads_q, p.shape.heads_kv,
-                   value_suffix(p.shape.heads_kv, p.shape.value_heads()), p.shape.head_dim,
-                   value_suffix(p.shape.head_dim, p.shape.value_dim()), to_string(p.dtype), to_string(p.pass));
+  s +=
+      fmt::format("/B{}H{}x{}{}D{}{}/{}/{}", p.shape.batch, p.shape.heads_q, p.shape.heads_kv,
+                  value_suffix(p.shape.heads_kv, p.shape.value_heads()), p.shape.head_dim,
+                  value_suffix(p.shape.head_dim, p.shape.value_dim()), to_string(p.dtype), to_string(p.pass));
   for (const auto& [k, v] : p.options) s += fmt::format("/{}={}", k, v);
   return s;
 }

@@ -360,13 +360,15 @@ Scenario parse_fields(const std::string& text, const std::string& path,
   s.heads_kv = {8};
   s.head_dim = {64};
   if (shape) {
-    check_keys(c, shape, "shape", {"batch", "heads_q", "heads_kv", "heads_k", "heads_v", "head_dim", "head_dim_v"});
+    check_keys(c, shape, "shape",
+               {"batch", "heads_q", "heads_kv", "heads_k", "heads_v", "head_dim", "head_dim_v"});
     if (shape["batch"]) s.batch = int_list(c, shape["batch"], "shape.batch", 1);
     if (shape["heads_q"]) s.heads_q = int_list(c, shape["heads_q"], "shape.heads_q", 1);
     // heads_k is heads_kv's precise name (the key heads); giving both would leave one of them unused.
     if (shape["heads_kv"] && shape["heads_k"])
-      c.fail(shape["heads_k"], "shape.heads_k",
-             "give heads_k or heads_kv, not both (heads_kv sets heads_k and, unless heads_v is given, heads_v)");
+      c.fail(
+          shape["heads_k"], "shape.heads_k",
+          "give heads_k or heads_kv, not both (heads_kv sets heads_k and, unless heads_v is given, heads_v)");
     if (shape["heads_kv"]) s.heads_kv = int_list(c, shape["heads_kv"], "shape.heads_kv", 1);
     if (shape["heads_k"]) s.heads_kv = int_list(c, shape["heads_k"], "shape.heads_k", 1);
     if (shape["heads_v"]) s.heads_v = int_list(c, shape["heads_v"], "shape.heads_v", 1);

@@ -120,8 +120,8 @@ std::string unpaired_error(const RunFile& baseline, const RunFile& current, cons
        [](const ResultRow& r) {
          const std::int64_t hv = row_heads_v(r), dv = row_head_dim_v(r);
          return fmt::format("B={} Hq={} Hkv={}{} Sq={} Sk={} D={}{}", r.batch, r.heads_q, r.heads_kv,
-                            hv != r.heads_kv ? fmt::format(" Hv={}", hv) : "", r.seqlen_q, r.seqlen_k, r.head_dim,
-                            dv != r.head_dim ? fmt::format(" Dv={}", dv) : "");
+                            hv != r.heads_kv ? fmt::format(" Hv={}", hv) : "", r.seqlen_q, r.seqlen_k,
+                            r.head_dim, dv != r.head_dim ? fmt::format(" Dv={}", dv) : "");
        }},
       {"dtypes", [](const ResultRow& r) { return r.dtype; }},
       {"passes", [](const ResultRow& r) { return r.pass; }},

@@ -37,7 +37,7 @@ struct Shape {
   // K (and V, for backends that require K and V alike: see separate_kv()).
   std::int64_t kv_elems() const { return k_elems(); }
   std::int64_t lse_elems() const { return batch * heads_q * seqlen_q; }
-  std::int64_t group() const { return heads_q / heads_kv; }          // query heads per key head
+  std::int64_t group() const { return heads_q / heads_kv; }         // query heads per key head
   std::int64_t group_v() const { return heads_q / value_heads(); }  // query heads per value head
 };
 

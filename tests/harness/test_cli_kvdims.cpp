@@ -82,10 +82,11 @@ TEST_CASE("dumps with separate K/V heads and dims have the contract's shapes", "
 
 TEST_CASE("--resume keeps rows of a file written before heads_k, heads_v and head_dim_v", "[cli][kvdims]") {
   const fs::path dir = test::fresh_temp_dir("kv_resume");
-  std::ofstream(dir / "s.yaml") << "name: old\nbackends: [cpu.reference]\nmasks: [full, causal]\nseqlens: [32]\n"
-                                   "shape: {batch: 1, heads_q: 2, heads_kv: 1, head_dim: 8}\n"
-                                   "timing: {warmup: 0, min_iters: 2, max_iters: 3, min_time_s: 0, "
-                                   "max_noise_pct: 100, timeout_s: 5}\n";
+  std::ofstream(dir / "s.yaml")
+      << "name: old\nbackends: [cpu.reference]\nmasks: [full, causal]\nseqlens: [32]\n"
+         "shape: {batch: 1, heads_q: 2, heads_kv: 1, head_dim: 8}\n"
+         "timing: {warmup: 0, min_iters: 2, max_iters: 3, min_time_s: 0, "
+         "max_noise_pct: 100, timeout_s: 5}\n";
   const std::string out = (dir / "out").string();
   REQUIRE(cli({"run", (dir / "s.yaml").string(), "--out", out, "--quiet", "--filter", "*full*"}) == 0);
   // Rewrite results.csv as an older build wrote it: no heads_k, heads_v, head_dim_v columns.

@@ -84,8 +84,8 @@ inline void probs_and_dscores(const BackwardArgs& a, const BackwardLayout& L, i6
   const float scale = static_cast<float>(g.softmax_scale), c = scale * kLog2e;
   gemm<AMode::panels, Acc::set>(mq, nkp, D, L.q_rows.at(b, h) + q0 * D, MR, L.k_keys.at(b, kh) + k0 * D, NR,
                                 D * NR, s.p, kTileK, nullptr);
-  gemm<AMode::panels, Acc::set>(mq, nkp, Dv, L.do_rows.at(b, h) + q0 * Dv, MR, L.v_keys.at(b, vh) + k0 * Dv, NR,
-                                Dv * NR, s.ds, kTileK, nullptr);
+  gemm<AMode::panels, Acc::set>(mq, nkp, Dv, L.do_rows.at(b, h) + q0 * Dv, MR, L.v_keys.at(b, vh) + k0 * Dv,
+                                NR, Dv * NR, s.ds, kTileK, nullptr);
   RowRanges ranges{};
   if (!full) ranges = a.mask.fetch(a.mask.context, a.mask.q_origin + q0, mq);
   const float* lse = a.lse + (b * Hq + h) * Sq + q0;
@@ -161,8 +161,8 @@ inline void backward_dq_item(const BackwardArgs& a, const BackwardLayout& L, i64
     const i64 kt = map.cols[idx];
     const i64 k0 = kt * kTileK, nk = imin(kTileK, Sk - k0);
     probs_and_dscores(a, L, b, h, q0, mq, k0, nk, map.row_full[idx] != 0, s);
-    gemm<AMode::rows, Acc::add>(mq, Dp, nk, s.ds, kTileK, L.k_cols.at(b, kh) + k0 * NR, NR, Sk * NR, s.dq,
-                                Dp, nullptr);
+    gemm<AMode::rows, Acc::add>(mq, Dp, nk, s.ds, kTileK, L.k_cols.at(b, kh) + k0 * NR, NR, Sk * NR, s.dq, Dp,
+                                nullptr);
   }
   for (i64 r = 0; r < mq; ++r) {
     float* dq = a.dq + ((b * Sq + q0 + r) * Hq + h) * D;

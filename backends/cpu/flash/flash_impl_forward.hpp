@@ -11,7 +11,7 @@ namespace attnbench::cpu::flash::ATTNBENCH_FLASH_NS {
 // Forward.
 
 struct ForwardLayout : ThreadScratch<ForwardLayout> {
-  i64 Dp = 0;  // V's head dim padded (the O accumulator's width)
+  i64 Dp = 0;                     // V's head dim padded (the O accumulator's width)
   Packed q_rows, k_keys, v_cols;  // Q as A operand, K^T and V as B operands
   Bump bump;
 

@@ -51,8 +51,8 @@ void scores_of_every_head(const Problem& p, float alpha, const float* x, const f
   for (i64 b = 0; b < s.batch; ++b)
     for (i64 h = 0; h < Hq; ++h)
       parallel_sgemm(false, true, Sq, Sk, dim, alpha, x + b * Sq * Hq * dim + h * dim, Hq * dim,
-                     y + b * Sk * Hy * dim + (h / group) * dim, Hy * dim, 0.0f, scores + (b * Hq + h) * Sq * Sk,
-                     Sk, threads);
+                     y + b * Sk * Hy * dim + (h / group) * dim, Hy * dim, 0.0f,
+                     scores + (b * Hq + h) * Sq * Sk, Sk, threads);
 }
 
 }  // namespace
@@ -167,8 +167,8 @@ void backward(const Problem& p, const float* q, const float* k, const float* v, 
                      threads);
       parallel_sgemm(true, false, Sk, D, Sq, 1.0f, ds, Sk, q + off_q, Hq * D, beta, dk + off_k, Hkv * D,
                      threads);
-      parallel_sgemm(true, false, Sk, Dv, Sq, 1.0f, pr, Sk, dout + off_o, Hq * Dv, beta_v, dv + off_v, Hv * Dv,
-                     threads);
+      parallel_sgemm(true, false, Sk, Dv, Sq, 1.0f, pr, Sk, dout + off_o, Hq * Dv, beta_v, dv + off_v,
+                     Hv * Dv, threads);
     }
   }
 }

@@ -39,7 +39,8 @@ std::int64_t heads_per_unit(std::int64_t group_k, std::int64_t group_v) { return
 
 template <class Out>
 void forward_impl(const ChunkTask& t, const float* q, const float* k, const float* v, Out* o, Out* lse) {
-  const std::int64_t D = t.head_dim, Dv = t.value_dim(), Hq = t.heads_q, Hk = t.heads_kv, Hv = t.value_heads();
+  const std::int64_t D = t.head_dim, Dv = t.value_dim(), Hq = t.heads_q, Hk = t.heads_kv,
+                     Hv = t.value_heads();
   const std::int64_t group_k = Hq / Hk, group_v = Hq / Hv;
   const std::int64_t total = t.batch * Hq * t.nq;
 #pragma omp parallel
@@ -88,10 +89,12 @@ void forward_impl(const ChunkTask& t, const float* q, const float* k, const floa
 template <class In, class Out>
 void backward_impl(const ChunkTask& t, const float* q, const float* k, const float* v, const In* o,
                    const In* lse, const float* dout, Out* dq, Out* dk, Out* dv) {
-  const std::int64_t D = t.head_dim, Dv = t.value_dim(), Hq = t.heads_q, Hk = t.heads_kv, Hv = t.value_heads();
+  const std::int64_t D = t.head_dim, Dv = t.value_dim(), Hq = t.heads_q, Hk = t.heads_kv,
+                     Hv = t.value_heads();
   const std::int64_t group_k = Hq / Hk, group_v = Hq / Hv, unit = heads_per_unit(group_k, group_v);
   const std::int64_t units = Hq / unit, unit_k = unit / group_k, unit_v = unit / group_v;
-  // One (batch, unit of query heads) per task: dK/dV of its key and value heads are written by one thread only.
+  // One (batch, unit of query heads) per task: dK/dV of its key and value heads are written by one thread
+  // only.
 #pragma omp parallel
   {
     std::vector<std::pair<std::int64_t, std::int64_t>> ranges;
@@ -136,7 +139,8 @@ void backward_impl(const ChunkTask& t, const float* q, const float* k, const flo
       for (std::int64_t hk = hk0; hk < hk0 + unit_k; ++hk)
         for (std::int64_t j = 0; j < t.nk; ++j) {
           const std::int64_t koff = at(b, j, hk, t.nk, Hk, D);
-          for (std::int64_t d = 0; d < D; ++d) dk[koff + d] = static_cast<Out>(dk_acc[((hk - hk0) * t.nk + j) * D + d]);
+          for (std::int64_t d = 0; d < D; ++d)
+            dk[koff + d] = static_cast<Out>(dk_acc[((hk - hk0) * t.nk + j) * D + d]);
         }
       for (std::int64_t hv = hv0; hv < hv0 + unit_v; ++hv)
         for (std::int64_t j = 0; j < t.nk; ++j) {

@@ -91,8 +91,8 @@ Outputs run_backend(const std::string& name, const KernelCase& c, MemoryTracker&
 std::string describe(const Problem& p) {
   const auto& s = p.shape;
   return fmt::format("{} {} B{} Hq{}/Hk{}/Hv{} Sq={} Sk={} D={} Dv={} pass={}", p.mask->name(),
-                     p.mask->params_json(), s.batch, s.heads_q, s.heads_kv, s.value_heads(), s.seqlen_q, s.seqlen_k,
-                     s.head_dim, s.value_dim(), to_string(p.pass));
+                     p.mask->params_json(), s.batch, s.heads_q, s.heads_kv, s.value_heads(), s.seqlen_q,
+                     s.seqlen_k, s.head_dim, s.value_dim(), to_string(p.pass));
 }
 
 }  // namespace attnbench::test

@@ -27,8 +27,8 @@ struct Heads {
 // GQA and MQA ratios, Hk < Hv and Hk > Hv, group sizes whose lcm is all of Hq, D = 129, Dv != D.
 constexpr Heads kShapes[] = {
     {8, 1, 4, 64, 64},  // Sigma / DiffQKV ratios (Hq 32, Hk 4, Hv 16), reduced
-    {4, 4, 2, 32, 48},  {6, 3, 2, 16, 24}, {4, 1, 1, 129, 129}, {2, 2, 1, 129, 64},
-    {4, 2, 4, 8, 129},  {3, 1, 3, 5, 7},   {2, 1, 2, 64, 128},
+    {4, 4, 2, 32, 48}, {6, 3, 2, 16, 24}, {4, 1, 1, 129, 129}, {2, 2, 1, 129, 64},
+    {4, 2, 4, 8, 129}, {3, 1, 3, 5, 7},   {2, 1, 2, 64, 128},
 };
 
 Shape shape_of(const Heads& h, std::int64_t batch, std::int64_t sq, std::int64_t sk) {
@@ -70,7 +70,9 @@ Outputs naive(const KernelCase& c) {
       const std::int64_t hk = h * Hk / Hq, hv = h * Hv / Hq;  // DESIGN.md: key head h·Hk/Hq
       auto Q = [&](std::int64_t i, std::int64_t d) { return double(in.q[((b * Sq + i) * Hq + h) * D + d]); };
       auto K = [&](std::int64_t j, std::int64_t d) { return double(in.k[((b * Sk + j) * Hk + hk) * D + d]); };
-      auto Vv = [&](std::int64_t j, std::int64_t d) { return double(in.v[((b * Sk + j) * Hv + hv) * Dv + d]); };
+      auto Vv = [&](std::int64_t j, std::int64_t d) {
+        return double(in.v[((b * Sk + j) * Hv + hv) * Dv + d]);
+      };
       auto dO = [&](std::int64_t i, std::int64_t d) {
         return in.dout.empty() ? 0.0 : double(in.dout[((b * Sq + i) * Hq + h) * Dv + d]);
       };
@@ -164,9 +166,9 @@ TEST_CASE("reference with Hk != Hv and Dv != D matches a hand-computed case", "[
   p.shape = shape_of({2, 1, 2, 1, 2}, 1, 1, 2);
   p.mask = build_mask({"full", {}}, 1, 2);
   p.softmax_scale = 1.0;
-  const float q[] = {1, 0};                          // [1, 1, 2, 1]
-  const float k[] = {0, 1};                          // [1, 2, 1, 1]
-  const float v[] = {10, 0, 0, 1, 20, 0, 0, 3};      // [1, 2, 2, 2]: key j, value head hv, dim d
+  const float q[] = {1, 0};                      // [1, 1, 2, 1]
+  const float k[] = {0, 1};                      // [1, 2, 1, 1]
+  const float v[] = {10, 0, 0, 1, 20, 0, 0, 3};  // [1, 2, 2, 2]: key j, value head hv, dim d
   double o[4], lse[2];
   cpu::reference_forward(p, q, k, v, o, lse);
   const double e = std::exp(1.0);
