@@ -80,7 +80,8 @@ TEST_CASE("dumps with separate K/V heads and dims have the contract's shapes", "
   }
 }
 
-TEST_CASE("--resume keeps rows of a file written before heads_k, heads_v and head_dim_v", "[cli][kvdims]") {
+TEST_CASE("run --resume keeps rows of a file written before heads_k, heads_v and head_dim_v",
+          "[cli][kvdims]") {
   const fs::path dir = test::fresh_temp_dir("kv_resume");
   std::ofstream(dir / "s.yaml")
       << "name: old\nbackends: [cpu.reference]\nmasks: [full, causal]\nseqlens: [32]\n"

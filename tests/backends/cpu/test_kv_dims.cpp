@@ -195,10 +195,14 @@ TEST_CASE("cpu.reference, cpu.math and cpu.flash equal the reference with separa
           "[kvdims][cpu.flash][cpu.math]") {
   std::mt19937_64 rng(2501);
   const Pass passes[] = {Pass::fwd, Pass::bwd, Pass::fwd_bwd};
+  // Three masks per shape, walking the catalogue, so every mask meets some shape (a small, fast test).
+  const auto& catalogue = mask_catalogue();
+  std::size_t next_mask = 0;
   int n = 0;
   for (const Heads& h : kShapes)
-    for (const auto& info : mask_catalogue()) {
-      const KernelCase c = kv_case(info.name, h, rng, 100, passes[n++ % 3]);
+    for (int m = 0; m < 3; ++m) {
+      const std::string mask = catalogue[next_mask++ % catalogue.size()].name;
+      const KernelCase c = kv_case(mask, h, rng, 100, passes[n++ % 3]);
       const Outputs want = reference_outputs(c);
       for (const char* backend : {"cpu.reference", "cpu.math", "cpu.flash"}) {
         MemoryTracker mem;
@@ -213,8 +217,8 @@ TEST_CASE("cpu.flash with separate K/V heads and dims, every ISA variant", "[kvd
     const flash::KernelSet& kernels = flash::kernels_by_name(isa);
     std::mt19937_64 rng(129);
     for (const Heads& h : kShapes)
-      for (const char* mask : {"causal", "causal_document", "full"}) {
-        const KernelCase c = kv_case(mask, h, rng, 150, Pass::fwd_bwd);
+      for (const char* mask : {"causal", "causal_document"}) {
+        const KernelCase c = kv_case(mask, h, rng, 120, Pass::fwd_bwd);
         require_close(run_flash(kernels, c), reference_outputs(c), c, std::string(isa));
       }
   }
