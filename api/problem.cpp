@@ -10,8 +10,10 @@ namespace attnbench {
 
 double pass_flops(const Problem& p) {
   const double area = p.mask ? static_cast<double>(p.mask->area()) : 0.0;
-  const double fwd = 4.0 * area * static_cast<double>(p.shape.heads_q) *
-                     static_cast<double>(p.shape.head_dim) * static_cast<double>(p.shape.batch);
+  // Q·K^T costs 2·D per pair and P·V 2·Dv (DESIGN.md: fwd = 2·area·Hq·(D + Dv)·B).
+  const double dims = static_cast<double>(p.shape.head_dim + p.shape.value_dim());
+  const double fwd =
+      2.0 * area * static_cast<double>(p.shape.heads_q) * dims * static_cast<double>(p.shape.batch);
   switch (p.pass) {
     case Pass::fwd: return fwd;
     case Pass::bwd: return 2.5 * fwd;
@@ -42,8 +44,18 @@ Support check_info(const BackendInfo& info, const Problem& p) {
         fmt::format("mask {} not supported (supports: {})", p.mask->name(), fmt::join(info.masks, ", ")));
   if (std::find(info.passes.begin(), info.passes.end(), p.pass) == info.passes.end())
     return Support::no(fmt::format("pass {} not supported", to_string(p.pass)));
-  if (!info.gqa && p.shape.heads_q != p.shape.heads_kv)
+  if (!info.gqa && (p.shape.heads_q != p.shape.heads_kv || p.shape.heads_q != p.shape.value_heads()))
     return Support::no("grouped-query attention (heads_q != heads_kv) not supported");
+  if (!info.separate_kv_heads && p.shape.value_heads() != p.shape.heads_kv)
+    return Support::no(fmt::format("{}: heads_k != heads_v not supported (heads_k {}, heads_v {})", info.name,
+                                   p.shape.heads_kv, p.shape.value_heads()));
+  if (!info.head_dim_v && p.shape.value_dim() != p.shape.head_dim)
+    return Support::no(fmt::format("{}: head_dim_v != head_dim not supported (head_dim {}, head_dim_v {})",
+                                   info.name, p.shape.head_dim, p.shape.value_dim()));
+  if (p.shape.value_dim() != p.shape.head_dim && info.head_dim_multiple > 1 &&
+      p.shape.value_dim() % info.head_dim_multiple != 0)
+    return Support::no(fmt::format("{}: head_dim_v {} not supported (needs a multiple of {})", info.name,
+                                   p.shape.value_dim(), info.head_dim_multiple));
   return Support::yes();
 }
 

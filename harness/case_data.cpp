@@ -22,8 +22,9 @@ CaseData::CaseData(const Scenario& s) : backward_(has_backward(s)) {}
 
 std::string CaseData::input_key(const Case& c) {
   const auto& s = c.problem.shape;
-  return fmt::format("{}/{}/{}/{}/{}/{}/{}/{}", s.batch, s.heads_q, s.heads_kv, s.seqlen_q, s.seqlen_k,
-                     s.head_dim, to_string(c.problem.dtype), c.problem.seed);
+  return fmt::format("{}/{}/{}/{}/{}/{}/{}/{}/{}/{}", s.batch, s.heads_q, s.heads_kv, s.value_heads(),
+                     s.seqlen_q, s.seqlen_k, s.head_dim, s.value_dim(), to_string(c.problem.dtype),
+                     c.problem.seed);
 }
 
 const Inputs& CaseData::inputs(const Case& c) {

@@ -58,6 +58,9 @@ ResultRow base_row(const Case& c) {
   r.pass = std::string(to_string(p.pass));
   r.area = p.mask ? p.mask->area() : 0;
   r.density = p.mask ? p.mask->density() : 0.0;
+  r.extra.push_back({"heads_k", static_cast<double>(p.shape.heads_k()), {}});
+  r.extra.push_back({"heads_v", static_cast<double>(p.shape.value_heads()), {}});
+  r.extra.push_back({"head_dim_v", static_cast<double>(p.shape.value_dim()), {}});
   r.extra.push_back({"gflop", pass_flops(p) / 1e9, {}});
   r.extra.push_back({"bytes", pass_bytes(p), {}});
   if (!p.options.empty()) {

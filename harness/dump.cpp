@@ -25,12 +25,16 @@ std::string case_json(const Case& c) {
   j["seqlen_q"] = p.shape.seqlen_q;
   j["seqlen_k"] = p.shape.seqlen_k;
   j["head_dim"] = p.shape.head_dim;
+  j["heads_k"] = p.shape.heads_k();
+  j["heads_v"] = p.shape.value_heads();
+  j["head_dim_v"] = p.shape.value_dim();
   j["dtype"] = std::string(to_string(p.dtype));
   j["pass"] = std::string(to_string(p.pass));
   j["softmax_scale"] = p.softmax_scale;
   j["area"] = p.mask->area();
   j["layout"] =
-      "q k v o do dq dk dv: [B, S, H, D] float32; lse: [B, Hq, Sq] float32 (natural log); mask: [Sq, Sk] "
+      "q k v o do dq dk dv: [B, S, H, D] float32 (k, dk: Hk, D; v, dv: Hv, Dv; o, do: Hq, Dv); lse: [B, Hq, "
+      "Sq] float32 (natural log); mask: [Sq, Sk] "
       "uint8";
   nlohmann::ordered_json opts = nlohmann::ordered_json::object();
   for (const auto& [k, v] : p.options) opts[k] = v;
@@ -51,17 +55,19 @@ void write_case_dump(const std::string& dir, const Case& c, const Inputs& in, co
               t.size() * sizeof(float));
   };
   const std::vector<std::int64_t> qshape{s.batch, s.seqlen_q, s.heads_q, s.head_dim};
-  const std::vector<std::int64_t> kshape{s.batch, s.seqlen_k, s.heads_kv, s.head_dim};
+  const std::vector<std::int64_t> kshape{s.batch, s.seqlen_k, s.heads_k(), s.head_dim};
+  const std::vector<std::int64_t> vshape{s.batch, s.seqlen_k, s.value_heads(), s.value_dim()};
+  const std::vector<std::int64_t> oshape{s.batch, s.seqlen_q, s.heads_q, s.value_dim()};
   f32("q", in.q, qshape);
   f32("k", in.k, kshape);
-  f32("v", in.v, kshape);
-  f32("o", out.o, qshape);
+  f32("v", in.v, vshape);
+  f32("o", out.o, oshape);
   f32("lse", out.lse, {s.batch, s.heads_q, s.seqlen_q});
   if (pass_has_backward(c.problem.pass)) {
-    f32("do", in.dout, qshape);
+    f32("do", in.dout, oshape);
     f32("dq", out.dq, qshape);
     f32("dk", out.dk, kshape);
-    f32("dv", out.dv, kshape);
+    f32("dv", out.dv, vshape);
   }
   const auto mask = c.problem.mask->dense();
   write_npy((folder / "mask.npy").string(), "|u1", {s.seqlen_q, s.seqlen_k}, mask.data(), mask.size());

@@ -27,9 +27,11 @@ struct Scenario {
   std::vector<std::string> backends;    // resolved registry names, in order
   std::vector<std::string> strategies;  // "none" or registered strategies
   std::vector<int> world_sizes;
-  std::vector<MaskSpec> masks;                   // list-valued parameters already expanded
-  std::vector<std::int64_t> seqlens, seqlens_k;  // seqlens_k empty: Sk = Sq
-  std::vector<std::int64_t> batch, heads_q, heads_kv, head_dim;
+  std::vector<MaskSpec> masks;                                   // list-valued parameters already expanded
+  std::vector<std::int64_t> seqlens, seqlens_k;                  // seqlens_k empty: Sk = Sq
+  std::vector<std::int64_t> batch, heads_q, heads_kv, head_dim;  // heads_kv: the key heads (shape.heads_k)
+  // Empty: each case's value heads are its key heads, its value head dim its head_dim.
+  std::vector<std::int64_t> heads_v, head_dim_v;
   std::vector<DType> dtypes;
   std::vector<Pass> passes;
   // Strategy/backend options: each value list is a sweep axis (balance, ulysses_degree...).

@@ -13,12 +13,19 @@
 
 namespace attnbench {
 
+namespace {
+// "v16" when V's heads (or dim) differ from K's; nothing otherwise, so ids and labels of
+// cases with K and V alike stay as they were.
+std::string value_suffix(std::int64_t k, std::int64_t v) { return k == v ? "" : fmt::format("v{}", v); }
+}  // namespace
+
 std::string Case::id() const {
   const auto& p = problem;
-  std::string id = fmt::format("{:04d}-{}-{}-w{}-{}-q{}-k{}-b{}-h{}x{}-d{}-{}-{}", index, backend, p.strategy,
-                               p.world_size, p.mask ? p.mask->name() : "nomask", p.shape.seqlen_q,
-                               p.shape.seqlen_k, p.shape.batch, p.shape.heads_q, p.shape.heads_kv,
-                               p.shape.head_dim, to_string(p.dtype), to_string(p.pass));
+  std::string id = fmt::format(
+      "{:04d}-{}-{}-w{}-{}-q{}-k{}-b{}-h{}x{}{}-d{}{}-{}-{}", index, backend, p.strategy, p.world_size,
+      p.mask ? p.mask->name() : "nomask", p.shape.seqlen_q, p.shape.seqlen_k, p.shape.batch, p.shape.heads_q,
+      p.shape.heads_kv, value_suffix(p.shape.heads_kv, p.shape.value_heads()), p.shape.head_dim,
+      value_suffix(p.shape.head_dim, p.shape.value_dim()), to_string(p.dtype), to_string(p.pass));
   for (char& ch : id)
     if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '.' || ch == '_')) ch = '_';
   return id;
@@ -33,8 +40,10 @@ std::string Case::label() const {
   s += fmt::format("/{}/S={}", p.mask ? mask_label(p.mask->name(), p.mask->params_json()) : "",
                    p.shape.seqlen_q);
   if (p.shape.seqlen_k != p.shape.seqlen_q) s += fmt::format(",Sk={}", p.shape.seqlen_k);
-  s += fmt::format("/B{}H{}x{}D{}/{}/{}", p.shape.batch, p.shape.heads_q, p.shape.heads_kv, p.shape.head_dim,
-                   to_string(p.dtype), to_string(p.pass));
+  s +=
+      fmt::format("/B{}H{}x{}{}D{}{}/{}/{}", p.shape.batch, p.shape.heads_q, p.shape.heads_kv,
+                  value_suffix(p.shape.heads_kv, p.shape.value_heads()), p.shape.head_dim,
+                  value_suffix(p.shape.head_dim, p.shape.value_dim()), to_string(p.dtype), to_string(p.pass));
   for (const auto& [k, v] : p.options) s += fmt::format("/{}={}", k, v);
   return s;
 }
@@ -53,7 +62,9 @@ std::vector<Case> expand(const Scenario& s) {
     kBatch,
     kHq,
     kHkv,
+    kHv,
     kDim,
+    kDv,
     kDtype,
     kMask,
     kPass,
@@ -64,7 +75,8 @@ std::vector<Case> expand(const Scenario& s) {
   };
   const std::vector<std::size_t> sizes{s.seqlens.size(),     s.seqlens_k.empty() ? 1 : s.seqlens_k.size(),
                                        s.batch.size(),       s.heads_q.size(),
-                                       s.heads_kv.size(),    s.head_dim.size(),
+                                       s.heads_kv.size(),    std::max<std::size_t>(1, s.heads_v.size()),
+                                       s.head_dim.size(),    std::max<std::size_t>(1, s.head_dim_v.size()),
                                        s.dtypes.size(),      s.masks.size(),
                                        s.passes.size(),      s.strategies.size(),
                                        s.world_sizes.size(), std::max<std::size_t>(1, option_sets.size()),
@@ -99,6 +111,9 @@ std::vector<Case> expand(const Scenario& s) {
     c.mask_index = at[kMask];
     Problem& p = c.problem;
     p.shape = {s.batch[at[kBatch]], s.heads_q[at[kHq]], s.heads_kv[at[kHkv]], sq, sk, d};
+    // Unset value heads and dim follow the key heads and head_dim; set explicitly in every case.
+    p.shape.heads_v = s.heads_v.empty() ? p.shape.heads_kv : s.heads_v[at[kHv]];
+    p.shape.head_dim_v = s.head_dim_v.empty() ? d : s.head_dim_v[at[kDv]];
     p.dtype = s.dtypes[at[kDtype]];
     p.pass = s.passes[at[kPass]];
     p.mask = masks[at[kMask]];

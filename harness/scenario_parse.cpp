@@ -360,15 +360,35 @@ Scenario parse_fields(const std::string& text, const std::string& path,
   s.heads_kv = {8};
   s.head_dim = {64};
   if (shape) {
-    check_keys(c, shape, "shape", {"batch", "heads_q", "heads_kv", "head_dim"});
+    check_keys(c, shape, "shape",
+               {"batch", "heads_q", "heads_kv", "heads_k", "heads_v", "head_dim", "head_dim_v"});
     if (shape["batch"]) s.batch = int_list(c, shape["batch"], "shape.batch", 1);
     if (shape["heads_q"]) s.heads_q = int_list(c, shape["heads_q"], "shape.heads_q", 1);
+    // heads_k is heads_kv's precise name (the key heads); giving both would leave one of them unused.
+    if (shape["heads_kv"] && shape["heads_k"])
+      c.fail(
+          shape["heads_k"], "shape.heads_k",
+          "give heads_k or heads_kv, not both (heads_kv sets heads_k and, unless heads_v is given, heads_v)");
     if (shape["heads_kv"]) s.heads_kv = int_list(c, shape["heads_kv"], "shape.heads_kv", 1);
+    if (shape["heads_k"]) s.heads_kv = int_list(c, shape["heads_k"], "shape.heads_k", 1);
+    if (shape["heads_v"]) s.heads_v = int_list(c, shape["heads_v"], "shape.heads_v", 1);
     if (shape["head_dim"]) s.head_dim = int_list(c, shape["head_dim"], "shape.head_dim", 1);
-    for (auto hq : s.heads_q)
-      for (auto hkv : s.heads_kv)
-        if (hq % hkv != 0)
-          c.fail(shape, "shape", fmt::format("heads_q ({}) must be a multiple of heads_kv ({})", hq, hkv));
+    if (shape["head_dim_v"]) s.head_dim_v = int_list(c, shape["head_dim_v"], "shape.head_dim_v", 1);
+    const char* k_field = shape["heads_k"] ? "heads_k" : "heads_kv";
+    const auto divides = [&](const char* field, const std::vector<std::int64_t>& heads) {
+      for (auto hq : s.heads_q)
+        for (auto h : heads)
+          if (hq % h != 0) {
+            std::vector<std::int64_t> divisors;
+            for (std::int64_t d = 1; d <= hq; ++d)
+              if (hq % d == 0) divisors.push_back(d);
+            c.fail(shape[field], fmt::format("shape.{}", field),
+                   fmt::format("heads_q ({}) must be a multiple of {} ({}) (accepted: {})", hq, field, h,
+                               fmt::join(divisors, ", ")));
+          }
+    };
+    divides(k_field, s.heads_kv);
+    divides("heads_v", s.heads_v);
   }
 
   s.dtypes = {DType::fp32};

@@ -23,10 +23,13 @@ std::string value_text(const nlohmann::json& v) {
 
 std::string shape_text(const ResultRow& r) {
   std::string s = fmt::format("B{} H{}", r.batch, r.heads_q);
-  if (r.heads_kv != r.heads_q) s += fmt::format("/{}", r.heads_kv);
+  const std::int64_t hv = row_heads_v(r), dv = row_head_dim_v(r);
+  if (r.heads_kv != r.heads_q || hv != r.heads_kv) s += fmt::format("/{}", r.heads_kv);
+  if (hv != r.heads_kv) s += fmt::format("v{}", hv);  // value heads apart: H8/1v4
   s += fmt::format(" S{}", r.seqlen_q);
   if (r.seqlen_k != r.seqlen_q) s += fmt::format("x{}", r.seqlen_k);
-  return s + fmt::format(" D{}", r.head_dim);
+  s += fmt::format(" D{}", r.head_dim);
+  return dv != r.head_dim ? s + fmt::format("v{}", dv) : s;
 }
 
 }  // namespace

@@ -75,6 +75,17 @@ Support common_support(const Problem& p, const Backend& b) {
   if (chunk_kernel_of(b) == nullptr)
     return Support::no(fmt::format("backend {} has no chunk kernel (ChunkCapable), which CP strategies need",
                                    b.info().name));
+  // K and V share one send buffer and one chunk task of Hk heads by D (ring_engine.hpp kv_width()).
+  if (p.shape.value_heads() != p.shape.heads_kv)
+    return Support::no(
+        fmt::format("{}: heads_k != heads_v not supported (K and V blocks travel as one buffer "
+                    "of heads_k x head_dim per token)",
+                    p.strategy));
+  if (p.shape.value_dim() != p.shape.head_dim)
+    return Support::no(
+        fmt::format("{}: head_dim_v != head_dim not supported (K and V blocks travel as one "
+                    "buffer of heads_k x head_dim per token)",
+                    p.strategy));
   if (p.shape.seqlen_q != p.shape.seqlen_k)
     return Support::no("CP strategies shard one sequence: seqlen_q must equal seqlen_k");
   if (p.world_size < 1) return Support::no("world size must be at least 1");

@@ -17,7 +17,9 @@ std::string case_key(const ResultRow& r) {
   std::string key;
   for (const auto& f : result_fields()) {
     if (!f.key) continue;
-    std::string v = cell_text(f.get(r));
+    Cell c = f.get(r);
+    if (c.kind == Cell::Kind::none && f.key_default) c = f.key_default(r);
+    std::string v = cell_text(c);
     if (f.type == FieldType::json) v = canonical_json(v);
     if (f.role == FieldRole::standard_extra && v == "{}") v.clear();  // no options = empty options
     key += v;

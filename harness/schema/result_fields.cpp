@@ -106,6 +106,18 @@ Field extra_col(std::string name, FieldType type, std::string hint, bool key = f
   return f;
 }
 
+// A shape column added after the required ones (heads_k, heads_v, head_dim_v): a key standard
+// extra whose case key, when a row has none (files written before it), is its default from the
+// row (heads_kv or head_dim), so those rows pair with new rows of the same case.
+template <auto Fallback>
+Field shape_extra_col(std::string name) {
+  Field f = extra_col(name, FieldType::integer, "", /*key=*/true);
+  f.key_default = [name](const ResultRow& r) {
+    return Cell::of_integer(static_cast<long long>(shape_extra(r, name, r.*Fallback)));
+  };
+  return f;
+}
+
 std::vector<Field> make_table() {
   using R = ResultRow;
   return {
@@ -137,7 +149,12 @@ std::vector<Field> make_table() {
       num_col<&R::max_abs_err>("max_abs_err"),
       num_col<&R::rel_l2_err>("rel_l2_err"),
       text_col<&R::message>("message", false),
-      // Standard extras, in CSV order.
+      // Standard extras, in CSV order. Separate K and V heads and V's head dim (DESIGN.md
+      // "Separate K and V heads and dims"): heads_kv is heads_k; absent, they read as
+      // heads_k = heads_v = heads_kv and head_dim_v = head_dim.
+      shape_extra_col<&R::heads_kv>("heads_k"),
+      shape_extra_col<&R::heads_kv>("heads_v"),
+      shape_extra_col<&R::head_dim>("head_dim_v"),
       extra_col("time_ms_mean", FieldType::number, "ms"),
       extra_col("time_ms_stddev", FieldType::number, "ms"),
       extra_col("time_ms_p20", FieldType::number, "ms"),

@@ -48,6 +48,9 @@ struct Field {
   JsonForm json_form = JsonForm::native;
   std::function<Cell(const ResultRow&)> get;         // Kind::none when the row has none
   std::function<void(ResultRow&, const Cell&)> set;  // throws InputError on a bad value
+  // For a key extra added after files were written without it: the value the case key takes
+  // when the row has none (heads_v: heads_kv), so old rows pair with new ones. Empty: none.
+  std::function<Cell(const ResultRow&)> key_default;
 };
 
 // Required columns in order, then the standard extras in order.

@@ -42,4 +42,11 @@ struct ResultRow {
   Metric* find_extra(const std::string& name);
 };
 
+// A shape column after the required ones (heads_k, heads_v, head_dim_v), or `fallback` when the row
+// has none (files written before them): rows read as heads_k = heads_v = heads_kv, head_dim_v = head_dim.
+std::int64_t shape_extra(const ResultRow&, const std::string& name, std::int64_t fallback);
+std::int64_t row_heads_k(const ResultRow&);
+std::int64_t row_heads_v(const ResultRow&);
+std::int64_t row_head_dim_v(const ResultRow&);
+
 }  // namespace attnbench

@@ -26,6 +26,10 @@ struct BackendInfo {
   std::vector<std::string> masks;  // empty: every mask of the library
   std::vector<Pass> passes{Pass::fwd, Pass::bwd, Pass::fwd_bwd};
   bool gqa = true;
+  // Separate K and V heads (heads_k != heads_v) and a V head dim of its own (head_dim_v
+  // != head_dim): off by default, so a backend that assumes K and V alike says unsupported.
+  bool separate_kv_heads = false;
+  bool head_dim_v = false;
   // Correctness tolerance on the relative L2 error; 0 uses the harness default
   // for the dtype (approximate backends set their own).
   double tolerance_fwd = 0.0;
@@ -121,6 +125,11 @@ struct ChunkTask {
   // The case's dtype. Inputs are already representable in it (Inputs); host
   // kernels may compute in fp32 regardless, device kernels store tensors in it.
   DType dtype = DType::fp32;
+  // V's heads and head dim (v, dv [B, nk, Hv, Dv]; o, dout [B, nq, Hq, Dv]); 0: as K's.
+  // Kernels that take ChunkTasks from CP strategies see them equal (CP refuses otherwise).
+  std::int64_t heads_v = 0, head_dim_v = 0;
+  std::int64_t value_heads() const { return heads_v > 0 ? heads_v : heads_kv; }
+  std::int64_t value_dim() const { return head_dim_v > 0 ? head_dim_v : head_dim; }
 };
 
 class ChunkKernel {

@@ -11,19 +11,34 @@
 namespace attnbench {
 
 // Tensor layout is [B, S, H, D] row-major for q/k/v/o/do/dq/dk/dv and
-// [B, Hq, Sq] for the log-sum-exp (DESIGN.md "Problem and tensors").
+// [B, Hq, Sq] for the log-sum-exp (DESIGN.md "Problem and tensors"): q and dq
+// [B,Sq,Hq,D], k and dk [B,Sk,Hk,D], v and dv [B,Sk,Hv,Dv], o and do [B,Sq,Hq,Dv].
+// Query head h reads key head h/(Hq/Hk) and value head h/(Hq/Hv).
 struct Shape {
   std::int64_t batch = 1;
   std::int64_t heads_q = 1;
-  std::int64_t heads_kv = 1;
+  std::int64_t heads_kv = 1;  // key heads (Hk, the `heads_k` column); also V's unless heads_v is set
   std::int64_t seqlen_q = 0;
   std::int64_t seqlen_k = 0;
-  std::int64_t head_dim = 0;
+  std::int64_t head_dim = 0;    // D: q and k
+  std::int64_t heads_v = 0;     // value heads (Hv); 0: heads_kv
+  std::int64_t head_dim_v = 0;  // Dv: v, o and do; 0: head_dim
+
+  std::int64_t heads_k() const { return heads_kv; }
+  std::int64_t value_heads() const { return heads_v > 0 ? heads_v : heads_kv; }
+  std::int64_t value_dim() const { return head_dim_v > 0 ? head_dim_v : head_dim; }
+  // K and V differ in heads or dim (backends without that support say unsupported).
+  bool separate_kv() const { return value_heads() != heads_kv || value_dim() != head_dim; }
 
   std::int64_t q_elems() const { return batch * seqlen_q * heads_q * head_dim; }
-  std::int64_t kv_elems() const { return batch * seqlen_k * heads_kv * head_dim; }
+  std::int64_t k_elems() const { return batch * seqlen_k * heads_kv * head_dim; }
+  std::int64_t v_elems() const { return batch * seqlen_k * value_heads() * value_dim(); }
+  std::int64_t o_elems() const { return batch * seqlen_q * heads_q * value_dim(); }
+  // K (and V, for backends that require K and V alike: see separate_kv()).
+  std::int64_t kv_elems() const { return k_elems(); }
   std::int64_t lse_elems() const { return batch * heads_q * seqlen_q; }
-  std::int64_t group() const { return heads_q / heads_kv; }  // query heads per KV head
+  std::int64_t group() const { return heads_q / heads_kv; }         // query heads per key head
+  std::int64_t group_v() const { return heads_q / value_heads(); }  // query heads per value head
 };
 
 struct Problem {

@@ -1,6 +1,9 @@
 // Scenario parsing (good input, each kind of bad input) and sweep expansion counts.
 #include <catch2/catch.hpp>
 
+#include <set>
+#include <tuple>
+
 #include "attnbench/types.hpp"
 #include "harness/scenario.hpp"
 
@@ -159,4 +162,46 @@ TEST_CASE("glob matching", "[scenario]") {
   CHECK(glob_match("cpu.?ath", "cpu.math"));
   CHECK_FALSE(glob_match("cpu.*", "cuda.math"));
   CHECK(glob_match("*", ""));
+}
+
+TEST_CASE("heads_k, heads_v and head_dim_v: defaults, sweep axes, ids and labels", "[scenario][kvdims]") {
+  const std::string base = "backends: [cpu.reference]\nmasks: [causal]\nseqlens: [8]\n";
+  // Unset: V follows K (heads_kv) and head_dim, as before; ids and labels unchanged.
+  auto old = expand(parse_scenario(base + "shape: {heads_q: 4, heads_kv: 2, head_dim: 16}\n", "scen.yaml"));
+  REQUIRE(old.size() == 1);
+  CHECK(old[0].problem.shape.value_heads() == 2);
+  CHECK(old[0].problem.shape.value_dim() == 16);
+  CHECK(old[0].label() == "cpu.reference/causal/S=8/B1H4x2D16/fp32/fwd");
+  CHECK(old[0].id() == "0000-cpu.reference-none-w1-causal-q8-k8-b1-h4x2-d16-fp32-fwd");
+  // heads_k, heads_v and head_dim_v as lists: each a sweep axis.
+  auto cases = expand(parse_scenario(
+      base + "shape: {heads_q: 8, heads_k: [1, 2], heads_v: [4, 8], head_dim: 129, head_dim_v: [129, 64]}\n",
+      "scen.yaml"));
+  REQUIRE(cases.size() == 8);
+  std::set<std::tuple<std::int64_t, std::int64_t, std::int64_t>> seen;
+  for (const auto& c : cases) {
+    CHECK(c.problem.shape.head_dim == 129);
+    seen.insert({c.problem.shape.heads_k(), c.problem.shape.value_heads(), c.problem.shape.value_dim()});
+  }
+  CHECK(seen.size() == 8);
+  const auto& c = cases.back();
+  CHECK(c.label() == "cpu.reference/causal/S=8/B1H8x2v8D129v64/fp32/fwd");
+  // heads_kv with heads_v: heads_kv is the key heads.
+  auto kv = expand(parse_scenario(base + "shape: {heads_q: 8, heads_kv: 2, heads_v: 4}\n", "scen.yaml"));
+  CHECK(kv[0].problem.shape.heads_k() == 2);
+  CHECK(kv[0].problem.shape.value_heads() == 4);
+}
+
+TEST_CASE("bad heads_k, heads_v and head_dim_v name the file, field and accepted values",
+          "[scenario][errors][kvdims]") {
+  const std::string base = "backends: [cpu.reference]\nmasks: [full]\nseqlens: [8]\n";
+  CHECK_THAT(error_of(base + "shape: {heads_q: 8, heads_v: 3}\n"),
+             Contains("scen.yaml:4") && Contains("shape.heads_v") && Contains("accepted: 1, 2, 4, 8"));
+  CHECK_THAT(error_of(base + "shape: {heads_q: 8, heads_k: [2, 5]}\n"),
+             Contains("shape.heads_k") && Contains("heads_q (8) must be a multiple of heads_k (5)"));
+  CHECK_THAT(error_of(base + "shape: {heads_v: 0}\n"), Contains("shape.heads_v") && Contains(">= 1"));
+  CHECK_THAT(error_of(base + "shape: {head_dim_v: 0}\n"), Contains("shape.head_dim_v") && Contains(">= 1"));
+  CHECK_THAT(error_of(base + "shape: {head_dim_v: wide}\n"), Contains("shape.head_dim_v"));
+  CHECK_THAT(error_of(base + "shape: {heads_kv: 2, heads_k: 2}\n"),
+             Contains("shape.heads_k") && Contains("give heads_k or heads_kv, not both"));
 }

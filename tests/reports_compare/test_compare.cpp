@@ -5,6 +5,7 @@
 
 #include "attnbench/types.hpp"
 #include "reports/compare.hpp"
+#include "harness/schema/case_key.hpp"
 #include "reports/compare_markdown.hpp"
 #include "tests/reports_compare/golden.hpp"
 
@@ -215,4 +216,27 @@ TEST_CASE("strategy options are part of the case key and of the label") {
   CHECK(compare_runs(a, a, {}).count(ChangeClass::same) == 1);
   CHECK(compare_runs(a, b, {}).count(ChangeClass::missing) == 1);
   CHECK(compare_runs(none, a, {}).count(ChangeClass::added) == 1);
+}
+
+TEST_CASE("files without heads_k, heads_v, head_dim_v read with K's values and pair with new rows",
+          "[kvdims]") {
+  const std::string head =
+      R"({"schema_version":1,"context":{},"results":[{"backend":"cpu.flash","strategy":"none",)"
+      R"("world_size":1,"mask":"causal","mask_params":"{}","seed":1,"batch":1,"heads_q":8,)"
+      R"("heads_kv":2,"seqlen_q":1024,"seqlen_k":1024,"head_dim":64,"dtype":"fp32","pass":"fwd",)"
+      R"("status":"ok","time_ms":2.0,"noise_pct":1.0)";
+  auto old = parse_run_file(head + "}]}", "old.json");
+  auto same = parse_run_file(head + R"(,"heads_k":2,"heads_v":2,"head_dim_v":64}]})", "same.json");
+  auto other_v = parse_run_file(head + R"(,"heads_k":2,"heads_v":4,"head_dim_v":64}]})", "v.json");
+  auto other_dv = parse_run_file(head + R"(,"heads_k":2,"heads_v":2,"head_dim_v":32}]})", "dv.json");
+  REQUIRE(old.rows.size() == 1);
+  CHECK(row_heads_k(old.rows[0]) == 2);
+  CHECK(row_heads_v(old.rows[0]) == 2);
+  CHECK(row_head_dim_v(old.rows[0]) == 64);
+  CHECK(case_key(old.rows[0]) == case_key(same.rows[0]));
+  CHECK(compare_runs(old, same, {}).count(ChangeClass::same) == 1);
+  CHECK(compare_runs(old, other_v, {}).count(ChangeClass::added) == 1);
+  CHECK(compare_runs(old, other_dv, {}).count(ChangeClass::missing) == 1);
+  CHECK(other_v.labels[0] == "cpu.flash · causal · B1 H8/2v4 S1024 D64 · fp32 fwd");
+  CHECK(other_dv.labels[0] == "cpu.flash · causal · B1 H8/2 S1024 D64v32 · fp32 fwd");
 }

@@ -107,7 +107,9 @@ class FlashBackend final : public Backend, public ChunkCapable {
         "OpenMP, " +
         isa;
     i.dtypes = {DType::fp32};
-    i.head_dim_multiple = 8;  // any multiple of 8; 64 and 128 are the tuned ones
+    // Any head dims (packed panels are zero-padded to the vector width); 64 and 128 are the tuned ones.
+    i.separate_kv_heads = true;
+    i.head_dim_v = true;
     return i;
   }
   std::unique_ptr<Execution> prepare(const Problem& p, const Inputs& in, Resources& r) override {

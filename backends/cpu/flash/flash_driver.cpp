@@ -160,6 +160,8 @@ Geometry geometry_of(const Problem& p) {
   g.heads_kv = p.shape.heads_kv;
   g.head_dim = p.shape.head_dim;
   g.softmax_scale = p.softmax_scale;
+  g.heads_v = p.shape.value_heads();
+  g.head_dim_v = p.shape.value_dim();
   return g;
 }
 
@@ -172,6 +174,8 @@ Geometry geometry_of(const ChunkTask& t) {
   g.heads_kv = t.heads_kv;
   g.head_dim = t.head_dim;
   g.softmax_scale = t.softmax_scale;
+  g.heads_v = t.value_heads();
+  g.head_dim_v = t.value_dim();
   return g;
 }
 

@@ -11,17 +11,17 @@ namespace attnbench::cpu::flash::ATTNBENCH_FLASH_NS {
 // Forward.
 
 struct ForwardLayout : ThreadScratch<ForwardLayout> {
-  i64 Dp = 0;
+  i64 Dp = 0;                     // V's head dim padded (the O accumulator's width)
   Packed q_rows, k_keys, v_cols;  // Q as A operand, K^T and V as B operands
   Bump bump;
 
   ForwardLayout(const Geometry& g, float* ws, int threads) {
-    const i64 B = g.batch, D = g.head_dim;
-    Dp = padded_dim(D);
+    const i64 B = g.batch, D = g.head_dim, Dv = value_dim(g);
+    Dp = padded_dim(Dv);
     bump.base = ws;
     q_rows = bump.take_packed(B, g.heads_q, row_panels_size(g.seqlen_q, D));
     k_keys = bump.take_packed(B, g.heads_kv, key_panels_size(g.seqlen_k, D));
-    v_cols = bump.take_packed(B, g.heads_kv, column_panels_size(g.seqlen_k, D));
+    v_cols = bump.take_packed(B, value_heads(g), column_panels_size(g.seqlen_k, Dv));
     reserve_threads(bump, threads);
   }
   struct Scratch {
@@ -47,13 +47,13 @@ inline void forward_item(const ForwardArgs& a, const ForwardLayout& L, i64 b, i6
                          const ForwardLayout::Scratch& s) {
   const Geometry& g = a.geometry;
   const TileMap& map = a.map;
-  const i64 D = g.head_dim, Dp = L.Dp, Sq = g.seqlen_q, Sk = g.seqlen_k, Hq = g.heads_q;
-  const i64 kvh = h / (Hq / g.heads_kv);
+  const i64 D = g.head_dim, Dv = value_dim(g), Dp = L.Dp, Sq = g.seqlen_q, Sk = g.seqlen_k, Hq = g.heads_q;
+  const i64 kh = h / (Hq / g.heads_kv), vh = h / (Hq / value_heads(g));
   const i64 q0 = qt * kTileQ, mq = imin(kTileQ, Sq - q0);
   const float c = static_cast<float>(g.softmax_scale) * kLog2e;
   const float* qa = L.q_rows.at(b, h) + q0 * D;
-  const float* kb = L.k_keys.at(b, kvh);
-  const float* vb = L.v_cols.at(b, kvh);
+  const float* kb = L.k_keys.at(b, kh);
+  const float* vb = L.v_cols.at(b, vh);
 
   zero_floats(s.o, mq * Dp);
   for (i64 r = 0; r < mq; ++r) {
@@ -76,15 +76,15 @@ inline void forward_item(const ForwardArgs& a, const ForwardLayout& L, i64 b, i6
     gemm<AMode::rows, Acc::scale_add>(mq, Dp, nk, s.s, kTileK, vb + k0 * NR, NR, Sk * NR, s.o, Dp, s.alpha);
   }
   for (i64 r = 0; r < mq; ++r) {
-    float* out = a.o + ((b * Sq + q0 + r) * Hq + h) * D;
+    float* out = a.o + ((b * Sq + q0 + r) * Hq + h) * Dv;
     float* lse = a.lse + (b * Hq + h) * Sq + q0 + r;
     if (s.l[r] == 0.0f) {
-      zero_floats(out, D);
+      zero_floats(out, Dv);
       *lse = kNegInf;
       continue;
     }
     const float inv = 1.0f / s.l[r];
-    for (i64 d = 0; d < D; ++d) out[d] = s.o[r * Dp + d] * inv;
+    for (i64 d = 0; d < Dv; ++d) out[d] = s.o[r * Dp + d] * inv;
     *lse = s.m[r] * kLn2 + logf(s.l[r]);
   }
 }
@@ -96,7 +96,7 @@ inline void forward(const ForwardArgs& a) {
   const i64 B = g.batch, D = g.head_dim;
   pack(a.q, B, g.seqlen_q, g.heads_q, D, Form::row_panels, L.q_rows, T);
   pack(a.k, B, g.seqlen_k, g.heads_kv, D, Form::key_panels, L.k_keys, T);
-  pack(a.v, B, g.seqlen_k, g.heads_kv, D, Form::column_panels, L.v_cols, T);
+  pack(a.v, B, g.seqlen_k, value_heads(g), value_dim(g), Form::column_panels, L.v_cols, T);
   const i64 heads = B * g.heads_q, items = a.map.q_tiles * heads;
 #pragma omp parallel num_threads(T)
   {

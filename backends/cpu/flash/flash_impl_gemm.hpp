@@ -171,6 +171,9 @@ std::size_t workspace_of(const Geometry& g, int threads) {
 }
 
 inline i64 padded_dim(i64 D) { return round_up(D, NR); }
+// V's heads and head dim (Geometry: 0 means as K's).
+inline i64 value_heads(const Geometry& g) { return g.heads_v > 0 ? g.heads_v : g.heads_kv; }
+inline i64 value_dim(const Geometry& g) { return g.head_dim_v > 0 ? g.head_dim_v : g.head_dim; }
 inline i64 key_panels(i64 S) { return (S + NR - 1) / NR; }
 inline i64 row_groups(i64 S) { return (S + MR - 1) / MR; }
 

@@ -11,10 +11,13 @@
 
 namespace attnbench::cpu::flash {
 
-// Sizes of one attention problem (or one chunk pair), layout [B, S, H, D].
+// Sizes of one attention problem (or one chunk pair), layout [B, S, H, D]: q [B,Sq,Hq,D],
+// k [B,Sk,Hkv,D], v [B,Sk,heads_v,head_dim_v], o and dout [B,Sq,Hq,head_dim_v].
+// heads_v and head_dim_v of 0 mean "as K" (heads_kv, head_dim).
 struct Geometry {
   std::int64_t batch, seqlen_q, seqlen_k, heads_q, heads_kv, head_dim;
   double softmax_scale;
+  std::int64_t heads_v, head_dim_v;
 };
 
 // The block map in the two orders the kernels walk: rows (forward, dQ) and

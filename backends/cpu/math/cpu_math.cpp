@@ -61,6 +61,8 @@ class MathBackend final : public Backend {
         "materialising baseline as PyTorch's math SDPA: [B,H,Sq,Sk] scores, OpenBLAS sgemm, "
         "additive mask, safe softmax";
     i.dtypes = {DType::fp32};
+    i.separate_kv_heads = true;
+    i.head_dim_v = true;
     return i;
   }
   std::unique_ptr<Execution> prepare(const Problem& p, const Inputs& in, Resources& r) override {

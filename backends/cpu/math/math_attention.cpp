@@ -42,18 +42,17 @@ void parallel_sgemm(bool trans_a, bool trans_b, i64 M, i64 N, i64 K, float alpha
   }
 }
 
-// scores[b, h] = alpha * X[b, :, h] Y[b, :, h / group]^T for every (batch, query head):
-// Q K^T * scale in the forward, dO V^T in the backward.
-void scores_of_every_head(const Problem& p, float alpha, const float* x, const float* y, float* scores,
-                          int threads) {
+// scores[b, h] = alpha * X[b, :, h] Y[b, :, h / (Hq / Hy)]^T for every (batch, query head), over a
+// dim of `dim`: Q K^T * scale in the forward (Hy = Hk, dim D), dO V^T in the backward (Hy = Hv, dim Dv).
+void scores_of_every_head(const Problem& p, float alpha, const float* x, const float* y, i64 Hy, i64 dim,
+                          float* scores, int threads) {
   const auto& s = p.shape;
-  const i64 Hq = s.heads_q, Hkv = s.heads_kv, Sq = s.seqlen_q, Sk = s.seqlen_k;
-  const i64 D = s.head_dim, group = s.group();
+  const i64 Hq = s.heads_q, Sq = s.seqlen_q, Sk = s.seqlen_k, group = Hq / Hy;
   for (i64 b = 0; b < s.batch; ++b)
     for (i64 h = 0; h < Hq; ++h)
-      parallel_sgemm(false, true, Sq, Sk, D, alpha, x + b * Sq * Hq * D + h * D, Hq * D,
-                     y + b * Sk * Hkv * D + (h / group) * D, Hkv * D, 0.0f, scores + (b * Hq + h) * Sq * Sk,
-                     Sk, threads);
+      parallel_sgemm(false, true, Sq, Sk, dim, alpha, x + b * Sq * Hq * dim + h * dim, Hq * dim,
+                     y + b * Sk * Hy * dim + (h / group) * dim, Hy * dim, 0.0f,
+                     scores + (b * Hq + h) * Sq * Sk, Sk, threads);
 }
 
 }  // namespace
@@ -87,12 +86,12 @@ void build_additive_mask(const Problem& p, float* mask, int threads) {
 void forward(const Problem& p, const float* q, const float* k, const float* v, const float* mask,
              float* probs, float* o, float* lse, int threads) {
   const auto& s = p.shape;
-  const i64 B = s.batch, Hq = s.heads_q, Hkv = s.heads_kv, Sq = s.seqlen_q, Sk = s.seqlen_k;
-  const i64 D = s.head_dim, group = s.group();
+  const i64 B = s.batch, Hq = s.heads_q, Hv = s.value_heads(), Sq = s.seqlen_q, Sk = s.seqlen_k;
+  const i64 Dv = s.value_dim(), group_v = s.group_v();
   const float scale = static_cast<float>(p.softmax_scale);
   openblas_set_num_threads(1);
   // attn = Q K^T * scale, every (batch, head).
-  scores_of_every_head(p, scale, q, k, probs, threads);
+  scores_of_every_head(p, scale, q, k, s.heads_kv, s.head_dim, probs, threads);
   const i64 rows = B * Hq * Sq;
   // attn += mask (broadcast over batch and heads).
 #pragma omp parallel for num_threads(threads) schedule(static)
@@ -128,20 +127,21 @@ void forward(const Problem& p, const float* q, const float* k, const float* v, c
   // O = P V.
   for (i64 b = 0; b < B; ++b)
     for (i64 h = 0; h < Hq; ++h)
-      parallel_sgemm(false, false, Sq, D, Sk, 1.0f, probs + (b * Hq + h) * Sq * Sk, Sk,
-                     v + b * Sk * Hkv * D + (h / group) * D, Hkv * D, 0.0f, o + b * Sq * Hq * D + h * D,
-                     Hq * D, threads);
+      parallel_sgemm(false, false, Sq, Dv, Sk, 1.0f, probs + (b * Hq + h) * Sq * Sk, Sk,
+                     v + b * Sk * Hv * Dv + (h / group_v) * Dv, Hv * Dv, 0.0f, o + b * Sq * Hq * Dv + h * Dv,
+                     Hq * Dv, threads);
 }
 
 void backward(const Problem& p, const float* q, const float* k, const float* v, const float* probs,
               const float* dout, float* dprobs, float* dq, float* dk, float* dv, int threads) {
   const auto& s = p.shape;
-  const i64 B = s.batch, Hq = s.heads_q, Hkv = s.heads_kv, Sq = s.seqlen_q, Sk = s.seqlen_k;
-  const i64 D = s.head_dim, group = s.group();
+  const i64 B = s.batch, Hq = s.heads_q, Hkv = s.heads_kv, Hv = s.value_heads(), Sq = s.seqlen_q,
+            Sk = s.seqlen_k;
+  const i64 D = s.head_dim, Dv = s.value_dim(), group = s.group(), group_v = s.group_v();
   const float scale = static_cast<float>(p.softmax_scale);
   openblas_set_num_threads(1);
   // dP = dO V^T.
-  scores_of_every_head(p, 1.0f, dout, v, dprobs, threads);
+  scores_of_every_head(p, 1.0f, dout, v, Hv, Dv, dprobs, threads);
   // Softmax backward (and the scale of the scores), in place: dS = P (dP - rowsum(dP P)) * scale.
   const i64 rows = B * Hq * Sq;
 #pragma omp parallel for num_threads(threads) schedule(static)
@@ -158,15 +158,17 @@ void backward(const Problem& p, const float* q, const float* k, const float* v, 
   for (i64 b = 0; b < B; ++b) {
     for (i64 h = 0; h < Hq; ++h) {
       const i64 off_q = b * Sq * Hq * D + h * D, off_k = b * Sk * Hkv * D + (h / group) * D;
+      const i64 off_o = b * Sq * Hq * Dv + h * Dv, off_v = b * Sk * Hv * Dv + (h / group_v) * Dv;
       const float* ds = dprobs + (b * Hq + h) * Sq * Sk;
       const float* pr = probs + (b * Hq + h) * Sq * Sk;
-      const float beta = h % group == 0 ? 0.0f : 1.0f;
+      // The first query head of a key (value) group overwrites dK (dV), the others add.
+      const float beta = h % group == 0 ? 0.0f : 1.0f, beta_v = h % group_v == 0 ? 0.0f : 1.0f;
       parallel_sgemm(false, false, Sq, D, Sk, 1.0f, ds, Sk, k + off_k, Hkv * D, 0.0f, dq + off_q, Hq * D,
                      threads);
       parallel_sgemm(true, false, Sk, D, Sq, 1.0f, ds, Sk, q + off_q, Hq * D, beta, dk + off_k, Hkv * D,
                      threads);
-      parallel_sgemm(true, false, Sk, D, Sq, 1.0f, pr, Sk, dout + off_q, Hq * D, beta, dv + off_k, Hkv * D,
-                     threads);
+      parallel_sgemm(true, false, Sk, Dv, Sq, 1.0f, pr, Sk, dout + off_o, Hq * Dv, beta_v, dv + off_v,
+                     Hv * Dv, threads);
     }
   }
 }

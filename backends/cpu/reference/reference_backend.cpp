@@ -11,11 +11,11 @@ namespace {
 class ReferenceExecution final : public Execution {
  public:
   ReferenceExecution(const Problem& p, const Inputs& in, MemoryTracker& mem)
-      : p_(p), in_(in), o_(p.shape.q_elems(), mem), lse_(p.shape.lse_elems(), mem) {
+      : p_(p), in_(in), o_(p.shape.o_elems(), mem), lse_(p.shape.lse_elems(), mem) {
     if (pass_has_backward(p.pass)) {
       dq_ = HostBuffer<double>(p.shape.q_elems(), mem);
-      dk_ = HostBuffer<double>(p.shape.kv_elems(), mem);
-      dv_ = HostBuffer<double>(p.shape.kv_elems(), mem);
+      dk_ = HostBuffer<double>(p.shape.k_elems(), mem);
+      dv_ = HostBuffer<double>(p.shape.v_elems(), mem);
     }
     // A `bwd` pass times the backward only: its forward runs here, untimed.
     if (p.pass == Pass::bwd) forward();
@@ -46,6 +46,8 @@ class ReferenceBackend final : public Backend, public ChunkCapable {
     i.device = Device::cpu;
     i.description = "float64 oracle: direct softmax per row, every mask, GQA, any head dim";
     i.dtypes = {DType::fp32, DType::bf16, DType::fp16};
+    i.separate_kv_heads = true;
+    i.head_dim_v = true;
     return i;
   }
   std::unique_ptr<Execution> prepare(const Problem& p, const Inputs& in, Resources& r) override {

@@ -129,6 +129,26 @@ TEST_CASE("every strategy on one rank matches the reference", "[cp][strategies]"
       }
 }
 
+TEST_CASE("CP strategies say why they refuse separate K/V heads or a V head dim of its own", "[cp][kvdims]") {
+  for (const auto& name : test::strategy_names()) {
+    const Strategy* strategy = Registry::instance().find_strategy(name);
+    REQUIRE(strategy != nullptr);
+    const Backend& kernel = *Registry::instance().find_backend("cpu.flash");
+    auto p = test::make_problem({"causal", {}}, 64, 4, 2, 16, Pass::fwd_bwd, name, 2);
+    CHECK(strategy->supports(p, kernel).ok);  // K and V alike: supported
+    p.shape.heads_v = 4;
+    Support s = strategy->supports(p, kernel);
+    CHECK_FALSE(s.ok);
+    CHECK_FALSE(s.is_invalid());
+    CHECK_THAT(s.reason, Catch::Contains(name + ": heads_k != heads_v not supported"));
+    p.shape.heads_v = 2;
+    p.shape.head_dim_v = 32;
+    s = strategy->supports(p, kernel);
+    CHECK_FALSE(s.ok);
+    CHECK_THAT(s.reason, Catch::Contains(name + ": head_dim_v != head_dim not supported"));
+  }
+}
+
 TEST_CASE("bad CP options are input errors naming the option", "[cp][options]") {
   auto comm = comm::make_local_communicator();
   const auto p = test::make_problem({"causal", {}}, 64, 2, 2, 8, Pass::fwd, "ring", 1, {{"balance", "rows"}});

@@ -56,13 +56,13 @@ KernelCase make_kernel_case(const std::string& mask, const std::map<std::string,
 Outputs reference_outputs(const KernelCase& c) {
   const Problem& p = c.problem;
   const auto& s = p.shape;
-  std::vector<double> o(s.q_elems()), lse(s.lse_elems());
+  std::vector<double> o(s.o_elems()), lse(s.lse_elems());
   cpu::reference_forward(p, c.inputs.q.data(), c.inputs.k.data(), c.inputs.v.data(), o.data(), lse.data());
   Outputs out;
   out.o.assign(o.begin(), o.end());
   out.lse.assign(lse.begin(), lse.end());
   if (pass_has_backward(p.pass)) {
-    std::vector<double> dq(s.q_elems()), dk(s.kv_elems()), dv(s.kv_elems());
+    std::vector<double> dq(s.q_elems()), dk(s.k_elems()), dv(s.v_elems());
     cpu::reference_backward(p, c.inputs.q.data(), c.inputs.k.data(), c.inputs.v.data(), o.data(), lse.data(),
                             c.inputs.dout.data(), dq.data(), dk.data(), dv.data());
     out.dq.assign(dq.begin(), dq.end());
@@ -90,8 +90,9 @@ Outputs run_backend(const std::string& name, const KernelCase& c, MemoryTracker&
 
 std::string describe(const Problem& p) {
   const auto& s = p.shape;
-  return fmt::format("{} {} B{} Hq{}/Hkv{} Sq={} Sk={} D={} pass={}", p.mask->name(), p.mask->params_json(),
-                     s.batch, s.heads_q, s.heads_kv, s.seqlen_q, s.seqlen_k, s.head_dim, to_string(p.pass));
+  return fmt::format("{} {} B{} Hq{}/Hk{}/Hv{} Sq={} Sk={} D={} Dv={} pass={}", p.mask->name(),
+                     p.mask->params_json(), s.batch, s.heads_q, s.heads_kv, s.value_heads(), s.seqlen_q,
+                     s.seqlen_k, s.head_dim, s.value_dim(), to_string(p.pass));
 }
 
 }  // namespace attnbench::test

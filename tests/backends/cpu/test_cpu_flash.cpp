@@ -20,14 +20,14 @@ Outputs run_flash(const flash::KernelSet& kernels, const KernelCase& c, int thre
   const Problem& p = c.problem;
   const flash::Geometry g = flash::geometry_of(p);
   Outputs out;
-  out.o.resize(p.shape.q_elems());
+  out.o.resize(p.shape.o_elems());
   out.lse.resize(p.shape.lse_elems());
   flash::run_forward(kernels, *p.mask, g, 0, 0, c.inputs.q.data(), c.inputs.k.data(), c.inputs.v.data(),
                      out.o.data(), out.lse.data(), threads);
   if (pass_has_backward(p.pass)) {
     out.dq.resize(p.shape.q_elems());
-    out.dk.resize(p.shape.kv_elems());
-    out.dv.resize(p.shape.kv_elems());
+    out.dk.resize(p.shape.k_elems());
+    out.dv.resize(p.shape.v_elems());
     flash::run_backward(kernels, *p.mask, g, 0, 0, c.inputs.q.data(), c.inputs.k.data(), c.inputs.v.data(),
                         out.o.data(), out.lse.data(), c.inputs.dout.data(), out.dq.data(), out.dk.data(),
                         out.dv.data(), threads);
@@ -73,8 +73,8 @@ TEST_CASE("cpu.flash through the registry: fwd, bwd and fwd_bwd passes on every 
   }
 }
 
-TEST_CASE("cpu.flash head dims: every multiple of 8 is correct", "[cpu.flash]") {
-  for (std::int64_t d : {8, 16, 24, 40, 72, 136}) {
+TEST_CASE("cpu.flash head dims: any head dim is correct", "[cpu.flash]") {
+  for (std::int64_t d : {1, 3, 8, 16, 24, 40, 72, 129, 136}) {
     const Shape s{.batch = 1, .heads_q = 2, .heads_kv = 1, .seqlen_q = 77, .seqlen_k = 77, .head_dim = d};
     const KernelCase c = make_kernel_case("causal", {}, s, Pass::fwd_bwd, 5);
     MemoryTracker mem;
@@ -159,14 +159,16 @@ TEST_CASE("cpu.flash describes itself honestly", "[cpu.flash]") {
   REQUIRE(b != nullptr);
   const BackendInfo info = b->info();
   REQUIRE(info.dtypes == std::vector<DType>{DType::fp32});
-  REQUIRE(info.head_dim_multiple == 8);
+  REQUIRE(info.head_dim_multiple == 1);  // any head dim (Routing Transformer's 129 included)
+  REQUIRE(info.separate_kv_heads);
+  REQUIRE(info.head_dim_v);
   REQUIRE(info.masks.empty());  // every mask
   REQUIRE(dynamic_cast<ChunkCapable*>(b) != nullptr);
   Shape s;
   s.seqlen_q = s.seqlen_k = 64;
-  s.head_dim = 12;
+  s.head_dim = 129;
   KernelCase c = make_kernel_case("causal", {}, s, Pass::fwd, 1);
-  REQUIRE_FALSE(b->supports(c.problem).ok);  // 12 is not a multiple of 8
+  REQUIRE(b->supports(c.problem).ok);
   c.problem.shape.head_dim = 64;
   c.problem.dtype = DType::bf16;
   REQUIRE_FALSE(b->supports(c.problem).ok);

@@ -163,6 +163,20 @@ TEST_CASE("supports() reasons become unsupported rows, wrong output layouts beco
   CHECK(rows[2].status == Status::ok);
 }
 
+TEST_CASE("Python modules refuse separate K/V heads and dims with the reason", "[python][kvdims]") {
+  const auto rows = run_scenario_text(
+      "name: kv\nbackends: [numpy.reference]\nmasks: [causal]\nseqlens: [32]\n"
+      "shape: {batch: 1, heads_q: 4, heads_k: 1, heads_v: [1, 2], head_dim: 8, head_dim_v: [8, 16]}\n"
+      "timing: {warmup: 0, min_iters: 1, max_iters: 1, min_time_s: 0}\n");
+  REQUIRE(rows.size() == 4);
+  CHECK(rows[0].status == Status::ok);  // K and V alike
+  CHECK(rows[1].status == Status::unsupported);
+  CHECK(rows[1].message ==
+        "numpy.reference: head_dim_v != head_dim not supported (head_dim 8, head_dim_v 16)");
+  CHECK(rows[2].status == Status::unsupported);
+  CHECK(rows[2].message == "numpy.reference: heads_k != heads_v not supported (heads_k 1, heads_v 2)");
+}
+
 TEST_CASE("inputs reach Python as read-only views of the harness's buffers, not copies", "[python]") {
   const auto rows = run_scenario_text(
       "name: zero_copy\nbackends: ['python:modules/zero_copy.py']\nmasks: [causal]\nseqlens: [32]\n"
