@@ -42,7 +42,8 @@ std::int64_t last_level_cache_bytes() {
 // Bytes per array: STREAM's rule is at least 4x the last-level cache, so that no array
 // stays cached between sweeps; at least 64 MiB. ATTNBENCH_TRIAD_MIB overrides it.
 std::int64_t array_bytes() {
-  if (const char* mib = std::getenv("ATTNBENCH_TRIAD_MIB")) return std::max<std::int64_t>(1, std::atoll(mib)) << 20;
+  if (const char* mib = std::getenv("ATTNBENCH_TRIAD_MIB"))
+    return std::max<std::int64_t>(1, std::atoll(mib)) << 20;
   return std::max<std::int64_t>(4 * last_level_cache_bytes(), std::int64_t{64} << 20);
 }
 

@@ -76,7 +76,9 @@ TEST_CASE("streaming area and tiles equal the element-wise count of k <= q && (k
     require_brute_force(16, 1500, 128, 256, 16, 64);
     require_brute_force(7, 300, 128, 256, 4, 64);  // sink and window overlap
   }
-  SECTION("more queries than keys: the first rows see nothing") { require_brute_force(90, 40, 3, 10, 16, 16); }
+  SECTION("more queries than keys: the first rows see nothing") {
+    require_brute_force(90, 40, 3, 10, 16, 16);
+  }
 }
 
 TEST_CASE("streaming by hand and in closed form", "[masks][streaming]") {
@@ -91,7 +93,8 @@ TEST_CASE("streaming by hand and in closed form", "[masks][streaming]") {
   REQUIRE(build_mask({"streaming", {}}, 1, 65536)->area() == 384);
 }
 
-TEST_CASE("streaming limits: sink 0 is a causal window, huge sink or recent is causal", "[masks][streaming]") {
+TEST_CASE("streaming limits: sink 0 is a causal window, huge sink or recent is causal",
+          "[masks][streaming]") {
   for (std::int64_t r : {1, 2, 31, 64}) {
     const auto window =
         build_mask({"causal_sliding_window", {{"window", std::to_string(r - 1)}}}, 150, 150)->dense();
@@ -112,7 +115,8 @@ TEST_CASE("streaming parameters: ranges named in one line", "[masks][streaming][
     }
     return "";
   };
-  REQUIRE_THAT(error_of({{"sink", "-1"}}), Catch::Contains("'sink'") && Catch::Contains("[0, 1099511627776]"));
+  REQUIRE_THAT(error_of({{"sink", "-1"}}),
+               Catch::Contains("'sink'") && Catch::Contains("[0, 1099511627776]"));
   REQUIRE_THAT(error_of({{"recent", "0"}}),
                Catch::Contains("'recent'") && Catch::Contains("[1, 1099511627776]"));
   REQUIRE_THAT(error_of({{"recent", "many"}}), Catch::Contains("'streaming'") && Catch::Contains("integer"));
