@@ -1,7 +1,8 @@
 // The heterogeneous masks: shared question, causal blockwise, prefix LM, global + sliding window,
-// and block-causal documents.
+// streaming (attention sinks + recent window) and block-causal documents.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <memory>
 
@@ -12,6 +13,10 @@
 namespace attnbench::masks {
 
 namespace {
+
+// Sinks and windows past any sequence are legal (they cover everything); the bound keeps
+// q - r + 1 far from overflow.
+constexpr std::int64_t kMaxStreamingParam = std::int64_t{1} << 40;
 
 MaskPtr make_share_question(const MaskSpec& spec, std::int64_t s, std::int64_t) {
   auto docs = std::make_shared<const Documents>(resolve_documents(spec, s));
@@ -100,6 +105,25 @@ MaskPtr make_global_sliding_window(const MaskSpec& spec, std::int64_t sq, std::i
                                 });
 }
 
+// DuoAttention's streaming heads: causal, and either one of the first `sink` keys or one of the
+// `recent` newest keys up to the query (q - k < recent, so recent >= 1 keeps the diagonal).
+// Bottom-right aligned like causal: with Sq != Sk the queries are the last Sq positions of the
+// keys (a decode step against a cache), so row q stands at position q + Sk - Sq.
+MaskPtr make_streaming(const MaskSpec& spec, std::int64_t sq, std::int64_t sk) {
+  const std::int64_t s = int_param(spec, "sink", 128, 0, kMaxStreamingParam);
+  const std::int64_t r = int_param(spec, "recent", 256, 1, kMaxStreamingParam), shift = sk - sq;
+  const std::int64_t sink_end = std::min(s, sk);
+  std::vector<Slice> slices;
+  add_band(slices, 0, sq, 0, sink_end, -kUnbounded, shift);
+  add_band(slices, 0, sq, sink_end, sk, shift - r + 1, shift);
+  return std::make_shared<Mask>(spec.name, sq, sk,
+                                ResolvedParams{{"sink", std::to_string(s)}, {"recent", std::to_string(r)}},
+                                std::move(slices), [s, r, shift](std::int64_t q, std::int64_t k) {
+                                  const std::int64_t d = q + shift - k;
+                                  return d >= 0 && (k < s || d < r);
+                                });
+}
+
 MaskPtr make_block_causal_document(const MaskSpec& spec, std::int64_t s, std::int64_t) {
   const std::int64_t b = int_param(spec, "block", 128, 1, std::int64_t{1} << 30);
   auto docs = std::make_shared<const Documents>(resolve_block_documents(spec, s, b));
@@ -149,6 +173,13 @@ std::vector<MaskEntry> heterogeneous_masks() {
         {{"global", "128", "global tokens g in [0, Sk]"}, window},
         true},
        make_global_sliding_window},
+      {{"streaming",
+        "heterogeneous",
+        "k <= q && (k < s || q - k < r)  (bottom-right aligned when Sq != Sk)",
+        {{"sink", "128", "attention-sink keys s at the start, in [0, 2^40]; 0: window only"},
+         {"recent", "256", "recent keys r up to and including the query, in [1, 2^40]"}},
+        true},
+       make_streaming},
       {{"block_causal_document",
         "heterogeneous",
         "doc(q) == doc(k) && kl / b <= ql / b",

@@ -74,6 +74,10 @@ RandomCase random_case(const std::string& name, std::mt19937_64& rng, std::int64
   } else if (name == "global_sliding_window") {
     p["global"] = std::to_string(uniform(rng, 0, std::min<std::int64_t>(sk, 200)));
     p["window"] = std::to_string(uniform(rng, 0, std::max(s, sk) / 2));
+  } else if (name == "streaming") {
+    // Sinks and windows from none/one up to past the sequence.
+    p["sink"] = std::to_string(uniform(rng, 0, std::max(s, sk) + 8));
+    p["recent"] = std::to_string(uniform(rng, 1, std::max(s, sk) + 8));
   } else if (name == "block_causal_document") {
     const auto b = uniform(rng, 1, 64);
     p["block"] = std::to_string(b);

@@ -22,6 +22,7 @@ std::string missing_feature(const std::string& name) {
       {"prefix_lm_causal", "a bidirectional prefix inside a causal mask"},
       {"prefix_lm_document", "a bidirectional prefix inside each causal document"},
       {"global_sliding_window", "global tokens beside a sliding window"},
+      {"streaming", "attention-sink keys beside a causal sliding window"},
       {"block_causal_document", "block-granular causality inside documents"},
       {"block_sparse", "a block-sparse mask"},
       {"var_block_sparse", "a variable-block sparse mask"},
