@@ -15,9 +15,12 @@
 
 #include "attnbench/registry.hpp"
 #include "harness/axis_product.hpp"
+#include "harness/scenario_yaml.hpp"
 #include "harness/yaml_keys.hpp"
 
 namespace attnbench {
+
+using namespace scenario_yaml;  // the field readers (scenario_yaml.hpp)
 
 bool glob_match(std::string_view p, std::string_view t) {
   // Iterative wildcard match with backtracking on the last '*'.
@@ -41,113 +44,6 @@ bool glob_match(std::string_view p, std::string_view t) {
 }
 
 namespace {
-
-// Error helper: "FILE:LINE: field: message", or "FILE: --set key=value: field: message" for a
-// value that came from --set (its marks point into the one-line override, not the file).
-struct Ctx {
-  std::string path;
-  std::vector<std::pair<YAML::Node, std::string>> from_set;  // every node an override brought in
-  [[noreturn]] void fail(const YAML::Node& n, const std::string& field, const std::string& msg) const {
-    for (const auto& [node, assignment] : from_set)
-      if (n.is(node)) throw InputError(fmt::format("{}: --set {}: {}: {}", path, assignment, field, msg));
-    const int line = n.Mark().line >= 0 ? n.Mark().line + 1 : 0;
-    if (line > 0) throw InputError(fmt::format("{}:{}: {}: {}", path, line, field, msg));
-    throw InputError(fmt::format("{}: {}: {}", path, field, msg));
-  }
-};
-
-std::vector<YAML::Node> items(const YAML::Node& n) {
-  std::vector<YAML::Node> out;
-  if (n.IsSequence())
-    for (const auto& x : n) out.push_back(x);
-  else if (n.IsDefined() && !n.IsNull())
-    out.push_back(n);
-  return out;
-}
-
-constexpr std::int64_t kMaxInt = std::numeric_limits<int>::max();  // fields stored as int
-
-const char* kind_of(const YAML::Node& n) {
-  return n.IsMap() ? "a map" : n.IsSequence() ? "a list" : "nothing";
-}
-
-std::string scalar(const Ctx& c, const YAML::Node& n, const std::string& field) {
-  if (!n.IsScalar()) c.fail(n, field, fmt::format("expected a single value, got {}", kind_of(n)));
-  return n.Scalar();
-}
-
-// A map key as text (a non-scalar key, `? [a, b]: 1`, as its YAML).
-std::string key_text(const YAML::Node& k) { return k.IsScalar() ? k.Scalar() : YAML::Dump(k); }
-
-std::int64_t to_int(const Ctx& c, const YAML::Node& n, const std::string& field, std::int64_t min,
-                    std::int64_t max = std::numeric_limits<std::int64_t>::max()) {
-  if (!n.IsScalar()) c.fail(n, field, fmt::format("expected an integer, got {}", kind_of(n)));
-  const std::string s = n.Scalar();
-  std::int64_t v = 0;
-  std::size_t used = 0;
-  try {
-    v = std::stoll(s, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (used != s.size() || s.empty()) c.fail(n, field, fmt::format("expected an integer, got '{}'", s));
-  if (v < min) c.fail(n, field, fmt::format("must be >= {} (got {})", min, v));
-  if (v > max) c.fail(n, field, fmt::format("{} is past the limit (accepted: {} to {})", v, min, max));
-  return v;
-}
-
-double to_real(const Ctx& c, const YAML::Node& n, const std::string& field, double min_exclusive) {
-  if (!n.IsScalar()) c.fail(n, field, fmt::format("expected a number, got {}", kind_of(n)));
-  const std::string s = n.Scalar();
-  double v = 0;
-  std::size_t used = 0;
-  try {
-    v = std::stod(s, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (used != s.size() || s.empty() || !std::isfinite(v))
-    c.fail(n, field, fmt::format("expected a number, got '{}'", s));
-  if (!(v > min_exclusive)) c.fail(n, field, fmt::format("must be > {} (got {})", min_exclusive, s));
-  return v;
-}
-
-bool to_bool(const Ctx& c, const YAML::Node& n, const std::string& field) {
-  const std::string s = scalar(c, n, field);
-  if (s == "true" || s == "on" || s == "yes") return true;
-  if (s == "false" || s == "off" || s == "no") return false;
-  c.fail(n, field, fmt::format("expected true or false, got '{}'", s));
-}
-
-std::vector<std::int64_t> int_list(const Ctx& c, const YAML::Node& n, const std::string& field,
-                                   std::int64_t min,
-                                   std::int64_t max = std::numeric_limits<std::int64_t>::max()) {
-  if (n.IsMap()) c.fail(n, field, "expected an integer or a list of integers, got a map");
-  std::vector<std::int64_t> out;
-  for (const auto& x : items(n)) out.push_back(to_int(c, x, field, min, max));
-  if (out.empty()) c.fail(n, field, "must not be empty");
-  return out;
-}
-
-void check_keys(const Ctx& c, const YAML::Node& map, const std::string& field,
-                const std::vector<std::string>& accepted) {
-  if (!map.IsMap()) c.fail(map, field, "expected a map");
-  for (const auto& kv : map) {
-    const std::string key = key_text(kv.first);
-    if (std::find(accepted.begin(), accepted.end(), key) == accepted.end())
-      c.fail(kv.first, field.empty() ? key : field + "." + key,
-             fmt::format("unknown field (accepted: {})", fmt::join(accepted, ", ")));
-  }
-}
-
-std::string flow_text(const YAML::Node& n) {
-  if (n.IsScalar()) return n.Scalar();
-  YAML::Emitter e;
-  e.SetSeqFormat(YAML::Flow);
-  e.SetMapFormat(YAML::Flow);
-  e << n;
-  return e.c_str();
-}
 
 // Parameters whose single value is itself a list: a list of lists is their sweep axis.
 bool list_valued(const std::string& key) { return key == "doc_lengths" || key == "slices"; }
