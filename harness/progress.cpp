@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 
 namespace attnbench {
@@ -24,8 +25,11 @@ Progress::Progress(const std::vector<Case>& to_run, bool enabled, std::FILE* out
       begin_(std::chrono::steady_clock::now()),
       case_begin_(begin_) {
   plan_.reserve(to_run.size());
-  for (const auto& c : to_run)
+  for (const auto& c : to_run) {
     plan_.push_back({c.backend + " " + std::string(to_string(c.problem.pass)), pass_flops(c.problem)});
+    left_[plan_.back().group].cases += 1;
+    left_[plan_.back().group].work += plan_.back().work;
+  }
 }
 
 double Progress::elapsed() const {
@@ -39,8 +43,9 @@ std::string Progress::timing(std::size_t finished) const {
   const double e = elapsed();
   std::string t = "elapsed " + duration(e);
   if (finished > 0 && finished < total_ && !eta_.empty()) {
-    double left = 0;
-    for (std::size_t i = finished; i < plan_.size(); ++i) left += eta_.predict(plan_[i].group, plan_[i].work);
+    double left = 0;  // left_ holds the cases from `finished` on: finish() takes each one out
+    for (const auto& [group, l] : left_)
+      if (l.cases > 0) left += eta_.predict(group, std::max(0.0, l.work), l.cases);
     t += ", ETA " + duration(left);
   }
   return t;
@@ -55,9 +60,14 @@ void Progress::start(const Case& c, std::size_t done) {
 }
 
 void Progress::finish(const Case& c, const ResultRow& r) {
-  if (done_ < plan_.size())
-    eta_.add(plan_[done_].group, plan_[done_].work,
+  if (done_ < plan_.size()) {
+    const Planned& p = plan_[done_];
+    eta_.add(p.group, p.work,
              std::chrono::duration<double>(std::chrono::steady_clock::now() - case_begin_).count());
+    Left& l = left_[p.group];
+    l.cases -= 1;
+    l.work -= p.work;
+  }
   if (!enabled_ || tty_) return;
   std::string what = std::string(to_string(r.status));
   if (r.status == Status::ok || r.status == Status::mismatch)

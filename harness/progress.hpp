@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -28,7 +29,11 @@ class Progress {
     std::string group;  // backend and pass
     double work;        // FLOPs
   };
+  struct Left {
+    double cases = 0, work = 0;
+  };
   std::vector<Planned> plan_;
+  std::map<std::string, Left> left_;  // per group, the cases not finished yet
   EtaModel eta_;
   std::size_t total_, done_ = 0;
   bool enabled_, tty_;

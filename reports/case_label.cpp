@@ -22,17 +22,35 @@ std::string value_text(const nlohmann::json& v) {
 }
 
 std::string shape_text(const ResultRow& r) {
-  std::string s = fmt::format("B{} H{}", r.batch, r.heads_q);
-  const std::int64_t hv = row_heads_v(r), dv = row_head_dim_v(r);
-  if (r.heads_kv != r.heads_q || hv != r.heads_kv) s += fmt::format("/{}", r.heads_kv);
-  if (hv != r.heads_kv) s += fmt::format("v{}", hv);  // value heads apart: H8/1v4
-  s += fmt::format(" S{}", r.seqlen_q);
+  std::string s = fmt::format("B{} {} S{}", r.batch, heads_text(r), r.seqlen_q);
   if (r.seqlen_k != r.seqlen_q) s += fmt::format("x{}", r.seqlen_k);
-  s += fmt::format(" D{}", r.head_dim);
-  return dv != r.head_dim ? s + fmt::format("v{}", dv) : s;
+  return s + " " + head_dim_text(r);
 }
 
 }  // namespace
+
+std::string heads_text(const ResultRow& r) {
+  std::string s = fmt::format("H{}", r.heads_q);
+  const std::int64_t hv = row_heads_v(r);
+  if (r.heads_kv != r.heads_q || hv != r.heads_kv) s += fmt::format("/{}", r.heads_kv);
+  if (hv != r.heads_kv) s += fmt::format("v{}", hv);
+  return s;
+}
+
+std::string head_dim_text(const ResultRow& r) {
+  const std::int64_t dv = row_head_dim_v(r);
+  return dv != r.head_dim ? fmt::format("D{}v{}", r.head_dim, dv) : fmt::format("D{}", r.head_dim);
+}
+
+std::string value_heads_field(const ResultRow& r) {
+  const std::int64_t hv = row_heads_v(r);
+  return hv != r.heads_kv ? fmt::format(" Hv={}", hv) : "";
+}
+
+std::string value_dim_field(const ResultRow& r) {
+  const std::int64_t dv = row_head_dim_v(r);
+  return dv != r.head_dim ? fmt::format(" Dv={}", dv) : "";
+}
 
 std::string case_label(const ResultRow& r) {
   std::string who = r.backend;

@@ -17,4 +17,12 @@ std::string mask_label(const std::string& mask, const std::string& params_json);
 // (with strategy, world size and options for CP rows), mask, shape, dtype and pass.
 std::string case_label(const ResultRow&);
 
+// Heads and head dims as labels and plot titles write them: "H8" (K, V and Q alike), "H8/2" (fewer key
+// heads), "H8/1v4" (value heads of their own); "D64", "D64v128" (V's head dim of its own).
+std::string heads_text(const ResultRow&);
+std::string head_dim_text(const ResultRow&);
+// " Hv=4" and " Dv=128" where V differs from K, "" otherwise: for the key=value shape labels.
+std::string value_heads_field(const ResultRow&);
+std::string value_dim_field(const ResultRow&);
+
 }  // namespace attnbench

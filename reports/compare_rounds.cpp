@@ -118,10 +118,8 @@ std::string unpaired_error(const RunFile& baseline, const RunFile& current, cons
       {"masks", [](const ResultRow& r) { return mask_label(r.mask, r.mask_params); }},
       {"shapes",
        [](const ResultRow& r) {
-         const std::int64_t hv = row_heads_v(r), dv = row_head_dim_v(r);
          return fmt::format("B={} Hq={} Hkv={}{} Sq={} Sk={} D={}{}", r.batch, r.heads_q, r.heads_kv,
-                            hv != r.heads_kv ? fmt::format(" Hv={}", hv) : "", r.seqlen_q, r.seqlen_k,
-                            r.head_dim, dv != r.head_dim ? fmt::format(" Dv={}", dv) : "");
+                            value_heads_field(r), r.seqlen_q, r.seqlen_k, r.head_dim, value_dim_field(r));
        }},
       {"dtypes", [](const ResultRow& r) { return r.dtype; }},
       {"passes", [](const ResultRow& r) { return r.pass; }},

@@ -24,11 +24,8 @@ void add_unique(std::vector<T>& v, const T& x) {
 }
 
 std::string shape_label(const ResultRow& r) {
-  const std::int64_t hv = row_heads_v(r), dv = row_head_dim_v(r);
-  const std::string v_heads = hv != r.heads_kv ? fmt::format(" Hv={}", hv) : "";
-  const std::string v_dim = dv != r.head_dim ? fmt::format(" Dv={}", dv) : "";
-  return fmt::format("B={} Hq={} Hkv={}{} D={}{} {}", r.batch, r.heads_q, r.heads_kv, v_heads, r.head_dim,
-                     v_dim, r.dtype);
+  return fmt::format("B={} Hq={} Hkv={}{} D={}{} {}", r.batch, r.heads_q, r.heads_kv, value_heads_field(r),
+                     r.head_dim, value_dim_field(r), r.dtype);
 }
 
 // The passes in their natural order, anything else after them.

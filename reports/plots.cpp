@@ -47,12 +47,7 @@ struct GroupKey {
 };
 
 std::string shape_text(const ResultRow& r) {
-  std::string s = fmt::format("B{} H{}", r.batch, r.heads_q);
-  const std::int64_t hv = row_heads_v(r), dv = row_head_dim_v(r);
-  if (r.heads_kv != r.heads_q || hv != r.heads_kv) s += fmt::format("/{}", r.heads_kv);
-  if (hv != r.heads_kv) s += fmt::format("v{}", hv);
-  s += fmt::format(" D{}", r.head_dim);
-  return dv != r.head_dim ? s + fmt::format("v{}", dv) : s;
+  return fmt::format("B{} {} {}", r.batch, heads_text(r), head_dim_text(r));
 }
 
 // File names stay portable whatever a mask label holds.

@@ -112,9 +112,8 @@ Field extra_col(std::string name, FieldType type, std::string hint, bool key = f
 template <auto Fallback>
 Field shape_extra_col(std::string name) {
   Field f = extra_col(name, FieldType::integer, "", /*key=*/true);
-  f.key_default = [name](const ResultRow& r) {
-    return Cell::of_integer(static_cast<long long>(shape_extra(r, name, r.*Fallback)));
-  };
+  // Called only when the row has no such column, so the default is the fallback itself.
+  f.key_default = [](const ResultRow& r) { return Cell::of_integer(static_cast<long long>(r.*Fallback)); };
   return f;
 }
 

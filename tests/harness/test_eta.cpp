@@ -13,6 +13,9 @@ TEST_CASE("ETA: a per-case cost plus a rate, fitted per backend and pass", "[eta
   m.add("cpu.flash fwd", 3e9, 3.5);
   CHECK_FALSE(m.empty());
   CHECK(m.predict("cpu.flash fwd", 2.25e9) == Approx(2.75));  // 2.25x the FLOPs, not the mean 2.5 s
+  // Cases left are priced per group at once: the sum of their single predictions.
+  CHECK(m.predict("cpu.flash fwd", 2.25e9 + 4e9, 2) ==
+        Approx(m.predict("cpu.flash fwd", 2.25e9) + m.predict("cpu.flash fwd", 4e9)));
   // One point: proportional to FLOPs.
   m.add("cpu.reference fwd", 1e9, 10);
   CHECK(m.predict("cpu.reference fwd", 2e9) == Approx(20));

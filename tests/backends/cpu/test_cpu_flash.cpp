@@ -7,6 +7,7 @@
 #include "attnbench/registry.hpp"
 #include "backends/cpu/flash/flash_driver.hpp"
 #include "harness/check.hpp"
+#include "flash_run.hpp"
 #include "kernel_cases.hpp"
 #include "masks/library.hpp"
 
@@ -14,26 +15,6 @@ namespace attnbench::test {
 namespace {
 
 namespace flash = attnbench::cpu::flash;
-
-// Forward and backward with one kernel variant, through the driver.
-Outputs run_flash(const flash::KernelSet& kernels, const KernelCase& c, int threads) {
-  const Problem& p = c.problem;
-  const flash::Geometry g = flash::geometry_of(p);
-  Outputs out;
-  out.o.resize(p.shape.o_elems());
-  out.lse.resize(p.shape.lse_elems());
-  flash::run_forward(kernels, *p.mask, g, 0, 0, c.inputs.q.data(), c.inputs.k.data(), c.inputs.v.data(),
-                     out.o.data(), out.lse.data(), threads);
-  if (pass_has_backward(p.pass)) {
-    out.dq.resize(p.shape.q_elems());
-    out.dk.resize(p.shape.k_elems());
-    out.dv.resize(p.shape.v_elems());
-    flash::run_backward(kernels, *p.mask, g, 0, 0, c.inputs.q.data(), c.inputs.k.data(), c.inputs.v.data(),
-                        out.o.data(), out.lse.data(), c.inputs.dout.data(), out.dq.data(), out.dk.data(),
-                        out.dv.data(), threads);
-  }
-  return out;
-}
 
 bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
   return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;

@@ -1,0 +1,27 @@
+// The cpu.flash driver run shared by the CPU kernel tests (see flash_run.hpp).
+#include "flash_run.hpp"
+
+namespace attnbench::test {
+
+namespace flash = attnbench::cpu::flash;
+
+Outputs run_flash(const flash::KernelSet& kernels, const KernelCase& c, int threads) {
+  const Problem& p = c.problem;
+  const flash::Geometry g = flash::geometry_of(p);
+  Outputs out;
+  out.o.resize(p.shape.o_elems());
+  out.lse.resize(p.shape.lse_elems());
+  flash::run_forward(kernels, *p.mask, g, 0, 0, c.inputs.q.data(), c.inputs.k.data(), c.inputs.v.data(),
+                     out.o.data(), out.lse.data(), threads);
+  if (pass_has_backward(p.pass)) {
+    out.dq.resize(p.shape.q_elems());
+    out.dk.resize(p.shape.k_elems());
+    out.dv.resize(p.shape.v_elems());
+    flash::run_backward(kernels, *p.mask, g, 0, 0, c.inputs.q.data(), c.inputs.k.data(), c.inputs.v.data(),
+                        out.o.data(), out.lse.data(), c.inputs.dout.data(), out.dq.data(), out.dk.data(),
+                        out.dv.data(), threads);
+  }
+  return out;
+}
+
+}  // namespace attnbench::test
