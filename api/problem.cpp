@@ -8,12 +8,55 @@
 
 namespace attnbench {
 
+std::int64_t Problem::mask_batch_span() const {
+  if (head_masks.empty()) return 1;
+  const std::int64_t Hq = shape.heads_q;
+  for (std::int64_t b = 1; b < shape.batch; ++b)
+    for (std::int64_t h = 0; h < Hq; ++h)
+      if (head_masks[static_cast<std::size_t>(b * Hq + h)] != head_masks[static_cast<std::size_t>(h)])
+        return shape.batch;
+  return 1;
+}
+
+std::int64_t Problem::mask_head_span() const {
+  if (head_masks.empty()) return 1;
+  const std::int64_t Hq = shape.heads_q;
+  for (std::int64_t b = 0; b < shape.batch; ++b)
+    for (std::int64_t h = 1; h < Hq; ++h)
+      if (head_masks[static_cast<std::size_t>(b * Hq + h)] != head_masks[static_cast<std::size_t>(b * Hq)])
+        return Hq;
+  return 1;
+}
+
+double Problem::pairs() const {
+  if (!mask) return 0.0;
+  if (head_masks.empty())
+    return static_cast<double>(mask->area()) * static_cast<double>(shape.batch * shape.heads_q);
+  double sum = 0.0;
+  for (const auto& m : head_masks) sum += static_cast<double>(m->area());
+  return sum;
+}
+
+std::int64_t Problem::area() const {
+  if (!mask) return 0;
+  if (head_masks.empty()) return mask->area();
+  const double per = pairs() / static_cast<double>(shape.batch * shape.heads_q);
+  return static_cast<std::int64_t>(per * static_cast<double>(mask_batch_span() * mask_head_span()) + 0.5);
+}
+
+double Problem::density() const {
+  if (!mask) return 0.0;
+  if (head_masks.empty()) return mask->density();
+  const double cells = static_cast<double>(shape.seqlen_q) * static_cast<double>(shape.seqlen_k) *
+                       static_cast<double>(shape.batch * shape.heads_q);
+  return cells > 0 ? pairs() / cells : 0.0;
+}
+
 double pass_flops(const Problem& p) {
-  const double area = p.mask ? static_cast<double>(p.mask->area()) : 0.0;
-  // Q·K^T costs 2·D per pair and P·V 2·Dv (DESIGN.md: fwd = 2·area·Hq·(D + Dv)·B).
+  // Q·K^T costs 2·D per pair and P·V 2·Dv (DESIGN.md: fwd = 2·area·Hq·(D + Dv)·B), summed over
+  // (batch, head) when the mask differs between them.
   const double dims = static_cast<double>(p.shape.head_dim + p.shape.value_dim());
-  const double fwd =
-      2.0 * area * static_cast<double>(p.shape.heads_q) * dims * static_cast<double>(p.shape.batch);
+  const double fwd = 2.0 * p.pairs() * dims;
   switch (p.pass) {
     case Pass::fwd: return fwd;
     case Pass::bwd: return 2.5 * fwd;
@@ -38,6 +81,11 @@ Support check_info(const BackendInfo& info, const Problem& p) {
     return Support::no(
         fmt::format("head_dim {} not supported (needs a multiple of {})", d, info.head_dim_multiple));
   }
+  if (!info.head_masks && !p.head_masks.empty())
+    return Support::no(
+        fmt::format("{}: masks that differ per batch element or head not supported "
+                    "(it takes one mask for the whole batch)",
+                    info.name));
   if (!info.masks.empty() && p.mask &&
       std::find(info.masks.begin(), info.masks.end(), p.mask->name()) == info.masks.end())
     return Support::no(

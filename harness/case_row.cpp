@@ -56,8 +56,8 @@ ResultRow base_row(const Case& c) {
   r.head_dim = p.shape.head_dim;
   r.dtype = std::string(to_string(p.dtype));
   r.pass = std::string(to_string(p.pass));
-  r.area = p.mask ? p.mask->area() : 0;
-  r.density = p.mask ? p.mask->density() : 0.0;
+  r.area = p.area();
+  r.density = p.density();
   r.extra.push_back({"heads_k", static_cast<double>(p.shape.heads_k()), {}});
   r.extra.push_back({"heads_v", static_cast<double>(p.shape.value_heads()), {}});
   r.extra.push_back({"head_dim_v", static_cast<double>(p.shape.value_dim()), {}});

@@ -75,6 +75,11 @@ Support common_support(const Problem& p, const Backend& b) {
   if (chunk_kernel_of(b) == nullptr)
     return Support::no(fmt::format("backend {} has no chunk kernel (ChunkCapable), which CP strategies need",
                                    b.info().name));
+  if (!p.uniform_mask())
+    return Support::no(
+        fmt::format("{}: masks that differ per batch element or head not supported (the "
+                    "chunk pairs and their balance are planned from one mask)",
+                    p.strategy));
   // K and V share one send buffer and one chunk task of Hk heads by D (ring_engine.hpp kv_width()).
   if (p.shape.value_heads() != p.shape.heads_kv)
     return Support::no(

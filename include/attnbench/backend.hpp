@@ -30,6 +30,9 @@ struct BackendInfo {
   // != head_dim): off by default, so a backend that assumes K and V alike says unsupported.
   bool separate_kv_heads = false;
   bool head_dim_v = false;
+  // Masks that differ per batch element or query head (Problem::head_masks): off by default, so
+  // a backend that takes one mask for the whole batch says unsupported.
+  bool head_masks = false;
   // Correctness tolerance on the relative L2 error; 0 uses the harness default
   // for the dtype (approximate backends set their own).
   double tolerance_fwd = 0.0;
@@ -130,6 +133,16 @@ struct ChunkTask {
   std::int64_t heads_v = 0, head_dim_v = 0;
   std::int64_t value_heads() const { return heads_v > 0 ? heads_v : heads_kv; }
   std::int64_t value_dim() const { return head_dim_v > 0 ? head_dim_v : head_dim; }
+  // (Last, so that positional initialisers of the fields above stay valid.)
+  // Per-(batch, query head) masks of the whole problem (Problem::head_masks, index b·heads_q + h),
+  // or null when `mask` holds for every head; CP strategies refuse such problems, so only whole-problem
+  // tasks carry them.
+  const std::vector<MaskPtr>* head_masks = nullptr;
+  const Mask& mask_at(std::int64_t b, std::int64_t h) const {
+    return head_masks == nullptr || head_masks->empty()
+               ? *mask
+               : *(*head_masks)[static_cast<std::size_t>(b * heads_q + h)];
+  }
 };
 
 class ChunkKernel {

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "attnbench/mask.hpp"
 #include "attnbench/types.hpp"
@@ -46,6 +47,11 @@ struct Problem {
   DType dtype = DType::fp32;
   Pass pass = Pass::fwd;
   MaskPtr mask;
+  // Masks that differ by batch element or query head (per-head groups, padded batches, dynamic
+  // selectors). Empty: `mask` holds for every (b, h). Otherwise batch·heads_q entries, index
+  // b·heads_q + h, every one Sq × Sk; `mask` then names the case (its name and parameters label the
+  // row; for a selector, the base mask it selects from) and backends must read mask_for(b, h).
+  std::vector<MaskPtr> head_masks;
   double softmax_scale = 0.0;  // 1/sqrt(head_dim) unless a scenario sets it
   std::uint64_t seed = 0;      // seed of the random inputs
   std::string strategy = "none";
@@ -57,6 +63,22 @@ struct Problem {
     auto it = options.find(key);
     return it == options.end() ? fallback : it->second;
   }
+
+  // The mask of batch element b and query head h.
+  const Mask& mask_for(std::int64_t b, std::int64_t h) const {
+    return head_masks.empty() ? *mask : *head_masks[static_cast<std::size_t>(b * shape.heads_q + h)];
+  }
+  bool uniform_mask() const { return head_masks.empty(); }
+  // Allowed pairs summed over every (batch element, query head).
+  double pairs() const;
+  // The `area` column: one (b, h)'s pairs when the mask is uniform; otherwise the pairs summed
+  // over the axes the mask varies along (DESIGN.md: a per-head mask's area sums over heads, a
+  // padded batch's over its sequences), so `density` = area / (Sq·Sk·those axes' sizes).
+  std::int64_t area() const;
+  double density() const;
+  // Sizes of the axes the masks vary along (1 when uniform along it).
+  std::int64_t mask_batch_span() const;
+  std::int64_t mask_head_span() const;
 };
 
 // FLOP convention of DESIGN.md: only allowed pairs count.

@@ -26,7 +26,9 @@ class FlashExecution final : public Execution {
         kernels_(flash::select_kernels()),
         threads_(r.threads > 0 ? r.threads : flash::default_threads()),
         g_(flash::geometry_of(p)),
-        plan_(flash::make_tile_plan(*p.mask, kernels_, 0, g_.seqlen_q, 0, g_.seqlen_k)) {
+        heads_(flash::make_head_plans(p, kernels_)),
+        plan_(p.uniform_mask() ? flash::make_tile_plan(*p.mask, kernels_, 0, g_.seqlen_q, 0, g_.seqlen_k)
+                               : heads_.plans.front()) {
     MemoryTracker& mem = *r.host;
     check_input_sizes(p, in, "cpu.flash");
     allocate_outputs(p, mem, o_, lse_, dq_, dk_, dv_);
@@ -57,19 +59,22 @@ class FlashExecution final : public Execution {
  private:
   void forward() {
     flash::run_forward(kernels_, plan_, *p_.mask, g_, 0, 0, in_.q.data(), in_.k.data(), in_.v.data(),
-                       o_.data(), lse_.data(), workspace_.data(), threads_);
+                       o_.data(), lse_.data(), workspace_.data(), threads_, head_plans());
   }
   void backward() {
     flash::run_backward(kernels_, plan_, *p_.mask, g_, 0, 0, in_.q.data(), in_.k.data(), in_.v.data(),
                         o_.data(), lse_.data(), in_.dout.data(), dq_.data(), dk_.data(), dv_.data(),
-                        workspace_.data(), threads_);
+                        workspace_.data(), threads_, head_plans());
   }
+
+  const flash::HeadPlans* head_plans() const { return p_.uniform_mask() ? nullptr : &heads_; }
 
   Problem p_;
   const Inputs& in_;
   const KernelSet& kernels_;
   int threads_;
   Geometry g_;
+  flash::HeadPlans heads_;  // empty unless the mask differs per (batch, head)
   flash::TilePlan plan_;
   HostBuffer<float> o_, lse_, dq_, dk_, dv_, workspace_;
 };
@@ -110,6 +115,7 @@ class FlashBackend final : public Backend, public ChunkCapable {
     // Any head dims (packed panels are zero-padded to the vector width); 64 and 128 are the tuned ones.
     i.separate_kv_heads = true;
     i.head_dim_v = true;
+    i.head_masks = true;
     return i;
   }
   std::unique_ptr<Execution> prepare(const Problem& p, const Inputs& in, Resources& r) override {

@@ -8,6 +8,7 @@
 #include <new>
 #include <numeric>
 #include <string>
+#include <unordered_map>
 #include <utility>
 
 #include "attnbench/types.hpp"
@@ -151,6 +152,23 @@ MaskSource mask_source(const Mask& mask, std::int64_t q0, std::int64_t k0) {
   return s;
 }
 
+HeadPlans make_head_plans(const Problem& p, const KernelSet& kernels) {
+  HeadPlans h;
+  std::unordered_map<const Mask*, std::int32_t> seen;
+  h.index.reserve(p.head_masks.size());
+  for (const auto& m : p.head_masks) {
+    auto [it, added] = seen.try_emplace(m.get(), static_cast<std::int32_t>(h.plans.size()));
+    if (added) {
+      h.plans.push_back(make_tile_plan(*m, kernels, 0, p.shape.seqlen_q, 0, p.shape.seqlen_k));
+      h.sources.push_back(mask_source(*m, 0, 0));
+    }
+    h.index.push_back(it->second);
+  }
+  // Views last: the plans vector no longer moves.
+  for (const auto& plan : h.plans) h.maps.push_back(plan.view());
+  return h;
+}
+
 Geometry geometry_of(const Problem& p) {
   Geometry g{};
   g.batch = p.shape.batch;
@@ -201,8 +219,9 @@ Args kernel_args(const TilePlan& plan, const Mask& mask, const Geometry& g, std:
 
 void run_forward(const KernelSet& kernels, const TilePlan& plan, const Mask& mask, const Geometry& g,
                  std::int64_t q0, std::int64_t k0, const float* q, const float* k, const float* v, float* o,
-                 float* lse, float* workspace, int threads) {
+                 float* lse, float* workspace, int threads, const HeadPlans* heads) {
   auto a = kernel_args<ForwardArgs>(plan, mask, g, q0, k0, q, k, v, workspace, threads);
+  if (heads != nullptr) a.heads = heads->view();
   a.o = o;
   a.lse = lse;
   kernels.forward(a);
@@ -211,8 +230,9 @@ void run_forward(const KernelSet& kernels, const TilePlan& plan, const Mask& mas
 void run_backward(const KernelSet& kernels, const TilePlan& plan, const Mask& mask, const Geometry& g,
                   std::int64_t q0, std::int64_t k0, const float* q, const float* k, const float* v,
                   const float* o, const float* lse, const float* dout, float* dq, float* dk, float* dv,
-                  float* workspace, int threads) {
+                  float* workspace, int threads, const HeadPlans* heads) {
   auto a = kernel_args<BackwardArgs>(plan, mask, g, q0, k0, q, k, v, workspace, threads);
+  if (heads != nullptr) a.heads = heads->view();
   a.o = o;
   a.lse = lse;
   a.dout = dout;
@@ -224,20 +244,24 @@ void run_backward(const KernelSet& kernels, const TilePlan& plan, const Mask& ma
 
 void run_forward(const KernelSet& kernels, const Mask& mask, const Geometry& g, std::int64_t q0,
                  std::int64_t k0, const float* q, const float* k, const float* v, float* o, float* lse,
-                 int threads) {
+                 int threads, const HeadPlans* heads) {
   if (threads <= 0) threads = default_threads();
-  const TilePlan plan = make_tile_plan(mask, kernels, q0, g.seqlen_q, k0, g.seqlen_k);
+  const TilePlan plan =
+      heads != nullptr ? heads->plans.front() : make_tile_plan(mask, kernels, q0, g.seqlen_q, k0, g.seqlen_k);
   AlignedFloats workspace(kernels.forward_workspace(g, threads));
-  run_forward(kernels, plan, mask, g, q0, k0, q, k, v, o, lse, workspace.data, threads);
+  run_forward(kernels, plan, mask, g, q0, k0, q, k, v, o, lse, workspace.data, threads, heads);
 }
 
 void run_backward(const KernelSet& kernels, const Mask& mask, const Geometry& g, std::int64_t q0,
                   std::int64_t k0, const float* q, const float* k, const float* v, const float* o,
-                  const float* lse, const float* dout, float* dq, float* dk, float* dv, int threads) {
+                  const float* lse, const float* dout, float* dq, float* dk, float* dv, int threads,
+                  const HeadPlans* heads) {
   if (threads <= 0) threads = default_threads();
-  const TilePlan plan = make_tile_plan(mask, kernels, q0, g.seqlen_q, k0, g.seqlen_k);
+  const TilePlan plan =
+      heads != nullptr ? heads->plans.front() : make_tile_plan(mask, kernels, q0, g.seqlen_q, k0, g.seqlen_k);
   AlignedFloats workspace(kernels.backward_workspace(g, threads));
-  run_backward(kernels, plan, mask, g, q0, k0, q, k, v, o, lse, dout, dq, dk, dv, workspace.data, threads);
+  run_backward(kernels, plan, mask, g, q0, k0, q, k, v, o, lse, dout, dq, dk, dv, workspace.data, threads,
+               heads);
 }
 
 }  // namespace attnbench::cpu::flash

@@ -37,26 +37,42 @@ TilePlan make_tile_plan(const Mask& mask, const KernelSet& kernels, std::int64_t
 // Row ranges of `mask` for partial tiles; local row/key 0 is global q0/k0.
 MaskSource mask_source(const Mask& mask, std::int64_t q0, std::int64_t k0);
 
+// The tile plans of a problem whose mask differs per (batch, query head): one plan per distinct
+// mask (masks shared by heads share a plan), and each (b, h)'s index into them.
+struct HeadPlans {
+  std::vector<TilePlan> plans;
+  std::vector<TileMap> maps;
+  std::vector<MaskSource> sources;
+  std::vector<std::int32_t> index;  // batch·heads_q entries
+
+  HeadMasks view() const { return {maps.data(), sources.data(), index.data()}; }
+};
+HeadPlans make_head_plans(const Problem&, const KernelSet&);
+
 // The sizes of a whole problem, or of one chunk pair.
 Geometry geometry_of(const Problem&);
 Geometry geometry_of(const ChunkTask&);
 
 // A pass over a prepared plan of the rectangle at (q0, k0) of `mask`, with a
 // workspace of the variant's forward_workspace()/backward_workspace() floats, 64-byte aligned.
+// With `heads`, each (b, h) walks its own plan and mask instead (whole problems only).
 void run_forward(const KernelSet&, const TilePlan&, const Mask&, const Geometry&, std::int64_t q0,
                  std::int64_t k0, const float* q, const float* k, const float* v, float* o, float* lse,
-                 float* workspace, int threads);
+                 float* workspace, int threads, const HeadPlans* heads = nullptr);
 void run_backward(const KernelSet&, const TilePlan&, const Mask&, const Geometry&, std::int64_t q0,
                   std::int64_t k0, const float* q, const float* k, const float* v, const float* o,
                   const float* lse, const float* dout, float* dq, float* dk, float* dv, float* workspace,
-                  int threads);
+                  int threads, const HeadPlans* heads = nullptr);
 
-// One-shot passes with their own plan and workspace (for chunk kernels and tests).
+// One-shot passes with their own plan and workspace (for chunk kernels and tests); with `heads`
+// (whole problems whose mask differs per (batch, head)), its plans instead of one of `mask`.
 void run_forward(const KernelSet&, const Mask&, const Geometry&, std::int64_t q0, std::int64_t k0,
-                 const float* q, const float* k, const float* v, float* o, float* lse, int threads);
+                 const float* q, const float* k, const float* v, float* o, float* lse, int threads,
+                 const HeadPlans* heads = nullptr);
 void run_backward(const KernelSet&, const Mask&, const Geometry&, std::int64_t q0, std::int64_t k0,
                   const float* q, const float* k, const float* v, const float* o, const float* lse,
-                  const float* dout, float* dq, float* dk, float* dv, int threads);
+                  const float* dout, float* dq, float* dk, float* dv, int threads,
+                  const HeadPlans* heads = nullptr);
 
 // OpenMP threads to use when the caller does not say (0): all of them.
 int default_threads();

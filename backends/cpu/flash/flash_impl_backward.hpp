@@ -86,8 +86,9 @@ inline void probs_and_dscores(const BackwardArgs& a, const BackwardLayout& L, i6
                                 D * NR, s.p, kTileK, nullptr);
   gemm<AMode::panels, Acc::set>(mq, nkp, Dv, L.do_rows.at(b, h) + q0 * Dv, MR, L.v_keys.at(b, vh) + k0 * Dv,
                                 NR, Dv * NR, s.ds, kTileK, nullptr);
+  const MaskSource& mask = mask_of(a, b, h);
   RowRanges ranges{};
-  if (!full) ranges = a.mask.fetch(a.mask.context, a.mask.q_origin + q0, mq);
+  if (!full) ranges = mask.fetch(mask.context, mask.q_origin + q0, mq);
   const float* lse = a.lse + (b * Hq + h) * Sq + q0;
   const float* delta = L.delta + (b * Hq + h) * Sq + q0;
   const V sv = Simd::set1(scale);
@@ -99,7 +100,7 @@ inline void probs_and_dscores(const BackwardArgs& a, const BackwardLayout& L, i6
       zero_floats(dsrow, nkw);
       continue;
     }
-    scale_mask_max(prow, nk, nkw, c, -lse[r] * kLog2e, full ? nullptr : &ranges, r, a.mask.k_origin + k0);
+    scale_mask_max(prow, nk, nkw, c, -lse[r] * kLog2e, full ? nullptr : &ranges, r, mask.k_origin + k0);
     const V dv = Simd::set1(delta[r]);
     for (i64 j = 0; j < nkw; j += W) {
       const V p = Simd::exp2(Simd::load(prow + j));
@@ -113,7 +114,6 @@ inline void probs_and_dscores(const BackwardArgs& a, const BackwardLayout& L, i6
 inline void backward_dkdv_item(const BackwardArgs& a, const BackwardLayout& L, i64 b, i64 u, i64 kt,
                                const BackwardLayout::Scratch& s) {
   const Geometry& g = a.geometry;
-  const TileMap& map = a.map;
   const i64 D = g.head_dim, Dv = value_dim(g), Dp = L.Dp, Dvp = L.Dvp, Sq = g.seqlen_q, Sk = g.seqlen_k;
   const i64 Hq = g.heads_q, Hkv = g.heads_kv, Hv = value_heads(g);
   const i64 group_k = Hq / Hkv, group_v = Hq / Hv, unit = unit_heads(g);
@@ -124,6 +124,7 @@ inline void backward_dkdv_item(const BackwardArgs& a, const BackwardLayout& L, i
   for (i64 h = u * unit; h < (u + 1) * unit; ++h) {
     float* dk_acc = s.dk + (h / group_k - kh0) * kTileK * Dp;
     float* dv_acc = s.dv + (h / group_v - vh0) * kTileK * Dvp;
+    const TileMap& map = map_of(a, b, h);
     for (i64 idx = map.col_begin[kt]; idx < map.col_begin[kt + 1]; ++idx) {
       const i64 qt = map.rows[idx];
       const i64 q0 = qt * kTileQ, mq = imin(kTileQ, Sq - q0);
@@ -152,7 +153,7 @@ inline void backward_dkdv_item(const BackwardArgs& a, const BackwardLayout& L, i
 inline void backward_dq_item(const BackwardArgs& a, const BackwardLayout& L, i64 b, i64 h, i64 qt,
                              const BackwardLayout::Scratch& s) {
   const Geometry& g = a.geometry;
-  const TileMap& map = a.map;
+  const TileMap& map = map_of(a, b, h);
   const i64 D = g.head_dim, Dp = L.Dp, Sq = g.seqlen_q, Sk = g.seqlen_k, Hq = g.heads_q;
   const i64 kh = h / (Hq / g.heads_kv);
   const i64 q0 = qt * kTileQ, mq = imin(kTileQ, Sq - q0);

@@ -46,7 +46,8 @@ inline std::size_t forward_workspace(const Geometry& g, int threads) {
 inline void forward_item(const ForwardArgs& a, const ForwardLayout& L, i64 b, i64 h, i64 qt,
                          const ForwardLayout::Scratch& s) {
   const Geometry& g = a.geometry;
-  const TileMap& map = a.map;
+  const TileMap& map = map_of(a, b, h);
+  const MaskSource& mask = mask_of(a, b, h);
   const i64 D = g.head_dim, Dv = value_dim(g), Dp = L.Dp, Sq = g.seqlen_q, Sk = g.seqlen_k, Hq = g.heads_q;
   const i64 kh = h / (Hq / g.heads_kv), vh = h / (Hq / value_heads(g));
   const i64 q0 = qt * kTileQ, mq = imin(kTileQ, Sq - q0);
@@ -69,10 +70,10 @@ inline void forward_item(const ForwardArgs& a, const ForwardLayout& L, i64 b, i6
     const i64 nkp = round_up(nk, NR);
     gemm<AMode::panels, Acc::set>(mq, nkp, D, qa, MR, kb + k0 * D, NR, D * NR, s.s, kTileK, nullptr);
     if (!full && !have_ranges) {
-      ranges = a.mask.fetch(a.mask.context, a.mask.q_origin + q0, mq);
+      ranges = mask.fetch(mask.context, mask.q_origin + q0, mq);
       have_ranges = true;
     }
-    online_softmax_tile(s.s, mq, nk, c, full ? nullptr : &ranges, a.mask.k_origin + k0, s.m, s.l, s.alpha);
+    online_softmax_tile(s.s, mq, nk, c, full ? nullptr : &ranges, mask.k_origin + k0, s.m, s.l, s.alpha);
     gemm<AMode::rows, Acc::scale_add>(mq, Dp, nk, s.s, kTileK, vb + k0 * NR, NR, Sk * NR, s.o, Dp, s.alpha);
   }
   for (i64 r = 0; r < mq; ++r) {

@@ -174,6 +174,15 @@ inline i64 padded_dim(i64 D) { return round_up(D, NR); }
 // V's heads and head dim (Geometry: 0 means as K's).
 inline i64 value_heads(const Geometry& g) { return g.heads_v > 0 ? g.heads_v : g.heads_kv; }
 inline i64 value_dim(const Geometry& g) { return g.head_dim_v > 0 ? g.head_dim_v : g.head_dim; }
+// The tile map and mask source of (b, h): its own under per-head masks, else the problem's one.
+template <class Args>
+inline const TileMap& map_of(const Args& a, i64 b, i64 h) {
+  return a.heads.index == nullptr ? a.map : a.heads.maps[a.heads.index[b * a.geometry.heads_q + h]];
+}
+template <class Args>
+inline const MaskSource& mask_of(const Args& a, i64 b, i64 h) {
+  return a.heads.index == nullptr ? a.mask : a.heads.sources[a.heads.index[b * a.geometry.heads_q + h]];
+}
 inline i64 key_panels(i64 S) { return (S + NR - 1) / NR; }
 inline i64 row_groups(i64 S) { return (S + MR - 1) / MR; }
 

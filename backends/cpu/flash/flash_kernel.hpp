@@ -49,10 +49,19 @@ struct MaskSource {
   std::int64_t q_origin, k_origin;  // global index of local row/key 0
 };
 
+// Masks per (batch, query head) (Problem::head_masks): (b, h) walks maps[index[b * heads_q + h]]
+// and asks sources[the same]. All null when one map and mask hold for every (b, h).
+struct HeadMasks {
+  const TileMap* maps;
+  const MaskSource* sources;
+  const std::int32_t* index;
+};
+
 struct ForwardArgs {
   Geometry geometry;
-  TileMap map;
+  TileMap map;  // with head masks: the first (b, h)'s map, whose tile order the work items follow
   MaskSource mask;
+  HeadMasks heads;
   const float *q, *k, *v;
   float *o, *lse;
   float* workspace;  // forward_workspace() floats, 64-byte aligned
@@ -63,6 +72,7 @@ struct BackwardArgs {
   Geometry geometry;
   TileMap map;
   MaskSource mask;
+  HeadMasks heads;
   const float *q, *k, *v, *o, *lse, *dout;
   float *dq, *dk, *dv;
   float* workspace;  // backward_workspace() floats, 64-byte aligned

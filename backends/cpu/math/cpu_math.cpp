@@ -63,6 +63,7 @@ class MathBackend final : public Backend {
     i.dtypes = {DType::fp32};
     i.separate_kv_heads = true;
     i.head_dim_v = true;
+    i.head_masks = true;
     return i;
   }
   std::unique_ptr<Execution> prepare(const Problem& p, const Inputs& in, Resources& r) override {

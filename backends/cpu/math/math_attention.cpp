@@ -64,19 +64,24 @@ std::size_t score_elems(const Problem& p) {
 }
 
 std::size_t mask_elems(const Problem& p) {
-  return static_cast<std::size_t>(p.shape.seqlen_q) * static_cast<std::size_t>(p.shape.seqlen_k);
+  const std::size_t plane =
+      static_cast<std::size_t>(p.shape.seqlen_q) * static_cast<std::size_t>(p.shape.seqlen_k);
+  // Masks per (batch, head) need the full [B, Hq, Sq, Sk] tensor, as PyTorch's math path broadcasts.
+  return p.uniform_mask() ? plane : plane * static_cast<std::size_t>(p.shape.batch * p.shape.heads_q);
 }
 
 void build_additive_mask(const Problem& p, float* mask, int threads) {
-  const i64 Sq = p.shape.seqlen_q, Sk = p.shape.seqlen_k;
+  const i64 Sq = p.shape.seqlen_q, Sk = p.shape.seqlen_k, Hq = p.shape.heads_q;
+  const i64 planes = p.uniform_mask() ? 1 : p.shape.batch * Hq;
 #pragma omp parallel num_threads(threads)
   {
     std::vector<std::pair<i64, i64>> ranges;
 #pragma omp for schedule(static)
-    for (i64 i = 0; i < Sq; ++i) {
-      float* row = mask + i * Sk;
+    for (i64 r = 0; r < planes * Sq; ++r) {
+      const i64 bh = r / Sq, i = r % Sq;
+      float* row = mask + r * Sk;
       for (i64 j = 0; j < Sk; ++j) row[j] = kNegInf;
-      p.mask->row_ranges(i, ranges);
+      p.mask_for(bh / Hq, bh % Hq).row_ranges(i, ranges);
       for (auto [lo, hi] : ranges)
         for (i64 j = lo; j < hi; ++j) row[j] = 0.0f;
     }
@@ -93,11 +98,11 @@ void forward(const Problem& p, const float* q, const float* k, const float* v, c
   // attn = Q K^T * scale, every (batch, head).
   scores_of_every_head(p, scale, q, k, s.heads_kv, s.head_dim, probs, threads);
   const i64 rows = B * Hq * Sq;
-  // attn += mask (broadcast over batch and heads).
+  // attn += mask (broadcast over batch and heads when it is one [Sq, Sk] plane).
 #pragma omp parallel for num_threads(threads) schedule(static)
   for (i64 r = 0; r < rows; ++r) {
     float* row = probs + r * Sk;
-    const float* m = mask + (r % Sq) * Sk;
+    const float* m = mask + (p.uniform_mask() ? r % Sq : r) * Sk;
 #pragma omp simd
     for (i64 j = 0; j < Sk; ++j) row[j] += m[j];
   }

@@ -8,7 +8,8 @@
 
 namespace attnbench::cpu::math {
 
-// Floats of each [B, Hq, Sq, Sk] score tensor and of the [Sq, Sk] additive mask.
+// Floats of each [B, Hq, Sq, Sk] score tensor and of the additive mask: [Sq, Sk], or [B, Hq, Sq, Sk]
+// when the mask differs per (batch, head).
 std::size_t score_elems(const Problem&);
 std::size_t mask_elems(const Problem&);
 

@@ -48,6 +48,7 @@ class ReferenceBackend final : public Backend, public ChunkCapable {
     i.dtypes = {DType::fp32, DType::bf16, DType::fp16};
     i.separate_kv_heads = true;
     i.head_dim_v = true;
+    i.head_masks = true;
     return i;
   }
   std::unique_ptr<Execution> prepare(const Problem& p, const Inputs& in, Resources& r) override {

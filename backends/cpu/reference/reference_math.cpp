@@ -54,7 +54,7 @@ void forward_impl(const ChunkTask& t, const float* q, const float* k, const floa
       const std::int64_t hk = h / group_k, hv = h / group_v;
       const float* qi = q + at(b, i, h, t.nq, Hq, D);
       Out* oi = o + at(b, i, h, t.nq, Hq, Dv);
-      local_keys(*t.mask, t.q_begin + i, t.k_begin, t.nk, ranges);
+      local_keys(t.mask_at(b, h), t.q_begin + i, t.k_begin, t.nk, ranges);
       double m = neg_inf;
       for (auto [lo, hi] : ranges)
         for (std::int64_t j = lo; j < hi; ++j) {
@@ -115,7 +115,7 @@ void backward_impl(const ChunkTask& t, const float* q, const float* k, const flo
             double delta = 0;  // D_i = rowsum(dO ∘ O)
             for (std::int64_t d = 0; d < Dv; ++d)
               delta += static_cast<double>(dout[ooff + d]) * static_cast<double>(o[ooff + d]);
-            local_keys(*t.mask, t.q_begin + i, t.k_begin, t.nk, ranges);
+            local_keys(t.mask_at(b, h), t.q_begin + i, t.k_begin, t.nk, ranges);
             for (auto [lo, hi] : ranges)
               for (std::int64_t j = lo; j < hi; ++j) {
                 const std::int64_t koff = at(b, j, hk, t.nk, Hk, D), voff = at(b, j, hv, t.nk, Hv, Dv);
@@ -155,6 +155,7 @@ void backward_impl(const ChunkTask& t, const float* q, const float* k, const flo
 ChunkTask whole(const Problem& p) {
   ChunkTask t;
   t.mask = p.mask.get();
+  t.head_masks = &p.head_masks;
   t.q_begin = 0;
   t.nq = p.shape.seqlen_q;
   t.k_begin = 0;
