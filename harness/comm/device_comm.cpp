@@ -43,4 +43,15 @@ void DeviceComm::all_to_allv(const void* blocks, const std::vector<std::size_t>&
   group_end();
 }
 
+#ifndef ATTNBENCH_HAVE_NCCL
+std::string nccl_unavailable_reason() {
+  return "this build has no NCCL (configure found no nccl.h and libnccl: build with the CUDA toolkit's NCCL "
+         "or -DATTNBENCH_NCCL_ROOT=<unpacked nvidia-nccl-cu13 wheel>/nvidia/nccl)";
+}
+
+std::unique_ptr<DeviceComm> make_nccl_device_comm(Communicator&) {
+  throw std::runtime_error("comm: nccl: " + nccl_unavailable_reason());
+}
+#endif
+
 }  // namespace attnbench::comm

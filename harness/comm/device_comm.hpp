@@ -3,8 +3,11 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
+
+#include "attnbench/comm.hpp"
 
 namespace attnbench::comm {
 
@@ -42,6 +45,14 @@ class DeviceComm {
   // Payload bytes this rank sent to other ranks.
   virtual std::uint64_t bytes_sent() const = 0;
 };
+
+// Why this build cannot make an NCCL communicator; empty when it can (built with NCCL:
+// ATTNBENCH_HAVE_NCCL, harness/comm/nccl_comm.cpp).
+std::string nccl_unavailable_reason();
+// Bootstraps NCCL over `host` (rank 0's ncclGetUniqueId, broadcast over `host`, i.e.
+// MPI_Bcast under MPI; then ncclCommInitRank on the current CUDA device, one per rank);
+// collective over `host`. Throws std::runtime_error naming the reason when NCCL is absent.
+std::unique_ptr<DeviceComm> make_nccl_device_comm(Communicator& host);
 
 // Prefix sums of `sizes` (the offsets of the blocks they describe).
 std::vector<std::size_t> offsets_of(const std::vector<std::size_t>& sizes);

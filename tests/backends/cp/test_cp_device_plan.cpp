@@ -8,7 +8,10 @@
 #include "backends/cp/ring_plan.hpp"
 #include "harness/check.hpp"
 #include "harness/comm/local_comm.hpp"
+#include "harness/comm/device_comm.hpp"
 #include "harness/inputs.hpp"
+#include "harness/sweep.hpp"
+#include "backends/cp/cp_execution.hpp"
 #include "tests/backends/cp/cp_test_util.hpp"
 #include "tests/backends/cp/device_ring_test_util.hpp"
 
@@ -170,4 +173,70 @@ TEST_CASE("the device ring plan on one rank matches the float64 reference", "[cp
     CHECK(times[0].compute_s > 0);
     CHECK(times[0].exposed_s >= 0);
   }
+}
+
+TEST_CASE("comm: nccl is unsupported on CPU backends for every strategy, naming the reason", "[cp][nccl][options]") {
+  const Backend& cpu = *Registry::instance().find_backend("cpu.flash");
+  for (const auto& name : test::strategy_names()) {
+    const auto p = test::make_problem({"causal", {}}, 64, 4, 2, 8, Pass::fwd, name, 2, {{"comm", "nccl"}});
+    const Support s = Registry::instance().find_strategy(name)->supports(p, cpu);
+    INFO(name << ": " << s.reason);
+    CHECK_FALSE(s.ok);
+    CHECK_FALSE(s.is_invalid());  // a row that says why, not bad input
+    CHECK_THAT(s.reason, Catch::Contains("comm: nccl") && Catch::Contains("cpu.flash runs on the host"));
+    // comm: host (the default) is today's path.
+    auto host = p;
+    host.options["comm"] = "host";
+    CHECK(Registry::instance().find_strategy(name)->supports(host, cpu).ok);
+  }
+}
+
+TEST_CASE("comm: nccl on a CUDA backend says what this build lacks", "[cp][nccl][options]") {
+  const Backend* cuda = Registry::instance().find_backend("cuda.flash");
+  if (cuda == nullptr) return;  // a build without CUDA has no such backend
+  const auto p = test::make_problem({"causal", {}}, 64, 4, 2, 8, Pass::fwd, "ring", 2, {{"comm", "nccl"}});
+  const Support s = Registry::instance().find_strategy("ring")->supports(p, *cuda);
+  INFO(s.reason);
+  CHECK_FALSE(s.ok);
+  CHECK_THAT(s.reason, Catch::Contains("comm: nccl"));
+  // Without NCCL the reason is the missing library; with it, the missing device-pointer chunk entry.
+  if (comm::nccl_unavailable_reason().empty()) CHECK_THAT(s.reason, Catch::Contains("device-pointer"));
+}
+
+TEST_CASE("a bad comm value is an input error listing host and nccl", "[cp][nccl][options]") {
+  const auto p = test::make_problem({"causal", {}}, 64, 2, 2, 8, Pass::fwd, "ring", 1, {{"comm", "gloo"}});
+  const Support s = options_support(p);
+  CHECK(s.is_invalid());
+  CHECK_THAT(s.reason, Catch::Contains("options.comm: 'gloo'") && Catch::Contains("accepted: host, nccl"));
+}
+
+TEST_CASE("a sweep over comm: host and nccl gives ok rows and unsupported ones with the reason",
+          "[cp][nccl][options]") {
+  const Scenario s = parse_scenario(R"(
+name: cp_comm
+backends: [cpu.flash]
+strategies: [ring, allgather_kv, ulysses]
+masks: [causal]
+seqlens: [32]
+shape: {batch: 1, heads_q: 2, heads_kv: 2, head_dim: 8}
+passes: [fwd]
+options: {comm: [host, nccl]}
+timing: {warmup: 0, min_iters: 1, max_iters: 1, min_time_s: 0}
+)",
+                                    "cp_comm.yaml");
+  RunOptions opt;
+  opt.memory_budget_bytes = 1e9;
+  const auto rows = run_cases(s, expand(s), opt);
+  REQUIRE(rows.size() == 6);
+  int ok = 0, unsupported = 0;
+  for (const auto& r : rows) {
+    INFO(r.strategy << ": " << r.message);
+    if (r.status == Status::ok) ++ok;
+    if (r.status == Status::unsupported) {
+      ++unsupported;
+      CHECK_THAT(r.message, Catch::Contains("comm: nccl"));
+    }
+  }
+  CHECK(ok == 3);
+  CHECK(unsupported == 3);
 }
