@@ -12,7 +12,7 @@ namespace attnbench::comm {
 // buffers are host memory, streams are ignored (each group completes inside group_end(),
 // as if every stream were synchronous), and a group posts all its receives before its
 // sends, like NCCL's fused group, so a ring step cannot deadlock here either.
-// Takes its own duplicate of `comm` (its messages never match the host path's).
+// Collective over `comm`: takes its own duplicate (its messages never match the host path's).
 std::unique_ptr<DeviceComm> make_host_device_comm(Communicator& comm);
 
 }  // namespace attnbench::comm
