@@ -24,8 +24,9 @@ namespace {
 float* device_iota(std::size_t n, float value) {
   std::vector<float> host(n);
   for (std::size_t i = 0; i < n; ++i) host[i] = value + static_cast<float>(i);
-  float* d = nullptr;
-  PROBE_CUDA(cudaMalloc(&d, n * sizeof(float)));
+  void* raw = nullptr;
+  PROBE_CUDA(cudaMalloc(&raw, n * sizeof(float)));
+  auto* d = static_cast<float*>(raw);
   PROBE_CUDA(cudaMemcpy(d, host.data(), n * sizeof(float), cudaMemcpyHostToDevice));
   return d;
 }
