@@ -97,7 +97,6 @@ Support common_support(const Problem& p, const Backend& b) {
   if (chunk_kernel_of(b) == nullptr)
     return Support::no(fmt::format("backend {} has no chunk kernel (ChunkCapable), which CP strategies need",
                                    b.info().name));
-  if (Support c = comm_support(p, b); !c.ok) return c;
   // K and V share one send buffer and one chunk task of Hk heads by D (ring_engine.hpp kv_width()).
   if (p.shape.value_heads() != p.shape.heads_kv)
     return Support::no(
@@ -118,7 +117,9 @@ Support common_support(const Problem& p, const Backend& b) {
   Problem single = p;
   single.strategy = "none";
   single.world_size = 1;
-  return b.supports(single);
+  // The backend's own answer first: without a GPU, "no CUDA device" is the thing to fix.
+  if (Support own = b.supports(single); !own.ok) return own;
+  return comm_support(p, b);
 }
 
 Support ulysses_support(const Problem& p, int u, const std::string& strategy) {

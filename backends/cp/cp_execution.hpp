@@ -31,8 +31,8 @@ Support options_support(const Problem&);
 const ChunkKernel* chunk_kernel_of(const Backend&);
 // `comm: nccl`: why this case cannot move its blocks with NCCL (docs/nccl.md); yes for comm: host.
 Support comm_support(const Problem&, const Backend&);
-// Checks shared by every strategy: Sq == Sk, a chunk kernel, the communication path, the
-// backend's own capability.
+// Checks shared by every strategy: Sq == Sk, a chunk kernel, the backend's own capability,
+// then the communication path.
 Support common_support(const Problem&, const Backend&);
 // Ulysses head split over `degree` ranks: heads_q divisible, KV heads divisible or replicated.
 Support ulysses_support(const Problem&, int degree, const std::string& strategy);
