@@ -49,6 +49,8 @@ std::string nccl_unavailable_reason() {
          "or -DATTNBENCH_NCCL_ROOT=<unpacked nvidia-nccl-cu13 wheel>/nvidia/nccl)";
 }
 
+std::string nccl_library_note() { return {}; }
+
 std::unique_ptr<DeviceComm> make_nccl_device_comm(Communicator&) {
   throw std::runtime_error("comm: nccl: " + nccl_unavailable_reason());
 }

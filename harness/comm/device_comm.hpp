@@ -49,6 +49,8 @@ class DeviceComm {
 // Why this build cannot make an NCCL communicator; empty when it can (built with NCCL:
 // ATTNBENCH_HAVE_NCCL, harness/comm/nccl_comm.cpp).
 std::string nccl_unavailable_reason();
+// "NCCL 2.28.9 (libnccl.so.2)": the library loaded at run time; empty when none is.
+std::string nccl_library_note();
 // Bootstraps NCCL over `host` (rank 0's ncclGetUniqueId, broadcast over `host`, i.e.
 // MPI_Bcast under MPI; then ncclCommInitRank on the current CUDA device, one per rank);
 // collective over `host`. Throws std::runtime_error naming the reason when NCCL is absent.

@@ -27,6 +27,8 @@ struct Nccl {
   decltype(&::ncclRecv) recv = nullptr;
   decltype(&::ncclAllGather) all_gather = nullptr;
   decltype(&::ncclGetErrorString) error_string = nullptr;
+  decltype(&::ncclGetVersion) get_version = nullptr;
+  std::string path;   // what was opened
   std::string error;  // why it could not be loaded; empty when it was
 };
 
@@ -57,6 +59,8 @@ const Nccl& nccl() {
     resolve(lib, "ncclRecv", x.recv, x.error);
     resolve(lib, "ncclAllGather", x.all_gather, x.error);
     resolve(lib, "ncclGetErrorString", x.error_string, x.error);
+    resolve(lib, "ncclGetVersion", x.get_version, x.error);
+    x.path = path;
     return x;
   }();
   return n;
@@ -118,6 +122,15 @@ class NcclDeviceComm final : public DeviceComm {
 }  // namespace
 
 std::string nccl_unavailable_reason() { return nccl().error; }
+
+std::string nccl_library_note() {
+  if (!nccl().error.empty()) return {};
+  int v = 0;
+  if (nccl().get_version(&v) != ncclSuccess) return nccl().path;
+  // NCCL >= 2.9 encodes major * 10000 + minor * 100 + patch.
+  return "NCCL " + std::to_string(v / 10000) + "." + std::to_string(v / 100 % 100) + "." + std::to_string(v % 100) +
+         " (" + nccl().path + ")";
+}
 
 std::unique_ptr<DeviceComm> make_nccl_device_comm(Communicator& host) {
   if (const std::string why = nccl_unavailable_reason(); !why.empty())

@@ -241,3 +241,12 @@ timing: {warmup: 0, min_iters: 1, max_iters: 1, min_time_s: 0}
   CHECK(ok == 3);
   CHECK(unsupported == 3);
 }
+
+TEST_CASE("the NCCL library note names a version exactly when NCCL is loadable", "[cp][nccl]") {
+  const std::string note = comm::nccl_library_note();
+  INFO(note);
+  if (comm::nccl_unavailable_reason().empty())
+    CHECK_THAT(note, Catch::StartsWith("NCCL 2."));
+  else
+    CHECK(note.empty());
+}

@@ -50,6 +50,7 @@ int probe() {
     std::fprintf(stderr, "nccl_probe: %s\n", why.c_str());
     return 1;
   }
+  if (comm::is_lead()) std::printf("nccl_probe: %s\n", comm::nccl_library_note().c_str());
   auto nccl = comm::make_nccl_device_comm(world);
   cudaStream_t stream = nullptr;
   PROBE_CUDA(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
