@@ -3,7 +3,7 @@
 # (attnbench's cudnn.sdpa and cuda.math against PyTorch SDPA), all written to $OUT. Builds nothing.
 # Run from the repository root with the binaries packed by scripts/package-device.sh in .device/:
 #   OUT=/some/dir scripts/gpu-check.sh        (default OUT: ./gpu-check-out)
-# Optional: ATTNBENCH_DEVICE_DIR (default .device), GPU_CHECK_SKIP="tests correctness timing torch cp python"
+# Optional: ATTNBENCH_DEVICE_DIR (default .device), GPU_CHECK_SKIP="tests correctness timing torch cp nccl python"
 # (python: both Python-bridge steps; python-smoke or python-study: one), ATTNBENCH_DEVICE_PYTHON (the
 # interpreter whose packages the Python bridge uses; default: python3 on PATH).
 set -uo pipefail
@@ -131,6 +131,37 @@ cp_step() {
   fi
 }
 cp_step
+
+# --- 5b. comm: nccl (issue 20; docs/nccl.md) ----------------------------------------------------
+# nccl-probe: the MPI-bootstrapped NCCL communicator on this GPU (a grouped ring step and an uneven
+# all-gather of device buffers) at 1 rank, then 2 ranks on the one GPU (NCCL >= 2.30 with
+# NCCL_MULTI_RANK_GPU_ENABLE=1; a FAIL at 2 with a PASS at 1 means the multi-rank mode did not work).
+# cp-nccl: every strategy with comm: host and comm: nccl (scenarios/gpu-cp-nccl.yaml).
+# libnccl.so.2 is opened at run time: ATTNBENCH_NCCL_LIBRARY, else one carried in $dev/lib, else the loader's.
+nccl_steps() {
+  if [[ "$skip" == *" nccl "* ]]; then note "SKIP nccl (GPU_CHECK_SKIP)"; return 0; fi
+  if [ ! -x "$dev/nccl_probe" ]; then note "SKIP nccl (no nccl_probe in $dev: the build found no nccl.h)"; return 0; fi
+  if [ -z "${ATTNBENCH_NCCL_LIBRARY:-}" ] && [ -f "$dev/lib/libnccl.so.2" ]; then
+    export ATTNBENCH_NCCL_LIBRARY="$(realpath "$dev/lib/libnccl.so.2")"
+  fi
+  note "nccl library: ${ATTNBENCH_NCCL_LIBRARY:-libnccl.so.2 from the loader path}"
+  step nccl-probe-1 60 "$dev/nccl_probe"
+  if [ -f "$dev/mpi-env.sh" ] && ldd "$dev/nccl_probe" | grep -q 'libmpi\.so'; then
+    step nccl-probe-2 90 bash -c 'source "$1/mpi-env.sh" && exec mpirun -np 2 -x NCCL_MULTI_RANK_GPU_ENABLE=1 \
+      -x ATTNBENCH_NCCL_LIBRARY "$1/nccl_probe"' nccl-launch "$dev"
+    step cp-nccl 180 bash -c 'source "$1/mpi-env.sh" && exec mpirun -np 2 -x NCCL_MULTI_RANK_GPU_ENABLE=1 \
+      -x ATTNBENCH_NCCL_LIBRARY "$1/attnbench" run scenarios/gpu-cp-nccl.yaml --out "$2" --quiet' \
+      cp-nccl-launch "$dev" "$OUT/cp-nccl"
+    if [ -f "$OUT/cp-nccl/results.csv" ]; then
+      grep -q -E ',(mismatch|error),' "$OUT/cp-nccl/results.csv" && { note "FAIL cp-nccl rows (mismatch/error)"; status=1; }
+      # The reason comm: nccl rows give on this device, once.
+      grep -o 'comm: nccl[^,"]*' "$OUT/cp-nccl/results.csv" | sort -u | head -3 | sed 's/^/cp-nccl: /' | tee -a "$summary"
+    fi
+  else
+    note "SKIP nccl-probe-2, cp-nccl (no MPI in $dev)"
+  fi
+}
+nccl_steps
 
 # --- 6. The Python bridge (issue 10), when .device/python is packed -----------------------------
 # PyTorch SDPA (4 forced backends), FlexAttention and FlashAttention through the embedded Python,

@@ -12,6 +12,9 @@ binaries=("$build/attnbench")
 if ! grep -q '^ATTNBENCH_WITH_CUDA:BOOL=OFF' "$build/CMakeCache.txt" 2>/dev/null; then
   binaries+=("$build/tests/backends/cuda/test_cuda_gpu" "$build/tests/backends/cuda/test_cuda_host"
              "$build/tests/backends/cuda/flash/cuda_flash_gpu_check")
+  # comm: nccl's communicator check, when the build found nccl.h (libnccl.so.2 is opened at run time:
+  # gpu-check.sh finds the device's, or one carried in $dest/lib, see docs/nccl.md).
+  [ -x "$build/tests/backends/cuda/nccl_probe" ] && binaries+=("$build/tests/backends/cuda/nccl_probe")
 fi
 for b in "${binaries[@]}"; do
   [ -x "$b" ] || { echo "package-device: $b not built (cmake --build $build)" >&2; exit 2; }

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <utility>
 
+#include "harness/comm/device_comm.hpp"
 #include "harness/comm/world.hpp"
 
 namespace attnbench::cp {
@@ -19,7 +20,19 @@ namespace {
 // The values of option `balance` and whether each balances mask area (the
 // accepted-values list of messages comes from here).
 constexpr std::pair<std::string_view, bool> kBalances[] = {{"tokens", false}, {"area", true}};
-constexpr std::string_view kKnownOptions[] = {"balance", "chunks_per_rank", "ulysses_degree", "window"};
+constexpr std::pair<std::string_view, bool> kComms[] = {{"host", false}, {"nccl", true}};
+constexpr std::string_view kKnownOptions[] = {"balance", "chunks_per_rank", "ulysses_degree", "window", "comm"};
+
+// The `second` of the entry named `value`, or InputError listing the accepted names.
+template <std::size_t N>
+bool pick(const std::pair<std::string_view, bool> (&table)[N], const std::string& key, const std::string& value) {
+  for (const auto& x : table)
+    if (x.first == value) return x.second;
+  std::vector<std::string_view> accepted;
+  for (const auto& x : table) accepted.push_back(x.first);
+  throw InputError(
+      fmt::format("options.{}: '{}' is not accepted (accepted: {})", key, value, fmt::join(accepted, ", ")));
+}
 
 int int_option(const Problem& p, const std::string& key, int fallback, int min) {
   const std::string v = p.option(key, "");
@@ -41,16 +54,8 @@ CpOptions parse_options(const Problem& p) {
       throw InputError(
           fmt::format("options.{}: unknown CP option (accepted: {})", k, fmt::join(kKnownOptions, ", ")));
   CpOptions o;
-  const std::string balance = p.option("balance", "tokens");
-  const auto* b = std::find_if(std::begin(kBalances), std::end(kBalances),
-                               [&](const auto& x) { return x.first == balance; });
-  if (b == std::end(kBalances)) {
-    std::vector<std::string_view> accepted;
-    for (const auto& x : kBalances) accepted.push_back(x.first);
-    throw InputError(fmt::format("options.balance: '{}' is not accepted (accepted: {})", balance,
-                                 fmt::join(accepted, ", ")));
-  }
-  o.balance_area = b->second;
+  o.balance_area = pick(kBalances, "balance", p.option("balance", "tokens"));
+  o.nccl = pick(kComms, "comm", p.option("comm", "host"));
   o.chunks_per_rank = int_option(p, "chunks_per_rank", 8, 1);
   o.ulysses_degree = int_option(p, "ulysses_degree", 0, 1);
   o.window = int_option(p, "window", 0, 1);
@@ -69,6 +74,23 @@ Support options_support(const Problem& p) {
 const ChunkKernel* chunk_kernel_of(const Backend& b) {
   const auto* c = dynamic_cast<const ChunkCapable*>(&b);
   return c == nullptr ? nullptr : &c->chunk_kernel();
+}
+
+Support comm_support(const Problem& p, const Backend& b) {
+  if (!parse_options(p).nccl) return Support::yes();
+  // What is missing, most fundamental first, so the reason names the thing to change.
+  if (b.info().device != Device::cuda)
+    return Support::no(fmt::format(
+        "comm: nccl moves device buffers between GPUs; backend {} runs on the host (use comm: host)",
+        b.info().name));
+  if (const std::string why = comm::nccl_unavailable_reason(); !why.empty())
+    return Support::no("comm: nccl: " + why);
+  // Built and loadable, but never run: the plan (ring_plan.hpp) and the communicator
+  // (harness/comm/nccl_comm.cpp) exist; the CUDA chunk kernels still take host fp32 chunks.
+  return Support::no(
+      "comm: nccl: the NCCL communicator and the double-buffered ring plan are built, but the CUDA chunk "
+      "kernels take host fp32 chunks (ChunkStaging) and have no device-pointer entry yet, so no NCCL "
+      "execution exists; use comm: host (docs/nccl.md)");
 }
 
 Support common_support(const Problem& p, const Backend& b) {
@@ -100,7 +122,9 @@ Support common_support(const Problem& p, const Backend& b) {
   Problem single = p;
   single.strategy = "none";
   single.world_size = 1;
-  return b.supports(single);
+  // The backend's own answer first: without a GPU, "no CUDA device" is the thing to fix.
+  if (Support own = b.supports(single); !own.ok) return own;
+  return comm_support(p, b);
 }
 
 Support ulysses_support(const Problem& p, int u, const std::string& strategy) {

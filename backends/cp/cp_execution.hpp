@@ -20,6 +20,7 @@ struct CpOptions {
   int chunks_per_rank = 8;    // area balance: chunks per rank (per ring slot)
   int ulysses_degree = 0;     // usp: 0 = default
   int window = 0;             // double_ring: inner ring size; 0 = default
+  bool nccl = false;          // comm: host (default) | nccl (docs/nccl.md)
 };
 // Throws InputError naming the option and its accepted values.
 CpOptions parse_options(const Problem&);
@@ -28,7 +29,10 @@ Support options_support(const Problem&);
 
 // The chunk kernel of a backend, or nullptr when it cannot serve CP strategies.
 const ChunkKernel* chunk_kernel_of(const Backend&);
-// Checks shared by every strategy: Sq == Sk, a chunk kernel, the backend's own capability.
+// `comm: nccl`: why this case cannot move its blocks with NCCL (docs/nccl.md); yes for comm: host.
+Support comm_support(const Problem&, const Backend&);
+// Checks shared by every strategy: Sq == Sk, a chunk kernel, the backend's own capability,
+// then the communication path.
 Support common_support(const Problem&, const Backend&);
 // Ulysses head split over `degree` ranks: heads_q divisible, KV heads divisible or replicated.
 Support ulysses_support(const Problem&, int degree, const std::string& strategy);

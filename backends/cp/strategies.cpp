@@ -48,7 +48,7 @@ class Ring final : public UspFamily {
   StrategyInfo info() const override {
     return {"ring",
             "P2P ring over contiguous shards; K/V travel, partial outputs merge by LSE; dK/dV ring back",
-            {"balance", "chunks_per_rank"}};
+            {"balance", "chunks_per_rank", "comm"}};
   }
   UspConfig config(const Problem& p) const override {
     return {1, 0, Balance::contiguous, parse_options(p), "ring"};
@@ -60,7 +60,7 @@ class RingZigzag final : public UspFamily {
   StrategyInfo info() const override {
     return {"ring_zigzag",
             "ring over 2P chunks, rank r holding chunks r and 2P-1-r (balances causal)",
-            {"balance", "chunks_per_rank"}};
+            {"balance", "chunks_per_rank", "comm"}};
   }
   UspConfig config(const Problem& p) const override {
     return {1, 0, Balance::zigzag, parse_options(p), "ring_zigzag"};
@@ -73,7 +73,7 @@ class DoubleRing final : public UspFamily {
     return {"double_ring",
             "LoongTrain two-level ring: K/V rotate in inner windows while the outer ring passes blocks "
             "between windows (option window = inner ring size; default 2 when P is even)",
-            {"window", "balance", "chunks_per_rank"}};
+            {"window", "balance", "chunks_per_rank", "comm"}};
   }
   UspConfig config(const Problem& p) const override {
     CpOptions o = parse_options(p);
@@ -88,7 +88,7 @@ class Ulysses final : public UspFamily {
   StrategyInfo info() const override {
     return {"ulysses",
             "all-to-all from sequence to head shards, full-sequence attention on H/P heads, all-to-all back",
-            {"balance", "chunks_per_rank"}};
+            {"balance", "chunks_per_rank", "comm"}};
   }
   UspConfig config(const Problem& p) const override {
     return {p.world_size, 0, Balance::contiguous, parse_options(p), "ulysses"};
@@ -101,7 +101,7 @@ class Usp final : public UspFamily {
     return {"usp",
             "2D: Ulysses inside groups of ulysses_degree ranks x zigzag ring across groups "
             "(default degree: 2 when P is even)",
-            {"ulysses_degree", "balance", "chunks_per_rank"}};
+            {"ulysses_degree", "balance", "chunks_per_rank", "comm"}};
   }
   UspConfig config(const Problem& p) const override {
     CpOptions o = parse_options(p);
@@ -116,7 +116,7 @@ class AllgatherKv final : public Strategy {
   StrategyInfo info() const override {
     return {"allgather_kv",
             "all-gather K/V once, local queries against all keys; reduce-scatter dK/dV",
-            {"balance", "chunks_per_rank"}};
+            {"balance", "chunks_per_rank", "comm"}};
   }
   Support supports(const Problem& p, const Backend& kernel) const override {
     if (Support o = options_support(p); !o.ok) return o;

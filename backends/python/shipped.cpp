@@ -43,6 +43,12 @@ constexpr Shipped kShipped[] = {
      "FlashAttention-2 (flash_attn package): full, causal, windows, documents via varlen"},
     {"flash_attn.fa3", "flash_attn_fa3.py", Device::cuda, true,
      "FlashAttention-3 (flash_attn_interface, Hopper): full, causal, windows, documents via varlen"},
+    {"flash_attn.fa4", "flash_attn_fa4.py", Device::cuda, true,
+     "FlashAttention-4 (flash_attn.cute of flash-attn-4, CuTe DSL; Hopper/Blackwell): as fa3"},
+    {"flashinfer.block_sparse", "flashinfer_block_sparse.py", Device::cuda, true,
+     "FlashInfer BlockSparseAttentionWrapper: any mask as BSR blocks of the block map; forward only"},
+    {"flashinfer.decode", "flashinfer_decode.py", Device::cuda, true,
+     "FlashInfer batch decode over a paged K/V cache (seqlen_q = 1); forward only"},
 };
 
 // Canonical file -> registry name, so a file named twice (or a shipped one named

@@ -1,4 +1,4 @@
-"""FlashAttention-2 (flash_attn) and FlashAttention-3 (flash_attn_interface) through their Python APIs."""
+"""FlashAttention-2 (flash_attn), -3 (flash_attn_interface) and -4 (flash_attn.cute of flash-attn-4) through their Python APIs."""
 import numpy as np
 
 import _torch_common as tc
@@ -13,6 +13,9 @@ def _import(version):
     try:
         if version == 2:
             from flash_attn import flash_attn_func, flash_attn_varlen_func
+        elif version == 4:
+            # The CuTe-DSL kernels (Hopper and Blackwell), returning (out, lse).
+            from flash_attn.cute import flash_attn_func, flash_attn_varlen_func
         else:
             try:
                 from flash_attn_interface import flash_attn_func, flash_attn_varlen_func
@@ -20,7 +23,8 @@ def _import(version):
                 from flash_attn_3.flash_attn_interface import flash_attn_func, flash_attn_varlen_func
         return flash_attn_func, flash_attn_varlen_func
     except Exception as e:
-        package = "flash_attn" if version == 2 else "flash_attn_interface (FlashAttention-3)"
+        package = {2: "flash_attn", 3: "flash_attn_interface (FlashAttention-3)",
+                   4: "flash_attn.cute (FlashAttention-4, package flash-attn-4)"}[version]
         return "%s is not importable (%s: %s)" % (package, type(e).__name__, e)
 
 
@@ -81,22 +85,22 @@ class FlashBackend:
         if dout is not None:
             st["do"] = tc.upload(dout, case, transpose=False)
         scale = case["softmax_scale"]
-        window = window_of(case)
+        window = self._window(window_of(case))
         if window is not None:
-            st["call"] = lambda q_, k_, v_: func(q_, k_, v_, softmax_scale=scale, causal=window == (-1, 0),
+            st["call"] = lambda q_, k_, v_: func(q_, k_, v_, softmax_scale=scale, causal=self._is_causal(window),
                                                   window_size=window, **self._probs())
             st["unpack_lse"] = lambda lse: lse  # [B, H, Sq]
         else:
             form = mask.varlen()
             cu_t = torch.from_numpy(batch_cu_seqlens(form["cu_seqlens"], b, sq)).to(case["device"])
             longest = int(np.diff(np.asarray(form["cu_seqlens"])).max())
-            wl, wr = int(form["window_left"]), int(form["window_right"])
+            wl, wr = self._window((int(form["window_left"]), int(form["window_right"])))
             heads = case["heads_q"]
 
             def call(q_, k_, v_):
                 o, lse = self._split(varlen_func(q_.reshape(b * sq, *q_.shape[2:]), k_.reshape(b * sk, *k_.shape[2:]),
                                                  v_.reshape(b * sk, *v_.shape[2:]), cu_t, cu_t, longest, longest,
-                                                 softmax_scale=scale, causal=(wl, wr) == (-1, 0),
+                                                 softmax_scale=scale, causal=self._is_causal((wl, wr)),
                                                  window_size=(wl, wr), **self._probs()))
                 return o.reshape(b, sq, *o.shape[1:]), lse
 
@@ -106,6 +110,16 @@ class FlashBackend:
         # One untimed call: the graph a `bwd` pass needs, and the API probe of _forward.
         self._forward(st)
         return st
+
+    def _window(self, window):
+        """FA2/FA3 write an unbounded side as -1, FA4 as None."""
+        if window is None or self.version != 4:
+            return window
+        return tuple(None if w < 0 else w for w in window)
+
+    @staticmethod
+    def _is_causal(window):
+        return tuple(window) in ((-1, 0), (None, 0))
 
     def _probs(self):
         # Makes FA2 and recent FA3 return the LSE; early FA3 returns (out, lse) and has no such argument.

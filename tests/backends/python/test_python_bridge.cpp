@@ -273,12 +273,39 @@ TEST_CASE(
           0);
     CHECK(checks.attr("flash_cu_seqlens_repeat_per_batch")().cast<bool>());
     CHECK(checks.attr("flash_windows")().cast<bool>());
+    CHECK(checks.attr("fa4_windows_use_none")().cast<bool>());
+    // FlashInfer's block-sparse input: full blocks only (causal's diagonal is partial) and mixed documents.
+    for (const MaskSpec& spec : {MaskSpec{"full", {}}, MaskSpec{"causal", {}},
+                                 MaskSpec{"causal_document", {{"doc_lengths", "[40, 7, 81]"}}}}) {
+      const MaskPtr m = build_mask(spec, 128, 128);
+      const int blocks = checks.attr("flashinfer_bsr_rebuilds_the_mask")(python::mask_object(m), 32).cast<int>();
+      INFO(spec.name);
+      CHECK(blocks == (spec.name == "full" ? 16 : spec.name == "causal" ? 10 : blocks));
+      CHECK(blocks > 0);
+    }
     const std::string torch_check = py::str(checks.attr("torch_missing_is_a_reason")());
     INFO(torch_check);
     CHECK((torch_check == "checked" || torch_check == "torch present"));
     CHECK(checks.attr("venv_of_another_python_is_named")().cast<bool>());
   } catch (py::error_already_set& e) {
     FAIL(python::describe_error(e));
+  }
+}
+
+TEST_CASE("the GPU peers without their packages or a GPU give unsupported rows that say why", "[python][peers]") {
+  const auto rows = run_scenario_text(
+      "name: peers\nbackends: [flash_attn.fa4, flashinfer.block_sparse, flashinfer.decode]\nmasks: [causal]\n"
+      "seqlens: [64]\nshape: {batch: 1, heads_q: 2, heads_kv: 2, head_dim: 64}\ndtypes: [bf16]\n"
+      "passes: [fwd]\ntiming: {warmup: 0, min_iters: 1, max_iters: 1, min_time_s: 0}\n");
+  REQUIRE(rows.size() == 3);
+  for (const auto& r : rows) {
+    INFO(r.backend << ": " << r.message);
+    // This machine has no GPU (and none of these packages): never an error, always the reason.
+    CHECK(r.status == Status::unsupported);
+    const bool says_why = r.message.find("not importable") != std::string::npos ||
+                          r.message.find("CUDA") != std::string::npos ||
+                          r.message.find("GPU") != std::string::npos;
+    CHECK(says_why);
   }
 }
 

@@ -2,6 +2,7 @@
 import numpy as np
 
 import _flash_attn
+import _flashinfer
 import _torch_common
 import torch_flex
 import torch_sdpa_flash
@@ -48,6 +49,36 @@ def flash_windows():
     case.update(seqlen_k=80)
     assert _flash_attn.window_of(case) is None  # windows only for Sq == Sk
     return True
+
+
+def fa4_windows_use_none():
+    """FA4 (flash_attn.cute) writes an unbounded window side as None; FA2/FA3 keep -1."""
+    fa4, fa3 = _flash_attn.FlashBackend(4), _flash_attn.FlashBackend(3)
+    assert fa4._window((-1, 0)) == (None, 0) and fa4._is_causal(fa4._window((-1, 0)))
+    assert fa4._window((-1, -1)) == (None, None) and not fa4._is_causal((None, None))
+    assert fa4._window((9, 0)) == (9, 0)
+    assert fa3._window((-1, 0)) == (-1, 0) and fa3._is_causal((-1, 0))
+    assert fa4._window(None) is None
+    return True
+
+
+def flashinfer_bsr_rebuilds_the_mask(mask, block):
+    """FlashInfer's BSR (indptr, indices, partial tiles) put back into a dense mask equals mask.dense().
+
+    Returns the number of stored blocks."""
+    indptr, indices, tiles = _flashinfer.bsr_of(mask, block)
+    dense = np.asarray(mask.dense())
+    rebuilt = np.zeros_like(dense)
+    n = 0
+    for r in range(len(indptr) - 1):
+        cols = indices[indptr[r]:indptr[r + 1]]
+        assert list(cols) == sorted(cols), "block columns of a row must increase"
+        for c in cols:
+            rebuilt[r * block:(r + 1) * block, c * block:(c + 1) * block] = True if tiles is None else tiles[n]
+            n += 1
+    assert n == len(indices) and indptr[-1] == n
+    assert (rebuilt == dense).all(), "BSR blocks do not rebuild the mask"
+    return n
 
 
 def torch_missing_is_a_reason():
