@@ -75,132 +75,157 @@ inline DecodeMask mask_for(const ForwardArgs& a, i64 /*b*/, i64 /*h*/) {
 }
 
 // ---------------------------------------------------------------------------
-// Inner loops, NK keys at a time so a Q row (scores) or an O row (P V) is loaded once per NK keys.
+// Inner loops on R query rows x NK keys: each K or V vector loaded is used by R rows, each Q or O
+// vector by NK keys (the loads, not the FMAs, bound a one-row loop). R x NK accumulators must fit
+// the register file: 4 x 4 with AVX-512's 32 registers, 2 x 4 with AVX2's 16.
+constexpr int kRowBlock = W >= 16 ? 4 : 2;
 
-// out[n] = q . k_n for NK key rows ldk floats apart (D floats each; the tail is scalar because
-// the floats after a row belong to the next head).
-template <int NK>
-inline void dots(const float* q, const float* k, i64 ldk, i64 D, float* out) {
-  V acc[NK];
+// s[r * kTileK + n] = q[r] . k_n for R query rows and NK key rows ldk floats apart (D floats each;
+// the tail is scalar because the floats after a row belong to the next head).
+template <int R, int NK>
+inline void dots(const float* const* q, const float* k, i64 ldk, i64 D, float* s) {
+  V acc[R][NK];
 #pragma GCC unroll 4
-  for (int n = 0; n < NK; ++n) acc[n] = Simd::zero();
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+    for (int n = 0; n < NK; ++n) acc[r][n] = Simd::zero();
   i64 d = 0;
   for (; d + W <= D; d += W) {
-    const V qv = Simd::load(q + d);
+    V kv[NK];
 #pragma GCC unroll 4
-    for (int n = 0; n < NK; ++n) acc[n] = Simd::fma(qv, Simd::load(k + n * ldk + d), acc[n]);
+    for (int n = 0; n < NK; ++n) kv[n] = Simd::load(k + n * ldk + d);
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) {
+      const V qv = Simd::load(q[r] + d);
+#pragma GCC unroll 4
+      for (int n = 0; n < NK; ++n) acc[r][n] = Simd::fma(qv, kv[n], acc[r][n]);
+    }
   }
 #pragma GCC unroll 4
-  for (int n = 0; n < NK; ++n) {
-    float x = Simd::hsum(acc[n]);
-    for (i64 t = d; t < D; ++t) x += q[t] * k[n * ldk + t];
-    out[n] = x;
+  for (int r = 0; r < R; ++r) {
+    float* out = s + r * kTileK;
+    if constexpr (NK == 4) {
+      Simd::hsum4(acc[r][0], acc[r][1], acc[r][2], acc[r][3], out);
+    } else {
+      for (int n = 0; n < NK; ++n) out[n] = Simd::hsum(acc[r][n]);
+    }
+    for (int n = 0; n < NK; ++n)
+      for (i64 t = d; t < D; ++t) out[n] += q[r][t] * k[n * ldk + t];
   }
 }
 
-// o += sum_n p[n] * v_n for NK value rows ldv floats apart (Dv floats each).
-template <int NK>
-inline void axpys(float* o, const float* p, const float* v, i64 ldv, i64 Dv) {
-  V pv[NK];
+// o[r * Dvp ..] += sum_n p[r * kTileK + n] * v_n for R rows and NK value rows ldv floats apart.
+template <int R, int NK>
+inline void axpys(float* o, i64 Dvp, const float* p, const float* v, i64 ldv, i64 Dv) {
+  V pv[R][NK];
 #pragma GCC unroll 4
-  for (int n = 0; n < NK; ++n) pv[n] = Simd::set1(p[n]);
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+    for (int n = 0; n < NK; ++n) pv[r][n] = Simd::set1(p[r * kTileK + n]);
   i64 d = 0;
   for (; d + W <= Dv; d += W) {
-    V x = Simd::load(o + d);
+    V vv[NK];
 #pragma GCC unroll 4
-    for (int n = 0; n < NK; ++n) x = Simd::fma(pv[n], Simd::load(v + n * ldv + d), x);
-    Simd::store(o + d, x);
+    for (int n = 0; n < NK; ++n) vv[n] = Simd::load(v + n * ldv + d);
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) {
+      V x = Simd::load(o + r * Dvp + d);
+#pragma GCC unroll 4
+      for (int n = 0; n < NK; ++n) x = Simd::fma(pv[r][n], vv[n], x);
+      Simd::store(o + r * Dvp + d, x);
+    }
   }
-  for (; d < Dv; ++d) {
-    float x = o[d];
-    for (int n = 0; n < NK; ++n) x += p[n] * v[n * ldv + d];
-    o[d] = x;
-  }
+  for (int r = 0; r < R; ++r)
+    for (i64 t = d; t < Dv; ++t) {
+      float x = o[r * Dvp + t];
+      for (int n = 0; n < NK; ++n) x += p[r * kTileK + n] * v[n * ldv + t];
+      o[r * Dvp + t] = x;
+    }
 }
 
-// Prefetches floats [p, p + n) into L2, one request per 64-byte line. Each phase prefetches what the
-// next phase reads (scores: this block's V; P V: the next block's K), so the data arrives while the
-// current block computes instead of stalling its first loads: the block's rows lie 4 KiB apart per
-// head, which the hardware prefetchers pick up late.
-inline void prefetch_floats(const float* p, i64 n) {
-  for (i64 f = 0; f < n; f += 16) __builtin_prefetch(p + f, 0, 2);
+// Keys ahead that the loops prefetch. Each step over NK keys of one head prefetches the same head's
+// rows NK keys, kPrefetchKeys ahead: the rows of one head lie Hk*D floats apart (4 KiB, a new page
+// per key) where the hardware prefetchers start late, and a request per line, spread over the
+// compute, keeps enough lines in flight without a burst that fills the miss buffers.
+constexpr i64 kPrefetchKeys = 16;
+
+// Prefetches rows [j, j + n) of one head (row length len floats, rows ld apart) of a tensor of sk keys.
+inline void prefetch_rows(const float* base, i64 j, i64 n, i64 ld, i64 len, i64 sk) {
+  for (i64 t = j; t < j + n && t < sk; ++t)
+    for (i64 f = 0; f < len; f += 16) __builtin_prefetch(base + t * ld + f, 0, 2);
 }
 
-// Where one item stands: its batch element, its accumulators and which heads see the current block.
+// Where one item stands: its accumulators, its inputs, which heads see the current block.
 struct DecodeItem {
-  i64 b = 0;
-  float *acc = nullptr, *m = nullptr, *l = nullptr;
-  const float* q = nullptr;  // Q of batch b: row (h, i) at q + (i * Hq + h) * D
-  const float* k = nullptr;  // K of batch b, key j head kh at k + (j * Hk + kh) * D
+  float* acc = nullptr;
+  const float* const* q = nullptr;  // Q row pointers, row r = h * Sq + i
+  const float* k = nullptr;         // K of the batch element, key j head kh at k + (j * Hk + kh) * D
   const float* v = nullptr;
+  const std::uint8_t* active = nullptr;  // per query head: the current block is non-empty for it
 };
 
+// Whether every query head in [h0, h1) is active (then their rows go through the blocked loops).
+inline bool all_active(const std::uint8_t* active, i64 h0, i64 h1, bool& any) {
+  bool all = true;
+  any = false;
+  for (i64 h = h0; h < h1; ++h) {
+    all = all && active[h];
+    any = any || active[h];
+  }
+  return all;
+}
+
+// Scores of keys [k0 + j, k0 + j + NK) for the rows of every key head some active head reads.
+template <int NK>
+inline void scores_step(const Geometry& g, const DecodeItem& it, i64 k0, i64 j, float* s) {
+  const i64 Sq = g.seqlen_q, Hk = g.heads_kv, D = g.head_dim, G = g.heads_q / Hk;
+  const i64 ldk = Hk * D;
+  for (i64 kh = 0; kh < Hk; ++kh) {  // heads inner: K is walked in memory order
+    bool any = false;
+    all_active(it.active, kh * G, (kh + 1) * G, any);
+    if (!any) continue;  // rows of inactive heads get scores nobody reads
+    const float* kr = it.k + ((k0 + j) * Hk + kh) * D;
+    prefetch_rows(it.k + kh * D, k0 + j + kPrefetchKeys, NK, ldk, D, g.seqlen_k);
+    i64 r = kh * G * Sq;
+    const i64 end = r + G * Sq;
+    for (; r + kRowBlock <= end; r += kRowBlock) dots<kRowBlock, NK>(it.q + r, kr, ldk, D, s + r * kTileK + j);
+    for (; r < end; ++r) dots<1, NK>(it.q + r, kr, ldk, D, s + r * kTileK + j);
+  }
+}
+
+// O rows of the active heads += P V over keys [k0 + j, k0 + j + NK).
+template <int NK>
+inline void pv_step(const Geometry& g, const DecodeItem& it, i64 k0, i64 j, const float* s, i64 Dvp) {
+  const i64 Sq = g.seqlen_q, Hv = value_heads(g), Dv = value_dim(g), G = g.heads_q / Hv;
+  const i64 ldv = Hv * Dv;
+  for (i64 vh = 0; vh < Hv; ++vh) {
+    bool any = false;
+    const bool all = all_active(it.active, vh * G, (vh + 1) * G, any);
+    if (!any) continue;
+    const float* vr = it.v + ((k0 + j) * Hv + vh) * Dv;
+    prefetch_rows(it.v + vh * Dv, k0 + j + kPrefetchKeys, NK, ldv, Dv, g.seqlen_k);
+    i64 r = vh * G * Sq;
+    const i64 end = r + G * Sq;
+    if (all)
+      for (; r + kRowBlock <= end; r += kRowBlock)
+        axpys<kRowBlock, NK>(it.acc + r * Dvp, Dvp, s + r * kTileK + j, vr, ldv, Dv);
+    for (; r < end; ++r)
+      if (it.active[r / Sq]) axpys<1, NK>(it.acc + r * Dvp, Dvp, s + r * kTileK + j, vr, ldv, Dv);
+  }
+}
+
 // Scores of the active heads' rows for keys [k0, k0 + nk): s[(h * Sq + i) * kTileK + j].
-inline void decode_scores(const Geometry& g, const DecodeItem& it, const std::uint8_t* active, i64 k0, i64 nk,
-                          float* s) {
-  const i64 Sq = g.seqlen_q, Hq = g.heads_q, Hk = g.heads_kv, D = g.head_dim, G = Hq / Hk;
-  const i64 ldk = Hk * D, ldv = value_heads(g) * value_dim(g);
-  // Keys outer and heads inner: K is walked in memory order, each row once from memory.
+inline void decode_scores(const Geometry& g, const DecodeItem& it, i64 k0, i64 nk, float* s) {
   i64 j = 0;
-  for (; j + 4 <= nk; j += 4) {
-    prefetch_floats(it.v + (k0 + j) * ldv, 4 * ldv);
-    for (i64 kh = 0; kh < Hk; ++kh) {
-      const float* kr = it.k + ((k0 + j) * Hk + kh) * D;
-      for (i64 h = kh * G; h < (kh + 1) * G; ++h) {
-        if (!active[h]) continue;
-        for (i64 i = 0; i < Sq; ++i) dots<4>(it.q + (i * Hq + h) * D, kr, ldk, D, s + (h * Sq + i) * kTileK + j);
-      }
-    }
-  }
-  for (; j < nk; ++j) {
-    prefetch_floats(it.v + (k0 + j) * ldv, ldv);
-    for (i64 kh = 0; kh < Hk; ++kh) {
-      const float* kr = it.k + ((k0 + j) * Hk + kh) * D;
-      for (i64 h = kh * G; h < (kh + 1) * G; ++h) {
-        if (!active[h]) continue;
-        for (i64 i = 0; i < Sq; ++i) dots<1>(it.q + (i * Hq + h) * D, kr, ldk, D, s + (h * Sq + i) * kTileK + j);
-      }
-    }
-  }
+  for (; j + 4 <= nk; j += 4) scores_step<4>(g, it, k0, j, s);
+  for (; j < nk; ++j) scores_step<1>(g, it, k0, j, s);
 }
 
 // O rows of the active heads += P V over keys [k0, k0 + nk).
-inline void decode_pv(const Geometry& g, const DecodeItem& it, const std::uint8_t* active, i64 k0, i64 nk,
-                      const float* s, i64 Dvp) {
-  const i64 Sq = g.seqlen_q, Hq = g.heads_q, Hv = value_heads(g), Dv = value_dim(g), G = Hq / Hv;
-  const i64 ldv = Hv * Dv, ldk = g.heads_kv * g.head_dim;
-  // The next key tile's K, spread over this tile's keys (the next non-empty tile is usually next).
-  const i64 next0 = k0 + kTileK, next_n = imin(kTileK, g.seqlen_k - next0);
-  auto prefetch_next_k = [&](i64 j, i64 n) {
-    if (j < next_n) prefetch_floats(it.k + (next0 + j) * ldk, imin(n, next_n - j) * ldk);
-  };
+inline void decode_pv(const Geometry& g, const DecodeItem& it, i64 k0, i64 nk, const float* s, i64 Dvp) {
   i64 j = 0;
-  for (; j + 4 <= nk; j += 4) {
-    prefetch_next_k(j, 4);
-    for (i64 vh = 0; vh < Hv; ++vh) {
-      const float* vr = it.v + ((k0 + j) * Hv + vh) * Dv;
-      for (i64 h = vh * G; h < (vh + 1) * G; ++h) {
-        if (!active[h]) continue;
-        for (i64 i = 0; i < Sq; ++i) {
-          const i64 r = h * Sq + i;
-          axpys<4>(it.acc + r * Dvp, s + r * kTileK + j, vr, ldv, Dv);
-        }
-      }
-    }
-  }
-  for (; j < nk; ++j) {
-    prefetch_next_k(j, 1);
-    for (i64 vh = 0; vh < Hv; ++vh) {
-      const float* vr = it.v + ((k0 + j) * Hv + vh) * Dv;
-      for (i64 h = vh * G; h < (vh + 1) * G; ++h) {
-        if (!active[h]) continue;
-        for (i64 i = 0; i < Sq; ++i) {
-          const i64 r = h * Sq + i;
-          axpys<1>(it.acc + r * Dvp, s + r * kTileK + j, vr, ldv, Dv);
-        }
-      }
-    }
-  }
+  for (; j + 4 <= nk; j += 4) pv_step<4>(g, it, k0, j, s, Dvp);
+  for (; j < nk; ++j) pv_step<1>(g, it, k0, j, s, Dvp);
 }
 
 // Per-head state while an item walks its key tiles: the head's mask and a cursor into its tile list.
@@ -213,16 +238,17 @@ struct HeadCursor {
 // query row of batch b; leaves the unnormalised O, m (exp2 domain) and l in the item's slot.
 inline void decode_item(const ForwardArgs& a, const DecodeLayout& L, i64 b, i64 t0, i64 t1, float* acc,
                         float* m, float* l, const DecodeLayout::Scratch& sc, HeadCursor* heads,
-                        std::uint8_t* active) {
+                        std::uint8_t* active, const float** q_rows) {
   const Geometry& g = a.geometry;
-  const i64 Sq = g.seqlen_q, Sk = g.seqlen_k, Hq = g.heads_q;
+  const i64 Sq = g.seqlen_q, Sk = g.seqlen_k, Hq = g.heads_q, D = g.head_dim;
   const float c = static_cast<float>(g.softmax_scale) * kLog2e;
+  for (i64 r = 0; r < L.rows; ++r) q_rows[r] = a.q + ((b * Sq + r % Sq) * Hq + r / Sq) * D;
   DecodeItem it;
-  it.b = b;
   it.acc = acc;
-  it.q = a.q + b * Sq * Hq * g.head_dim;
-  it.k = a.k + b * Sk * g.heads_kv * g.head_dim;
+  it.q = q_rows;
+  it.k = a.k + b * Sk * g.heads_kv * D;
   it.v = a.v + b * Sk * value_heads(g) * value_dim(g);
+  it.active = active;
   zero_floats(acc, L.rows * L.Dvp);
   for (i64 r = 0; r < L.rows; ++r) {
     m[r] = kNegInf;
@@ -248,7 +274,7 @@ inline void decode_item(const ForwardArgs& a, const DecodeLayout& L, i64 b, i64 
     }
     if (!any) continue;  // empty for every head: neither K nor V of this block is read
     const i64 k0 = kt * kTileK, nk = imin(kTileK, Sk - k0);
-    decode_scores(g, it, active, k0, nk, sc.s);
+    decode_scores(g, it, k0, nk, sc.s);
     for (i64 h = 0; h < Hq; ++h) {
       if (!active[h]) continue;
       HeadCursor& hc = heads[h];
@@ -268,7 +294,7 @@ inline void decode_item(const ForwardArgs& a, const DecodeLayout& L, i64 b, i64 
         for (i64 d = 0; d < L.Dvp; d += W) Simd::store(o + d, Simd::mul(av, Simd::load(o + d)));
       }
     }
-    decode_pv(g, it, active, k0, nk, sc.s, L.Dvp);
+    decode_pv(g, it, k0, nk, sc.s, L.Dvp);
   }
 }
 
@@ -322,12 +348,14 @@ inline void decode_forward(const ForwardArgs& a) {
     // Per-head cursors of this thread (Hq entries; the float workspace holds only floats).
     HeadCursor* heads = new HeadCursor[static_cast<std::size_t>(Hq)];
     std::uint8_t* active = new std::uint8_t[static_cast<std::size_t>(Hq)];
+    const float** q_rows = new const float*[static_cast<std::size_t>(L.rows)];
 #pragma omp for schedule(dynamic, 1)
     for (i64 item = 0; item < B * C; ++item) {
       const i64 b = item / C, ch = item % C;
       decode_item(a, L, b, bound(ch), bound(ch + 1), L.acc + item * L.rows * L.Dvp, L.m + item * L.rows,
-                  L.l + item * L.rows, sc, heads, active);
+                  L.l + item * L.rows, sc, heads, active, q_rows);
     }
+    delete[] q_rows;
     delete[] heads;
     delete[] active;
 #pragma omp for schedule(static)
