@@ -5,9 +5,8 @@
 // Why a second forward: with Sq <= kDecodeMaxSq the tiled forward's packing of the whole K and V
 // (read, write a copy, read it again) and its one pass over K/V per query head cost several
 // times the minimum traffic (docs/decode.md). Here a work item is (batch, key chunk) over all
-// heads: each key block of K and V is read where it lies ([B, Sk, H, D], in memory order, which
-// the hardware prefetchers follow) and used by every query row of every head before the next
-// block. Key chunks (split-K, as flash-decoding) keep all cores busy when B is small; their
+// heads: each key block of K and V is read where it lies ([B, Sk, H, D], in memory order, with a
+// software prefetch ahead) and used by every query row of every head before the next block. Key chunks (split-K, as flash-decoding) keep all cores busy when B is small; their
 // partial (m, l, O) are merged by log-sum-exp at the end.
 #pragma once
 
