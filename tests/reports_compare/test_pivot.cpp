@@ -75,3 +75,31 @@ TEST_CASE("pivot: TFLOP/s keep three significant digits on CPU and none wasted o
   CHECK(format_tflops(45.67) == "45.7");
   CHECK(format_tflops(612.4) == "612");
 }
+
+TEST_CASE("decode table: rows with a few queries against a longer cache, in GB/s") {
+  auto decode_row = [](std::string backend, std::int64_t sq, double gbps, Status status) {
+    ResultRow r = row(std::move(backend), "fwd", "causal", "{}", 0, 0.0137, status);
+    r.seqlen_q = sq;
+    r.seqlen_k = 65536;
+    r.time_ms = 627.6;
+    if (status == Status::ok) {
+      r.extra.push_back(Metric{"bytes", 4295230464.0, "", false});
+      r.extra.push_back(Metric{"gbps", gbps, "", false});
+    }
+    return r;
+  };
+  std::vector<ResultRow> rows = sweep();  // self-attention rows only: no decode table
+  REQUIRE(results_markdown("t", rows).find("Decode (GB/s)") == std::string::npos);
+  rows.push_back(decode_row("cpu.flash", 1, 6.84371, Status::ok));
+  rows.push_back(decode_row("cpu.math", 16, 0.0, Status::oom));
+  rows.push_back(decode_row("cpu.flash", 17, 7.0, Status::ok));  // 17 queries: not decode
+  const std::string all = results_markdown("t", rows);
+  const auto at = all.find("## Decode (GB/s)");
+  REQUIRE(at != std::string::npos);
+  const std::string md = all.substr(at, all.find("Legend:", at) - at);
+  INFO(md);
+  CHECK(md.find("| cpu.flash | causal | B1 H8/2 D64 fp32 | 1×65536 | 4.30 GB | 627.6 ms | 6.84 |") !=
+        std::string::npos);
+  CHECK(md.find("| cpu.math | causal | B1 H8/2 D64 fp32 | 16×65536 |  |  | OOM |") != std::string::npos);
+  CHECK(md.find("17×65536") == std::string::npos);
+}

@@ -32,7 +32,7 @@ class FlashExecution final : public Execution {
     MemoryTracker& mem = *r.host;
     check_input_sizes(p, in, "cpu.flash");
     allocate_outputs(p, mem, o_, lse_, dq_, dk_, dv_);
-    std::size_t ws = kernels_.forward_workspace(g_, threads_);
+    std::size_t ws = flash::forward_workspace(kernels_, g_, threads_);
     if (pass_has_backward(p.pass)) ws = std::max(ws, kernels_.backward_workspace(g_, threads_));
     workspace_ = HostBuffer<float>(ws, mem);
     // A `bwd` pass times the backward only: its forward runs here, untimed.
@@ -53,7 +53,10 @@ class FlashExecution final : public Execution {
     Metric threads;
     threads.name = "cpu_threads";
     threads.value = threads_;
-    return {isa, threads};
+    Metric path;  // which forward ran: "decode" (few queries, K/V in place) or "tiled"
+    path.name = "cpu_forward";
+    path.text = flash::use_decode_path(g_) ? "decode" : "tiled";
+    return {isa, threads, path};
   }
 
  private:

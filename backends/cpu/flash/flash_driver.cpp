@@ -100,6 +100,18 @@ const KernelSet& select_kernels() {
   return *chosen;
 }
 
+bool use_decode_path(const Geometry& g) {
+  static const bool enabled = [] {
+    const char* v = std::getenv("ATTNBENCH_CPU_DECODE");
+    return v == nullptr || std::string_view(v) != "0";
+  }();
+  return enabled && g.seqlen_q <= kDecodeMaxSq;
+}
+
+std::size_t forward_workspace(const KernelSet& kernels, const Geometry& g, int threads) {
+  return use_decode_path(g) ? kernels.decode_workspace(g, threads) : kernels.forward_workspace(g, threads);
+}
+
 int default_threads() { return std::max(1, omp_get_max_threads()); }
 
 TileMap TilePlan::view() const {
@@ -224,7 +236,10 @@ void run_forward(const KernelSet& kernels, const TilePlan& plan, const Mask& mas
   if (heads != nullptr) a.heads = heads->view();
   a.o = o;
   a.lse = lse;
-  kernels.forward(a);
+  if (use_decode_path(g))
+    kernels.decode_forward(a);
+  else
+    kernels.forward(a);
 }
 
 void run_backward(const KernelSet& kernels, const TilePlan& plan, const Mask& mask, const Geometry& g,
@@ -248,7 +263,7 @@ void run_forward(const KernelSet& kernels, const Mask& mask, const Geometry& g, 
   if (threads <= 0) threads = default_threads();
   const TilePlan plan =
       heads != nullptr ? heads->plans.front() : make_tile_plan(mask, kernels, q0, g.seqlen_q, k0, g.seqlen_k);
-  AlignedFloats workspace(kernels.forward_workspace(g, threads));
+  AlignedFloats workspace(forward_workspace(kernels, g, threads));
   run_forward(kernels, plan, mask, g, q0, k0, q, k, v, o, lse, workspace.data, threads, heads);
 }
 

@@ -19,6 +19,15 @@ const KernelSet& kernels_by_name(std::string_view isa);
 // Names of the variants this CPU can run, best first.
 std::vector<std::string_view> available_isas();
 
+// Forwards with at most this many query rows take the decode path (flash_impl_decode.hpp): below it,
+// packing K and V costs more than the GEMM micro-kernel saves (docs/decode.md, "Which path").
+inline constexpr std::int64_t kDecodeMaxSq = 16;
+// Whether a forward of this geometry takes the decode path; ATTNBENCH_CPU_DECODE=0 turns it off
+// (to compare the two paths).
+bool use_decode_path(const Geometry&);
+// Workspace floats of the forward this geometry takes.
+std::size_t forward_workspace(const KernelSet&, const Geometry&, int threads);
+
 // The block map of one rectangle of the mask in the forms the kernels walk.
 struct TilePlan {
   BlockMap map;

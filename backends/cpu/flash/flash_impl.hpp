@@ -6,8 +6,8 @@
 // No standard-library templates are used on purpose, for the same reason.
 //
 // The algorithm is split by idea: flash_impl_gemm.hpp (packing, GEMM), flash_impl_softmax.hpp
-// (masking, online softmax), flash_impl_forward.hpp and flash_impl_backward.hpp; this file adds the
-// micro-benchmark entry points and the KernelSet of one ISA.
+// (masking, online softmax), flash_impl_forward.hpp, flash_impl_decode.hpp (few queries) and
+// flash_impl_backward.hpp; this file adds the micro-benchmark entry points and the KernelSet of one ISA.
 
 #ifndef ATTNBENCH_FLASH_NS
 #error "define ATTNBENCH_FLASH_NS before including flash_impl.hpp"
@@ -16,6 +16,7 @@
 #include "flash_impl_gemm.hpp"
 #include "flash_impl_softmax.hpp"
 #include "flash_impl_forward.hpp"
+#include "flash_impl_decode.hpp"
 #include "flash_impl_backward.hpp"
 
 namespace attnbench::cpu::flash::ATTNBENCH_FLASH_NS {
@@ -41,6 +42,8 @@ constexpr KernelSet make_kernel_set(const char* isa) {
   set.forward_workspace = &forward_workspace;
   set.backward_workspace = &backward_workspace;
   set.forward = &forward;
+  set.decode_workspace = &decode_workspace;
+  set.decode_forward = &decode_forward;
   set.backward = &backward;
   set.tile_scores = &tile_scores;
   set.tile_softmax = &tile_softmax;

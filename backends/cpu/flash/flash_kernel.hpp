@@ -87,6 +87,10 @@ struct KernelSet {
   std::size_t (*backward_workspace)(const Geometry&, int threads);
   void (*forward)(const ForwardArgs&);
   void (*backward)(const BackwardArgs&);
+  // The forward for a few query rows (flash_impl_decode.hpp): K and V read in place, the key axis
+  // split over threads; the driver picks it (use_decode_path). Same arguments, its own workspace.
+  std::size_t (*decode_workspace)(const Geometry&, int threads);
+  void (*decode_forward)(const ForwardArgs&);
   // The inner pieces on one full tile_q x tile_k tile, for the micro-benchmarks:
   // S = Q K^T (Q as row panels [tile_q/MR][D][MR], K as key panels [tile_k/NR][D][NR]);
   // the online-softmax step on S (m, l, alpha: tile_q floats each);

@@ -35,6 +35,12 @@ struct Simd {
     return r;
   }
   static float hsum(V a) { return (a.x[0] + a.x[1]) + (a.x[2] + a.x[3]); }
+  static void hsum4(V a, V b, V c, V d, float* out) {
+    out[0] = hsum(a);
+    out[1] = hsum(b);
+    out[2] = hsum(c);
+    out[3] = hsum(d);
+  }
   static float hmax(V a) {
     const float m0 = a.x[0] > a.x[1] ? a.x[0] : a.x[1];
     const float m1 = a.x[2] > a.x[3] ? a.x[2] : a.x[3];
