@@ -32,7 +32,8 @@ double cpu_seconds() {
 constexpr std::int64_t kB = 8, kHq = 32, kHkv = 8, kD = 128;
 
 struct Floats {
-  explicit Floats(std::size_t n) : p(static_cast<float*>(::operator new[](n * sizeof(float), std::align_val_t{64}))) {}
+  explicit Floats(std::size_t n)
+      : p(static_cast<float*>(::operator new[](n * sizeof(float), std::align_val_t{64}))) {}
   ~Floats() { ::operator delete[](p, std::align_val_t{64}); }
   Floats(const Floats&) = delete;
   Floats& operator=(const Floats&) = delete;

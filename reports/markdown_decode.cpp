@@ -1,4 +1,5 @@
-// results.md's decode table: decode is memory-bound, so its figure is GB/s (bytes / median time), not TFLOP/s.
+// results.md's decode table: decode is memory-bound, so its figure is GB/s (bytes / median time), not
+// TFLOP/s.
 #include "reports/markdown_decode.hpp"
 
 #include <fmt/format.h>

@@ -21,11 +21,13 @@ namespace {
 // accepted-values list of messages comes from here).
 constexpr std::pair<std::string_view, bool> kBalances[] = {{"tokens", false}, {"area", true}};
 constexpr std::pair<std::string_view, bool> kComms[] = {{"host", false}, {"nccl", true}};
-constexpr std::string_view kKnownOptions[] = {"balance", "chunks_per_rank", "ulysses_degree", "window", "comm"};
+constexpr std::string_view kKnownOptions[] = {"balance", "chunks_per_rank", "ulysses_degree", "window",
+                                              "comm"};
 
 // The `second` of the entry named `value`, or InputError listing the accepted names.
 template <std::size_t N>
-bool pick(const std::pair<std::string_view, bool> (&table)[N], const std::string& key, const std::string& value) {
+bool pick(const std::pair<std::string_view, bool> (&table)[N], const std::string& key,
+          const std::string& value) {
   for (const auto& x : table)
     if (x.first == value) return x.second;
   std::vector<std::string_view> accepted;

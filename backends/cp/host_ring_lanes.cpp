@@ -75,15 +75,13 @@ void HostRingLanes::work(const PlanOp& op) {
       std::copy(k_, k_ + own, buf);
       std::copy(v_, v_ + own, buf + own);
       break;
-    case OpKind::zero_grad:
-      std::fill(buf, buf + 2 * own, 0.0f);
-      break;
+    case OpKind::zero_grad: std::fill(buf, buf + 2 * own, 0.0f); break;
     case OpKind::attend_fwd:
       pairs_[op.owner].for_each(task_, [&](const ChunkTask& t, std::int64_t qoff, std::int64_t koff) {
         kernel_.forward(t, q_ + B * qoff * qw, buf + B * koff * kw, buf + n_kv + B * koff * kw, o_tmp_.data(),
                         lse_tmp_.data());
-        merge_partial(o_ + B * qoff * qw, lse_ + B * qoff * g_.heads_q, o_tmp_.data(), lse_tmp_.data(), B, t.nq,
-                      g_.heads_q, g_.head_dim);
+        merge_partial(o_ + B * qoff * qw, lse_ + B * qoff * g_.heads_q, o_tmp_.data(), lse_tmp_.data(), B,
+                      t.nq, g_.heads_q, g_.head_dim);
       });
       break;
     case OpKind::attend_bwd: {
@@ -99,15 +97,12 @@ void HostRingLanes::work(const PlanOp& op) {
       });
       break;
     }
-    case OpKind::accumulate:
-      add_into(buf, contrib_.data(), 2 * n_kv);
-      break;
+    case OpKind::accumulate: add_into(buf, contrib_.data(), 2 * n_kv); break;
     case OpKind::store_grad:
       std::copy(buf, buf + own, dk_);
       std::copy(buf + own, buf + 2 * own, dv_);
       break;
-    default:
-      throw std::logic_error("HostRingLanes: not a lane op");
+    default: throw std::logic_error("HostRingLanes: not a lane op");
   }
 }
 

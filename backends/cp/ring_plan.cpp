@@ -123,35 +123,32 @@ std::vector<Access> accesses(const PlanOp& op) {
   switch (op.kind) {
     case OpKind::load_own:
     case OpKind::zero_grad:
-    case OpKind::recv:
-      return {{op.family, op.buffer, op.owner, true}};
+    case OpKind::recv: return {{op.family, op.buffer, op.owner, true}};
     case OpKind::send:
     case OpKind::attend_fwd:
-    case OpKind::store_grad:
-      return {{op.family, op.buffer, op.owner, false}};
+    case OpKind::store_grad: return {{op.family, op.buffer, op.owner, false}};
     case OpKind::attend_bwd:
       return {{op.family, op.buffer, op.owner, false}, {Family::contrib, 0, op.owner, true}};
     case OpKind::accumulate:
       return {{Family::contrib, 0, op.owner, false},
               {op.family, op.buffer, op.owner, false},
               {op.family, op.buffer, op.owner, true}};
-    default:
-      return {};
+    default: return {};
   }
 }
 
 const char* name(Family f) { return f == Family::kv ? "kv" : f == Family::grad ? "grad" : "contrib"; }
 
 const char* name(OpKind k) {
-  constexpr const char* names[] = {"load_own", "zero_grad", "send", "recv", "attend_fwd", "attend_bwd",
+  constexpr const char* names[] = {"load_own",   "zero_grad",  "send",   "recv", "attend_fwd", "attend_bwd",
                                    "accumulate", "store_grad", "record", "wait", "mark"};
   return names[static_cast<int>(k)];
 }
 
 std::string describe(const RingPlan& p, std::size_t i) {
   const PlanOp& op = p.ops[i];
-  return fmt::format("op {} ({} on {}, step {})", i, name(op.kind), op.lane == Lane::comm ? "comm" : "compute",
-                     op.step);
+  return fmt::format("op {} ({} on {}, step {})", i, name(op.kind),
+                     op.lane == Lane::comm ? "comm" : "compute", op.step);
 }
 
 }  // namespace
@@ -172,13 +169,17 @@ std::vector<std::string> check_ring_plan(const RingPlan& p) {
     pos[i] = lane_clock[L][L];
     ++lane_clock[L][L];
     if (op.kind == OpKind::record) {
-      if (op.event < 0 || op.event >= p.event_slots) errors.push_back(describe(p, i) + ": no such event slot");
-      else latest[op.event] = op.instance;
+      if (op.event < 0 || op.event >= p.event_slots)
+        errors.push_back(describe(p, i) + ": no such event slot");
+      else
+        latest[op.event] = op.instance;
       recorded[op.instance] = lane_clock[L];
     } else if (op.kind == OpKind::wait) {
       auto it = recorded.find(op.instance);
-      if (it == recorded.end() || op.event < 0 || op.event >= p.event_slots || latest[op.event] != op.instance) {
-        errors.push_back(describe(p, i) + ": waits for an event instance that is not the slot's latest record");
+      if (it == recorded.end() || op.event < 0 || op.event >= p.event_slots ||
+          latest[op.event] != op.instance) {
+        errors.push_back(describe(p, i) +
+                         ": waits for an event instance that is not the slot's latest record");
       } else {
         for (int l = 0; l < 2; ++l) lane_clock[L][l] = std::max(lane_clock[L][l], it->second[l]);
       }
@@ -210,8 +211,8 @@ std::vector<std::string> check_ring_plan(const RingPlan& p) {
         errors.push_back(fmt::format("{} and {}: one group reads and writes {}[{}]", describe(p, w.op),
                                      describe(p, u.op), name(u.a.family), u.a.buffer));
       } else if (!before(w.op, u.op)) {
-        errors.push_back(fmt::format("{} and {}: unordered accesses to {}[{}] (one writes it)", describe(p, w.op),
-                                     describe(p, u.op), name(u.a.family), u.a.buffer));
+        errors.push_back(fmt::format("{} and {}: unordered accesses to {}[{}] (one writes it)",
+                                     describe(p, w.op), describe(p, u.op), name(u.a.family), u.a.buffer));
       }
       if (w.a.write) last_write = &w;
     }
@@ -236,7 +237,8 @@ std::vector<std::string> check_ring_plan(const RingPlan& p) {
   for (int r = 0; r < p.ring_size; ++r)
     if (attended[r] != 1)
       errors.push_back(fmt::format("rank {} attends the block of rank {} {} times", p.me, r, attended[r]));
-  if (p.backward && stored != 1) errors.push_back(fmt::format("rank {} stores its dK/dV {} times", p.me, stored));
+  if (p.backward && stored != 1)
+    errors.push_back(fmt::format("rank {} stores its dK/dV {} times", p.me, stored));
   return errors;
 }
 
@@ -251,15 +253,15 @@ std::vector<std::string> check_ring_pairing(const std::vector<RingPlan>& plans) 
     for (const PlanOp& op : plans[dest].ops)
       if (op.kind == OpKind::recv && op.peer == -1) got.emplace_back(op.family, op.owner);
     if (sent.size() != got.size()) {
-      errors.push_back(fmt::format("rank {} sends {} blocks to rank {}, which receives {}", r, sent.size(), dest,
-                                   got.size()));
+      errors.push_back(fmt::format("rank {} sends {} blocks to rank {}, which receives {}", r, sent.size(),
+                                   dest, got.size()));
       continue;
     }
     for (std::size_t i = 0; i < sent.size(); ++i)
       if (sent[i] != got[i])
-        errors.push_back(fmt::format("message {} from rank {} to {}: sends {} of rank {}, receives {} of rank {}",
-                                     i, r, dest, name(sent[i].first), sent[i].second, name(got[i].first),
-                                     got[i].second));
+        errors.push_back(
+            fmt::format("message {} from rank {} to {}: sends {} of rank {}, receives {} of rank {}", i, r,
+                        dest, name(sent[i].first), sent[i].second, name(got[i].first), got[i].second));
   }
   return errors;
 }

@@ -16,17 +16,17 @@ enum class Lane { comm, compute };
 enum class Family { kv, grad, contrib };
 
 enum class OpKind {
-  load_own,     // compute: our own K/V into kv[0]
-  zero_grad,    // compute: grad[0] = 0, the accumulator of our own block
-  send,         // comm: buffer to the next rank (inside a group)
-  recv,         // comm: buffer from the previous rank (inside a group)
-  attend_fwd,   // compute: queries against kv[buffer]; merges into O/LSE
-  attend_bwd,   // compute: dQ += ..., contrib = this rank's dK/dV of kv[buffer]
-  accumulate,   // compute: grad[buffer] += contrib
-  store_grad,   // compute: grad[buffer] (our own block, home again) -> dK, dV
-  record,       // an event slot recorded on the lane
-  wait,         // the lane waits for an event instance
-  mark,         // a timing event (per step: wait_begin, compute_begin, compute_end)
+  load_own,    // compute: our own K/V into kv[0]
+  zero_grad,   // compute: grad[0] = 0, the accumulator of our own block
+  send,        // comm: buffer to the next rank (inside a group)
+  recv,        // comm: buffer from the previous rank (inside a group)
+  attend_fwd,  // compute: queries against kv[buffer]; merges into O/LSE
+  attend_bwd,  // compute: dQ += ..., contrib = this rank's dK/dV of kv[buffer]
+  accumulate,  // compute: grad[buffer] += contrib
+  store_grad,  // compute: grad[buffer] (our own block, home again) -> dK, dV
+  record,      // an event slot recorded on the lane
+  wait,        // the lane waits for an event instance
+  mark,        // a timing event (per step: wait_begin, compute_begin, compute_end)
 };
 
 enum class Mark { none, wait_begin, compute_begin, compute_end };
@@ -36,11 +36,11 @@ struct PlanOp {
   OpKind kind = OpKind::record;
   int step = -1;
   Family family = Family::kv;
-  int buffer = -1;  // index within `family`
-  int owner = -1;   // rank whose block the buffer holds (read or, for writes, after the op)
-  int peer = 0;     // send/recv: +1 the next rank, -1 the previous one
-  int group = -1;   // send/recv of one ncclGroupStart/End share an id
-  int event = -1;   // record/wait: the event slot
+  int buffer = -1;    // index within `family`
+  int owner = -1;     // rank whose block the buffer holds (read or, for writes, after the op)
+  int peer = 0;       // send/recv: +1 the next rank, -1 the previous one
+  int group = -1;     // send/recv of one ncclGroupStart/End share an id
+  int event = -1;     // record/wait: the event slot
   int instance = -1;  // record: a fresh id; wait: the id of the record it waits for
   Mark mark = Mark::none;
 };

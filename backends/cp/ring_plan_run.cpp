@@ -31,17 +31,10 @@ void run_ring_plan(const RingPlan& plan, comm::DeviceComm& comm, PlanLanes& lane
           comm.recv(buf, lanes.block_bytes(op.owner), peer, lanes.stream(op.lane));
         break;
       }
-      case OpKind::record:
-        lanes.record(op.lane, op.event);
-        break;
-      case OpKind::wait:
-        lanes.wait(op.lane, op.event);
-        break;
-      case OpKind::mark:
-        lanes.mark(op.step, op.mark);
-        break;
-      default:
-        lanes.work(op);
+      case OpKind::record: lanes.record(op.lane, op.event); break;
+      case OpKind::wait: lanes.wait(op.lane, op.event); break;
+      case OpKind::mark: lanes.mark(op.step, op.mark); break;
+      default: lanes.work(op);
     }
   }
   if (open_group >= 0) comm.group_end();
@@ -49,7 +42,8 @@ void run_ring_plan(const RingPlan& plan, comm::DeviceComm& comm, PlanLanes& lane
 
 std::vector<StepTime> step_times(const std::vector<StepMarks>& marks) {
   std::vector<StepTime> t;
-  for (const StepMarks& m : marks) t.push_back({m.compute_end - m.compute_begin, m.compute_begin - m.wait_begin});
+  for (const StepMarks& m : marks)
+    t.push_back({m.compute_end - m.compute_begin, m.compute_begin - m.wait_begin});
   return t;
 }
 

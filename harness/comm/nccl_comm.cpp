@@ -1,4 +1,5 @@
-// DeviceComm over NCCL (built only with ATTNBENCH_HAVE_NCCL): bootstrap over the host communicator, grouped p2p.
+// DeviceComm over NCCL (built only with ATTNBENCH_HAVE_NCCL): bootstrap over the host communicator, grouped
+// p2p.
 #include <cuda_runtime_api.h>
 #include <dlfcn.h>
 #include <nccl.h>
@@ -104,11 +105,13 @@ class NcclDeviceComm final : public DeviceComm {
     ATTNBENCH_NCCL_CHECK(nccl().recv(buf, bytes, ncclChar, peer, comm_, static_cast<cudaStream_t>(s)));
   }
   // Equal blocks take NCCL's own ring/tree all-gather; uneven ones the grouped p2p of the base.
-  void all_gatherv(const void* mine, void* all, const std::vector<std::size_t>& bytes, StreamHandle s) override {
+  void all_gatherv(const void* mine, void* all, const std::vector<std::size_t>& bytes,
+                   StreamHandle s) override {
     bool equal = static_cast<int>(bytes.size()) == size_;
     for (std::size_t b : bytes) equal = equal && b == bytes.front();
     if (!equal) return DeviceComm::all_gatherv(mine, all, bytes, s);
-    ATTNBENCH_NCCL_CHECK(nccl().all_gather(mine, all, bytes.front(), ncclChar, comm_, static_cast<cudaStream_t>(s)));
+    ATTNBENCH_NCCL_CHECK(
+        nccl().all_gather(mine, all, bytes.front(), ncclChar, comm_, static_cast<cudaStream_t>(s)));
     bytes_ += static_cast<std::uint64_t>(size_ - 1) * bytes.front();
   }
   std::uint64_t bytes_sent() const override { return bytes_; }
@@ -128,8 +131,8 @@ std::string nccl_library_note() {
   int v = 0;
   if (nccl().get_version(&v) != ncclSuccess) return nccl().path;
   // NCCL >= 2.9 encodes major * 10000 + minor * 100 + patch.
-  return "NCCL " + std::to_string(v / 10000) + "." + std::to_string(v / 100 % 100) + "." + std::to_string(v % 100) +
-         " (" + nccl().path + ")";
+  return "NCCL " + std::to_string(v / 10000) + "." + std::to_string(v / 100 % 100) + "." +
+         std::to_string(v % 100) + " (" + nccl().path + ")";
 }
 
 std::unique_ptr<DeviceComm> make_nccl_device_comm(Communicator& host) {

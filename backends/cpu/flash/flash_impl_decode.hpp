@@ -6,8 +6,9 @@
 // (read, write a copy, read it again) and its one pass over K/V per query head cost several
 // times the minimum traffic (docs/decode.md). Here a work item is (batch, key chunk) over all
 // heads: each key block of K and V is read where it lies ([B, Sk, H, D], in memory order, with a
-// software prefetch ahead) and used by every query row of every head before the next block. Key chunks (split-K, as flash-decoding) keep all cores busy when B is small; their
-// partial (m, l, O) are merged by log-sum-exp at the end.
+// software prefetch ahead) and used by every query row of every head before the next block. Key chunks
+// (split-K, as flash-decoding) keep all cores busy when B is small; their partial (m, l, O) are merged by
+// log-sum-exp at the end.
 #pragma once
 
 #include "flash_impl_softmax.hpp"
@@ -26,7 +27,7 @@ inline i64 decode_chunks(const Geometry& g, int threads) {
 }
 
 struct DecodeLayout : ThreadScratch<DecodeLayout> {
-  i64 rows = 0, Dvp = 0, chunks = 0;  // query rows per batch element (Hq * Sq), padded Dv
+  i64 rows = 0, Dvp = 0, chunks = 0;                 // query rows per batch element (Hq * Sq), padded Dv
   float *acc = nullptr, *m = nullptr, *l = nullptr;  // per (batch, chunk): rows x Dvp, rows, rows
   Bump bump;
 
@@ -187,7 +188,8 @@ inline void scores_step(const Geometry& g, const DecodeItem& it, i64 k0, i64 j, 
     prefetch_rows(it.k + kh * D, k0 + j + kPrefetchKeys, NK, ldk, D, g.seqlen_k);
     i64 r = kh * G * Sq;
     const i64 end = r + G * Sq;
-    for (; r + kRowBlock <= end; r += kRowBlock) dots<kRowBlock, NK>(it.q + r, kr, ldk, D, s + r * kTileK + j);
+    for (; r + kRowBlock <= end; r += kRowBlock)
+      dots<kRowBlock, NK>(it.q + r, kr, ldk, D, s + r * kTileK + j);
     for (; r < end; ++r) dots<1, NK>(it.q + r, kr, ldk, D, s + r * kTileK + j);
   }
 }

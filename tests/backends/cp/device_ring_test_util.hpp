@@ -15,8 +15,9 @@
 namespace attnbench::test {
 
 // A rank's chunk-major [outer, n, width] tensors of every rank into a global [outer, S, width] one.
-inline std::vector<float> gather_global(Communicator& comm, const std::vector<float>& local, std::int64_t outer,
-                                        std::int64_t S, std::int64_t width, const std::vector<cp::Ranges>& ranks) {
+inline std::vector<float> gather_global(Communicator& comm, const std::vector<float>& local,
+                                        std::int64_t outer, std::int64_t S, std::int64_t width,
+                                        const std::vector<cp::Ranges>& ranks) {
   std::vector<std::int64_t> counts;
   std::int64_t total = 0;
   for (const auto& r : ranks) total += counts.emplace_back(outer * cp::total_tokens(r) * width);
@@ -33,8 +34,9 @@ inline std::vector<float> gather_global(Communicator& comm, const std::vector<fl
 
 // The plan_ring forward then backward of every rank of `comm` (a ring of comm.size() members laid
 // out by `balance`), run by HostRingLanes over the host DeviceComm; returns the gathered tensors.
-inline Outputs run_device_ring(const Problem& p, const std::string& backend, const Inputs& in, Communicator& comm,
-                               cp::Balance balance, std::vector<cp::StepTime>* times = nullptr) {
+inline Outputs run_device_ring(const Problem& p, const std::string& backend, const Inputs& in,
+                               Communicator& comm, cp::Balance balance,
+                               std::vector<cp::StepTime>* times = nullptr) {
   const int P = comm.size(), me = comm.rank();
   const auto& s = p.shape;
   const std::int64_t S = s.seqlen_q, B = s.batch, qw = s.heads_q * s.head_dim, kw = s.heads_kv * s.head_dim;
@@ -46,8 +48,8 @@ inline Outputs run_device_ring(const Problem& p, const std::string& backend, con
     return x;
   };
   const auto q = local(in.q, qw), k = local(in.k, kw), v = local(in.v, kw), dout = local(in.dout, qw);
-  std::vector<float> o(q.size()), lse(static_cast<std::size_t>(B * n * s.heads_q)), dq(q.size()), dk(k.size()),
-      dv(v.size());
+  std::vector<float> o(q.size()), lse(static_cast<std::size_t>(B * n * s.heads_q)), dq(q.size()),
+      dk(k.size()), dv(v.size());
   MemoryTracker mem;
   const ChunkKernel& kernel = *cp::chunk_kernel_of(*Registry::instance().find_backend(backend));
   cp::HostRingLanes lanes(me, members, cp::geometry_of(p), kernel, mem);

@@ -1,4 +1,5 @@
-// The device ring plan (comm: nccl) on one process: its checks hold, they catch broken plans, and it computes right.
+// The device ring plan (comm: nccl) on one process: its checks hold, they catch broken plans, and it computes
+// right.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -27,7 +28,8 @@ std::string joined(const std::vector<std::string>& errors) {
 }
 
 bool any_contains(const std::vector<std::string>& errors, const std::string& what) {
-  return std::any_of(errors.begin(), errors.end(), [&](const auto& e) { return e.find(what) != std::string::npos; });
+  return std::any_of(errors.begin(), errors.end(),
+                     [&](const auto& e) { return e.find(what) != std::string::npos; });
 }
 
 // Index of the first op matching `pred`.
@@ -63,7 +65,8 @@ TEST_CASE("the plan overlaps: the next block's receive is issued before the curr
   const RingPlan p = plan_ring(1, 4, false);
   for (int t = 0; t < 3; ++t) {
     const auto recv = find_op(p, [&](const PlanOp& o) { return o.kind == OpKind::recv && o.step == t; });
-    const auto attend = find_op(p, [&](const PlanOp& o) { return o.kind == OpKind::attend_fwd && o.step == t; });
+    const auto attend =
+        find_op(p, [&](const PlanOp& o) { return o.kind == OpKind::attend_fwd && o.step == t; });
     CHECK(recv < attend);
     CHECK(p.ops[recv].buffer != p.ops[attend].buffer);  // double-buffered
   }
@@ -78,16 +81,16 @@ TEST_CASE("the plan overlaps: the next block's receive is issued before the curr
 
 TEST_CASE("the plan checker catches a compute that does not wait for its block", "[cp][nccl][plan]") {
   RingPlan p = plan_ring(0, 3, false);
-  const auto i = find_op(p, [](const PlanOp& o) {
-    return o.lane == Lane::compute && o.kind == OpKind::wait && o.step == 1;
-  });
+  const auto i = find_op(
+      p, [](const PlanOp& o) { return o.lane == Lane::compute && o.kind == OpKind::wait && o.step == 1; });
   p.ops.erase(p.ops.begin() + static_cast<std::ptrdiff_t>(i));
   const auto errors = check_ring_plan(p);
   INFO(joined(errors));
   CHECK(any_contains(errors, "unordered accesses to kv[1]"));
 }
 
-TEST_CASE("the plan checker catches a receive into a buffer the compute stream still reads", "[cp][nccl][plan]") {
+TEST_CASE("the plan checker catches a receive into a buffer the compute stream still reads",
+          "[cp][nccl][plan]") {
   // The forward (in the backward the accumulator's event happens to order it too).
   RingPlan p = plan_ring(2, 4, false);
   const auto i = find_op(p, [](const PlanOp& o) {
@@ -120,10 +123,10 @@ TEST_CASE("the plan checker catches dK/dV stored before the accumulator is home"
 TEST_CASE("the plan checker catches a wait bound to a re-recorded event", "[cp][nccl][plan]") {
   RingPlan p = plan_ring(0, 5, false);
   // Step 3's compute waits for kv[1]'s arrival; point it at the arrival recorded two steps earlier.
-  const auto i = find_op(p, [](const PlanOp& o) {
-    return o.lane == Lane::compute && o.kind == OpKind::wait && o.step == 3;
-  });
-  const auto older = find_op(p, [&](const PlanOp& o) { return o.kind == OpKind::record && o.event == p.ops[i].event; });
+  const auto i = find_op(
+      p, [](const PlanOp& o) { return o.lane == Lane::compute && o.kind == OpKind::wait && o.step == 3; });
+  const auto older =
+      find_op(p, [&](const PlanOp& o) { return o.kind == OpKind::record && o.event == p.ops[i].event; });
   p.ops[i].instance = p.ops[older].instance;
   const auto errors = check_ring_plan(p);
   INFO(joined(errors));
@@ -133,7 +136,8 @@ TEST_CASE("the plan checker catches a wait bound to a re-recorded event", "[cp][
 TEST_CASE("the pairing check catches ranks that disagree on a message", "[cp][nccl][plan]") {
   std::vector<RingPlan> plans;
   for (int me = 0; me < 3; ++me) plans.push_back(plan_ring(me, 3, true));
-  const auto i = find_op(plans[1], [](const PlanOp& o) { return o.kind == OpKind::recv && o.family == Family::grad; });
+  const auto i =
+      find_op(plans[1], [](const PlanOp& o) { return o.kind == OpKind::recv && o.family == Family::grad; });
   plans[1].ops[i].owner = 2;
   CHECK(!check_ring_pairing(plans).empty());
 }
@@ -161,7 +165,8 @@ TEST_CASE("the host device communicator: groups, self-messages, all-gather and a
 
 TEST_CASE("the device ring plan on one rank matches the float64 reference", "[cp][nccl]") {
   auto local = comm::make_local_communicator();
-  for (const auto& mask : {MaskSpec{"causal", {}}, MaskSpec{"causal_document", {{"doc_lengths", "[30, 50, 48]"}}}}) {
+  for (const auto& mask :
+       {MaskSpec{"causal", {}}, MaskSpec{"causal_document", {{"doc_lengths", "[30, 50, 48]"}}}}) {
     const Problem p = test::make_problem(mask, 128, 4, 2, 16, Pass::fwd_bwd, "ring", 1);
     const Inputs in = generate_inputs(p);
     std::vector<StepTime> times;
@@ -175,7 +180,8 @@ TEST_CASE("the device ring plan on one rank matches the float64 reference", "[cp
   }
 }
 
-TEST_CASE("comm: nccl is unsupported on CPU backends for every strategy, naming the reason", "[cp][nccl][options]") {
+TEST_CASE("comm: nccl is unsupported on CPU backends for every strategy, naming the reason",
+          "[cp][nccl][options]") {
   const Backend& cpu = *Registry::instance().find_backend("cpu.flash");
   for (const auto& name : test::strategy_names()) {
     const auto p = test::make_problem({"causal", {}}, 64, 4, 2, 8, Pass::fwd, name, 2, {{"comm", "nccl"}});

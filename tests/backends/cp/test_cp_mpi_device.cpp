@@ -61,7 +61,8 @@ TEST_CASE("device all-gather and all-to-all through the host fake equal the host
     send_bytes.push_back(static_cast<std::size_t>(c.seq[r]) * sizeof(float));
     recv_bytes.push_back(static_cast<std::size_t>(c.head[r]) * sizeof(float));
   }
-  std::vector<float> send(static_cast<std::size_t>(std::accumulate(c.seq.begin(), c.seq.end(), std::int64_t{0})));
+  std::vector<float> send(
+      static_cast<std::size_t>(std::accumulate(c.seq.begin(), c.seq.end(), std::int64_t{0})));
   std::iota(send.begin(), send.end(), 1000.0f * static_cast<float>(me));
   const auto got = static_cast<std::size_t>(std::accumulate(c.head.begin(), c.head.end(), std::int64_t{0}));
   std::vector<float> host_a2a(got), device_a2a(got, -1.0f);

@@ -113,7 +113,7 @@ constexpr Heads kHeads[] = {
 // "document" is the last document of a packed cache, with the first query row seeing no key
 // (when sq > 1), written as slices because the document masks need Sq == Sk.
 std::vector<std::pair<std::string, std::map<std::string, std::string>>> decode_masks(std::int64_t sq,
-                                                                                    std::int64_t sk) {
+                                                                                     std::int64_t sk) {
   const std::int64_t doc0 = sk * 2 / 3, first = sq > 1 ? 1 : 0;
   return {
       {"causal", {}},
@@ -121,12 +121,14 @@ std::vector<std::pair<std::string, std::map<std::string, std::string>>> decode_m
       {"streaming", {{"sink", "4"}, {"recent", "100"}}},
       {"sliding_window", {{"window", "130"}}},
       {"causal_sliding_window", {{"window", "200"}}},
-      {"slices", {{"slices", fmt::format("[{{q: [{}, {}], k: [{}, {}], type: causal}}]", first, sq, doc0, sk)}}},
+      {"slices",
+       {{"slices", fmt::format("[{{q: [{}, {}], k: [{}, {}], type: causal}}]", first, sq, doc0, sk)}}},
   };
 }
 
-KernelCase decode_case(const std::string& mask, const std::map<std::string, std::string>& params, const Heads& h,
-                       std::int64_t batch, std::int64_t sq, std::int64_t sk, DType dtype, std::uint64_t seed) {
+KernelCase decode_case(const std::string& mask, const std::map<std::string, std::string>& params,
+                       const Heads& h, std::int64_t batch, std::int64_t sq, std::int64_t sk, DType dtype,
+                       std::uint64_t seed) {
   Shape s;
   s.batch = batch;
   s.heads_q = h.hq;
@@ -150,7 +152,8 @@ void require_decode_close(const KernelCase& c, int threads, const std::string& i
   REQUIRE(flash::use_decode_path(flash::geometry_of(c.problem)));
   const Outputs want = test::reference_outputs(c);
   const Outputs got = test::run_flash(flash::kernels_by_name(isa), c, threads);
-  INFO(isa << " threads=" << threads << " " << test::describe(c.problem) << " " << to_string(c.problem.dtype));
+  INFO(isa << " threads=" << threads << " " << test::describe(c.problem) << " "
+           << to_string(c.problem.dtype));
   const CheckResult r = compare_outputs(got, want, Pass::fwd, 1e-5, 1e-4);
   INFO("rel_l2 " << r.rel_l2_err << " worst " << r.worst);
   REQUIRE(r.passed);
@@ -172,7 +175,8 @@ TEST_CASE("cpu.flash takes the decode path for Sq <= 16 only", "[decode][cpu.fla
   CHECK_FALSE(flash::use_decode_path(g));
 }
 
-TEST_CASE("cpu.flash decode path equals the float64 reference: masks, heads, dims, every ISA", "[decode][cpu.flash]") {
+TEST_CASE("cpu.flash decode path equals the float64 reference: masks, heads, dims, every ISA",
+          "[decode][cpu.flash]") {
   // Sk 1000 (16 key tiles, the last one short: split-K over up to 4 chunks) and 37 (one short tile).
   std::uint64_t seed = 1;
   int round = 0;
@@ -191,18 +195,20 @@ TEST_CASE("cpu.flash decode path equals the float64 reference: masks, heads, dim
           }
 }
 
-TEST_CASE("cpu.flash decode path: a document mask with Sq == Sk, and bf16/fp16 inputs", "[decode][cpu.flash]") {
+TEST_CASE("cpu.flash decode path: a document mask with Sq == Sk, and bf16/fp16 inputs",
+          "[decode][cpu.flash]") {
   const Heads gqa{8, 2, 2, 64, 64}, odd{6, 3, 2, 7, 129};
   for (std::string_view isa : flash::available_isas()) {
     // Packed documents of 5, 7 and 4 tokens, all 16 of them queries: Sq 16 still decodes.
-    require_decode_close(decode_case("causal_document", {{"doc_lengths", "[5, 7, 4]"}}, gqa, 2, 16, 16,
-                                     DType::fp32, 7),
-                         2, std::string(isa));
+    require_decode_close(
+        decode_case("causal_document", {{"doc_lengths", "[5, 7, 4]"}}, gqa, 2, 16, 16, DType::fp32, 7), 2,
+        std::string(isa));
     for (DType dt : {DType::bf16, DType::fp16})
       for (std::int64_t sq : {1, 16}) {
         require_decode_close(decode_case("causal", {}, gqa, 2, sq, 1000, dt, 11), 2, std::string(isa));
-        require_decode_close(decode_case("streaming", {{"sink", "4"}, {"recent", "100"}}, odd, 1, sq, 1000, dt, 12),
-                             3, std::string(isa));
+        require_decode_close(
+            decode_case("streaming", {{"sink", "4"}, {"recent", "100"}}, odd, 1, sq, 1000, dt, 12), 3,
+            std::string(isa));
       }
   }
 }
@@ -210,8 +216,8 @@ TEST_CASE("cpu.flash decode path: a document mask with Sq == Sk, and bf16/fp16 i
 TEST_CASE("cpu.flash decode path reads no key tile the mask leaves empty", "[decode][cpu.flash]") {
   // Streaming (sink 4, recent 100) over 1000 keys at Sq 1 sees keys [0, 4) and [900, 1000): key
   // tiles 1..13 (keys 64..895) are empty. NaN there would reach O if any of them were read.
-  const KernelCase clean =
-      decode_case("streaming", {{"sink", "4"}, {"recent", "100"}}, Heads{8, 2, 2, 64, 64}, 2, 1, 1000, DType::fp32, 5);
+  const KernelCase clean = decode_case("streaming", {{"sink", "4"}, {"recent", "100"}},
+                                       Heads{8, 2, 2, 64, 64}, 2, 1, 1000, DType::fp32, 5);
   const Outputs want = test::reference_outputs(clean);
   KernelCase poisoned = clean;
   const auto& s = poisoned.problem.shape;

@@ -74,6 +74,33 @@ KernelCase head_mask_case(const Layout& l, std::mt19937_64& rng, Pass pass) {
   return c;
 }
 
+// A decode request's mask: Sq new queries over the first `len` keys of an Sk-key cache, causal and
+// bottom-right aligned (query i sees keys <= len - Sq + i), as a request of its own cache length.
+MaskPtr cache_prefix(std::int64_t sq, std::int64_t sk, std::int64_t len) {
+  std::vector<Slice> slices{{0, sq, 0, len, SliceType::causal}};
+  return std::make_shared<const Mask>(
+      "cache_prefix", sq, sk, std::vector<std::pair<std::string, std::string>>{}, slices,
+      [=](std::int64_t q, std::int64_t k) { return k < len && k <= q + len - sq; });
+}
+
+// Decode (Sq <= 16, cpu.flash's decode path): each batch element its own cache length, each KV head
+// of the first element its own mask among causal, full, streaming.
+KernelCase decode_case(std::mt19937_64& rng, std::int64_t sq) {
+  const std::int64_t sk = std::uniform_int_distribution<std::int64_t>(200, 700)(rng);
+  const Shape shape{3, 8, 2, sq, sk, 16, 4, 24};
+  KernelCase c = make_kernel_case("causal", {}, shape, Pass::fwd, rng());
+  Problem& p = c.problem;
+  const MaskPtr kinds[] = {build_mask({"causal", {}}, sq, sk), build_mask({"full", {}}, sq, sk),
+                           build_mask({"streaming", {{"sink", "4"}, {"recent", "64"}}}, sq, sk)};
+  for (std::int64_t h = 0; h < shape.heads_q; ++h) p.head_masks.push_back(kinds[(h / 4 + h) % 3]);
+  for (std::int64_t b = 1; b < shape.batch; ++b) {
+    const MaskPtr request = cache_prefix(sq, sk, std::uniform_int_distribution<std::int64_t>(1, sk)(rng));
+    for (std::int64_t h = 0; h < shape.heads_q; ++h) p.head_masks.push_back(request);
+  }
+  c.inputs = generate_inputs(p);
+  return c;
+}
+
 void require_close(const Outputs& got, const Outputs& want, const KernelCase& c, const std::string& who) {
   const CheckResult r = compare_outputs(got, want, c.problem.pass, 1e-5, 1e-4);
   INFO(who << ": " << describe(c.problem) << " worst " << r.worst << " rel_l2 " << r.rel_l2_err);
@@ -134,6 +161,20 @@ TEST_CASE("cpu.flash with a mask per (batch, head), every ISA variant", "[headma
       const KernelCase c = head_mask_case(l, rng, Pass::fwd_bwd);
       require_close(run_flash(flash::kernels_by_name(isa), c, 2), reference_outputs(c), c, std::string(isa));
     }
+  }
+}
+
+TEST_CASE("cpu.flash's decode path with per-request cache lengths and per-head masks",
+          "[headmasks][decode]") {
+  std::mt19937_64 rng(4096);
+  for (const std::int64_t sq : {1, 5, 16}) {
+    const KernelCase c = decode_case(rng, sq);
+    const Outputs want = reference_outputs(c);
+    require_close(naive(c), want, c, "naive");
+    for (std::string_view isa : flash::available_isas())
+      require_close(run_flash(flash::kernels_by_name(isa), c, 3), want, c, std::string(isa));
+    MemoryTracker mem;
+    require_close(run_backend("cpu.math", c, mem, 2), want, c, "cpu.math");
   }
 }
 

@@ -1,5 +1,6 @@
-// Device check of comm: nccl's communicator: MPI-bootstrapped NCCL, a grouped ring step and an uneven all-gather.
-// Run on a GPU machine (scripts/gpu-check.sh step nccl-probe): mpirun -np P nccl_probe; exits 77 without a GPU.
+// Device check of comm: nccl's communicator: MPI-bootstrapped NCCL, a grouped ring step and an uneven
+// all-gather. Run on a GPU machine (scripts/gpu-check.sh step nccl-probe): mpirun -np P nccl_probe; exits 77
+// without a GPU.
 #include <cuda_runtime_api.h>
 #include <fmt/format.h>
 
@@ -14,10 +15,10 @@ using namespace attnbench;
 
 namespace {
 
-#define PROBE_CUDA(expr)                                                                             \
-  do {                                                                                               \
-    if (const cudaError_t e = (expr); e != cudaSuccess)                                              \
-      throw std::runtime_error(fmt::format("{}: {}", #expr, cudaGetErrorString(e)));                 \
+#define PROBE_CUDA(expr)                                                             \
+  do {                                                                               \
+    if (const cudaError_t e = (expr); e != cudaSuccess)                              \
+      throw std::runtime_error(fmt::format("{}: {}", #expr, cudaGetErrorString(e))); \
   } while (0)
 
 // Fills n floats on the device with `value + i`.
@@ -88,8 +89,9 @@ int probe() {
   double wrong_all = wrong;
   world.allreduce(&wrong_all, 1, ReduceOp::sum);
   if (comm::is_lead())
-    std::printf("nccl_probe: %d rank(s), kind %s, ring step of %zu floats and uneven all-gather: %s (%.0f wrong)\n", P,
-                nccl->kind().c_str(), n, wrong_all == 0 ? "ok" : "WRONG", wrong_all);
+    std::printf(
+        "nccl_probe: %d rank(s), kind %s, ring step of %zu floats and uneven all-gather: %s (%.0f wrong)\n",
+        P, nccl->kind().c_str(), n, wrong_all == 0 ? "ok" : "WRONG", wrong_all);
   cudaFree(mine);
   cudaFree(got);
   cudaFree(all);

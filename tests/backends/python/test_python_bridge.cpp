@@ -278,7 +278,8 @@ TEST_CASE(
     for (const MaskSpec& spec : {MaskSpec{"full", {}}, MaskSpec{"causal", {}},
                                  MaskSpec{"causal_document", {{"doc_lengths", "[40, 7, 81]"}}}}) {
       const MaskPtr m = build_mask(spec, 128, 128);
-      const int blocks = checks.attr("flashinfer_bsr_rebuilds_the_mask")(python::mask_object(m), 32).cast<int>();
+      const int blocks =
+          checks.attr("flashinfer_bsr_rebuilds_the_mask")(python::mask_object(m), 32).cast<int>();
       INFO(spec.name);
       CHECK(blocks == (spec.name == "full" ? 16 : spec.name == "causal" ? 10 : blocks));
       CHECK(blocks > 0);
@@ -292,7 +293,8 @@ TEST_CASE(
   }
 }
 
-TEST_CASE("the GPU peers without their packages or a GPU give unsupported rows that say why", "[python][peers]") {
+TEST_CASE("the GPU peers without their packages or a GPU give unsupported rows that say why",
+          "[python][peers]") {
   const auto rows = run_scenario_text(
       "name: peers\nbackends: [flash_attn.fa4, flashinfer.block_sparse, flashinfer.decode]\nmasks: [causal]\n"
       "seqlens: [64]\nshape: {batch: 1, heads_q: 2, heads_kv: 2, head_dim: 64}\ndtypes: [bf16]\n"
