@@ -24,20 +24,25 @@ Support capability(const Case& c) {
   return strategy->supports(p, *backend);
 }
 
-// An option key is bad input when no strategy of the sweep takes it (a typo); a key that
-// some strategies take applies to those and is left alone by the others, so one
-// `options` block can serve a sweep over several strategies.
+// An option key is bad input when no strategy and no backend of the sweep takes it (a
+// typo); a key that some take applies to those and is left alone by the others, so one
+// `options` block can serve a sweep over several strategies and backends.
 void refuse_unknown_options(const Scenario& s, const std::vector<Case>& cases) {
   std::vector<std::string> accepted;
-  for (const auto& c : cases)
+  const auto accept = [&](const std::vector<std::string>& names) {
+    for (const auto& name : names)
+      if (std::find(accepted.begin(), accepted.end(), name) == accepted.end()) accepted.push_back(name);
+  };
+  for (const auto& c : cases) {
     if (const Strategy* st = Registry::instance().find_strategy(c.problem.strategy); st != nullptr)
-      for (const auto& name : st->info().parameters)
-        if (std::find(accepted.begin(), accepted.end(), name) == accepted.end()) accepted.push_back(name);
+      accept(st->info().parameters);
+    if (const Backend* b = Registry::instance().find_backend(c.backend); b != nullptr) accept(b->info().parameters);
+  }
   for (const auto& c : cases)
     for (const auto& [key, value] : c.problem.options)
       if (std::find(accepted.begin(), accepted.end(), key) == accepted.end())
         throw InputError(
-            fmt::format("{}: options.{}: '{}' is given, but no strategy of this sweep takes option {} "
+            fmt::format("{}: options.{}: '{}' is given, but no strategy or backend of this sweep takes option {} "
                         "(accepted: {})",
                         s.path, key, value, key,
                         accepted.empty() ? std::string("none") : fmt::to_string(fmt::join(accepted, ", "))));
