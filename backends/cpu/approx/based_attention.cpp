@@ -141,11 +141,11 @@ class Based {
 class BasedBackend final : public Backend {
  public:
   BackendInfo info() const override {
-    // Tolerance: a sanity bound on approx_rel_l2 (see cpu.hyper); the Taylor map is exact only near 0.
+    // Tolerance: kSanityTolerance (approx_common.hpp); the Taylor map is exact only near 0.
     return approx_info("cpu.linear",
                        "BASED (arXiv 2402.18668): 2nd-order Taylor linear attention (feature_dim 16) plus "
                        "an exact sliding window (window 64) in one normaliser",
-                       10.0, {"feature_dim", "window"});
+                       kSanityTolerance, {"feature_dim", "window"});
   }
   Support supports(const Problem& p) const override {
     return approx_supports(info(), p, [&] { read_params(p); });

@@ -146,12 +146,11 @@ class Hyper {
 class HyperBackend final : public Backend {
  public:
   BackendInfo info() const override {
-    // Tolerance: a sanity bound on approx_rel_l2, not a quality target. A correct run stays well
-    // below it on random and MQAR inputs (docs/dynamic.md); NaN, a lost merge or wrong weights do not.
+    // Tolerance: kSanityTolerance (approx_common.hpp), a bound that catches broken output only.
     return approx_info("cpu.hyper",
                        "HyperAttention (arXiv 2310.05869): sorted-LSH block-diagonal attention plus sampled "
                        "columns, merged by LSE; options projections (7), block (256), samples (256)",
-                       10.0, {"projections", "block", "samples"});
+                       kSanityTolerance, {"projections", "block", "samples"});
   }
   Support supports(const Problem& p) const override {
     return approx_supports(info(), p, [&] { read_params(p); });

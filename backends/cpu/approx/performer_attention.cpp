@@ -125,12 +125,12 @@ class Performer {
 class PerformerBackend final : public Backend {
  public:
   BackendInfo info() const override {
-    // Tolerance: a sanity bound on approx_rel_l2 (see cpu.hyper); random features are unbiased but
-    // their variance grows with |q||k|, so the bound is looser.
+    // Tolerance: kSanityTolerance (approx_common.hpp); random features are unbiased, but their
+    // variance grows with |q||k|.
     return approx_info("cpu.performer",
                        "Performer FAVOR+ (arXiv 2009.14794): positive orthogonal random features "
                        "(features 256), causal by prefix sums",
-                       50.0, {"features"});
+                       kSanityTolerance, {"features"});
   }
   Support supports(const Problem& p) const override {
     return approx_supports(info(), p, [&] { read_features(p); });
