@@ -14,10 +14,6 @@
 
 namespace attnbench {
 
-std::string InputSpec::json() const {
-  if (!mqar()) return "";
-  return fmt::format("{{\"kind\":\"mqar\",\"pairs\":{},\"seed\":{},\"vocab\":{}}}", pairs, seed, vocab);
-}
 
 namespace {
 // "v16" when V's heads (or dim) differ from K's; nothing otherwise, so ids and labels of
