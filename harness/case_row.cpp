@@ -20,7 +20,8 @@ namespace {
 // An approximate backend's row is judged on O by its own tolerance (BackendInfo::tolerance_fwd), whatever
 // check.tolerance_* says (those are for exact kernels): `mismatch` only past it, never for being
 // approximate. Its error is also the `approx_rel_l2` column.
-void apply_approximate_check(ResultRow& row, const BackendInfo& info, const Outputs& out, const Outputs& ref) {
+void apply_approximate_check(ResultRow& row, const BackendInfo& info, const Outputs& out,
+                             const Outputs& ref) {
   const double tol = info.tolerance_fwd > 0 ? info.tolerance_fwd : 1.0;
   const CheckResult r = compare_output_o(out, ref, tol);
   row.max_abs_err = r.max_abs_err;

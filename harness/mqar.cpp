@@ -53,15 +53,15 @@ std::string mqar_unfit(const Problem& p, const InputSpec& spec) {
   if (s.seqlen_q != s.seqlen_k)
     return fmt::format("mqar: needs seqlen_q == seqlen_k (got {} and {})", s.seqlen_q, s.seqlen_k);
   if (s.seqlen_q < 2 * spec.pairs)
-    return fmt::format("mqar: {} pairs need seqlen >= {} (pairs, then their probes); seqlen is {}", spec.pairs,
-                       2 * spec.pairs, s.seqlen_q);
+    return fmt::format("mqar: {} pairs need seqlen >= {} (pairs, then their probes); seqlen is {}",
+                       spec.pairs, 2 * spec.pairs, s.seqlen_q);
   return "";
 }
 
 Inputs generate_mqar_inputs(const Problem& p, const InputSpec& spec, MqarProbes& probes) {
   const Shape& s = p.shape;
-  const i64 B = s.batch, S = s.seqlen_q, Hq = s.heads_q, Hk = s.heads_kv, Hv = s.value_heads(), D = s.head_dim,
-            Dv = s.value_dim(), P = spec.pairs, half = spec.vocab / 2;
+  const i64 B = s.batch, S = s.seqlen_q, Hq = s.heads_q, Hk = s.heads_kv, Hv = s.value_heads(),
+            D = s.head_dim, Dv = s.value_dim(), P = spec.pairs, half = spec.vocab / 2;
   Inputs in = generate_inputs(p);  // dout stays the seeded normal one; q, k, v are replaced
   std::fill(in.q.begin(), in.q.end(), 0.0f);
   std::fill(in.k.begin(), in.k.end(), 0.0f);
@@ -74,12 +74,14 @@ Inputs generate_mqar_inputs(const Problem& p, const InputSpec& spec, MqarProbes&
   probes.codes.resize(static_cast<std::size_t>(Hv * half * Dv));
   for (i64 h = 0; h < Hv; ++h)
     for (i64 id = 0; id < half; ++id)
-      unit_vector(mix(mix(spec.seed, 0x76616c ^ static_cast<std::uint64_t>(h)), static_cast<std::uint64_t>(id)),
-                  Dv, probes.codes.data() + (h * half + id) * Dv);
+      unit_vector(
+          mix(mix(spec.seed, 0x76616c ^ static_cast<std::uint64_t>(h)), static_cast<std::uint64_t>(id)), Dv,
+          probes.codes.data() + (h * half + id) * Dv);
   std::vector<float> e(static_cast<std::size_t>(D));
   const auto key_embedding = [&](i64 head, i64 id) {
-    unit_vector(mix(mix(spec.seed, 0x6b6579 ^ static_cast<std::uint64_t>(head)), static_cast<std::uint64_t>(id)), D,
-                e.data());
+    unit_vector(
+        mix(mix(spec.seed, 0x6b6579 ^ static_cast<std::uint64_t>(head)), static_cast<std::uint64_t>(id)), D,
+        e.data());
     for (auto& x : e) x = round_to_dtype(a * x, p.dtype);
   };
   for (i64 b = 0; b < B; ++b) {
@@ -127,7 +129,8 @@ double mqar_recall(const Problem& p, const MqarProbes& probes, const std::vector
   const Shape& s = p.shape;
   const i64 B = s.batch, S = s.seqlen_q, Hq = s.heads_q, Dv = s.value_dim(), P = probes.pairs,
             V = probes.value_ids;
-  if (o.size() != static_cast<std::size_t>(s.o_elems()) || P == 0) return std::numeric_limits<double>::quiet_NaN();
+  if (o.size() != static_cast<std::size_t>(s.o_elems()) || P == 0)
+    return std::numeric_limits<double>::quiet_NaN();
   i64 right = 0;
 #pragma omp parallel for collapse(2) reduction(+ : right) schedule(static)
   for (i64 b = 0; b < B; ++b)

@@ -1,5 +1,6 @@
 // The MQAR recall probe (Zoology, arXiv 2312.04927) as an input kind: Q, K, V built so that exact attention
-// retrieves, for each probe query, the value stored with its key earlier in the sequence; `recall` decodes it.
+// retrieves, for each probe query, the value stored with its key earlier in the sequence; `recall` decodes
+// it.
 #pragma once
 
 #include <cstdint>

@@ -63,8 +63,8 @@ struct Case {
   Problem problem;
   std::size_t mask_index = 0;  // which scenario mask (cases sharing inputs and mask share a reference)
   InputSpec inputs;
-  std::string id() const;      // unique, filesystem-safe: used for --dump-tensors folders
-  std::string label() const;   // human readable, for progress lines and --filter
+  std::string id() const;     // unique, filesystem-safe: used for --dump-tensors folders
+  std::string label() const;  // human readable, for progress lines and --filter
 };
 
 // Parses a scenario file. `overrides` are `--set key.path=value` pairs applied

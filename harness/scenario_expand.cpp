@@ -14,7 +14,6 @@
 
 namespace attnbench {
 
-
 namespace {
 // "v16" when V's heads (or dim) differ from K's; nothing otherwise, so ids and labels of
 // cases with K and V alike stay as they were.
@@ -30,7 +29,9 @@ std::vector<std::string> backend_parameters(const std::string& backend) {
 // only in options it does not read, the first stands for all (one case, not copies of it).
 bool first_of_its_kind(const std::vector<std::map<std::string, std::string>>& sets, std::size_t i,
                        const std::vector<std::string>& taken) {
-  const auto reads = [&](const std::string& k) { return std::find(taken.begin(), taken.end(), k) != taken.end(); };
+  const auto reads = [&](const std::string& k) {
+    return std::find(taken.begin(), taken.end(), k) != taken.end();
+  };
   for (std::size_t j = 0; j < i; ++j) {
     bool same = true;
     for (const auto& [k, v] : sets[i])
@@ -106,14 +107,21 @@ std::vector<Case> expand(const Scenario& s) {
     kOptions,
     kBackend
   };
-  const std::vector<std::size_t> sizes{s.seqlens.size(),     s.seqlens_k.empty() ? 1 : s.seqlens_k.size(),
-                                       s.batch.size(),       s.heads_q.size(),
-                                       s.heads_kv.size(),    std::max<std::size_t>(1, s.heads_v.size()),
-                                       s.head_dim.size(),    std::max<std::size_t>(1, s.head_dim_v.size()),
-                                       s.dtypes.size(),      s.inputs.size(),
+  const std::vector<std::size_t> sizes{s.seqlens.size(),
+                                       s.seqlens_k.empty() ? 1 : s.seqlens_k.size(),
+                                       s.batch.size(),
+                                       s.heads_q.size(),
+                                       s.heads_kv.size(),
+                                       std::max<std::size_t>(1, s.heads_v.size()),
+                                       s.head_dim.size(),
+                                       std::max<std::size_t>(1, s.head_dim_v.size()),
+                                       s.dtypes.size(),
+                                       s.inputs.size(),
                                        s.masks.size(),
-                                       s.passes.size(),      s.strategies.size(),
-                                       s.world_sizes.size(), std::max<std::size_t>(1, option_sets.size()),
+                                       s.passes.size(),
+                                       s.strategies.size(),
+                                       s.world_sizes.size(),
+                                       std::max<std::size_t>(1, option_sets.size()),
                                        s.backends.size()};
 
   std::vector<Case> cases;
@@ -139,7 +147,8 @@ std::vector<Case> expand(const Scenario& s) {
     const std::vector<std::string> taken =
         strat == "none" ? backend_parameters(s.backends[at[kBackend]]) : std::vector<std::string>{};
     if (strat == "none" && ws != 1) return;
-    if (strat == "none" && !option_sets.empty() && !first_of_its_kind(option_sets, at[kOptions], taken)) return;
+    if (strat == "none" && !option_sets.empty() && !first_of_its_kind(option_sets, at[kOptions], taken))
+      return;
     if (strat != "none" && at[kOptions] >= option_sets.size()) return;  // an option with no values
     const std::int64_t d = s.head_dim[at[kDim]];
     Case c;

@@ -181,8 +181,9 @@ std::vector<Plot> model_plots(const std::vector<ResultRow>& all) {
 }
 
 // Speed against quality (the frontier): per mask and shape, a scatter with one mark per approximate
-// or dynamic method (its points: the sequence lengths), x the speed-up over the exact row of the case, y approx_rel_l2;
-// and MQAR recall against the number of pairs, per length, one line per method (recall 0 included).
+// or dynamic method (its points: the sequence lengths), x the speed-up over the exact row of the case, y
+// approx_rel_l2; and MQAR recall against the number of pairs, per length, one line per method (recall 0
+// included).
 std::vector<Plot> quality_plots(const std::vector<ResultRow>& all) {
   std::map<GroupKey, std::map<std::string, Series>> frontier, recall;
   for (const QualityRow& q : quality_rows(all)) {
@@ -221,8 +222,8 @@ std::vector<Plot> quality_plots(const std::vector<ResultRow>& all) {
     }
   };
   add(frontier, "quality_frontier",
-      {"Speed vs error", "speed-up over the exact row (x)", "approx_rel_l2 (||O - O_exact|| / ||O_exact||)", true,
-       true},
+      {"Speed vs error", "speed-up over the exact row (x)", "approx_rel_l2 (||O - O_exact|| / ||O_exact||)",
+       true, true},
       true);
   add(recall, "mqar_recall", {"MQAR recall vs pairs", "key-value pairs", "recall", true, false}, false);
   return plots;

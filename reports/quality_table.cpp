@@ -29,15 +29,15 @@ bool is_exact(const ResultRow& r) {
 }
 
 auto same_case(const ResultRow& r) {
-  return std::make_tuple(r.pass, r.mask, r.mask_params, r.seqlen_q, r.seqlen_k, r.batch, r.heads_q, r.heads_kv,
-                         r.head_dim, r.dtype, r.seed, extra_text(r, "inputs"));
+  return std::make_tuple(r.pass, r.mask, r.mask_params, r.seqlen_q, r.seqlen_k, r.batch, r.heads_q,
+                         r.heads_kv, r.head_dim, r.dtype, r.seed, extra_text(r, "inputs"));
 }
 
 // MQAR pairs of a row, 0 when its inputs are random.
 long long pairs_of(const ResultRow& r) {
   const auto j = nlohmann::json::parse(extra_text(r, "inputs"), nullptr, false);
   return j.is_object() && j.contains("pairs") && j["pairs"].is_number_integer() ? j["pairs"].get<long long>()
-                                                                                  : 0;
+                                                                                : 0;
 }
 
 std::string number(double v, const char* spec = "{:.3g}") {
@@ -109,7 +109,8 @@ std::string quality_markdown(const std::vector<ResultRow>& rows) {
     md += fmt::format(" {} | {} | {} |", r.seqlen_q, to_string(r.status), number(r.time_ms));
     std::string speed = number(x.speedup, "{:.2f}×");
     if (!speed.empty() && x.exact != x.row) speed += fmt::format(" vs {}", x.exact->backend);
-    md += fmt::format(" {} | {} |", x.exact == x.row ? "1 (exact)" : speed, number(extra_value(r, "approx_rel_l2")));
+    md += fmt::format(" {} | {} |", x.exact == x.row ? "1 (exact)" : speed,
+                      number(extra_value(r, "approx_rel_l2")));
     if (attn) md += fmt::format(" {} |", number(extra_value(r, "attn_recall")));
     if (recall) md += fmt::format(" {} |", number(extra_value(r, "recall")));
     md += "\n";

@@ -1,4 +1,5 @@
-// The speed-quality view of approximate, dynamic and MQAR rows: each beside the fastest exact row of its case.
+// The speed-quality view of approximate, dynamic and MQAR rows: each beside the fastest exact row of its
+// case.
 #pragma once
 
 #include <string>

@@ -81,7 +81,8 @@ TEST_CASE("MQAR: cases that cannot hold the probe are named, not run", "[mqar]")
 TEST_CASE("MQAR: inputs fields expand into cases and are validated with file, field and accepted values",
           "[mqar][scenario][errors]") {
   const std::string base = "backends: [cpu.flash]\nmasks: [causal]\nseqlens: [128, 256]\n";
-  const auto cases = expand(parse_scenario(base + "inputs: {kind: mqar, pairs: [4, 16], seed: 2}\n", "scen.yaml"));
+  const auto cases =
+      expand(parse_scenario(base + "inputs: {kind: mqar, pairs: [4, 16], seed: 2}\n", "scen.yaml"));
   REQUIRE(cases.size() == 4);
   CHECK(cases[0].inputs.pairs == 4);
   CHECK(cases[0].inputs.vocab == 8192);
@@ -104,15 +105,18 @@ TEST_CASE("MQAR: inputs fields expand into cases and are validated with file, fi
   CHECK_THAT(error_of(base + "inputs: {kind: mqar, pairs: 4, vocab: 1000000}\n"), Contains("inputs.vocab"));
   CHECK_THAT(error_of(base + "inputs: {kind: random, pairs: 4}\n"),
              Contains("inputs.pairs") && Contains("kind mqar only"));
-  CHECK_THAT(error_of(base + "inputs: {kind: mqar, pairs: 4, keys: 3}\n"), Contains("inputs") && Contains("keys"));
+  CHECK_THAT(error_of(base + "inputs: {kind: mqar, pairs: 4, keys: 3}\n"),
+             Contains("inputs") && Contains("keys"));
   CHECK_THAT(error_of(base + "inputs: [mqar]\n"), Contains("inputs") && Contains("map"));
 }
 
-TEST_CASE("approximate backends take their options from the scenario; bad ones are refused", "[approx][scenario]") {
+TEST_CASE("approximate backends take their options from the scenario; bad ones are refused",
+          "[approx][scenario]") {
   const std::string base = "masks: [causal]\nseqlens: [128]\n";
   // Each backend gets only the options it reads: one cpu.flash case, two cpu.hyper cases.
   const auto cases = expand(parse_scenario(
-      "backends: [cpu.flash, cpu.hyper]\n" + base + "options: {samples: [16, 32], projections: 5}\n", "scen.yaml"));
+      "backends: [cpu.flash, cpu.hyper]\n" + base + "options: {samples: [16, 32], projections: 5}\n",
+      "scen.yaml"));
   REQUIRE(cases.size() == 3);
   int flash = 0;
   for (const auto& c : cases) {
@@ -130,11 +134,13 @@ TEST_CASE("approximate backends take their options from the scenario; bad ones a
                  Contains("accepted: an integer from 0"));
   CHECK_THAT(error_of("backends: [cpu.linear]\n" + base + "options: {feature_dim: 0}\n"),
              Contains("options.feature_dim") && Contains("accepted: an integer from 1 to 64"));
-  CHECK_THAT(error_of("backends: [cpu.performer]\n" + base + "options: {featurs: 64}\n"),
-             Contains("options.featurs") && Contains("no strategy or backend") && Contains("accepted: features"));
+  CHECK_THAT(
+      error_of("backends: [cpu.performer]\n" + base + "options: {featurs: 64}\n"),
+      Contains("options.featurs") && Contains("no strategy or backend") && Contains("accepted: features"));
 }
 
-TEST_CASE("approximate rows: judged by the backend's own tolerance on O, with approx_rel_l2", "[approx][check]") {
+TEST_CASE("approximate rows: judged by the backend's own tolerance on O, with approx_rel_l2",
+          "[approx][check]") {
   Problem p = mqar_problem(64);
   BackendInfo info;
   info.name = "cpu.fake";
@@ -166,7 +172,8 @@ TEST_CASE("approximate rows: judged by the backend's own tolerance on O, with ap
   CHECK(exact.find_extra("approx_rel_l2") == nullptr);
 }
 
-TEST_CASE("results.md: the speed-quality table puts each method beside the fastest exact row", "[approx][report]") {
+TEST_CASE("results.md: the speed-quality table puts each method beside the fastest exact row",
+          "[approx][report]") {
   const auto row = [](std::string backend, double ms, double err, double recall) {
     ResultRow r;
     r.backend = std::move(backend);
@@ -189,7 +196,10 @@ TEST_CASE("results.md: the speed-quality table puts each method beside the faste
   CHECK(q[2].speedup == Approx(2.5));
   const std::string md = results_markdown("t", rows);
   CHECK_THAT(md, Contains("## Speed and quality"));
-  CHECK_THAT(md, Contains("| fwd | cpu.hyper{block=64} | causal | 16 | 1024 | ok | 4 | 2.50× vs cpu.flash | 0.25 | 0.75 |"));
+  CHECK_THAT(
+      md,
+      Contains(
+          "| fwd | cpu.hyper{block=64} | causal | 16 | 1024 | ok | 4 | 2.50× vs cpu.flash | 0.25 | 0.75 |"));
   CHECK_THAT(md, Contains("| fwd | cpu.flash | causal | 16 | 1024 | ok | 10 | 1 (exact) |  | 1 |"));
   // Without quality columns there is no such section.
   ResultRow plain = rows[1];

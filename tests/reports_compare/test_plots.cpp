@@ -115,7 +115,8 @@ TEST_CASE("plots: gnuplot draws every planned PNG") {
   fs::remove_all(dir);
 }
 
-TEST_CASE("approximate and MQAR rows get a speed-error scatter and a recall-vs-pairs plot", "[plots][approx]") {
+TEST_CASE("approximate and MQAR rows get a speed-error scatter and a recall-vs-pairs plot",
+          "[plots][approx]") {
   std::vector<ResultRow> rows{row("cpu.flash", "causal", 256, 0.05, "none", 1, 2.0),
                               row("cpu.hyper", "causal", 256, 0.05, "none", 1, 1.0)};
   rows[1].extra.push_back({"approx_rel_l2", 0.3, {}});

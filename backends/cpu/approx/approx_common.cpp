@@ -197,8 +197,8 @@ class ApproxExecution final : public Execution {
 
 }  // namespace
 
-std::unique_ptr<Execution> make_execution(const Problem& p, const Inputs& in, Resources& r, HeadAlgorithm algo,
-                                          std::size_t scratch_bytes_per_thread) {
+std::unique_ptr<Execution> make_execution(const Problem& p, const Inputs& in, Resources& r,
+                                          HeadAlgorithm algo, std::size_t scratch_bytes_per_thread) {
   return std::make_unique<ApproxExecution>(p, in, r, std::move(algo), scratch_bytes_per_thread);
 }
 

@@ -64,7 +64,8 @@ class Based {
     const i64 off = h_.sk - h_.sq, dv = h_.dv;
     // Linear part per query: numerator [dv] and denominator, from a prefix (keys before the window)
     // and, for the full mask, a suffix (keys after it).
-    std::vector<double> num(static_cast<std::size_t>(h_.sq * dv), 0.0), den(static_cast<std::size_t>(h_.sq), 0.0);
+    std::vector<double> num(static_cast<std::size_t>(h_.sq * dv), 0.0),
+        den(static_cast<std::size_t>(h_.sq), 0.0);
     sweep(+1, num, den);
     if (!h_.causal) sweep(-1, num, den);
     std::vector<i64> keys;
@@ -153,9 +154,10 @@ class BasedBackend final : public Backend {
   std::unique_ptr<Execution> prepare(const Problem& p, const Inputs& in, Resources& r) override {
     const BasedParams prm = read_params(p);
     const i64 f = std::min(prm.feature_dim, p.shape.head_dim), F = 1 + f + f * f;
-    const std::size_t scratch = static_cast<std::size_t>(
-        ((p.shape.seqlen_q + p.shape.seqlen_k) * f + F * (p.shape.value_dim() + 2) +
-         p.shape.seqlen_q * (p.shape.value_dim() + 1)) * 8);
+    const std::size_t scratch =
+        static_cast<std::size_t>(((p.shape.seqlen_q + p.shape.seqlen_k) * f + F * (p.shape.value_dim() + 2) +
+                                  p.shape.seqlen_q * (p.shape.value_dim() + 1)) *
+                                 8);
     return make_execution(
         p, in, r, [prm](const Head& h, double* o, double* lse) { Based(h, prm).run(o, lse); }, scratch);
   }

@@ -157,9 +157,9 @@ class HyperBackend final : public Backend {
   }
   std::unique_ptr<Execution> prepare(const Problem& p, const Inputs& in, Resources& r) override {
     const HyperParams prm = read_params(p);
-    const std::size_t scratch = static_cast<std::size_t>(
-        (p.shape.seqlen_q + p.shape.seqlen_k) * 24 + (prm.block + prm.samples) * 16 +
-        p.shape.seqlen_q * (p.shape.value_dim() + 4) * 8);
+    const std::size_t scratch =
+        static_cast<std::size_t>((p.shape.seqlen_q + p.shape.seqlen_k) * 24 + (prm.block + prm.samples) * 16 +
+                                 p.shape.seqlen_q * (p.shape.value_dim() + 4) * 8);
     return make_execution(
         p, in, r, [prm](const Head& h, double* o, double* lse) { Hyper(h, prm).run(o, lse); }, scratch);
   }

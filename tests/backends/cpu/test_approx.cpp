@@ -25,11 +25,19 @@ double o_error(const std::string& backend, KernelCase c, const std::map<std::str
 std::vector<KernelCase> exact_regime_cases() {
   std::vector<KernelCase> cases;
   const Shape square{.batch = 2, .heads_q = 4, .heads_kv = 2, .seqlen_q = 97, .seqlen_k = 97, .head_dim = 16};
-  const Shape longer_k{.batch = 1, .heads_q = 2, .heads_kv = 1, .seqlen_q = 40, .seqlen_k = 75, .head_dim = 8,
-                       .heads_v = 2, .head_dim_v = 12};
-  const Shape longer_q{.batch = 1, .heads_q = 2, .heads_kv = 2, .seqlen_q = 60, .seqlen_k = 33, .head_dim = 8};
+  const Shape longer_k{.batch = 1,
+                       .heads_q = 2,
+                       .heads_kv = 1,
+                       .seqlen_q = 40,
+                       .seqlen_k = 75,
+                       .head_dim = 8,
+                       .heads_v = 2,
+                       .head_dim_v = 12};
+  const Shape longer_q{
+      .batch = 1, .heads_q = 2, .heads_kv = 2, .seqlen_q = 60, .seqlen_k = 33, .head_dim = 8};
   for (const char* mask : {"causal", "full"})
-    for (const Shape& s : {square, longer_k, longer_q}) cases.push_back(make_kernel_case(mask, {}, s, Pass::fwd, 5));
+    for (const Shape& s : {square, longer_k, longer_q})
+      cases.push_back(make_kernel_case(mask, {}, s, Pass::fwd, 5));
   return cases;
 }
 
@@ -106,7 +114,8 @@ TEST_CASE("approximate backends: forward on full and causal only, with reasons; 
     CHECK(b->info().approximate);
     CHECK(b->info().tolerance_fwd > 0);
     CHECK(b->supports(make_kernel_case("causal", {}, s, Pass::fwd, 1).problem).ok);
-    const Support window = b->supports(make_kernel_case("sliding_window", {{"window", "8"}}, s, Pass::fwd, 1).problem);
+    const Support window =
+        b->supports(make_kernel_case("sliding_window", {{"window", "8"}}, s, Pass::fwd, 1).problem);
     CHECK_FALSE(window.ok);
     CHECK_FALSE(window.is_invalid());
     CHECK_THAT(window.reason, Catch::Matchers::Contains("full and causal"));
@@ -118,7 +127,8 @@ TEST_CASE("approximate backends: forward on full and causal only, with reasons; 
       bad.problem.options = {{key, "-3x"}};
       const Support a = b->supports(bad.problem);
       CHECK(a.is_invalid());
-      CHECK_THAT(a.reason, Catch::Matchers::Contains("options." + key) && Catch::Matchers::Contains("'-3x'") &&
+      CHECK_THAT(a.reason, Catch::Matchers::Contains("options." + key) &&
+                               Catch::Matchers::Contains("'-3x'") &&
                                Catch::Matchers::Contains("accepted: an integer from"));
     }
   }
