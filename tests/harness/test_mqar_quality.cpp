@@ -45,7 +45,7 @@ Problem mqar_problem(std::int64_t seqlen) {
 
 }  // namespace
 
-TEST_CASE("MQAR: exact attention recalls every pair; a broken output does not", "[mqar]") {
+TEST_CASE("MQAR: exact attention recalls every pair, a broken output does not", "[mqar]") {
   const Problem p = mqar_problem(256);
   const InputSpec spec{"mqar", 32, 8192, 7};
   REQUIRE(mqar_unfit(p, spec).empty());
@@ -110,7 +110,7 @@ TEST_CASE("MQAR: inputs fields expand into cases and are validated with file, fi
   CHECK_THAT(error_of(base + "inputs: [mqar]\n"), Contains("inputs") && Contains("map"));
 }
 
-TEST_CASE("approximate backends take their options from the scenario; bad ones are refused",
+TEST_CASE("approximate backends take their options from the scenario, and bad ones are refused",
           "[approx][scenario]") {
   const std::string base = "masks: [causal]\nseqlens: [128]\n";
   // Each backend gets only the options it reads: one cpu.flash case, two cpu.hyper cases.

@@ -105,7 +105,7 @@ TEST_CASE("cpu.performer's error falls as the number of random features grows", 
   }
 }
 
-TEST_CASE("approximate backends: forward on full and causal only, with reasons; bad options are invalid",
+TEST_CASE("approximate backends: forward on full and causal only, with reasons, and bad options are invalid",
           "[approx]") {
   const Shape s{.batch = 1, .heads_q = 2, .heads_kv = 2, .seqlen_q = 64, .seqlen_k = 64, .head_dim = 16};
   for (const char* name : {"cpu.hyper", "cpu.linear", "cpu.performer"}) {
