@@ -24,27 +24,31 @@ Support capability(const Case& c) {
   return strategy->supports(p, *backend);
 }
 
-// An option key is bad input when no strategy of the sweep takes it (a typo); a key that
-// some strategies take applies to those and is left alone by the others, so one
-// `options` block can serve a sweep over several strategies.
-void refuse_unknown_options(const Scenario& s, const std::vector<Case>& cases) {
+// An option key is bad input when no strategy and no backend of the sweep takes it (a
+// typo); a key that some take applies to those and is left alone by the others, so one
+// `options` block can serve a sweep over several strategies and backends.
+void refuse_unknown_options(const Scenario& s) {
+  const Registry& reg = Registry::instance();
   std::vector<std::string> accepted;
-  for (const auto& c : cases)
-    if (const Strategy* st = Registry::instance().find_strategy(c.problem.strategy); st != nullptr)
-      for (const auto& name : st->info().parameters)
-        if (std::find(accepted.begin(), accepted.end(), name) == accepted.end()) accepted.push_back(name);
-  for (const auto& c : cases)
-    for (const auto& [key, value] : c.problem.options)
-      if (std::find(accepted.begin(), accepted.end(), key) == accepted.end())
-        throw InputError(
-            fmt::format("{}: options.{}: '{}' is given, but no strategy of this sweep takes option {} "
-                        "(accepted: {})",
-                        s.path, key, value, key,
-                        accepted.empty() ? std::string("none") : fmt::to_string(fmt::join(accepted, ", "))));
+  const auto accept = [&](const std::vector<std::string>& names) {
+    for (const auto& name : names)
+      if (std::find(accepted.begin(), accepted.end(), name) == accepted.end()) accepted.push_back(name);
+  };
+  for (const auto& name : s.strategies)
+    if (const Strategy* st = reg.find_strategy(name); st != nullptr) accept(st->info().parameters);
+  for (const auto& name : s.backends)
+    if (const Backend* b = reg.find_backend(name); b != nullptr) accept(b->info().parameters);
+  for (const auto& [key, values] : s.options)
+    if (std::find(accepted.begin(), accepted.end(), key) == accepted.end())
+      throw InputError(fmt::format(
+          "{}: options.{}: '{}' is given, but no strategy or backend of this sweep takes option {} "
+          "(accepted: {})",
+          s.path, key, values.empty() ? std::string() : values.front(), key,
+          accepted.empty() ? std::string("none") : fmt::to_string(fmt::join(accepted, ", "))));
 }
 
 void refuse_invalid(const Scenario& s, const std::vector<Case>& cases) {
-  refuse_unknown_options(s, cases);
+  refuse_unknown_options(s);
   for (const auto& c : cases) {
     Support a;
     try {

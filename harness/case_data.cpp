@@ -22,9 +22,9 @@ CaseData::CaseData(const Scenario& s) : backward_(has_backward(s)) {}
 
 std::string CaseData::input_key(const Case& c) {
   const auto& s = c.problem.shape;
-  return fmt::format("{}/{}/{}/{}/{}/{}/{}/{}/{}/{}", s.batch, s.heads_q, s.heads_kv, s.value_heads(),
+  return fmt::format("{}/{}/{}/{}/{}/{}/{}/{}/{}/{}/{}", s.batch, s.heads_q, s.heads_kv, s.value_heads(),
                      s.seqlen_q, s.seqlen_k, s.head_dim, s.value_dim(), to_string(c.problem.dtype),
-                     c.problem.seed);
+                     c.problem.seed, c.inputs.json());
 }
 
 const Inputs& CaseData::inputs(const Case& c) {
@@ -32,10 +32,16 @@ const Inputs& CaseData::inputs(const Case& c) {
   if (key != inputs_key_) {
     Problem p = c.problem;
     p.pass = backward_ ? Pass::fwd_bwd : Pass::fwd;
-    inputs_ = generate_inputs(p);
+    inputs_ = c.inputs.mqar() ? generate_mqar_inputs(p, c.inputs, probes_) : generate_inputs(p);
     inputs_key_ = key;
   }
   return inputs_;
+}
+
+const MqarProbes* CaseData::probes(const Case& c) {
+  if (!c.inputs.mqar()) return nullptr;
+  inputs(c);
+  return &probes_;
 }
 
 const Outputs& CaseData::reference(const Case& c) {

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "attnbench/tensors.hpp"
+#include "harness/mqar.hpp"
 #include "harness/scenario.hpp"
 
 namespace attnbench {
@@ -13,8 +14,10 @@ namespace attnbench {
 class CaseData {
  public:
   explicit CaseData(const Scenario&);
-  // Seeded inputs (with dout when the scenario has any backward pass).
+  // Seeded inputs (with dout when the scenario has any backward pass), or the MQAR probe's.
   const Inputs& inputs(const Case&);
+  // The probe of an MQAR case's inputs (what `recall` decodes against); nullptr for random inputs.
+  const MqarProbes* probes(const Case&);
   // cpu.reference's outputs for these inputs and this case's mask (fwd_bwd when
   // the scenario has any backward pass, so one computation serves every pass).
   const Outputs& reference(const Case&);
@@ -24,6 +27,7 @@ class CaseData {
   bool backward_;
   std::string inputs_key_, ref_key_;
   Inputs inputs_;
+  MqarProbes probes_;
   Outputs ref_;
 };
 

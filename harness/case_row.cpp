@@ -15,12 +15,38 @@ bool should_check(const Scenario& s, const Problem& p) {
   return s.check.enabled && p.shape.seqlen_q <= s.check.max_seqlen && p.shape.seqlen_k <= s.check.max_seqlen;
 }
 
+namespace {
+
+// An approximate backend's row is judged on O by its own tolerance (BackendInfo::tolerance_fwd), whatever
+// check.tolerance_* says (those are for exact kernels): `mismatch` only past it, never for being
+// approximate. Its error is also the `approx_rel_l2` column.
+void apply_approximate_check(ResultRow& row, const BackendInfo& info, const Outputs& out,
+                             const Outputs& ref) {
+  const double tol = info.tolerance_fwd > 0 ? info.tolerance_fwd : 1.0;
+  const CheckResult r = compare_output_o(out, ref, tol);
+  row.max_abs_err = r.max_abs_err;
+  row.rel_l2_err = r.rel_l2_err;
+  row.extra.push_back({"approx_rel_l2", r.rel_l2_err, {}});
+  if (!r.passed) {
+    row.status = Status::mismatch;
+    row.message = fmt::format(
+        "approximate: rel L2 error of O {:.3g} exceeds {}'s own tolerance ({:.3g}; the LSE is not checked)",
+        r.rel_l2_err, info.name, tol);
+  }
+}
+
+}  // namespace
+
 void apply_check(ResultRow& row, const Scenario& s, const BackendInfo& info, const Problem& p,
                  const Outputs* out, const Outputs* ref) {
   if (out == nullptr || ref == nullptr) {
     row.message = s.check.enabled
                       ? fmt::format("not checked: seqlen above check.max_seqlen ({})", s.check.max_seqlen)
                       : "not checked: check.enabled is false";
+    return;
+  }
+  if (info.approximate && pass_has_forward(p.pass)) {
+    apply_approximate_check(row, info, *out, *ref);
     return;
   }
   const double tf = s.check.tolerance_fwd > 0 ? s.check.tolerance_fwd
@@ -63,6 +89,7 @@ ResultRow base_row(const Case& c) {
   r.extra.push_back({"head_dim_v", static_cast<double>(p.shape.value_dim()), {}});
   r.extra.push_back({"gflop", pass_flops(p) / 1e9, {}});
   r.extra.push_back({"bytes", pass_bytes(p), {}});
+  if (c.inputs.mqar()) r.extra.push_back({"inputs", ResultRow::nan, c.inputs.json()});
   if (!p.options.empty()) {
     std::string o = "{";
     for (const auto& [k, v] : p.options) o += (o.size() > 1 ? "," : "") + fmt::format("\"{}\":\"{}\"", k, v);

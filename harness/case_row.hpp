@@ -16,7 +16,8 @@ void fill_timing(ResultRow&, const Problem&, const TimingResult&);
 // Whether the case is checked against the reference (check.enabled, check.max_seqlen).
 bool should_check(const Scenario&, const Problem&);
 // Sets max_abs_err/rel_l2_err and turns the row into `mismatch` past the tolerance
-// (scenario override, else the backend's own, else the dtype default); with no
+// (scenario override, else the backend's own, else the dtype default; an approximate backend: its own,
+// on O alone, also written as `approx_rel_l2`); with no
 // outputs it only says why the row was not checked.
 void apply_check(ResultRow&, const Scenario&, const BackendInfo&, const Problem&, const Outputs* out,
                  const Outputs* ref);

@@ -75,4 +75,14 @@ CheckResult compare_outputs(const Outputs& got, const Outputs& ref, Pass pass, d
   return r;
 }
 
+CheckResult compare_output_o(const Outputs& got, const Outputs& ref, double tol) {
+  const TensorError e = tensor_error(got.o, ref.o);
+  CheckResult r;
+  r.max_abs_err = e.max_abs;
+  r.rel_l2_err = e.rel_l2;
+  r.worst = "o";
+  r.passed = e.rel_l2 <= tol;
+  return r;
+}
+
 }  // namespace attnbench

@@ -21,4 +21,8 @@ double default_tolerance(DType, bool backward);
 CheckResult compare_outputs(const Outputs& got, const Outputs& ref, Pass pass, double tol_fwd,
                             double tol_bwd);
 
+// The output O alone (approximate backends: their LSE is an estimate, not checked): `rel_l2_err` is
+// ||O - O_ref|| / ||O_ref|| (the `approx_rel_l2` column), passed when it is within `tol`.
+CheckResult compare_output_o(const Outputs& got, const Outputs& ref, double tol);
+
 }  // namespace attnbench

@@ -39,6 +39,8 @@ std::string case_json(const Case& c) {
   nlohmann::ordered_json opts = nlohmann::ordered_json::object();
   for (const auto& [k, v] : p.options) opts[k] = v;
   j["options"] = opts;
+  // The MQAR probe's generator (pairs, vocab, seed): enough to rebuild q, k, v (harness/mqar.hpp).
+  if (c.inputs.mqar()) j["inputs"] = nlohmann::ordered_json::parse(c.inputs.json());
   return j.dump(2);
 }
 

@@ -12,6 +12,7 @@
 #include "harness/case_row.hpp"
 #include "harness/comm/world.hpp"
 #include "harness/dump.hpp"
+#include "harness/mqar.hpp"
 #include "reports/durable_file.hpp"
 
 namespace attnbench {
@@ -77,6 +78,12 @@ ResultRow run_case_on(const Case& c, SweepContext& ctx, ResultRow row, Communica
   const Problem& p = c.problem;
   const Scenario& s = ctx.scenario;
   const RunOptions& opt = ctx.options;
+  // An MQAR probe that does not fit the case (S < 2 * pairs): nothing to run.
+  if (const std::string why = mqar_unfit(p, c.inputs); !why.empty()) {
+    row.status = Status::skipped;
+    row.message = why;
+    return row;
+  }
   // Capability: a pure function of the case, so every rank gets the same answer.
   Support support;
   try {
@@ -120,7 +127,7 @@ ResultRow run_case_on(const Case& c, SweepContext& ctx, ResultRow row, Communica
       TimingConfig tc = s.timing;
       if (info.device != Device::cpu) tc.metric = TimingMetric::time;
       t = m.time(tc, *exec);
-      if (check || !opt.dump_dir.empty()) exec->fetch_outputs(out);
+      if (check || !opt.dump_dir.empty() || c.inputs.mqar()) exec->fetch_outputs(out);
     };
     if (comm != nullptr)
       comm::collective(*comm, "CP case " + c.label(), measure_step);
@@ -131,6 +138,8 @@ ResultRow run_case_on(const Case& c, SweepContext& ctx, ResultRow row, Communica
     // Check and dump: on rank 0 only, against the one reference.
     if (lead) {
       apply_check(row, s, info, p, check ? &out : nullptr, check ? &ctx.data.reference(c) : nullptr);
+      if (const MqarProbes* probes = ctx.data.probes(c); probes != nullptr && !out.o.empty())
+        row.extra.push_back({"recall", mqar_recall(p, *probes, out.o), {}});
       if (!opt.dump_dir.empty()) {
         if (out.o.empty()) {  // a bwd pass: dump the forward o/lse its backward consumed
           const Outputs& ref = ctx.data.reference(c);

@@ -20,6 +20,18 @@ struct CheckConfig {
   double tolerance_bwd = 0;
 };
 
+// Where a case's Q, K, V come from (`inputs:` of the scenario): seeded normal values (`random`, the
+// default), or the MQAR recall probe (Zoology, arXiv 2312.04927; harness/mqar.hpp): `pairs` key-value
+// pairs over a vocabulary of `vocab` ids (keys from the first half, values from the second), `seed`.
+struct InputSpec {
+  std::string kind = "random";  // random, mqar
+  std::int64_t pairs = 0, vocab = 0;
+  std::uint64_t seed = 0;
+  bool mqar() const { return kind == "mqar"; }
+  // {"kind":"mqar","pairs":64,"seed":1,"vocab":8192} (the `inputs` column); "" for random inputs.
+  std::string json() const;
+};
+
 struct Scenario {
   std::string name;
   std::string path;                     // file it came from (error messages, context)
@@ -34,6 +46,7 @@ struct Scenario {
   std::vector<std::int64_t> heads_v, head_dim_v;
   std::vector<DType> dtypes;
   std::vector<Pass> passes;
+  std::vector<InputSpec> inputs{InputSpec{}};  // list-valued fields (pairs) already expanded
   // Strategy/backend options: each value list is a sweep axis (balance, ulysses_degree...).
   std::map<std::string, std::vector<std::string>> options;
   TimingConfig timing;
@@ -49,8 +62,9 @@ struct Case {
   std::string backend;
   Problem problem;
   std::size_t mask_index = 0;  // which scenario mask (cases sharing inputs and mask share a reference)
-  std::string id() const;      // unique, filesystem-safe: used for --dump-tensors folders
-  std::string label() const;   // human readable, for progress lines and --filter
+  InputSpec inputs;
+  std::string id() const;     // unique, filesystem-safe: used for --dump-tensors folders
+  std::string label() const;  // human readable, for progress lines and --filter
 };
 
 // Parses a scenario file. `overrides` are `--set key.path=value` pairs applied

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdint>
 
+#include "attnbench/registry.hpp"
 #include "harness/axis_product.hpp"
 #include "harness/capability.hpp"
 #include "harness/scenario.hpp"
@@ -17,6 +18,36 @@ namespace {
 // "v16" when V's heads (or dim) differ from K's; nothing otherwise, so ids and labels of
 // cases with K and V alike stay as they were.
 std::string value_suffix(std::int64_t k, std::int64_t v) { return k == v ? "" : fmt::format("v{}", v); }
+
+// The option names a backend reads (BackendInfo::parameters); none for an unregistered name.
+std::vector<std::string> backend_parameters(const std::string& backend) {
+  const Backend* b = Registry::instance().find_backend(backend);
+  return b == nullptr ? std::vector<std::string>{} : b->info().parameters;
+}
+
+// A single-device case takes only its backend's options: of the option assignments that differ
+// only in options it does not read, the first stands for all (one case, not copies of it).
+bool first_of_its_kind(const std::vector<std::map<std::string, std::string>>& sets, std::size_t i,
+                       const std::vector<std::string>& taken) {
+  const auto reads = [&](const std::string& k) {
+    return std::find(taken.begin(), taken.end(), k) != taken.end();
+  };
+  for (std::size_t j = 0; j < i; ++j) {
+    bool same = true;
+    for (const auto& [k, v] : sets[i])
+      if (reads(k) && sets[j].at(k) != v) same = false;
+    if (same) return false;
+  }
+  return true;
+}
+
+std::map<std::string, std::string> only_taken(const std::map<std::string, std::string>& set,
+                                              const std::vector<std::string>& taken) {
+  std::map<std::string, std::string> out;
+  for (const auto& k : taken)
+    if (auto it = set.find(k); it != set.end()) out.insert(*it);
+  return out;
+}
 }  // namespace
 
 std::string Case::id() const {
@@ -26,6 +57,7 @@ std::string Case::id() const {
       p.mask ? p.mask->name() : "nomask", p.shape.seqlen_q, p.shape.seqlen_k, p.shape.batch, p.shape.heads_q,
       p.shape.heads_kv, value_suffix(p.shape.heads_kv, p.shape.value_heads()), p.shape.head_dim,
       value_suffix(p.shape.head_dim, p.shape.value_dim()), to_string(p.dtype), to_string(p.pass));
+  if (inputs.mqar()) id += fmt::format("-mqar{}", inputs.pairs);
   for (char& ch : id)
     if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '.' || ch == '_')) ch = '_';
   return id;
@@ -44,6 +76,7 @@ std::string Case::label() const {
       fmt::format("/B{}H{}x{}{}D{}{}/{}/{}", p.shape.batch, p.shape.heads_q, p.shape.heads_kv,
                   value_suffix(p.shape.heads_kv, p.shape.value_heads()), p.shape.head_dim,
                   value_suffix(p.shape.head_dim, p.shape.value_dim()), to_string(p.dtype), to_string(p.pass));
+  if (inputs.mqar()) s += fmt::format("/mqar{{pairs={}}}", inputs.pairs);
   for (const auto& [k, v] : p.options) s += fmt::format("/{}={}", k, v);
   return s;
 }
@@ -66,6 +99,7 @@ std::vector<Case> expand(const Scenario& s) {
     kDim,
     kDv,
     kDtype,
+    kInputs,
     kMask,
     kPass,
     kStrategy,
@@ -73,13 +107,21 @@ std::vector<Case> expand(const Scenario& s) {
     kOptions,
     kBackend
   };
-  const std::vector<std::size_t> sizes{s.seqlens.size(),     s.seqlens_k.empty() ? 1 : s.seqlens_k.size(),
-                                       s.batch.size(),       s.heads_q.size(),
-                                       s.heads_kv.size(),    std::max<std::size_t>(1, s.heads_v.size()),
-                                       s.head_dim.size(),    std::max<std::size_t>(1, s.head_dim_v.size()),
-                                       s.dtypes.size(),      s.masks.size(),
-                                       s.passes.size(),      s.strategies.size(),
-                                       s.world_sizes.size(), std::max<std::size_t>(1, option_sets.size()),
+  const std::vector<std::size_t> sizes{s.seqlens.size(),
+                                       s.seqlens_k.empty() ? 1 : s.seqlens_k.size(),
+                                       s.batch.size(),
+                                       s.heads_q.size(),
+                                       s.heads_kv.size(),
+                                       std::max<std::size_t>(1, s.heads_v.size()),
+                                       s.head_dim.size(),
+                                       std::max<std::size_t>(1, s.head_dim_v.size()),
+                                       s.dtypes.size(),
+                                       s.inputs.size(),
+                                       s.masks.size(),
+                                       s.passes.size(),
+                                       s.strategies.size(),
+                                       s.world_sizes.size(),
+                                       std::max<std::size_t>(1, option_sets.size()),
                                        s.backends.size()};
 
   std::vector<Case> cases;
@@ -101,14 +143,19 @@ std::vector<Case> expand(const Scenario& s) {
     }
     const std::string& strat = s.strategies[at[kStrategy]];
     const int ws = s.world_sizes[at[kWorld]];
-    // Single-device cases run at world size 1 and take no options.
-    if (strat == "none" && (ws != 1 || at[kOptions] != 0)) return;
+    // Single-device cases run at world size 1 and take their backend's options only.
+    const std::vector<std::string> taken =
+        strat == "none" ? backend_parameters(s.backends[at[kBackend]]) : std::vector<std::string>{};
+    if (strat == "none" && ws != 1) return;
+    if (strat == "none" && !option_sets.empty() && !first_of_its_kind(option_sets, at[kOptions], taken))
+      return;
     if (strat != "none" && at[kOptions] >= option_sets.size()) return;  // an option with no values
     const std::int64_t d = s.head_dim[at[kDim]];
     Case c;
     c.index = cases.size();
     c.backend = s.backends[at[kBackend]];
     c.mask_index = at[kMask];
+    c.inputs = s.inputs[at[kInputs]];
     Problem& p = c.problem;
     p.shape = {s.batch[at[kBatch]], s.heads_q[at[kHq]], s.heads_kv[at[kHkv]], sq, sk, d};
     // Unset value heads and dim follow the key heads and head_dim; set explicitly in every case.
@@ -122,6 +169,7 @@ std::vector<Case> expand(const Scenario& s) {
     p.strategy = strat;
     p.world_size = ws;
     if (strat != "none") p.options = option_sets[at[kOptions]];
+    if (strat == "none" && !option_sets.empty()) p.options = only_taken(option_sets[at[kOptions]], taken);
     cases.push_back(std::move(c));
   });
   // Capability answers that say the case itself is wrong (a bad option or

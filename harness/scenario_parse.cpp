@@ -15,6 +15,7 @@
 
 #include "attnbench/registry.hpp"
 #include "harness/axis_product.hpp"
+#include "harness/scenario_inputs.hpp"
 #include "harness/scenario_yaml.hpp"
 #include "harness/yaml_keys.hpp"
 
@@ -175,9 +176,10 @@ Scenario parse_fields(const std::string& text, const std::string& path,
   check_duplicate_keys(root, path);  // yaml-cpp would silently keep one of the two
   for (const auto& o : overrides) apply_override(root, o, c);
 
-  check_keys(c, root, "",
-             {"name", "backends", "strategies", "world_sizes", "masks", "seqlens", "seqlens_k", "shape",
-              "dtypes", "passes", "timing", "check", "memory_budget_gb", "seed", "softmax_scale", "options"});
+  check_keys(
+      c, root, "",
+      {"name", "backends", "strategies", "world_sizes", "masks", "seqlens", "seqlens_k", "shape", "dtypes",
+       "passes", "timing", "check", "memory_budget_gb", "seed", "softmax_scale", "options", "inputs"});
   Scenario s;
   s.path = path;
   s.text = text;
@@ -342,6 +344,7 @@ Scenario parse_fields(const std::string& text, const std::string& path,
   if (root["memory_budget_gb"])
     s.memory_budget_gb = to_real(c, root["memory_budget_gb"], "memory_budget_gb", 0);
   if (root["seed"]) s.seed = static_cast<std::uint64_t>(to_int(c, root["seed"], "seed", 0));
+  if (root["inputs"]) parse_inputs(c, root["inputs"], s);
   if (root["softmax_scale"]) s.softmax_scale = to_real(c, root["softmax_scale"], "softmax_scale", 0);
   if (const YAML::Node o = root["options"]) {
     if (!o.IsMap()) c.fail(o, "options", "expected a map of option: value or [values]");

@@ -14,6 +14,7 @@
 #include "reports/durable_file.hpp"
 #include "reports/case_label.hpp"
 #include "reports/markdown_decode.hpp"
+#include "reports/quality_table.hpp"
 
 namespace attnbench {
 
@@ -217,6 +218,7 @@ std::string results_markdown(const std::string& title, const std::vector<ResultR
     md += render_table(tables[i], table_rows[i], show_shape, options.noise_limit_pct);
   }
   md += decode_markdown(rows);
+  md += quality_markdown(rows);
   md += "\nLegend: numbers are " + cell_unit() +
         " of status `ok` rows, then median time ±noise; **bold** the "
         "fastest in its row; `⚠` doubtful: timing stopped on max_iters or timeout with noise above " +

@@ -19,6 +19,7 @@
 
 #include "reports/case_label.hpp"
 #include "reports/durable_file.hpp"
+#include "reports/quality_table.hpp"
 
 extern char** environ;
 
@@ -36,6 +37,7 @@ struct Plot {
   std::string stem;  // file name without extension
   std::string title, xlabel, ylabel;
   bool log_x = false, log_y = false;
+  bool points_only = false;  // a scatter (speed vs error): its points are not a curve in x
   std::vector<Series> series;
 };
 
@@ -178,6 +180,55 @@ std::vector<Plot> model_plots(const std::vector<ResultRow>& all) {
   return plots;
 }
 
+// Speed against quality (the frontier): per mask and shape, a scatter with one mark per approximate
+// or dynamic method (its points: the sequence lengths), x the speed-up over the exact row of the case, y
+// approx_rel_l2; and MQAR recall against the number of pairs, per length, one line per method (recall 0
+// included).
+std::vector<Plot> quality_plots(const std::vector<ResultRow>& all) {
+  std::map<GroupKey, std::map<std::string, Series>> frontier, recall;
+  for (const QualityRow& q : quality_rows(all)) {
+    const ResultRow& r = *q.row;
+    if (r.status != Status::ok && r.status != Status::mismatch) continue;
+    const GroupKey k{r.pass, mask_label(r.mask, r.mask_params), r.dtype, shape_text(r), ""};
+    const double err = extra_value(r, "approx_rel_l2");
+    if (std::isfinite(q.speedup) && q.speedup > 0 && err > 0) {
+      auto& s = frontier[k][method_label(r)];
+      s.title = method_label(r);
+      s.points.emplace(q.speedup, err);
+    }
+    const double rc = extra_value(r, "recall");
+    if (const Metric* in = r.find_extra("inputs"); in != nullptr && std::isfinite(rc)) {
+      const auto pos = in->text.find("\"pairs\":");
+      if (pos == std::string::npos) continue;
+      GroupKey kr = k;
+      kr.seqlen_q = fmt::format("S={}", r.seqlen_q);
+      auto& s = recall[kr][method_label(r)];
+      s.title = method_label(r);
+      s.points.emplace(std::atof(in->text.c_str() + pos + 8), rc);
+    }
+  }
+  std::vector<Plot> plots;
+  const auto add = [&](std::map<GroupKey, std::map<std::string, Series>>& groups, const std::string& prefix,
+                       const Axes& a, bool scatter) {
+    for (auto& [k, series] : groups) {
+      Plot p;
+      p.stem = file_safe(prefix + "_" + k.pass + "_" + k.mask + "_" + k.shape + "_" + k.dtype +
+                         (k.seqlen_q.empty() ? "" : "_" + k.seqlen_q));
+      p.title = a.title + ": " + fmt::format("{}, {}, {} {}", k.mask, k.pass, k.dtype, k.shape) +
+                (k.seqlen_q.empty() ? "" : ", " + k.seqlen_q);
+      p.xlabel = a.xlabel, p.ylabel = a.ylabel, p.log_x = a.log_x, p.log_y = a.log_y, p.points_only = scatter;
+      for (auto& [_, s] : series) p.series.push_back(std::move(s));
+      plots.push_back(std::move(p));
+    }
+  };
+  add(frontier, "quality_frontier",
+      {"Speed vs error", "speed-up over the exact row (x)", "approx_rel_l2 (||O - O_exact|| / ||O_exact||)",
+       true, true},
+      true);
+  add(recall, "mqar_recall", {"MQAR recall vs pairs", "key-value pairs", "recall", true, false}, false);
+  return plots;
+}
+
 void write_data(const Plot& p, const fs::path& file) {
   std::string f = "# " + p.title + "\n# one block per line of the plot: x y\n";
   for (std::size_t i = 0; i < p.series.size(); ++i) {
@@ -202,8 +253,9 @@ std::string script_for(const std::vector<Plot>& plots) {
     s += p.log_y ? "set logscale y\nset yrange [*:*]\n" : "unset logscale y\nset yrange [0:*]\n";
     s += "set xtics auto\n";
     for (std::size_t i = 0; i < p.series.size(); ++i)
-      s += fmt::format("{}{} index {} using 1:2 with linespoints lw 2 title {}{}", i == 0 ? "plot " : "     ",
-                       i == 0 ? gp_quote(p.stem + ".dat") : "''", i, gp_quote(p.series[i].title),
+      s += fmt::format("{}{} index {} using 1:2 with {} title {}{}", i == 0 ? "plot " : "     ",
+                       i == 0 ? gp_quote(p.stem + ".dat") : "''", i,
+                       p.points_only ? "points ps 1.5" : "linespoints lw 2", gp_quote(p.series[i].title),
                        i + 1 < p.series.size() ? ", \\\n" : "\n");
     s += "unset output\n";
   }
@@ -262,6 +314,8 @@ PlotResult write_plots(const std::vector<ResultRow>& rows, const fs::path& out_d
   auto plots = kernel_plots(rows);
   auto cp = cp_plots(rows);
   plots.insert(plots.end(), std::make_move_iterator(cp.begin()), std::make_move_iterator(cp.end()));
+  auto quality = quality_plots(rows);
+  plots.insert(plots.end(), std::make_move_iterator(quality.begin()), std::make_move_iterator(quality.end()));
   auto modelled = model_plots(rows);
   plots.insert(plots.end(), std::make_move_iterator(modelled.begin()),
                std::make_move_iterator(modelled.end()));

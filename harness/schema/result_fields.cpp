@@ -176,6 +176,13 @@ std::vector<Field> make_table() {
       extra_col("metric", FieldType::text, ""),
       extra_col("instructions", FieldType::number, "instructions"),
       extra_col("counter", FieldType::text, ""),
+      // Approximate attention (DESIGN.md "Dynamic and approximate attention"): ||O - O_exact|| / ||O_exact||
+      // against exact float64 attention under the base mask; empty where not applicable.
+      extra_col("approx_rel_l2", FieldType::number, "fraction"),
+      // The MQAR probe (inputs kind mqar): the case's input generator, and the fraction of probe queries
+      // whose output decodes to the right value. `inputs` is a key: rows of other pairs are other cases.
+      extra_col("inputs", FieldType::json, "JSON object", /*key=*/true),
+      extra_col("recall", FieldType::number, "fraction"),
   };
 }
 

@@ -37,6 +37,14 @@ struct BackendInfo {
   // for the dtype (approximate backends set their own).
   double tolerance_fwd = 0.0;
   double tolerance_bwd = 0.0;
+  // An approximate algorithm (HyperAttention, linear, random features), not exact attention: its rows
+  // are judged on the output O alone (`approx_rel_l2`, against tolerance_fwd), never on the LSE, and
+  // are `mismatch` only beyond its tolerance, never for being approximate (DESIGN.md "Dynamic and
+  // approximate attention").
+  bool approximate = false;
+  // Scenario option names the backend reads from Problem::options (e.g. "samples"); a single-device
+  // case passes it these options only, and an option no backend or strategy takes is refused.
+  std::vector<std::string> parameters;
 };
 
 // The answer of a capability query: supported; unsupported (a valid case this

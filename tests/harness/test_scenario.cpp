@@ -139,7 +139,7 @@ TEST_CASE("invalid strategy options are refused at expansion, naming file, field
   // An option no strategy of the sweep takes: the accepted list is the union of theirs (StrategyInfo).
   CHECK_THAT(error_of(base + "world_sizes: [2]\nstrategies: [ring]\noptions: {ulysses_degree: 2}\n"),
              Contains("scen.yaml") && Contains("options.ulysses_degree") &&
-                 Contains("no strategy of this sweep takes option ulysses_degree") &&
+                 Contains("no strategy or backend of this sweep takes option ulysses_degree") &&
                  Contains("accepted: balance, chunks_per_rank"));
   // One options block serves a sweep over several strategies: usp takes ulysses_degree, ring ignores it.
   CHECK(error_of(base + "world_sizes: [2]\nstrategies: [ring, usp]\noptions: {ulysses_degree: 2}\n").empty());

@@ -114,3 +114,26 @@ TEST_CASE("plots: gnuplot draws every planned PNG") {
   for (const auto& p : res.images) CHECK(is_png(p));
   fs::remove_all(dir);
 }
+
+TEST_CASE("approximate and MQAR rows get a speed-error scatter and a recall-vs-pairs plot",
+          "[plots][approx]") {
+  std::vector<ResultRow> rows{row("cpu.flash", "causal", 256, 0.05, "none", 1, 2.0),
+                              row("cpu.hyper", "causal", 256, 0.05, "none", 1, 1.0)};
+  rows[1].extra.push_back({"approx_rel_l2", 0.3, {}});
+  for (auto& r : rows) {
+    r.extra.push_back({"inputs", ResultRow::nan, R"({"kind":"mqar","pairs":16,"seed":1,"vocab":8192})"});
+    r.extra.push_back({"recall", r.backend == "cpu.flash" ? 1.0 : 0.0, {}});
+  }
+  const auto dir = fresh_dir("attnbench_quality_plots");
+  const PlotResult res = write_plots(rows, dir, PlotOptions{"none"});
+  const std::string script = read_text(res.script);
+  CHECK(script.find("quality_frontier_fwd_causal") != std::string::npos);
+  CHECK(script.find("with points ps 1.5 title 'cpu.hyper'") != std::string::npos);
+  // Speed-up 2 (the exact row's 2 ms over 1 ms), error 0.3.
+  CHECK(read_text(dir / "plots" / "quality_frontier_fwd_causal_B1_H4_D64_fp32.dat").find("2 0.3") !=
+        std::string::npos);
+  // Recall 0 is a point too (the recall gap), at 16 pairs.
+  const std::string recall = read_text(dir / "plots" / "mqar_recall_fwd_causal_B1_H4_D64_fp32_S_256.dat");
+  CHECK(recall.find("16 0\n") != std::string::npos);
+  CHECK(recall.find("16 1\n") != std::string::npos);
+}
