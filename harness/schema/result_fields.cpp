@@ -176,6 +176,14 @@ std::vector<Field> make_table() {
       extra_col("metric", FieldType::text, ""),
       extra_col("instructions", FieldType::number, "instructions"),
       extra_col("counter", FieldType::text, ""),
+      // Dynamic masks (DESIGN.md "Dynamic and approximate attention"; docs/dynamic.md "Selectors"): the
+      // selection's median time, the quality of the selected mask against exact float64 attention under
+      // its base mask (up to check.max_seqlen), and the base's label (`causal`), which pairs the row with
+      // the dense base row in the reports. `approx_rel_l2` is shared with the approximate backends.
+      extra_col("select_ms", FieldType::number, "ms"),
+      extra_col("attn_recall", FieldType::number, "fraction"),
+      extra_col("approx_rel_l2", FieldType::number, "fraction"),
+      extra_col("base_mask", FieldType::text, ""),
   };
 }
 
