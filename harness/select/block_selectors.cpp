@@ -20,22 +20,41 @@ std::vector<double> pool_avg(const float* base, std::int64_t stride, std::int64_
   return m;
 }
 
+// Per key block: the mean, max and min of each channel, pooled once per head.
+struct KeyPools {
+  std::vector<double> avg, max, min;  // nkb × D
+};
+
+KeyPools pool_keys(const HeadView& v, std::int64_t bs) {
+  const std::int64_t nkb = (v.sk + bs - 1) / bs;
+  KeyPools p{std::vector<double>(static_cast<std::size_t>(nkb * v.d), 0.0),
+             std::vector<double>(static_cast<std::size_t>(nkb * v.d), -HUGE_VAL),
+             std::vector<double>(static_cast<std::size_t>(nkb * v.d), HUGE_VAL)};
+  for (std::int64_t k = 0; k < v.sk; ++k) {
+    const std::int64_t j = k / bs;
+    for (std::int64_t i = 0; i < v.d; ++i) {
+      const double x = v.krow(k)[i];
+      p.avg[j * v.d + i] += x;
+      p.max[j * v.d + i] = std::max(p.max[j * v.d + i], x);
+      p.min[j * v.d + i] = std::min(p.min[j * v.d + i], x);
+    }
+  }
+  for (std::int64_t j = 0; j < nkb; ++j)
+    for (std::int64_t i = 0; i < v.d; ++i)
+      p.avg[j * v.d + i] /= static_cast<double>(std::min(v.sk, (j + 1) * bs) - j * bs);
+  return p;
+}
+
 // Block score estimated from pooled Q (avg) and pooled K. avg: q̄·k̄. maxminavg: the mean of q̄·k̄ and
 // Quest's channel bound Σ_d max(q̄_d·max_d k, q̄_d·min_d k) — no learned gate, so an untrained
 // stand-in for SeerAttention's gate over [max, min, avg] (docs/dynamic.md).
-double pooled_score(const HeadView& v, const std::vector<double>& qbar, std::int64_t k0, std::int64_t k1,
+double pooled_score(const HeadView& v, const std::vector<double>& qbar, const KeyPools& kp, std::int64_t j,
                     bool maxminavg) {
   double avg = 0, bound = 0;
+  const std::int64_t o = j * v.d;
   for (std::int64_t i = 0; i < v.d; ++i) {
-    double sum = 0, mx = -1e300, mn = 1e300;
-    for (std::int64_t r = k0; r < k1; ++r) {
-      const double x = v.krow(r)[i];
-      sum += x;
-      mx = std::max(mx, x);
-      mn = std::min(mn, x);
-    }
-    avg += qbar[i] * sum / static_cast<double>(k1 - k0);
-    bound += std::max(qbar[i] * mx, qbar[i] * mn);
+    avg += qbar[i] * kp.avg[o + i];
+    if (maxminavg) bound += std::max(qbar[i] * kp.max[o + i], qbar[i] * kp.min[o + i]);
   }
   return v.scale * (maxminavg ? 0.5 * (avg + bound) : avg);
 }
@@ -49,6 +68,7 @@ MaskPtr select_topk_blocks(const HeadView& v, const BlockMap& map) {
   std::vector<Ranges> kept_keys(static_cast<std::size_t>(nqb));
   Ranges keys;
   std::vector<double> sc;
+  const KeyPools kp = s.score == "oracle" ? KeyPools{} : pool_keys(v, bs);
   for (std::int64_t t = 0; t < nqb; ++t) {
     const std::int64_t q0 = t * bs, q1 = std::min(v.sq, q0 + bs);
     const std::int64_t c0 = map.row_begin[t], c1 = map.row_begin[t + 1];
@@ -69,10 +89,7 @@ MaskPtr select_topk_blocks(const HeadView& v, const BlockMap& map) {
       }
     } else {
       const std::vector<double> qbar = pool_avg(v.q, v.q_stride, v.d, q0, q1);
-      for (std::int64_t c = c0; c < c1; ++c) {
-        const std::int64_t k0 = map.cols[c] * bs;
-        score[c - c0] = pooled_score(v, qbar, k0, std::min(v.sk, k0 + bs), s.pool == "maxminavg");
-      }
+      for (std::int64_t c = c0; c < c1; ++c) score[c - c0] = pooled_score(v, qbar, kp, map.cols[c], s.pool == "maxminavg");
       if (s.threshold > 0) {  // normalised as a softmax weighted by each block's size in the base
         double m = -1e300, z = 0;
         for (double x : score) m = std::max(m, x);
