@@ -72,7 +72,19 @@ void write_case_dump(const std::string& dir, const Case& c, const Inputs& in, co
     f32("dv", out.dv, vshape);
   }
   const auto mask = c.problem.mask->dense();
-  write_npy((folder / "mask.npy").string(), "|u1", {s.seqlen_q, s.seqlen_k}, mask.data(), mask.size());
+  if (c.problem.uniform_mask()) {
+    write_npy((folder / "mask.npy").string(), "|u1", {s.seqlen_q, s.seqlen_k}, mask.data(), mask.size());
+  } else {  // masks per (b, h), e.g. a dynamic mask's selection: [B, Hq, Sq, Sk], and the base beside it
+    std::vector<std::uint8_t> all;
+    for (std::int64_t b = 0; b < s.batch; ++b)
+      for (std::int64_t h = 0; h < s.heads_q; ++h) {
+        const auto one = c.problem.mask_for(b, h).dense();
+        all.insert(all.end(), one.begin(), one.end());
+      }
+    write_npy((folder / "mask.npy").string(), "|u1", {s.batch, s.heads_q, s.seqlen_q, s.seqlen_k}, all.data(),
+              all.size());
+    write_npy((folder / "base_mask.npy").string(), "|u1", {s.seqlen_q, s.seqlen_k}, mask.data(), mask.size());
+  }
 }
 
 }  // namespace attnbench

@@ -4,6 +4,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <new>
 
@@ -11,8 +12,12 @@
 #include "harness/capability.hpp"
 #include "harness/case_row.hpp"
 #include "harness/comm/world.hpp"
+#include "harness/stats.hpp"
+#include "harness/traffic.hpp"
 #include "harness/dump.hpp"
 #include "harness/mqar.hpp"
+#include "harness/select/select.hpp"
+#include "harness/selection_quality.hpp"
 #include "reports/durable_file.hpp"
 
 namespace attnbench {
@@ -72,6 +77,31 @@ struct ThreadScope {
   ~ThreadScope() { omp_set_num_threads(saved); }
 };
 
+// Runs the case's selector on its inputs, timed like a pass (median of timing.min_iters runs, no
+// warm-up), and returns the case under the selected masks; the row gets select_ms, the selected
+// area, density, FLOPs and bytes, and the label of the base mask the reports pair it with.
+Case select_case(const Case& c, const Inputs& in, const TimingConfig& timing, ResultRow& row) {
+  Case sel = c;
+  TimingConfig tc = timing;
+  tc.warmup = 0;
+  tc.metric = TimingMetric::time;
+  tc.max_iters = std::max(1, std::min(tc.min_iters, tc.max_iters));
+  const TimingResult t = measure(tc, [&] {
+    const auto t0 = std::chrono::steady_clock::now();
+    sel.problem.head_masks = select_masks(c.problem, in);
+    return IterationTime{std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()};
+  });
+  const Problem& p = sel.problem;
+  row.area = p.area();
+  row.density = p.density();
+  for (auto& [name, value] : std::vector<std::pair<std::string, double>>{
+           {"gflop", pass_flops(p) / 1e9}, {"bytes", pass_bytes(p)}})
+    if (Metric* x = row.find_extra(name)) x->value = value;
+  row.extra.push_back({"select_ms", summarize(t.seconds).median * 1e3, {}});
+  row.extra.push_back({"base_mask", ResultRow::nan, base_mask_label(c.problem)});
+  return sel;
+}
+
 }  // namespace
 
 ResultRow run_case_on(const Case& c, SweepContext& ctx, ResultRow row, Communicator* comm, Measurement& m) {
@@ -98,6 +128,16 @@ ResultRow run_case_on(const Case& c, SweepContext& ctx, ResultRow row, Communica
     row.message = support.reason;
     return row;
   }
+  if (is_dynamic(p)) {
+    // A dynamic mask becomes masks per (b, h): a backend (or strategy) without them cannot run it.
+    Case probe = c;
+    probe.problem.head_masks.assign(static_cast<std::size_t>(p.shape.batch * p.shape.heads_q), p.mask);
+    if (const Support s2 = capability(probe); !s2.ok) {
+      row.status = Status::unsupported;
+      row.message = "dynamic mask " + p.mask->name() + ": " + s2.reason;
+      return row;
+    }
+  }
   Backend& backend = *Registry::instance().find_backend(c.backend);
   Strategy* strategy = p.strategy == "none" ? nullptr : Registry::instance().find_strategy(p.strategy);
   const auto budget = static_cast<std::size_t>(opt.memory_budget_bytes);
@@ -113,10 +153,18 @@ ResultRow run_case_on(const Case& c, SweepContext& ctx, ResultRow row, Communica
       in = &ctx.data.inputs(c);
       host.reserve(input_bytes(*in));  // the inputs are live during the case: charge them
     });
+    // A dynamic mask: select from the inputs (timed: select_ms), then run the case under the selection.
+    const Case* run = &c;
+    Case selected;
+    if (is_dynamic(p)) {
+      selected = select_case(c, *in, s.timing, row);
+      run = &selected;
+    }
+    const Problem& rp = run->problem;
     // Prepare: the backend itself, or the strategy wrapping it (which shards and agrees).
     Resources res{&host, on_device ? &device : &host, comm, 0};
     std::unique_ptr<Execution> exec =
-        strategy != nullptr ? strategy->prepare(p, backend, *in, res) : backend.prepare(p, *in, res);
+        strategy != nullptr ? strategy->prepare(rp, backend, *in, res) : backend.prepare(rp, *in, res);
 
     // Measure (and fetch what the check and the dump need). On many ranks a failure
     // here leaves the others mid-communication: it ends the job (comm::collective).
@@ -133,20 +181,25 @@ ResultRow run_case_on(const Case& c, SweepContext& ctx, ResultRow row, Communica
       comm::collective(*comm, "CP case " + c.label(), measure_step);
     else
       measure_step();
-    m.fill(row, p, t, exec->metrics(), static_cast<double>(on_device ? device.peak() : host.peak()));
+    m.fill(row, rp, t, exec->metrics(), static_cast<double>(on_device ? device.peak() : host.peak()));
 
     // Check and dump: on rank 0 only, against the one reference.
     if (lead) {
-      apply_check(row, s, info, p, check ? &out : nullptr, check ? &ctx.data.reference(c) : nullptr);
+      apply_check(row, s, info, rp, check ? &out : nullptr, check ? &ctx.data.reference(*run) : nullptr);
       if (const MqarProbes* probes = ctx.data.probes(c); probes != nullptr && !out.o.empty())
         row.extra.push_back({"recall", mqar_recall(p, *probes, out.o), {}});
+      if (check && run != &c) {  // quality of the selection against exact attention under the base
+        const SelectionQuality q = selection_quality(rp, *in);
+        row.extra.push_back({"attn_recall", q.attn_recall, {}});
+        row.extra.push_back({"approx_rel_l2", q.approx_rel_l2, {}});
+      }
       if (!opt.dump_dir.empty()) {
         if (out.o.empty()) {  // a bwd pass: dump the forward o/lse its backward consumed
-          const Outputs& ref = ctx.data.reference(c);
+          const Outputs& ref = ctx.data.reference(*run);
           out.o = ref.o;
           out.lse = ref.lse;
         }
-        write_case_dump(opt.dump_dir, c, *in, out);
+        write_case_dump(opt.dump_dir, *run, *in, out);
       }
     }
   } catch (const OutputError&) {

@@ -15,6 +15,7 @@
 #include "reports/case_label.hpp"
 #include "reports/markdown_decode.hpp"
 #include "reports/quality_table.hpp"
+#include "reports/dynamic_table.hpp"
 
 namespace attnbench {
 
@@ -219,6 +220,7 @@ std::string results_markdown(const std::string& title, const std::vector<ResultR
   }
   md += decode_markdown(rows);
   md += quality_markdown(rows);
+  md += dynamic_markdown(rows);
   md += "\nLegend: numbers are " + cell_unit() +
         " of status `ok` rows, then median time ±noise; **bold** the "
         "fastest in its row; `⚠` doubtful: timing stopped on max_iters or timeout with noise above " +

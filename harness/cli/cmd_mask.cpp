@@ -4,12 +4,16 @@
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
+#include <cmath>
 #include <memory>
 #include <nlohmann/json.hpp>
 
 #include "attnbench/types.hpp"
+#include "harness/inputs.hpp"
 #include "harness/npy.hpp"
+#include "harness/select/select.hpp"
 #include "masks/library.hpp"
+#include "masks/selector_spec.hpp"
 
 namespace attnbench {
 
@@ -47,6 +51,53 @@ std::string json_report(const Mask& m) {
   return j.dump(2) + "\n";
 }
 
+nlohmann::ordered_json slices_json(const Mask& m) {
+  auto slices = nlohmann::ordered_json::array();
+  for (const auto& s : m.slices())
+    slices.push_back({{"q", {s.q_begin, s.q_end}}, {"k", {s.k_begin, s.k_end}}, {"type", to_string(s.type)}});
+  return slices;
+}
+
+// A selector: inputs drawn from --seed with the given shape, then the selected mask of every (b, h).
+std::string selector_report(const MaskCommandOptions& o, const MaskPtr& base, std::int64_t sk) {
+  if (o.batch < 1 || o.heads < 1 || o.head_dim < 1 || o.heads_kv < 0 ||
+      (o.heads_kv > 0 && o.heads % o.heads_kv != 0))
+    throw InputError(fmt::format("mask '{}': --batch, --heads, --head-dim must be positive and --heads-kv "
+                                 "divide --heads (got {}, {}, {}, {})",
+                                 o.name, o.batch, o.heads, o.head_dim, o.heads_kv));
+  Problem p;
+  p.shape = {o.batch, o.heads, o.heads_kv > 0 ? o.heads_kv : o.heads, o.seqlen, sk, o.head_dim};
+  p.mask = base;
+  p.seed = o.seed;
+  p.softmax_scale = 1.0 / std::sqrt(static_cast<double>(o.head_dim));
+  const Inputs in = generate_inputs(p);
+  p.head_masks = select_masks(p, in);
+  nlohmann::ordered_json j;
+  j["name"] = base->name();
+  j["seqlen_q"] = o.seqlen;
+  j["seqlen_k"] = sk;
+  j["area"] = p.area();
+  j["density"] = p.density();
+  j["params"] = nlohmann::ordered_json::parse(base->params_json());
+  j["base_mask"] = base_mask_label(p);
+  j["inputs"] = {{"seed", o.seed}, {"batch", o.batch}, {"heads_q", o.heads}, {"heads_kv", p.shape.heads_kv},
+                 {"head_dim", o.head_dim}};
+  j["slices"] = slices_json(*base);  // the base's; each head's selection below
+  auto heads = nlohmann::ordered_json::array();
+  std::string text = fmt::format("mask      {} (selected from {})\nseqlen    {} x {}\nparams    {}\n", base->name(),
+                                 base_mask_label(p), o.seqlen, sk, base->params_json());
+  for (std::int64_t b = 0; b < o.batch; ++b)
+    for (std::int64_t h = 0; h < o.heads; ++h) {
+      const Mask& m = p.mask_for(b, h);
+      heads.push_back({{"batch", b}, {"head", h}, {"area", m.area()}, {"density", m.density()},
+                       {"slices", slices_json(m)}});
+      text += fmt::format("b {} h {}  area {}  density {:.6f}  slices {}\n", b, h, m.area(), m.density(),
+                          m.slices().size());
+    }
+  j["heads"] = std::move(heads);
+  return o.json ? j.dump(2) + "\n" : text;
+}
+
 std::string text_report(const Mask& m, std::int64_t max_slices) {
   std::string out =
       fmt::format("mask      {}\nseqlen    {} x {}\nparams    {}\narea      {}\ndensity   {:.6f}\n", m.name(),
@@ -75,6 +126,14 @@ int run_mask_command(const MaskCommandOptions& o, std::string& out) {
 
   const std::int64_t sk = o.seqlen_k > 0 ? o.seqlen_k : o.seqlen;
   const MaskPtr mask = build_mask(spec_from(o), o.seqlen, sk);
+  if (is_selector(o.name)) {
+    if (!o.dump.empty())
+      throw InputError(fmt::format("mask '{}': --dump takes a static mask (a selector's masks are per head: "
+                                   "use run --dump-tensors)",
+                                   o.name));
+    out += selector_report(o, mask, sk);
+    return 0;
+  }
   if (!o.dump.empty()) {
     if (o.seqlen > kMaxDumpCells / sk)
       throw InputError(fmt::format("mask '{}': --dump needs seqlen_q * seqlen_k <= {} cells (got {} x {})",
@@ -105,6 +164,11 @@ void add_mask_command(CLI::App& app, int& exit_code) {
   cmd->add_flag("--json", o->json, "print a JSON object (all slices, resolved parameters)");
   cmd->add_option("--dump", o->dump, "write the dense mask (Sq x Sk, |u1) to this .npy file");
   cmd->add_option("--max-slices", o->max_slices, "slices listed in the text output (default 64)");
+  cmd->add_option("--seed", o->seed, "selectors: seed of the inputs they select from (default 0)");
+  cmd->add_option("--batch", o->batch, "selectors: batch of those inputs (default 1)");
+  cmd->add_option("--heads", o->heads, "selectors: query heads (default 1)");
+  cmd->add_option("--heads-kv", o->heads_kv, "selectors: key/value heads (default: --heads)");
+  cmd->add_option("--head-dim", o->head_dim, "selectors: head dim (default 64)");
   cmd->footer(
       fmt::format("Limits: sequences up to {} = 2^31 tokens per axis (every area exact); at most 2^24 "
                   "documents and 2^30 block pairs; --dump up to 2^31 cells. Past a limit: exit 2.",

@@ -19,6 +19,9 @@ struct MaskCommandOptions {
   bool json = false;
   std::string dump;              // .npy path for the dense mask, empty: none
   std::int64_t max_slices = 64;  // slices listed in the text output
+  // Selectors (dynamic masks) select from inputs drawn from the seed with this shape (DESIGN.md).
+  std::int64_t batch = 1, heads = 1, heads_kv = 0, head_dim = 64;  // heads_kv 0: heads
+  std::uint64_t seed = 0;
 };
 
 // Builds the mask and appends its report (text or JSON) to `out`; writes the dump if asked.

@@ -183,6 +183,13 @@ std::vector<Field> make_table() {
       // whose output decodes to the right value. `inputs` is a key: rows of other pairs are other cases.
       extra_col("inputs", FieldType::json, "JSON object", /*key=*/true),
       extra_col("recall", FieldType::number, "fraction"),
+      // Dynamic masks (DESIGN.md "Dynamic and approximate attention"; docs/dynamic.md "Selectors"): the
+      // selection's median time, the quality of the selected mask against exact float64 attention under
+      // its base mask (up to check.max_seqlen), and the base's label (`causal`), which pairs the row with
+      // the dense base row in the reports. `approx_rel_l2` (above) is shared with the approximate backends.
+      extra_col("select_ms", FieldType::number, "ms"),
+      extra_col("attn_recall", FieldType::number, "fraction"),
+      extra_col("base_mask", FieldType::text, ""),
   };
 }
 
