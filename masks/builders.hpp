@@ -27,6 +27,7 @@ std::vector<MaskEntry> regular_masks();
 std::vector<MaskEntry> heterogeneous_masks();
 std::vector<MaskEntry> block_sparse_masks();
 std::vector<MaskEntry> user_slice_masks();
+std::vector<MaskEntry> per_head_masks();
 const std::vector<MaskEntry>& all_mask_entries();
 
 std::vector<MaskInfo> all_mask_infos();

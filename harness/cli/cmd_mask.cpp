@@ -10,6 +10,7 @@
 #include "attnbench/types.hpp"
 #include "harness/npy.hpp"
 #include "masks/library.hpp"
+#include "masks/per_head.hpp"
 
 namespace attnbench {
 
@@ -66,6 +67,55 @@ std::string text_report(const Mask& m, std::int64_t max_slices) {
   return out;
 }
 
+// per_head with --heads-k: the label mask's report plus, per group, its mask (name, params, area),
+// its key heads [first, end) and the query heads that read them.
+std::string per_head_report(const MaskCommandOptions& o, const MaskSpec& spec, std::int64_t sk) {
+  const std::int64_t hq = o.heads_q > 0 ? o.heads_q : o.heads_k;
+  if (hq % o.heads_k != 0)
+    throw InputError(fmt::format("mask 'per_head': --heads-q ({}) must be a multiple of --heads-k ({})", hq,
+                                 o.heads_k));
+  const PerHeadMasks r = build_per_head(spec, o.seqlen, sk, hq, o.heads_k);
+  auto groups = nlohmann::ordered_json::array();
+  std::int64_t first = 0;
+  const std::int64_t per_k = hq / o.heads_k;
+  for (std::size_t i = 0; i < r.groups.size(); ++i) {
+    const Mask& m = *r.group_masks[i];
+    nlohmann::ordered_json g;
+    g["mask"] = m.name();
+    g["params"] = nlohmann::ordered_json::parse(m.params_json());
+    if (r.groups[i].fraction > 0) g["fraction"] = r.groups[i].fraction;
+    g["heads_k"] = r.heads_k[i];
+    g["key_heads"] = {first, first + r.heads_k[i]};
+    g["query_heads"] = {first * per_k, (first + r.heads_k[i]) * per_k};
+    g["area"] = m.area();
+    groups.push_back(std::move(g));
+    first += r.heads_k[i];
+  }
+  double pairs = 0;
+  for (const auto& m : r.query_heads) pairs += static_cast<double>(m->area());
+  if (o.json) {
+    nlohmann::ordered_json j;
+    j["name"] = "per_head";
+    j["seqlen_q"] = o.seqlen;
+    j["seqlen_k"] = sk;
+    j["heads_q"] = hq;
+    j["heads_k"] = o.heads_k;
+    j["area"] = pairs;  // summed over query heads (DESIGN.md "Masks per head")
+    j["density"] = pairs / (static_cast<double>(hq) * static_cast<double>(o.seqlen) * static_cast<double>(sk));
+    j["groups"] = std::move(groups);
+    return j.dump(2) + "\n";
+  }
+  std::string out = fmt::format("mask      per_head\nseqlen    {} x {}\nheads     {} query, {} key\narea      {} "
+                                "(summed over query heads)\n",
+                                o.seqlen, sk, hq, o.heads_k, static_cast<std::int64_t>(pairs));
+  for (const auto& g : groups)
+    out += fmt::format("  group   {} {}  key heads [{}, {})  query heads [{}, {})  area {} per head\n",
+                       g["mask"].get<std::string>(), g["params"].dump(), g["key_heads"][0].get<std::int64_t>(),
+                       g["key_heads"][1].get<std::int64_t>(), g["query_heads"][0].get<std::int64_t>(),
+                       g["query_heads"][1].get<std::int64_t>(), g["area"].get<std::int64_t>());
+  return out;
+}
+
 }  // namespace
 
 int run_mask_command(const MaskCommandOptions& o, std::string& out) {
@@ -74,6 +124,14 @@ int run_mask_command(const MaskCommandOptions& o, std::string& out) {
     throw InputError(fmt::format("mask '{}': --seqlen-k must be a positive integer", o.name));
 
   const std::int64_t sk = o.seqlen_k > 0 ? o.seqlen_k : o.seqlen;
+  if (o.heads_k < 0 || o.heads_q < 0)
+    throw InputError(fmt::format("mask '{}': --heads-k and --heads-q must be positive integers", o.name));
+  if ((o.heads_k > 0 || o.heads_q > 0) && o.name != "per_head")
+    throw InputError(fmt::format("mask '{}': --heads-k/--heads-q apply to per_head only", o.name));
+  if (o.name == "per_head" && o.heads_k > 0 && o.dump.empty()) {
+    out += per_head_report(o, spec_from(o), sk);
+    return 0;
+  }
   const MaskPtr mask = build_mask(spec_from(o), o.seqlen, sk);
   if (!o.dump.empty()) {
     if (o.seqlen > kMaxDumpCells / sk)
@@ -105,6 +163,10 @@ void add_mask_command(CLI::App& app, int& exit_code) {
   cmd->add_flag("--json", o->json, "print a JSON object (all slices, resolved parameters)");
   cmd->add_option("--dump", o->dump, "write the dense mask (Sq x Sk, |u1) to this .npy file");
   cmd->add_option("--max-slices", o->max_slices, "slices listed in the text output (default 64)");
+  cmd->add_option("--heads-k", o->heads_k,
+                  "per_head: key heads to share out; prints each group's mask and heads (without it: the "
+                  "groups with their fractions, and the first group's geometry)");
+  cmd->add_option("--heads-q", o->heads_q, "per_head: query heads (default: --heads-k)");
   cmd->footer(
       fmt::format("Limits: sequences up to {} = 2^31 tokens per axis (every area exact); at most 2^24 "
                   "documents and 2^30 block pairs; --dump up to 2^31 cells. Past a limit: exit 2.",

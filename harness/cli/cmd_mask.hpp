@@ -19,6 +19,10 @@ struct MaskCommandOptions {
   bool json = false;
   std::string dump;              // .npy path for the dense mask, empty: none
   std::int64_t max_slices = 64;  // slices listed in the text output
+  // per_head: the key heads the groups share out (0: groups printed with their fractions only)
+  // and the query heads (0: as many as key heads).
+  std::int64_t heads_k = 0;
+  std::int64_t heads_q = 0;
 };
 
 // Builds the mask and appends its report (text or JSON) to `out`; writes the dump if asked.
