@@ -115,7 +115,7 @@ std::vector<PerHeadGroup> per_head_groups(const MaskSpec& spec) {
     }
     groups.push_back(std::move(group));
   }
-  if (sum > 1 + 1e-9) fail("groups", fmt::format("fractions sum to {} (accepted: at most 1)", sum));
+  if (sum > 1 + 1e-9) fail("groups", fmt::format("fractions sum to {:.4g} (accepted: at most 1)", sum));
   return groups;
 }
 

@@ -14,6 +14,7 @@
 #include "flash_run.hpp"
 #include "harness/check.hpp"
 #include "harness/inputs.hpp"
+#include "harness/scenario.hpp"
 #include "kernel_cases.hpp"
 #include "masks/per_head.hpp"
 #include "naive_attention.hpp"
@@ -129,6 +130,38 @@ TEST_CASE("per_head groups refuse bad input with the accepted values", "[perhead
   CHECK(error_of(duo("[{mask: causal, share: 0.5}]")).find("accepted: mask, fraction") != std::string::npos);
   // A group's own parameters are checked when it is built.
   CHECK_THROWS_AS(build_per_head(duo("[{mask: {name: streaming, recnt: 3}}]"), 16, 16, 2, 2), InputError);
+}
+
+TEST_CASE("a per_head scenario entry becomes head masks; bias is a sweep axis", "[perhead][bias][scenario]") {
+  const Scenario s = parse_scenario(R"(
+name: t
+backends: [cpu.flash]
+masks:
+  - {name: per_head, groups: [{mask: causal, fraction: 0.25}, {mask: {name: streaming, sink: 2, recent: 4}}]}
+seqlens: [32]
+shape: {batch: 2, heads_q: 8, heads_k: 4, head_dim: 16}
+bias: [none, alibi, {name: relpos, max_distance: 8}]
+)",
+                                    "t.yaml");
+  const auto cases = expand(s);
+  REQUIRE(cases.size() == 3);
+  for (const Case& c : cases) {
+    const Problem& p = c.problem;
+    CHECK(p.mask->name() == "per_head");
+    CHECK(p.mask->params_json().find("\"heads_k\":1") != std::string::npos);
+    CHECK(p.mask->params_json().find("\"heads_k\":3") != std::string::npos);
+    REQUIRE(p.head_masks.size() == 16);
+    for (std::int64_t b = 0; b < 2; ++b)
+      for (std::int64_t h = 0; h < 8; ++h)  // key head 0 (query heads 0, 1) is the causal group
+        CHECK(p.mask_for(b, h).name() == (h < 2 ? "causal" : "streaming"));
+  }
+  CHECK(cases[0].problem.bias == nullptr);
+  REQUIRE(cases[1].problem.bias != nullptr);
+  CHECK(cases[1].problem.bias->label() == "alibi");
+  REQUIRE(cases[2].problem.bias != nullptr);
+  CHECK(cases[2].problem.bias->label() == "relpos{max_distance=8}");
+  CHECK(cases[1].bias_index != cases[2].bias_index);
+  CHECK(cases[2].label().find("/bias=relpos{max_distance=8}") != std::string::npos);
 }
 
 TEST_CASE("ALiBi slopes: the geometric sequence, interpolated when H is not a power of two", "[bias]") {
