@@ -93,12 +93,15 @@ std::vector<PerHeadGroup> per_head_groups(const MaskSpec& spec) {
     if (!g.IsMap()) fail(where, "each group is a map {mask: ..., fraction: F}");
     for (const auto& kv : g) {
       const std::string key = kv.first.Scalar();
-      if (key != "mask" && key != "fraction")
+      // params and heads_k: the resolved form a row records (mask_params), so it rebuilds the same mask.
+      if (key != "mask" && key != "fraction" && key != "params" && key != "heads_k")
         fail(where, fmt::format("unknown key '{}' (accepted: mask, fraction)", key));
     }
     if (!g["mask"]) fail(where, "needs a 'mask'");
     PerHeadGroup group;
     group.mask = group_mask(g["mask"], where + ".mask");
+    if (g["params"] && g["params"].IsMap())
+      for (const auto& kv : g["params"]) group.mask.params[kv.first.Scalar()] = flow(kv.second);
     const bool last = i + 1 == node->size();
     if (g["fraction"]) {
       double f = 0;

@@ -132,7 +132,7 @@ TEST_CASE("per_head groups refuse bad input with the accepted values", "[perhead
   CHECK_THROWS_AS(build_per_head(duo("[{mask: {name: streaming, recnt: 3}}]"), 16, 16, 2, 2), InputError);
 }
 
-TEST_CASE("a per_head scenario entry becomes head masks; bias is a sweep axis", "[perhead][bias][scenario]") {
+TEST_CASE("a per_head scenario entry becomes head masks, and bias a sweep axis", "[perhead][bias][scenario]") {
   const Scenario s = parse_scenario(R"(
 name: t
 backends: [cpu.flash]
