@@ -86,6 +86,8 @@ Support check_info(const BackendInfo& info, const Problem& p) {
         fmt::format("{}: masks that differ per batch element or head not supported "
                     "(it takes one mask for the whole batch)",
                     info.name));
+  if (!info.bias && p.bias)
+    return Support::no(fmt::format("{}: additive bias ({}) not supported", info.name, p.bias->label()));
   if (!info.masks.empty() && p.mask &&
       std::find(info.masks.begin(), info.masks.end(), p.mask->name()) == info.masks.end())
     return Support::no(

@@ -45,7 +45,7 @@ const MqarProbes* CaseData::probes(const Case& c) {
 }
 
 const Outputs& CaseData::reference(const Case& c) {
-  const std::string key = input_key(c) + fmt::format("/m{}", c.mask_index);
+  const std::string key = input_key(c) + fmt::format("/m{}/b{}", c.mask_index, c.bias_index);
   if (key != ref_key_) {
     Backend* ref = Registry::instance().find_backend("cpu.reference");
     if (ref == nullptr) throw std::runtime_error("cpu.reference is not registered");

@@ -90,6 +90,7 @@ ResultRow base_row(const Case& c) {
   r.extra.push_back({"gflop", pass_flops(p) / 1e9, {}});
   r.extra.push_back({"bytes", pass_bytes(p), {}});
   if (c.inputs.mqar()) r.extra.push_back({"inputs", ResultRow::nan, c.inputs.json()});
+  if (p.bias) r.extra.push_back({"bias", ResultRow::nan, p.bias->label()});
   if (!p.options.empty()) {
     std::string o = "{";
     for (const auto& [k, v] : p.options) o += (o.size() > 1 ? "," : "") + fmt::format("\"{}\":\"{}\"", k, v);

@@ -36,6 +36,20 @@ std::string case_json(const Case& c) {
       "q k v o do dq dk dv: [B, S, H, D] float32 (k, dk: Hk, D; v, dv: Hv, Dv; o, do: Hq, Dv); lse: [B, Hq, "
       "Sq] float32 (natural log); mask: [Sq, Sk] "
       "uint8";
+  // The additive bias as a spec a reader can recompute: name, parameters, definition and (ALiBi) slopes.
+  if (p.bias) {
+    nlohmann::ordered_json b;
+    b["name"] = p.bias->name();
+    b["params"] = nlohmann::ordered_json::parse(p.bias->params_json());
+    b["definition"] = p.bias->kind() == Bias::Kind::alibi
+                          ? "slopes[h] * (k - q - (Sk - Sq)), added to the scaled scores"
+                          : "table[h][clamp(k - q - (Sk - Sq), -max_distance, max_distance) + max_distance], "
+                            "added to the scaled scores; table seeded by params.seed";
+    if (p.bias->kind() == Bias::Kind::alibi) b["slopes"] = p.bias->slopes();
+    j["bias"] = std::move(b);
+  } else {
+    j["bias"] = nullptr;
+  }
   nlohmann::ordered_json opts = nlohmann::ordered_json::object();
   for (const auto& [k, v] : p.options) opts[k] = v;
   j["options"] = opts;

@@ -94,8 +94,8 @@ Case select_case(const Case& c, const Inputs& in, const TimingConfig& timing, Re
   const Problem& p = sel.problem;
   row.area = p.area();
   row.density = p.density();
-  for (auto& [name, value] : std::vector<std::pair<std::string, double>>{
-           {"gflop", pass_flops(p) / 1e9}, {"bytes", pass_bytes(p)}})
+  for (auto& [name, value] :
+       std::vector<std::pair<std::string, double>>{{"gflop", pass_flops(p) / 1e9}, {"bytes", pass_bytes(p)}})
     if (Metric* x = row.find_extra(name)) x->value = value;
   row.extra.push_back({"select_ms", summarize(t.seconds).median * 1e3, {}});
   row.extra.push_back({"base_mask", ResultRow::nan, base_mask_label(c.problem)});

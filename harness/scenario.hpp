@@ -9,7 +9,9 @@
 
 #include "attnbench/problem.hpp"
 #include "harness/timing.hpp"
+#include "attnbench/bias.hpp"
 #include "masks/library.hpp"
+#include "masks/per_head.hpp"
 
 namespace attnbench {
 
@@ -40,6 +42,7 @@ struct Scenario {
   std::vector<std::string> strategies;  // "none" or registered strategies
   std::vector<int> world_sizes;
   std::vector<MaskSpec> masks;                                   // list-valued parameters already expanded
+  std::vector<BiasSpec> biases{{"none", {}}};                    // `bias`: a sweep axis, none by default
   std::vector<std::int64_t> seqlens, seqlens_k;                  // seqlens_k empty: Sk = Sq
   std::vector<std::int64_t> batch, heads_q, heads_kv, head_dim;  // heads_kv: the key heads (shape.heads_k)
   // Empty: each case's value heads are its key heads, its value head dim its head_dim.
@@ -63,8 +66,9 @@ struct Case {
   Problem problem;
   std::size_t mask_index = 0;  // which scenario mask (cases sharing inputs and mask share a reference)
   InputSpec inputs;
-  std::string id() const;     // unique, filesystem-safe: used for --dump-tensors folders
-  std::string label() const;  // human readable, for progress lines and --filter
+  std::size_t bias_index = 0;  // which scenario bias (part of the reference's key, as the mask)
+  std::string id() const;      // unique, filesystem-safe: used for --dump-tensors folders
+  std::string label() const;   // human readable, for progress lines and --filter
 };
 
 // Parses a scenario file. `overrides` are `--set key.path=value` pairs applied

@@ -5,6 +5,8 @@
 #include <cctype>
 #include <cmath>
 #include <cstdint>
+#include <map>
+#include <tuple>
 
 #include "attnbench/registry.hpp"
 #include "harness/axis_product.hpp"
@@ -58,6 +60,7 @@ std::string Case::id() const {
       p.shape.heads_kv, value_suffix(p.shape.heads_kv, p.shape.value_heads()), p.shape.head_dim,
       value_suffix(p.shape.head_dim, p.shape.value_dim()), to_string(p.dtype), to_string(p.pass));
   if (inputs.mqar()) id += fmt::format("-mqar{}", inputs.pairs);
+  if (p.bias) id += "-" + p.bias->name();
   for (char& ch : id)
     if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '.' || ch == '_')) ch = '_';
   return id;
@@ -77,6 +80,7 @@ std::string Case::label() const {
                   value_suffix(p.shape.heads_kv, p.shape.value_heads()), p.shape.head_dim,
                   value_suffix(p.shape.head_dim, p.shape.value_dim()), to_string(p.dtype), to_string(p.pass));
   if (inputs.mqar()) s += fmt::format("/mqar{{pairs={}}}", inputs.pairs);
+  if (p.bias) s += "/bias=" + p.bias->label();
   for (const auto& [k, v] : p.options) s += fmt::format("/{}={}", k, v);
   return s;
 }
@@ -101,32 +105,28 @@ std::vector<Case> expand(const Scenario& s) {
     kDtype,
     kInputs,
     kMask,
+    kBias,
     kPass,
     kStrategy,
     kWorld,
     kOptions,
     kBackend
   };
-  const std::vector<std::size_t> sizes{s.seqlens.size(),
-                                       s.seqlens_k.empty() ? 1 : s.seqlens_k.size(),
-                                       s.batch.size(),
-                                       s.heads_q.size(),
-                                       s.heads_kv.size(),
-                                       std::max<std::size_t>(1, s.heads_v.size()),
-                                       s.head_dim.size(),
-                                       std::max<std::size_t>(1, s.head_dim_v.size()),
-                                       s.dtypes.size(),
-                                       s.inputs.size(),
-                                       s.masks.size(),
-                                       s.passes.size(),
-                                       s.strategies.size(),
-                                       s.world_sizes.size(),
-                                       std::max<std::size_t>(1, option_sets.size()),
+  const std::vector<std::size_t> sizes{s.seqlens.size(),     s.seqlens_k.empty() ? 1 : s.seqlens_k.size(),
+                                       s.batch.size(),       s.heads_q.size(),
+                                       s.heads_kv.size(),    std::max<std::size_t>(1, s.heads_v.size()),
+                                       s.head_dim.size(),    std::max<std::size_t>(1, s.head_dim_v.size()),
+                                       s.dtypes.size(),      s.inputs.size(),
+                                       s.masks.size(),       std::max<std::size_t>(1, s.biases.size()),
+                                       s.passes.size(),      s.strategies.size(),
+                                       s.world_sizes.size(), std::max<std::size_t>(1, option_sets.size()),
                                        s.backends.size()};
 
   std::vector<Case> cases;
   std::vector<MaskPtr> masks;
   std::pair<std::size_t, std::size_t> masks_for{SIZE_MAX, SIZE_MAX};  // the (Sq, Sk) indices built
+  // per_head entries resolved for (mask index, Hq, Hk) at the current (Sq, Sk).
+  std::map<std::tuple<std::size_t, std::int64_t, std::int64_t>, PerHeadMasks> per_head;
   for_each_point(sizes, [&](const std::vector<std::size_t>& at) {
     const std::int64_t sq = s.seqlens[at[kSq]];
     const std::int64_t sk = s.seqlens_k.empty() ? sq : s.seqlens_k[at[kSk]];
@@ -140,6 +140,7 @@ std::vector<Case> expand(const Scenario& s) {
         }
       }
       masks_for = {at[kSq], at[kSk]};
+      per_head.clear();
     }
     const std::string& strat = s.strategies[at[kStrategy]];
     const int ws = s.world_sizes[at[kWorld]];
@@ -164,8 +165,27 @@ std::vector<Case> expand(const Scenario& s) {
     p.dtype = s.dtypes[at[kDtype]];
     p.pass = s.passes[at[kPass]];
     p.mask = masks[at[kMask]];
+    if (s.masks[at[kMask]].name == "per_head") {  // DESIGN.md "Masks per head": groups of key heads
+      const auto key = std::tuple{at[kMask], p.shape.heads_q, p.shape.heads_kv};
+      auto it = per_head.find(key);
+      if (it == per_head.end())
+        it = per_head
+                 .emplace(key, build_per_head(s.masks[at[kMask]], sq, sk, p.shape.heads_q, p.shape.heads_kv))
+                 .first;
+      p.mask = it->second.label;
+      for (std::int64_t b = 0; b < p.shape.batch; ++b)
+        p.head_masks.insert(p.head_masks.end(), it->second.query_heads.begin(), it->second.query_heads.end());
+    }
+    c.bias_index = s.biases.empty() ? 0 : at[kBias];
     p.softmax_scale = s.softmax_scale > 0 ? s.softmax_scale : 1.0 / std::sqrt(static_cast<double>(d));
     p.seed = s.seed;
+    if (!s.biases.empty()) {
+      try {
+        p.bias = build_bias(s.biases[at[kBias]], p.shape.heads_q, sq, sk, s.seed);
+      } catch (const InputError& e) {
+        throw InputError(fmt::format("{}: bias: {}", s.path, e.what()));
+      }
+    }
     p.strategy = strat;
     p.world_size = ws;
     if (strat != "none") p.options = option_sets[at[kOptions]];

@@ -47,7 +47,9 @@ bool glob_match(std::string_view p, std::string_view t) {
 namespace {
 
 // Parameters whose single value is itself a list: a list of lists is their sweep axis.
-bool list_valued(const std::string& key) { return key == "doc_lengths" || key == "slices"; }
+bool list_valued(const std::string& key) {
+  return key == "doc_lengths" || key == "slices" || key == "groups";
+}
 
 void parse_masks(const Ctx& c, const YAML::Node& n, Scenario& s) {
   if (!n.IsDefined()) c.fail(n, "masks", "is required");
@@ -94,10 +96,46 @@ void parse_masks(const Ctx& c, const YAML::Node& n, Scenario& s) {
     for (auto& params : assignments(axes)) {
       MaskSpec spec = base;
       for (auto& [key, value] : params) spec.params[key] = std::move(value);
+      // per_head groups are checked here, where the error can name the line.
+      if (spec.name == "per_head") {
+        try {
+          per_head_groups(spec);
+        } catch (const InputError& e) {
+          c.fail(m, "masks", e.what());
+        }
+      }
       s.masks.push_back(std::move(spec));
     }
   }
   if (s.masks.empty()) c.fail(n, "masks", "must not be empty");
+}
+
+// `bias`: none, a name, a map {name, params...}, or a list of those (a sweep axis). Checked here
+// against the bias names; parameters are checked when each case's bias is built (expand).
+void parse_biases(const Ctx& c, const YAML::Node& n, Scenario& s) {
+  s.biases.clear();
+  for (const auto& b : items(n)) {
+    BiasSpec spec;
+    if (b.IsScalar()) {
+      spec.name = b.Scalar();
+    } else if (b.IsMap()) {
+      if (!b["name"]) c.fail(b, "bias", "a bias map needs a 'name' (accepted: none, alibi, relpos)");
+      spec.name = scalar(c, b["name"], "bias.name");
+      for (const auto& kv : b) {
+        const std::string key = key_text(kv.first);
+        if (key != "name") spec.params[key] = flow_text(kv.second);
+      }
+    } else {
+      c.fail(b, "bias", "each entry is a bias name or a map with 'name' and parameters");
+    }
+    try {
+      build_bias(spec, 1, 1, 1, 0);  // names and parameters; the shape does not matter
+    } catch (const InputError& e) {
+      c.fail(b, "bias", e.what());
+    }
+    s.biases.push_back(std::move(spec));
+  }
+  if (s.biases.empty()) s.biases.push_back({"none", {}});
 }
 
 // Every node of an override's value, so that errors about them name the --set.
@@ -176,10 +214,10 @@ Scenario parse_fields(const std::string& text, const std::string& path,
   check_duplicate_keys(root, path);  // yaml-cpp would silently keep one of the two
   for (const auto& o : overrides) apply_override(root, o, c);
 
-  check_keys(
-      c, root, "",
-      {"name", "backends", "strategies", "world_sizes", "masks", "seqlens", "seqlens_k", "shape", "dtypes",
-       "passes", "timing", "check", "memory_budget_gb", "seed", "softmax_scale", "options", "inputs"});
+  check_keys(c, root, "",
+             {"name", "backends", "strategies", "world_sizes", "masks", "seqlens", "seqlens_k", "shape",
+              "dtypes", "passes", "timing", "check", "memory_budget_gb", "seed", "softmax_scale", "options",
+              "inputs", "bias"});
   Scenario s;
   s.path = path;
   s.text = text;
@@ -247,6 +285,7 @@ Scenario parse_fields(const std::string& text, const std::string& path,
   }
 
   parse_masks(c, root["masks"], s);
+  if (root["bias"]) parse_biases(c, root["bias"], s);
   if (!root["seqlens"]) c.fail(root, "seqlens", "is required");
   // Past 2^31 tokens a mask's area would not be exact (docs/masks.md "Limits").
   s.seqlens = int_list(c, root["seqlens"], "seqlens", 1, kMaxMaskSeqlen);

@@ -6,8 +6,8 @@ namespace attnbench::masks {
 const std::vector<MaskEntry>& all_mask_entries() {
   static const std::vector<MaskEntry> entries = [] {
     std::vector<MaskEntry> all;
-    for (const auto& family :
-         {regular_masks(), heterogeneous_masks(), block_sparse_masks(), user_slice_masks(), selector_masks()})
+    for (const auto& family : {regular_masks(), heterogeneous_masks(), block_sparse_masks(),
+                               user_slice_masks(), selector_masks(), per_head_masks()})
       all.insert(all.end(), family.begin(), family.end());
     return all;
   }();

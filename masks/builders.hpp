@@ -28,6 +28,7 @@ std::vector<MaskEntry> heterogeneous_masks();
 std::vector<MaskEntry> block_sparse_masks();
 std::vector<MaskEntry> user_slice_masks();
 std::vector<MaskEntry> selector_masks();  // dynamic: masks/selectors.cpp
+std::vector<MaskEntry> per_head_masks();  // masks/per_head.cpp
 const std::vector<MaskEntry>& all_mask_entries();
 
 std::vector<MaskInfo> all_mask_infos();

@@ -14,12 +14,12 @@ namespace attnbench {
 // their defaults. `block` is the selection block of topk_blocks and, for every selector, the size of
 // the diagonal block that is always kept.
 struct SelectorSpec {
-  std::string selector;       // topk_blocks, vertical_slash, kmeans, token_keep, recycled
+  std::string selector;  // topk_blocks, vertical_slash, kmeans, token_keep, recycled
   MaskSpec base{"causal", {}};
   std::int64_t block = 64;
-  double keep = 0.1;          // topk_blocks, token_keep: fraction kept
-  double threshold = 0.0;     // topk_blocks: > 0 replaces keep (blocks with normalised score >= threshold)
-  std::string pool = "avg";   // topk_blocks: K pooling, avg | maxminavg
+  double keep = 0.1;             // topk_blocks, token_keep: fraction kept
+  double threshold = 0.0;        // topk_blocks: > 0 replaces keep (blocks with normalised score >= threshold)
+  std::string pool = "avg";      // topk_blocks: K pooling, avg | maxminavg
   std::string score = "pooled";  // topk_blocks: pooled | oracle
   std::int64_t last_q = 64, vertical = 64, slash = 64;  // vertical_slash
   std::int64_t clusters = 16, iters = 10;               // kmeans

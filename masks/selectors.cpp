@@ -1,4 +1,5 @@
-// The selector entries of the mask library: parameter checks, and the base mask a selector row is labelled by.
+// The selector entries of the mask library: parameter checks, and the base mask a selector row is labelled
+// by.
 //
 // A selector needs the case's Q and K, which the mask library never sees. Its library entry therefore
 // builds the *base* mask under the selector's name and parameters: that is Problem::mask of a dynamic
@@ -39,13 +40,15 @@ MaskSpec base_param(const MaskSpec& spec) {
         base.params[key] = flow_text(kv.second);
     }
   } else {
-    throw InputError(fmt::format("mask '{}': parameter 'base' must be a mask name or a map with 'name' and "
-                                 "parameters (got '{}')",
-                                 spec.name, spec.params.at("base")));
+    throw InputError(
+        fmt::format("mask '{}': parameter 'base' must be a mask name or a map with 'name' and "
+                    "parameters (got '{}')",
+                    spec.name, spec.params.at("base")));
   }
   if (is_selector(base.name))
-    throw InputError(fmt::format("mask '{}': parameter 'base' = '{}' is a selector (accepted: a static mask: {})",
-                                 spec.name, base.name, "attnbench list masks"));
+    throw InputError(
+        fmt::format("mask '{}': parameter 'base' = '{}' is a selector (accepted: a static mask: {})",
+                    spec.name, base.name, "attnbench list masks"));
   if (find_mask_info(base.name) == nullptr)
     throw InputError(fmt::format("mask '{}': parameter 'base' = '{}' is not a mask (accepted: {})", spec.name,
                                  base.name, fmt::join(mask_names(), ", ")));
@@ -122,9 +125,10 @@ SelectorSpec parse_selector(const MaskSpec& spec) {
   s.block = int_param(spec, "block", 64, 1, 1 << 20);
   if (spec.name == "topk_blocks") {
     if (spec.params.count("keep") != 0 && spec.params.count("threshold") != 0)
-      throw InputError(fmt::format("mask '{}': give 'keep' or 'threshold', not both (accepted: keep in (0, 1] "
-                                   "or threshold in (0, 1])",
-                                   spec.name));
+      throw InputError(
+          fmt::format("mask '{}': give 'keep' or 'threshold', not both (accepted: keep in (0, 1] "
+                      "or threshold in (0, 1])",
+                      spec.name));
     s.keep = real_param(spec, "keep", 0.1, 0.0, 1.0);
     s.threshold = real_param(spec, "threshold", 0.0, 0.0, 1.0);
     s.pool = masks::choice_param(spec, "pool", "avg", {"avg", "maxminavg"});
@@ -193,14 +197,19 @@ std::vector<MaskEntry> selector_masks() {
         "dynamic",
         "base && key among the keep fraction receiving most attention from block-pooled queries (ToDRE, "
         "Focus-DETR, EEVG)",
-        {base_info(), block_info("query pooling block and diagonal block"), {"keep", "0.1", "fraction of keys kept"}},
+        {base_info(),
+         block_info("query pooling block and diagonal block"),
+         {"keep", "0.1", "fraction of keys kept"}},
         true},
        make_selector},
       {{"recycled",
         "dynamic",
         "of stride consecutive rows the first sees base, the rest its topk keys plus newer keys (Recycled "
         "Attention)",
-        {base_info(), block_info(diag), {"stride", "16", "rows per full row"}, {"topk", "64", "keys recycled"}},
+        {base_info(),
+         block_info(diag),
+         {"stride", "16", "rows per full row"},
+         {"topk", "64", "keys recycled"}},
         true},
        make_selector},
   };

@@ -29,6 +29,12 @@ std::string shape_text(const ResultRow& r) {
 
 }  // namespace
 
+std::string row_mask_label(const ResultRow& r) {
+  const Metric* b = r.find_extra("bias");
+  const std::string mask = mask_label(r.mask, r.mask_params);
+  return b != nullptr && !b->text.empty() && b->text != "none" ? mask + " + bias " + b->text : mask;
+}
+
 std::string heads_text(const ResultRow& r) {
   std::string s = fmt::format("H{}", r.heads_q);
   const std::int64_t hv = row_heads_v(r);
@@ -60,14 +66,30 @@ std::string case_label(const ResultRow& r) {
     const std::string options = canonical_json(o->text);
     if (!options.empty() && options != "{}") who = mask_label(who, options);
   }
-  return fmt::format("{} · {} · {} · {} {}", who, mask_label(r.mask, r.mask_params), shape_text(r), r.dtype,
-                     r.pass);
+  return fmt::format("{} · {} · {} · {} {}", who, row_mask_label(r), shape_text(r), r.dtype, r.pass);
+}
+
+// per_head: each group's mask label and its key heads, "per_head{causal×4, streaming{sink=128,recent=256}×4}"
+// (the fraction where the heads are not resolved), so groups that split the heads differently differ.
+static std::string per_head_label(const nlohmann::json& groups) {
+  std::string inner;
+  for (const auto& g : groups) {
+    if (!inner.empty()) inner += ", ";
+    inner += mask_label(g.value("mask", std::string("?")), g.contains("params") ? g["params"].dump() : "{}");
+    if (g.contains("heads_k"))
+      inner += "×" + g["heads_k"].dump();
+    else if (g.contains("fraction"))
+      inner += "@" + g["fraction"].dump();
+  }
+  return "per_head{" + inner + "}";
 }
 
 std::string mask_label(const std::string& mask, const std::string& params_json) {
   auto params = nlohmann::json::parse(params_json.empty() ? "{}" : params_json, nullptr, false);
   if (params.is_discarded()) return params_json.empty() ? mask : mask + params_json;
   if (!params.is_object() || params.empty()) return mask;
+  if (mask == "per_head" && params.contains("groups") && params["groups"].is_array())
+    return per_head_label(params["groups"]);
   const bool sampled_docs = params.contains("distribution");
   std::string inner;
   for (const auto& [key, value] : params.items()) {

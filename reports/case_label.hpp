@@ -13,6 +13,10 @@ namespace attnbench {
 // label across sequence lengths; long lists are abbreviated.
 std::string mask_label(const std::string& mask, const std::string& params_json);
 
+// The mask label with the row's additive bias, if any: "causal + bias alibi". Tables and plots that
+// group rows by mask group by this, so biased and unbiased cases never share a table.
+std::string row_mask_label(const ResultRow&);
+
 // "cpu.flash usp×4{ulysses_degree=2} · causal · B1 H8 S1024 D64 · fp32 fwd": backend
 // (with strategy, world size and options for CP rows), mask, shape, dtype and pass.
 std::string case_label(const ResultRow&);

@@ -115,7 +115,7 @@ std::string unpaired_error(const RunFile& baseline, const RunFile& current, cons
   static const Part parts[] = {
       {"backends", [](const ResultRow& r) { return r.backend; }},
       {"strategies", [](const ResultRow& r) { return fmt::format("{}x{}", r.strategy, r.world_size); }},
-      {"masks", [](const ResultRow& r) { return mask_label(r.mask, r.mask_params); }},
+      {"masks", [](const ResultRow& r) { return row_mask_label(r); }},
       {"shapes",
        [](const ResultRow& r) {
          return fmt::format("B={} Hq={} Hkv={}{} Sq={} Sk={} D={}{}", r.batch, r.heads_q, r.heads_kv,

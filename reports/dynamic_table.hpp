@@ -1,4 +1,5 @@
-// The speed-quality table of dynamic-mask rows (selectors): speed-up over the dense base row beside attn_recall.
+// The speed-quality table of dynamic-mask rows (selectors): speed-up over the dense base row beside
+// attn_recall.
 #pragma once
 
 #include <string>

@@ -198,7 +198,7 @@ std::string results_markdown(const std::string& title, const std::vector<ResultR
   std::vector<TableKey> tables;
   std::vector<std::vector<const ResultRow*>> table_rows;
   for (const auto& r : rows) {
-    TableKey k{r.pass, mask_label(r.mask, r.mask_params), shape_label(r), r.strategy != "none"};
+    TableKey k{r.pass, row_mask_label(r), shape_label(r), r.strategy != "none"};
     auto it = std::find(tables.begin(), tables.end(), k);
     if (it == tables.end()) {
       tables.push_back(k);

@@ -137,7 +137,7 @@ std::vector<Plot> kernel_plots(const std::vector<ResultRow>& all) {
   auto plots = build_plots(rows, "tflops", [](const ResultRow& r) {
     // Self-attention sweeps Sq = Sk; otherwise (cross-attention, decode) plot
     // against Sk, one plot per Sq.
-    GroupKey k{r.pass, mask_label(r.mask, r.mask_params), r.dtype, shape_text(r),
+    GroupKey k{r.pass, row_mask_label(r), r.dtype, shape_text(r),
                r.seqlen_q == r.seqlen_k ? "" : fmt::format("Sq={}", r.seqlen_q)};
     return std::make_tuple(k, r.backend, double(r.seqlen_k), r.tflops);
   });
@@ -150,7 +150,7 @@ std::vector<Plot> cp_plots(const std::vector<ResultRow>& all) {
   for (const auto& r : all)
     if (r.status == Status::ok && r.strategy != "none") rows.push_back(&r);
   auto plots = build_plots(rows, "cp_time", [](const ResultRow& r) {
-    GroupKey k{r.pass, mask_label(r.mask, r.mask_params), r.dtype, shape_text(r), ""};
+    GroupKey k{r.pass, row_mask_label(r), r.dtype, shape_text(r), ""};
     const std::string s = with_options(fmt::format("{} ({}) S={}", r.strategy, r.backend, r.seqlen_k), r);
     return std::make_tuple(k, s, double(r.world_size), r.time_ms);
   });
@@ -171,7 +171,7 @@ std::vector<Plot> model_plots(const std::vector<ResultRow>& all) {
   for (const auto& r : all)
     if (r.status == Status::modelled && r.find_extra("tflops_per_gpu") != nullptr) rows.push_back(&r);
   auto plots = build_plots(rows, "model_tflops", [](const ResultRow& r) {
-    GroupKey k{r.pass, mask_label(r.mask, r.mask_params), r.dtype, shape_text(r), ""};
+    GroupKey k{r.pass, row_mask_label(r), r.dtype, shape_text(r), ""};
     const std::string s = with_options(r.strategy, r);
     return std::make_tuple(k, s, double(r.world_size), r.find_extra("tflops_per_gpu")->value);
   });

@@ -104,6 +104,11 @@ Support common_support(const Problem& p, const Backend& b) {
         fmt::format("{}: masks that differ per batch element or head not supported (the "
                     "chunk pairs and their balance are planned from one mask)",
                     p.strategy));
+  if (p.bias)
+    return Support::no(
+        fmt::format("{}: additive bias not supported (chunk kernels see local indices, "
+                    "and the bias is defined on global positions of the whole problem)",
+                    p.strategy));
   // K and V share one send buffer and one chunk task of Hk heads by D (ring_engine.hpp kv_width()).
   if (p.shape.value_heads() != p.shape.heads_kv)
     return Support::no(

@@ -14,6 +14,7 @@
 #include "harness/select/select.hpp"
 #include "masks/library.hpp"
 #include "masks/selector_spec.hpp"
+#include "masks/per_head.hpp"
 
 namespace attnbench {
 
@@ -62,9 +63,10 @@ nlohmann::ordered_json slices_json(const Mask& m) {
 std::string selector_report(const MaskCommandOptions& o, const MaskPtr& base, std::int64_t sk) {
   if (o.batch < 1 || o.heads < 1 || o.head_dim < 1 || o.heads_kv < 0 ||
       (o.heads_kv > 0 && o.heads % o.heads_kv != 0))
-    throw InputError(fmt::format("mask '{}': --batch, --heads, --head-dim must be positive and --heads-kv "
-                                 "divide --heads (got {}, {}, {}, {})",
-                                 o.name, o.batch, o.heads, o.head_dim, o.heads_kv));
+    throw InputError(
+        fmt::format("mask '{}': --batch, --heads, --head-dim must be positive and --heads-kv "
+                    "divide --heads (got {}, {}, {}, {})",
+                    o.name, o.batch, o.heads, o.head_dim, o.heads_kv));
   Problem p;
   p.shape = {o.batch, o.heads, o.heads_kv > 0 ? o.heads_kv : o.heads, o.seqlen, sk, o.head_dim};
   p.mask = base;
@@ -80,16 +82,22 @@ std::string selector_report(const MaskCommandOptions& o, const MaskPtr& base, st
   j["density"] = p.density();
   j["params"] = nlohmann::ordered_json::parse(base->params_json());
   j["base_mask"] = base_mask_label(p);
-  j["inputs"] = {{"seed", o.seed}, {"batch", o.batch}, {"heads_q", o.heads}, {"heads_kv", p.shape.heads_kv},
+  j["inputs"] = {{"seed", o.seed},
+                 {"batch", o.batch},
+                 {"heads_q", o.heads},
+                 {"heads_kv", p.shape.heads_kv},
                  {"head_dim", o.head_dim}};
   j["slices"] = slices_json(*base);  // the base's; each head's selection below
   auto heads = nlohmann::ordered_json::array();
-  std::string text = fmt::format("mask      {} (selected from {})\nseqlen    {} x {}\nparams    {}\n", base->name(),
-                                 base_mask_label(p), o.seqlen, sk, base->params_json());
+  std::string text = fmt::format("mask      {} (selected from {})\nseqlen    {} x {}\nparams    {}\n",
+                                 base->name(), base_mask_label(p), o.seqlen, sk, base->params_json());
   for (std::int64_t b = 0; b < o.batch; ++b)
     for (std::int64_t h = 0; h < o.heads; ++h) {
       const Mask& m = p.mask_for(b, h);
-      heads.push_back({{"batch", b}, {"head", h}, {"area", m.area()}, {"density", m.density()},
+      heads.push_back({{"batch", b},
+                       {"head", h},
+                       {"area", m.area()},
+                       {"density", m.density()},
                        {"slices", slices_json(m)}});
       text += fmt::format("b {} h {}  area {}  density {:.6f}  slices {}\n", b, h, m.area(), m.density(),
                           m.slices().size());
@@ -117,6 +125,58 @@ std::string text_report(const Mask& m, std::int64_t max_slices) {
   return out;
 }
 
+// per_head with --heads-k: the label mask's report plus, per group, its mask (name, params, area),
+// its key heads [first, end) and the query heads that read them.
+std::string per_head_report(const MaskCommandOptions& o, const MaskSpec& spec, std::int64_t sk) {
+  const std::int64_t hq = o.heads_q > 0 ? o.heads_q : o.heads_k;
+  if (hq % o.heads_k != 0)
+    throw InputError(
+        fmt::format("mask 'per_head': --heads-q ({}) must be a multiple of --heads-k ({})", hq, o.heads_k));
+  const PerHeadMasks r = build_per_head(spec, o.seqlen, sk, hq, o.heads_k);
+  auto groups = nlohmann::ordered_json::array();
+  std::int64_t first = 0;
+  const std::int64_t per_k = hq / o.heads_k;
+  for (std::size_t i = 0; i < r.groups.size(); ++i) {
+    const Mask& m = *r.group_masks[i];
+    nlohmann::ordered_json g;
+    g["mask"] = m.name();
+    g["params"] = nlohmann::ordered_json::parse(m.params_json());
+    if (r.groups[i].fraction > 0) g["fraction"] = r.groups[i].fraction;
+    g["heads_k"] = r.heads_k[i];
+    g["key_heads"] = {first, first + r.heads_k[i]};
+    g["query_heads"] = {first * per_k, (first + r.heads_k[i]) * per_k};
+    g["area"] = m.area();
+    groups.push_back(std::move(g));
+    first += r.heads_k[i];
+  }
+  double pairs = 0;
+  for (const auto& m : r.query_heads) pairs += static_cast<double>(m->area());
+  if (o.json) {
+    nlohmann::ordered_json j;
+    j["name"] = "per_head";
+    j["seqlen_q"] = o.seqlen;
+    j["seqlen_k"] = sk;
+    j["heads_q"] = hq;
+    j["heads_k"] = o.heads_k;
+    j["area"] = pairs;  // summed over query heads (DESIGN.md "Masks per head")
+    j["density"] =
+        pairs / (static_cast<double>(hq) * static_cast<double>(o.seqlen) * static_cast<double>(sk));
+    j["groups"] = std::move(groups);
+    return j.dump(2) + "\n";
+  }
+  std::string out = fmt::format(
+      "mask      per_head\nseqlen    {} x {}\nheads     {} query, {} key\narea      {} "
+      "(summed over query heads)\n",
+      o.seqlen, sk, hq, o.heads_k, static_cast<std::int64_t>(pairs));
+  for (const auto& g : groups)
+    out +=
+        fmt::format("  group   {} {}  key heads [{}, {})  query heads [{}, {})  area {} per head\n",
+                    g["mask"].get<std::string>(), g["params"].dump(), g["key_heads"][0].get<std::int64_t>(),
+                    g["key_heads"][1].get<std::int64_t>(), g["query_heads"][0].get<std::int64_t>(),
+                    g["query_heads"][1].get<std::int64_t>(), g["area"].get<std::int64_t>());
+  return out;
+}
+
 }  // namespace
 
 int run_mask_command(const MaskCommandOptions& o, std::string& out) {
@@ -125,12 +185,21 @@ int run_mask_command(const MaskCommandOptions& o, std::string& out) {
     throw InputError(fmt::format("mask '{}': --seqlen-k must be a positive integer", o.name));
 
   const std::int64_t sk = o.seqlen_k > 0 ? o.seqlen_k : o.seqlen;
+  if (o.heads_k < 0 || o.heads_q < 0)
+    throw InputError(fmt::format("mask '{}': --heads-k and --heads-q must be positive integers", o.name));
+  if ((o.heads_k > 0 || o.heads_q > 0) && o.name != "per_head")
+    throw InputError(fmt::format("mask '{}': --heads-k/--heads-q apply to per_head only", o.name));
+  if (o.name == "per_head" && o.heads_k > 0 && o.dump.empty()) {
+    out += per_head_report(o, spec_from(o), sk);
+    return 0;
+  }
   const MaskPtr mask = build_mask(spec_from(o), o.seqlen, sk);
   if (is_selector(o.name)) {
     if (!o.dump.empty())
-      throw InputError(fmt::format("mask '{}': --dump takes a static mask (a selector's masks are per head: "
-                                   "use run --dump-tensors)",
-                                   o.name));
+      throw InputError(
+          fmt::format("mask '{}': --dump takes a static mask (a selector's masks are per head: "
+                      "use run --dump-tensors)",
+                      o.name));
     out += selector_report(o, mask, sk);
     return 0;
   }
@@ -169,6 +238,10 @@ void add_mask_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--heads", o->heads, "selectors: query heads (default 1)");
   cmd->add_option("--heads-kv", o->heads_kv, "selectors: key/value heads (default: --heads)");
   cmd->add_option("--head-dim", o->head_dim, "selectors: head dim (default 64)");
+  cmd->add_option("--heads-k", o->heads_k,
+                  "per_head: key heads to share out; prints each group's mask and heads (without it: the "
+                  "groups with their fractions, and the first group's geometry)");
+  cmd->add_option("--heads-q", o->heads_q, "per_head: query heads (default: --heads-k)");
   cmd->footer(
       fmt::format("Limits: sequences up to {} = 2^31 tokens per axis (every area exact); at most 2^24 "
                   "documents and 2^30 block pairs; --dump up to 2^31 cells. Past a limit: exit 2.",

@@ -22,6 +22,10 @@ struct MaskCommandOptions {
   // Selectors (dynamic masks) select from inputs drawn from the seed with this shape (DESIGN.md).
   std::int64_t batch = 1, heads = 1, heads_kv = 0, head_dim = 64;  // heads_kv 0: heads
   std::uint64_t seed = 0;
+  // per_head: the key heads the groups share out (0: groups printed with their fractions only)
+  // and the query heads (0: as many as key heads).
+  std::int64_t heads_k = 0;
+  std::int64_t heads_q = 0;
 };
 
 // Builds the mask and appends its report (text or JSON) to `out`; writes the dump if asked.

@@ -161,6 +161,8 @@ std::vector<Field> make_table() {
       extra_col("stop_reason", FieldType::text, ""),
       extra_col("gflop", FieldType::number, "GFLOP"),
       extra_col("options", FieldType::json, "JSON object", /*key=*/true),
+      // Additive score bias (DESIGN.md "Additive bias"): "alibi", "relpos{max_distance=128}"; absent: none.
+      extra_col("bias", FieldType::text, "", /*key=*/true),
       extra_col("compute_ms", FieldType::number, "ms"),
       extra_col("comm_ms", FieldType::number, "ms"),
       extra_col("bytes_sent", FieldType::number, "bytes"),

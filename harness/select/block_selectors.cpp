@@ -89,7 +89,8 @@ MaskPtr select_topk_blocks(const HeadView& v, const BlockMap& map) {
       }
     } else {
       const std::vector<double> qbar = pool_avg(v.q, v.q_stride, v.d, q0, q1);
-      for (std::int64_t c = c0; c < c1; ++c) score[c - c0] = pooled_score(v, qbar, kp, map.cols[c], s.pool == "maxminavg");
+      for (std::int64_t c = c0; c < c1; ++c)
+        score[c - c0] = pooled_score(v, qbar, kp, map.cols[c], s.pool == "maxminavg");
       if (s.threshold > 0) {  // normalised as a softmax weighted by each block's size in the base
         double m = -1e300, z = 0;
         for (double x : score) m = std::max(m, x);

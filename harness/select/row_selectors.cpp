@@ -1,4 +1,5 @@
-// Selectors that pick keys per row pattern: vertical_slash (MInference), kmeans (Routing Transformer), recycled.
+// Selectors that pick keys per row pattern: vertical_slash (MInference), kmeans (Routing Transformer),
+// recycled.
 #include <cmath>
 #include <memory>
 
@@ -21,8 +22,10 @@ void rows_within_base(const HeadView& v, std::int64_t q, Ranges& extra, Ranges& 
 
 MaskPtr select_vertical_slash(const HeadView& v) {
   const SelectorSpec& s = v.spec;
-  const std::int64_t off = v.sk - v.sq, ndiag = v.sq + v.sk - 1;  // diagonal d = q + off - k, index d + Sq - 1
-  std::vector<double> column(static_cast<std::size_t>(v.sk), 0.0), slash(static_cast<std::size_t>(ndiag), 0.0);
+  const std::int64_t off = v.sk - v.sq,
+                     ndiag = v.sq + v.sk - 1;  // diagonal d = q + off - k, index d + Sq - 1
+  std::vector<double> column(static_cast<std::size_t>(v.sk), 0.0),
+      slash(static_cast<std::size_t>(ndiag), 0.0);
   Ranges keys;
   std::vector<double> sc;
   for (std::int64_t q = std::max<std::int64_t>(0, v.sq - s.last_q); q < v.sq; ++q) {
@@ -160,8 +163,8 @@ MaskPtr select_recycled(const HeadView& v) {
       [top, stride, off, bp = v.base_ptr, dg = v.diag](std::int64_t q, std::int64_t k) {
         const std::int64_t r0 = q / stride * stride;
         const auto& t = (*top)[q / stride];
-        return bp->allowed(q, k) && (q == r0 || k > r0 + off || std::binary_search(t.begin(), t.end(), k) ||
-                                     dg.contains(q, k));
+        return bp->allowed(q, k) &&
+               (q == r0 || k > r0 + off || std::binary_search(t.begin(), t.end(), k) || dg.contains(q, k));
       });
 }
 

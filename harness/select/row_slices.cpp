@@ -36,7 +36,8 @@ namespace {
 
 enum class Kind { single, full, causal, inv, band };
 
-// A run of consecutive rows whose ranges follow one pattern, from row q0 (range lo0..hi0) to the last row seen.
+// A run of consecutive rows whose ranges follow one pattern, from row q0 (range lo0..hi0) to the last row
+// seen.
 struct Run {
   std::int64_t q0, lo0, hi0, lo, hi;
   Kind kind;
@@ -75,7 +76,8 @@ bool continues(const Run& r, std::int64_t lo, std::int64_t hi, Kind& kind) {
 
 }  // namespace
 
-std::vector<Slice> rows_to_slices(std::int64_t seqlen_q, const std::function<void(std::int64_t, Ranges&)>& rows) {
+std::vector<Slice> rows_to_slices(std::int64_t seqlen_q,
+                                  const std::function<void(std::int64_t, Ranges&)>& rows) {
   std::vector<Slice> out;
   std::vector<Run> open, next;  // open: sorted by lo (the previous row's ranges are sorted)
   Ranges r;

@@ -23,7 +23,8 @@ void normalise(Ranges& r);
 // non-overlapping slices covering exactly those pairs: consecutive rows whose ranges keep their
 // ends (full), grow by one (causal), shrink by one (inv_causal) or shift by one (bicausal) share one
 // slice, so a block-granular selection becomes one slice per run of kept blocks plus its diagonal.
-std::vector<Slice> rows_to_slices(std::int64_t seqlen_q, const std::function<void(std::int64_t, Ranges&)>& rows);
+std::vector<Slice> rows_to_slices(std::int64_t seqlen_q,
+                                  const std::function<void(std::int64_t, Ranges&)>& rows);
 
 // The selected mask of one (batch, head): `predicate` is the selector's definition (tests prove
 // the slices agree with it), `rows` the same set as key ranges per row.

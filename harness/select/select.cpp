@@ -49,9 +49,10 @@ std::vector<MaskPtr> select_masks(const Problem& p, const Inputs& in) {
     const std::int64_t nqb = (p.shape.seqlen_q + spec.block - 1) / spec.block;
     const std::int64_t nkb = (p.shape.seqlen_k + spec.block - 1) / spec.block;
     if (nqb > kMaxMaskBlockPairs / nkb)
-      throw InputError(fmt::format("mask 'topk_blocks': {} x {} blocks of {} exceed the limit of 2^30 block pairs "
-                                   "(accepted: a larger block)",
-                                   nqb, nkb, spec.block));
+      throw InputError(
+          fmt::format("mask 'topk_blocks': {} x {} blocks of {} exceed the limit of 2^30 block pairs "
+                      "(accepted: a larger block)",
+                      nqb, nkb, spec.block));
     map = p.mask->block_map(spec.block, spec.block);
   }
   std::exception_ptr failed;

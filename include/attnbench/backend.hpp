@@ -33,6 +33,8 @@ struct BackendInfo {
   // Masks that differ per batch element or query head (Problem::head_masks): off by default, so
   // a backend that takes one mask for the whole batch says unsupported.
   bool head_masks = false;
+  // An additive score bias (Problem::bias): off by default, so a backend without it says unsupported.
+  bool bias = false;
   // Correctness tolerance on the relative L2 error; 0 uses the harness default
   // for the dtype (approximate backends set their own).
   double tolerance_fwd = 0.0;
@@ -151,6 +153,9 @@ struct ChunkTask {
                ? *mask
                : *(*head_masks)[static_cast<std::size_t>(b * heads_q + h)];
   }
+  // The additive score bias of the whole problem (Problem::bias), or null; CP strategies refuse
+  // biased problems, so only whole-problem tasks carry it.
+  const Bias* bias = nullptr;
 };
 
 class ChunkKernel {

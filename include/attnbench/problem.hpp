@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "attnbench/bias.hpp"
 #include "attnbench/mask.hpp"
 #include "attnbench/types.hpp"
 
@@ -52,6 +53,8 @@ struct Problem {
   // b·heads_q + h, every one Sq × Sk; `mask` then names the case (its name and parameters label the
   // row; for a selector, the base mask it selects from) and backends must read mask_for(b, h).
   std::vector<MaskPtr> head_masks;
+  // Additive score bias (ALiBi, relative position), or null; backends read bias->value(h, q, k).
+  BiasPtr bias;
   double softmax_scale = 0.0;  // 1/sqrt(head_dim) unless a scenario sets it
   std::uint64_t seed = 0;      // seed of the random inputs
   std::string strategy = "none";

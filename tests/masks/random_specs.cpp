@@ -124,6 +124,14 @@ RandomCase random_case(const std::string& name, std::mt19937_64& rng, std::int64
                                       kc[j + 1], types[uniform(rng, 0, 3)]));
     if (items.empty()) items.push_back(fmt::format("{{q: [0, {}], k: [0, {}]}}", s, sk));
     p["slices"] = fmt::format("[{}]", fmt::join(items, ", "));
+  } else if (name == "per_head") {
+    // Without the shape's heads the entry is its first group's geometry (a label): a random streaming
+    // or sliding-window group first, so the label's mask differs from causal.
+    const std::string first =
+        uniform(rng, 0, 1) ? fmt::format("{{name: streaming, sink: {}, recent: {}}}", uniform(rng, 0, sk),
+                                         uniform(rng, 1, sk))
+                           : fmt::format("{{name: causal_sliding_window, window: {}}}", uniform(rng, 0, sk));
+    p["groups"] = fmt::format("[{{mask: {}, fraction: {}}}, {{mask: causal}}]", first, keep());
   }
   return c;
 }

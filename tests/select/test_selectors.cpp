@@ -1,4 +1,5 @@
-// Dynamic selectors: each selection against a brute-force recomputation, subset of base, diagonal, determinism, quality.
+// Dynamic selectors: each selection against a brute-force recomputation, subset of base, diagonal,
+// determinism, quality.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -69,8 +70,8 @@ TEST_CASE("rows_to_slices covers exactly the given rows for full, causal, invers
     std::vector<select::Ranges> rows(sq);
     for (std::int64_t q = 0; q < sq; ++q) {
       select::Ranges r;
-      if (trial % 3 == 0) r.emplace_back(0, std::min<std::int64_t>(sk, q + 1));            // causal
-      if (trial % 3 == 1) r.emplace_back(std::min<std::int64_t>(q, 45), 46);              // inverse
+      if (trial % 3 == 0) r.emplace_back(0, std::min<std::int64_t>(sk, q + 1));                  // causal
+      if (trial % 3 == 1) r.emplace_back(std::min<std::int64_t>(q, 45), 46);                     // inverse
       r.emplace_back(std::min<std::int64_t>(sk - 1, q + 3), std::min<std::int64_t>(sk, q + 6));  // band
       for (int i = 0; i < 3; ++i) {
         const std::int64_t a = rng() % sk;
@@ -79,7 +80,8 @@ TEST_CASE("rows_to_slices covers exactly the given rows for full, causal, invers
       select::normalise(r);
       rows[q] = r;
     }
-    const Mask m("t", sq, sk, {}, select::rows_to_slices(sq, [&](std::int64_t q, select::Ranges& o) { o = rows[q]; }),
+    const Mask m("t", sq, sk, {},
+                 select::rows_to_slices(sq, [&](std::int64_t q, select::Ranges& o) { o = rows[q]; }),
                  [](std::int64_t, std::int64_t) { return false; });
     std::vector<std::pair<std::int64_t, std::int64_t>> got;
     for (std::int64_t q = 0; q < sq; ++q) {
@@ -89,7 +91,9 @@ TEST_CASE("rows_to_slices covers exactly the given rows for full, causal, invers
   }
 }
 
-TEST_CASE("every selector: a subset of the base, the diagonal block kept, slices equal the predicate, deterministic") {
+TEST_CASE(
+    "every selector: a subset of the base, the diagonal block kept, slices equal the predicate, "
+    "deterministic") {
   const std::vector<MaskSpec> specs{
       {"topk_blocks", {{"block", "16"}, {"keep", "0.3"}}},
       {"topk_blocks", {{"block", "16"}, {"threshold", "0.05"}, {"pool", "maxminavg"}}},
@@ -98,7 +102,8 @@ TEST_CASE("every selector: a subset of the base, the diagonal block kept, slices
       {"kmeans", {{"block", "16"}, {"clusters", "4"}, {"iters", "3"}, {"seed", "9"}}},
       {"token_keep", {{"block", "16"}, {"keep", "0.2"}}},
       {"recycled", {{"block", "16"}, {"stride", "5"}, {"topk", "7"}}},
-      {"topk_blocks", {{"block", "16"}, {"keep", "0.3"}, {"base", "{name: causal_sliding_window, window: 40}"}}},
+      {"topk_blocks",
+       {{"block", "16"}, {"keep", "0.3"}, {"base", "{name: causal_sliding_window, window: 40}"}}},
   };
   for (const auto& spec : specs)
     for (auto [sq, sk] : {std::pair<std::int64_t, std::int64_t>{96, 96}, {40, 100}}) {
@@ -115,7 +120,8 @@ TEST_CASE("every selector: a subset of the base, the diagonal block kept, slices
     }
 }
 
-TEST_CASE("topk_blocks keeps the diagonal block and the top pooled-average blocks, recomputed by brute force") {
+TEST_CASE(
+    "topk_blocks keeps the diagonal block and the top pooled-average blocks, recomputed by brute force") {
   const MaskSpec spec{"topk_blocks", {{"block", "8"}, {"keep", "0.4"}}};
   const Problem p = make_problem(spec, 64, 64, 1, 1, 8);
   const Inputs in = generate_inputs(p);
@@ -127,7 +133,8 @@ TEST_CASE("topk_blocks keeps the diagonal block and the top pooled-average block
       double s = 0;
       for (std::int64_t t = 0; t < d; ++t) {
         double qa = 0, ka = 0;
-        for (std::int64_t r = 0; r < bs; ++r) qa += in.q[(i * bs + r) * d + t], ka += in.k[(j * bs + r) * d + t];
+        for (std::int64_t r = 0; r < bs; ++r)
+          qa += in.q[(i * bs + r) * d + t], ka += in.k[(j * bs + r) * d + t];
         s += qa / bs * ka / bs;
       }
       cand.emplace_back(-s, j);
@@ -151,7 +158,8 @@ TEST_CASE("vertical_slash keeps the top columns and diagonals of the last querie
     auto sc = row_scores(p, in, 0, q);
     double m = *std::max_element(sc.begin(), sc.end()), z = 0;
     for (double x : sc) z += std::exp(x - m);
-    for (std::int64_t k = 0; k <= q; ++k) col[k] += std::exp(sc[k] - m) / z, dg[q - k + 47] += std::exp(sc[k] - m) / z;
+    for (std::int64_t k = 0; k <= q; ++k)
+      col[k] += std::exp(sc[k] - m) / z, dg[q - k + 47] += std::exp(sc[k] - m) / z;
   }
   auto top = [](const std::vector<double>& v, int n) {
     std::vector<std::int64_t> idx(v.size());
@@ -203,8 +211,8 @@ TEST_CASE("kmeans: queries and keys attend within their cluster (or the diagonal
 TEST_CASE("oracle block scores recall at least as much attention as pooled ones") {
   for (std::uint64_t seed : {1u, 2u, 3u}) {
     Problem pooled = make_problem({"topk_blocks", {{"block", "16"}, {"keep", "0.25"}}}, 256, 256, 2, 2, 16);
-    Problem oracle = make_problem({"topk_blocks", {{"block", "16"}, {"keep", "0.25"}, {"score", "oracle"}}}, 256,
-                                  256, 2, 2, 16);
+    Problem oracle = make_problem({"topk_blocks", {{"block", "16"}, {"keep", "0.25"}, {"score", "oracle"}}},
+                                  256, 256, 2, 2, 16);
     pooled.seed = oracle.seed = seed;
     const Inputs in = generate_inputs(pooled);
     pooled.head_masks = select_masks(pooled, in);

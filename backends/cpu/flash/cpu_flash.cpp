@@ -27,6 +27,7 @@ class FlashExecution final : public Execution {
         threads_(r.threads > 0 ? r.threads : flash::default_threads()),
         g_(flash::geometry_of(p)),
         heads_(flash::make_head_plans(p, kernels_)),
+        bias_(flash::make_bias_tables(p)),
         plan_(p.uniform_mask() ? flash::make_tile_plan(*p.mask, kernels_, 0, g_.seqlen_q, 0, g_.seqlen_k)
                                : heads_.plans.front()) {
     MemoryTracker& mem = *r.host;
@@ -62,12 +63,12 @@ class FlashExecution final : public Execution {
  private:
   void forward() {
     flash::run_forward(kernels_, plan_, *p_.mask, g_, 0, 0, in_.q.data(), in_.k.data(), in_.v.data(),
-                       o_.data(), lse_.data(), workspace_.data(), threads_, head_plans());
+                       o_.data(), lse_.data(), workspace_.data(), threads_, head_plans(), &bias_.view);
   }
   void backward() {
     flash::run_backward(kernels_, plan_, *p_.mask, g_, 0, 0, in_.q.data(), in_.k.data(), in_.v.data(),
                         o_.data(), lse_.data(), in_.dout.data(), dq_.data(), dk_.data(), dv_.data(),
-                        workspace_.data(), threads_, head_plans());
+                        workspace_.data(), threads_, head_plans(), &bias_.view);
   }
 
   const flash::HeadPlans* head_plans() const { return p_.uniform_mask() ? nullptr : &heads_; }
@@ -78,6 +79,7 @@ class FlashExecution final : public Execution {
   int threads_;
   Geometry g_;
   flash::HeadPlans heads_;  // empty unless the mask differs per (batch, head)
+  flash::BiasTables bias_;  // kind 0 unless the problem has an additive bias
   flash::TilePlan plan_;
   HostBuffer<float> o_, lse_, dq_, dk_, dv_, workspace_;
 };
@@ -119,6 +121,7 @@ class FlashBackend final : public Backend, public ChunkCapable {
     i.separate_kv_heads = true;
     i.head_dim_v = true;
     i.head_masks = true;
+    i.bias = true;
     return i;
   }
   std::unique_ptr<Execution> prepare(const Problem& p, const Inputs& in, Resources& r) override {

@@ -181,6 +181,19 @@ HeadPlans make_head_plans(const Problem& p, const KernelSet& kernels) {
   return h;
 }
 
+BiasTables make_bias_tables(const Problem& p) {
+  BiasTables t;
+  if (!p.bias) return t;
+  for (double x : p.bias->slopes()) t.slopes.push_back(static_cast<float>(x));
+  for (double x : p.bias->table()) t.table.push_back(static_cast<float>(x));
+  t.view.kind = p.bias->kind() == Bias::Kind::alibi ? 1 : 2;
+  t.view.slopes = t.slopes.data();
+  t.view.table = t.table.data();
+  t.view.max_distance = p.bias->max_distance();
+  t.view.offset = p.bias->offset();
+  return t;
+}
+
 Geometry geometry_of(const Problem& p) {
   Geometry g{};
   g.batch = p.shape.batch;
@@ -231,9 +244,10 @@ Args kernel_args(const TilePlan& plan, const Mask& mask, const Geometry& g, std:
 
 void run_forward(const KernelSet& kernels, const TilePlan& plan, const Mask& mask, const Geometry& g,
                  std::int64_t q0, std::int64_t k0, const float* q, const float* k, const float* v, float* o,
-                 float* lse, float* workspace, int threads, const HeadPlans* heads) {
+                 float* lse, float* workspace, int threads, const HeadPlans* heads, const ScoreBias* bias) {
   auto a = kernel_args<ForwardArgs>(plan, mask, g, q0, k0, q, k, v, workspace, threads);
   if (heads != nullptr) a.heads = heads->view();
+  if (bias != nullptr) a.bias = *bias;
   a.o = o;
   a.lse = lse;
   if (use_decode_path(g))
@@ -245,9 +259,10 @@ void run_forward(const KernelSet& kernels, const TilePlan& plan, const Mask& mas
 void run_backward(const KernelSet& kernels, const TilePlan& plan, const Mask& mask, const Geometry& g,
                   std::int64_t q0, std::int64_t k0, const float* q, const float* k, const float* v,
                   const float* o, const float* lse, const float* dout, float* dq, float* dk, float* dv,
-                  float* workspace, int threads, const HeadPlans* heads) {
+                  float* workspace, int threads, const HeadPlans* heads, const ScoreBias* bias) {
   auto a = kernel_args<BackwardArgs>(plan, mask, g, q0, k0, q, k, v, workspace, threads);
   if (heads != nullptr) a.heads = heads->view();
+  if (bias != nullptr) a.bias = *bias;
   a.o = o;
   a.lse = lse;
   a.dout = dout;
@@ -259,24 +274,24 @@ void run_backward(const KernelSet& kernels, const TilePlan& plan, const Mask& ma
 
 void run_forward(const KernelSet& kernels, const Mask& mask, const Geometry& g, std::int64_t q0,
                  std::int64_t k0, const float* q, const float* k, const float* v, float* o, float* lse,
-                 int threads, const HeadPlans* heads) {
+                 int threads, const HeadPlans* heads, const ScoreBias* bias) {
   if (threads <= 0) threads = default_threads();
   const TilePlan plan =
       heads != nullptr ? heads->plans.front() : make_tile_plan(mask, kernels, q0, g.seqlen_q, k0, g.seqlen_k);
   AlignedFloats workspace(forward_workspace(kernels, g, threads));
-  run_forward(kernels, plan, mask, g, q0, k0, q, k, v, o, lse, workspace.data, threads, heads);
+  run_forward(kernels, plan, mask, g, q0, k0, q, k, v, o, lse, workspace.data, threads, heads, bias);
 }
 
 void run_backward(const KernelSet& kernels, const Mask& mask, const Geometry& g, std::int64_t q0,
                   std::int64_t k0, const float* q, const float* k, const float* v, const float* o,
                   const float* lse, const float* dout, float* dq, float* dk, float* dv, int threads,
-                  const HeadPlans* heads) {
+                  const HeadPlans* heads, const ScoreBias* bias) {
   if (threads <= 0) threads = default_threads();
   const TilePlan plan =
       heads != nullptr ? heads->plans.front() : make_tile_plan(mask, kernels, q0, g.seqlen_q, k0, g.seqlen_k);
   AlignedFloats workspace(kernels.backward_workspace(g, threads));
   run_backward(kernels, plan, mask, g, q0, k0, q, k, v, o, lse, dout, dq, dk, dv, workspace.data, threads,
-               heads);
+               heads, bias);
 }
 
 }  // namespace attnbench::cpu::flash

@@ -58,30 +58,40 @@ struct HeadPlans {
 };
 HeadPlans make_head_plans(const Problem&, const KernelSet&);
 
+// The float tables of a problem's additive bias (Problem::bias) and the kernels' view of them
+// (kind 0 when the problem has none).
+struct BiasTables {
+  std::vector<float> slopes, table;
+  ScoreBias view{};
+};
+BiasTables make_bias_tables(const Problem&);
+
 // The sizes of a whole problem, or of one chunk pair.
 Geometry geometry_of(const Problem&);
 Geometry geometry_of(const ChunkTask&);
 
 // A pass over a prepared plan of the rectangle at (q0, k0) of `mask`, with a
 // workspace of the variant's forward_workspace()/backward_workspace() floats, 64-byte aligned.
-// With `heads`, each (b, h) walks its own plan and mask instead (whole problems only).
+// With `heads`, each (b, h) walks its own plan and mask instead; with `bias`, scores get the additive
+// bias (both whole problems only).
 void run_forward(const KernelSet&, const TilePlan&, const Mask&, const Geometry&, std::int64_t q0,
                  std::int64_t k0, const float* q, const float* k, const float* v, float* o, float* lse,
-                 float* workspace, int threads, const HeadPlans* heads = nullptr);
+                 float* workspace, int threads, const HeadPlans* heads = nullptr,
+                 const ScoreBias* bias = nullptr);
 void run_backward(const KernelSet&, const TilePlan&, const Mask&, const Geometry&, std::int64_t q0,
                   std::int64_t k0, const float* q, const float* k, const float* v, const float* o,
                   const float* lse, const float* dout, float* dq, float* dk, float* dv, float* workspace,
-                  int threads, const HeadPlans* heads = nullptr);
+                  int threads, const HeadPlans* heads = nullptr, const ScoreBias* bias = nullptr);
 
 // One-shot passes with their own plan and workspace (for chunk kernels and tests); with `heads`
 // (whole problems whose mask differs per (batch, head)), its plans instead of one of `mask`.
 void run_forward(const KernelSet&, const Mask&, const Geometry&, std::int64_t q0, std::int64_t k0,
                  const float* q, const float* k, const float* v, float* o, float* lse, int threads,
-                 const HeadPlans* heads = nullptr);
+                 const HeadPlans* heads = nullptr, const ScoreBias* bias = nullptr);
 void run_backward(const KernelSet&, const Mask&, const Geometry&, std::int64_t q0, std::int64_t k0,
                   const float* q, const float* k, const float* v, const float* o, const float* lse,
                   const float* dout, float* dq, float* dk, float* dv, int threads,
-                  const HeadPlans* heads = nullptr);
+                  const HeadPlans* heads = nullptr, const ScoreBias* bias = nullptr);
 
 // OpenMP threads to use when the caller does not say (0): all of them.
 int default_threads();

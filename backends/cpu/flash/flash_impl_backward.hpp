@@ -84,6 +84,8 @@ inline void probs_and_dscores(const BackwardArgs& a, const BackwardLayout& L, i6
   const float scale = static_cast<float>(g.softmax_scale), c = scale * kLog2e;
   gemm<AMode::panels, Acc::set>(mq, nkp, D, L.q_rows.at(b, h) + q0 * D, MR, L.k_keys.at(b, kh) + k0 * D, NR,
                                 D * NR, s.p, kTileK, nullptr);
+  // P changes with the bias; dS's chain to q and k does not (the bias is constant in them).
+  add_score_bias(a.bias, h, q0, mq, k0, nk, 1.0f / scale, s.p, kTileK);
   gemm<AMode::panels, Acc::set>(mq, nkp, Dv, L.do_rows.at(b, h) + q0 * Dv, MR, L.v_keys.at(b, vh) + k0 * Dv,
                                 NR, Dv * NR, s.ds, kTileK, nullptr);
   const MaskSource& mask = mask_of(a, b, h);

@@ -69,6 +69,7 @@ inline void forward_item(const ForwardArgs& a, const ForwardLayout& L, i64 b, i6
     const i64 k0 = kt * kTileK, nk = imin(kTileK, Sk - k0);
     const i64 nkp = round_up(nk, NR);
     gemm<AMode::panels, Acc::set>(mq, nkp, D, qa, MR, kb + k0 * D, NR, D * NR, s.s, kTileK, nullptr);
+    add_score_bias(a.bias, h, q0, mq, k0, nk, 1.0f / static_cast<float>(g.softmax_scale), s.s, kTileK);
     if (!full && !have_ranges) {
       ranges = mask.fetch(mask.context, mask.q_origin + q0, mq);
       have_ranges = true;

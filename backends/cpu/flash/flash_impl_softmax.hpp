@@ -8,6 +8,29 @@
 namespace attnbench::cpu::flash::ATTNBENCH_FLASH_NS {
 
 // ---------------------------------------------------------------------------
+// Additive bias on raw scores (before the scale): bias(h, q, k) / scale, so that the kernels' later
+// `score * scale` yields scale·q·k + bias. Masked entries are overwritten with -inf afterwards.
+inline void add_score_bias(const ScoreBias& bias, i64 h, i64 q0, i64 mq, i64 k0, i64 nk, float inv_scale,
+                           float* s, i64 ld) {
+  if (bias.kind == 0) return;
+  const i64 M = bias.max_distance;
+  for (i64 r = 0; r < mq; ++r) {
+    float* row = s + r * ld;
+    const i64 base = k0 - (q0 + r + bias.offset);  // k - q' of the row's first key
+    if (bias.kind == 1) {
+      const float m = bias.slopes[h] * inv_scale;
+      for (i64 j = 0; j < nk; ++j) row[j] -= m * static_cast<float>(base + j < 0 ? -(base + j) : base + j);
+    } else {
+      const float* t = bias.table + h * (2 * M + 1) + M;
+      for (i64 j = 0; j < nk; ++j) {
+        const i64 rel = base + j;
+        row[j] += t[rel < -M ? -M : (rel > M ? M : rel)] * inv_scale;
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------
 // Masking and softmax on one row of a score tile.
 
 // Sets row[j] = -inf for keys k0 + j (j < nk) outside the row's allowed ranges.

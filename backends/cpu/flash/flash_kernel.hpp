@@ -57,11 +57,22 @@ struct HeadMasks {
   const std::int32_t* index;
 };
 
+// An additive score bias (Problem::bias) on global positions, whole problems only. kind 0: none;
+// 1: ALiBi, -slopes[h] * |k - q - offset|; 2: relpos, table[h * (2 * max_distance + 1) + max_distance +
+// clamp(k - q - offset)]. offset = Sk - Sq (bottom-right alignment).
+struct ScoreBias {
+  int kind;
+  const float* slopes;
+  const float* table;
+  std::int64_t max_distance, offset;
+};
+
 struct ForwardArgs {
   Geometry geometry;
   TileMap map;  // with head masks: the first (b, h)'s map, whose tile order the work items follow
   MaskSource mask;
   HeadMasks heads;
+  ScoreBias bias;
   const float *q, *k, *v;
   float *o, *lse;
   float* workspace;  // forward_workspace() floats, 64-byte aligned
@@ -73,6 +84,7 @@ struct BackwardArgs {
   TileMap map;
   MaskSource mask;
   HeadMasks heads;
+  ScoreBias bias;
   const float *q, *k, *v, *o, *lse, *dout;
   float *dq, *dk, *dv;
   float* workspace;  // backward_workspace() floats, 64-byte aligned

@@ -63,16 +63,20 @@ std::size_t score_elems(const Problem& p) {
          static_cast<std::size_t>(s.seqlen_q) * static_cast<std::size_t>(s.seqlen_k);
 }
 
+// One [Sq, Sk] plane serves every (batch, head): one mask and no bias.
+static bool one_plane(const Problem& p) { return p.uniform_mask() && !p.bias; }
+
 std::size_t mask_elems(const Problem& p) {
   const std::size_t plane =
       static_cast<std::size_t>(p.shape.seqlen_q) * static_cast<std::size_t>(p.shape.seqlen_k);
   // Masks per (batch, head) need the full [B, Hq, Sq, Sk] tensor, as PyTorch's math path broadcasts.
-  return p.uniform_mask() ? plane : plane * static_cast<std::size_t>(p.shape.batch * p.shape.heads_q);
+  // So does a bias (per head): it is added to the same tensor, as SDPA's float attn_mask carries it.
+  return one_plane(p) ? plane : plane * static_cast<std::size_t>(p.shape.batch * p.shape.heads_q);
 }
 
 void build_additive_mask(const Problem& p, float* mask, int threads) {
   const i64 Sq = p.shape.seqlen_q, Sk = p.shape.seqlen_k, Hq = p.shape.heads_q;
-  const i64 planes = p.uniform_mask() ? 1 : p.shape.batch * Hq;
+  const i64 planes = one_plane(p) ? 1 : p.shape.batch * Hq;
 #pragma omp parallel num_threads(threads)
   {
     std::vector<std::pair<i64, i64>> ranges;
@@ -82,8 +86,10 @@ void build_additive_mask(const Problem& p, float* mask, int threads) {
       float* row = mask + r * Sk;
       for (i64 j = 0; j < Sk; ++j) row[j] = kNegInf;
       p.mask_for(bh / Hq, bh % Hq).row_ranges(i, ranges);
+      const Bias* bias = p.bias.get();
       for (auto [lo, hi] : ranges)
-        for (i64 j = lo; j < hi; ++j) row[j] = 0.0f;
+        for (i64 j = lo; j < hi; ++j)
+          row[j] = bias != nullptr ? static_cast<float>(bias->value(bh % Hq, i, j)) : 0.0f;
     }
   }
 }
@@ -102,7 +108,7 @@ void forward(const Problem& p, const float* q, const float* k, const float* v, c
 #pragma omp parallel for num_threads(threads) schedule(static)
   for (i64 r = 0; r < rows; ++r) {
     float* row = probs + r * Sk;
-    const float* m = mask + (p.uniform_mask() ? r % Sq : r) * Sk;
+    const float* m = mask + (one_plane(p) ? r % Sq : r) * Sk;
 #pragma omp simd
     for (i64 j = 0; j < Sk; ++j) row[j] += m[j];
   }

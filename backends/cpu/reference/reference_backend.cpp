@@ -49,6 +49,7 @@ class ReferenceBackend final : public Backend, public ChunkCapable {
     i.separate_kv_heads = true;
     i.head_dim_v = true;
     i.head_masks = true;
+    i.bias = true;
     return i;
   }
   std::unique_ptr<Execution> prepare(const Problem& p, const Inputs& in, Resources& r) override {

@@ -62,6 +62,7 @@ void forward_impl(const ChunkTask& t, const float* q, const float* k, const floa
           double s = 0;
           for (std::int64_t d = 0; d < D; ++d) s += static_cast<double>(qi[d]) * kj[d];
           s *= t.softmax_scale;
+          if (t.bias != nullptr) s += t.bias->value(h, t.q_begin + i, t.k_begin + j);  // in float64
           scores[j] = s;
           m = std::max(m, s);
         }
@@ -122,7 +123,9 @@ void backward_impl(const ChunkTask& t, const float* q, const float* k, const flo
                 double s = 0, dp = 0;
                 for (std::int64_t d = 0; d < D; ++d) s += static_cast<double>(q[qoff + d]) * k[koff + d];
                 for (std::int64_t d = 0; d < Dv; ++d) dp += static_cast<double>(dout[ooff + d]) * v[voff + d];
-                const double p = std::exp(s * t.softmax_scale - l);
+                const double bias = t.bias != nullptr ? t.bias->value(h, t.q_begin + i, t.k_begin + j) : 0.0;
+                // A constant additive bias changes P but not dS's chain to q and k.
+                const double p = std::exp(s * t.softmax_scale + bias - l);
                 const double ds = p * (dp - delta) * t.softmax_scale;
                 double* dkj = dk_acc.data() + ((hk - hk0) * t.nk + j) * D;
                 double* dvj = dv_acc.data() + ((hv - hv0) * t.nk + j) * Dv;
@@ -156,6 +159,7 @@ ChunkTask whole(const Problem& p) {
   ChunkTask t;
   t.mask = p.mask.get();
   t.head_masks = &p.head_masks;
+  t.bias = p.bias.get();
   t.q_begin = 0;
   t.nq = p.shape.seqlen_q;
   t.k_begin = 0;

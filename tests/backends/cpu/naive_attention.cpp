@@ -13,6 +13,18 @@ namespace attnbench::test {
 // The naive loop, written apart from cpu.reference: per (batch, query head) the whole P matrix from the
 // dense mask of that (batch, head), then O = P V, dS = P (dP - rowsum(P dP)), dQ = scale dS K, dK += scale
 // dS^T Q, dV += P^T dO.
+// The additive bias from its definition (DESIGN.md "Additive bias"), not through Bias::value: ALiBi's
+// -slope_h * |q' - k| and relpos's table at the clipped distance k - q', q' = q + Sk - Sq.
+static double naive_bias(const Problem& p, std::int64_t h, std::int64_t q, std::int64_t k) {
+  if (!p.bias) return 0.0;
+  const std::int64_t qpos = q + p.shape.seqlen_k - p.shape.seqlen_q;
+  if (p.bias->kind() == Bias::Kind::alibi)
+    return -p.bias->slopes()[h] * std::abs(static_cast<double>(qpos - k));
+  const std::int64_t M = p.bias->max_distance();
+  const std::int64_t d = std::max(-M, std::min(M, k - qpos));
+  return p.bias->table()[h * (2 * M + 1) + d + M];
+}
+
 Outputs naive(const KernelCase& c) {
   const Problem& p = c.problem;
   const Shape& s = p.shape;
@@ -44,7 +56,7 @@ Outputs naive(const KernelCase& c) {
           if (!dense[i * Sk + j]) continue;
           double x = 0;
           for (std::int64_t d = 0; d < D; ++d) x += Q(i, d) * K(j, d);
-          P[i * Sk + j] = x * p.softmax_scale;
+          P[i * Sk + j] = x * p.softmax_scale + naive_bias(p, h, i, j);
           m = std::max(m, P[i * Sk + j]);
         }
         double sum = 0;
