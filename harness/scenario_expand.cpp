@@ -45,6 +45,7 @@ std::string Case::label() const {
                   value_suffix(p.shape.heads_kv, p.shape.value_heads()), p.shape.head_dim,
                   value_suffix(p.shape.head_dim, p.shape.value_dim()), to_string(p.dtype), to_string(p.pass));
   for (const auto& [k, v] : p.options) s += fmt::format("/{}={}", k, v);
+  if (!layout.empty()) s += "/" + layout;
   return s;
 }
 
@@ -73,8 +74,12 @@ std::vector<Case> expand(const Scenario& s) {
     kOptions,
     kBackend
   };
-  const std::vector<std::size_t> sizes{s.seqlens.size(),     s.seqlens_k.empty() ? 1 : s.seqlens_k.size(),
-                                       s.batch.size(),       s.heads_q.size(),
+  // With batching the layouts take the place of the sequence-length axis (each fixes S and B).
+  const bool batched = s.batching.has_value();
+  const std::vector<std::size_t> sizes{batched ? s.batching->layouts.size() : s.seqlens.size(),
+                                       s.seqlens_k.empty() ? 1 : s.seqlens_k.size(),
+                                       batched ? 1 : s.batch.size(),
+                                       s.heads_q.size(),
                                        s.heads_kv.size(),    std::max<std::size_t>(1, s.heads_v.size()),
                                        s.head_dim.size(),    std::max<std::size_t>(1, s.head_dim_v.size()),
                                        s.dtypes.size(),      s.masks.size(),
@@ -84,21 +89,28 @@ std::vector<Case> expand(const Scenario& s) {
 
   std::vector<Case> cases;
   std::vector<MaskPtr> masks;
+  std::vector<BatchLayout> layouts;  // batching: one per scenario mask, for the current layout
   std::pair<std::size_t, std::size_t> masks_for{SIZE_MAX, SIZE_MAX};  // the (Sq, Sk) indices built
   for_each_point(sizes, [&](const std::vector<std::size_t>& at) {
-    const std::int64_t sq = s.seqlens[at[kSq]];
-    const std::int64_t sk = s.seqlens_k.empty() ? sq : s.seqlens_k[at[kSk]];
     if (masks_for != std::pair{at[kSq], at[kSk]}) {
       masks.clear();
+      layouts.clear();
       for (const auto& spec : s.masks) {
         try {
-          masks.push_back(build_mask(spec, sq, sk));
+          if (batched) {
+            layouts.push_back(batch_layout(*s.batching, s.batching->layouts[at[kSq]], spec.name));
+            masks.push_back(layouts.back().mask);
+          } else {
+            const std::int64_t sq = s.seqlens[at[kSq]];
+            masks.push_back(build_mask(spec, sq, s.seqlens_k.empty() ? sq : s.seqlens_k[at[kSk]]));
+          }
         } catch (const InputError& e) {
           throw InputError(fmt::format("{}: masks: {}", s.path, e.what()));
         }
       }
       masks_for = {at[kSq], at[kSk]};
     }
+    const std::int64_t sq = masks[at[kMask]]->seqlen_q(), sk = masks[at[kMask]]->seqlen_k();
     const std::string& strat = s.strategies[at[kStrategy]];
     const int ws = s.world_sizes[at[kWorld]];
     // Single-device cases run at world size 1 and take no options.
@@ -110,13 +122,20 @@ std::vector<Case> expand(const Scenario& s) {
     c.backend = s.backends[at[kBackend]];
     c.mask_index = at[kMask];
     Problem& p = c.problem;
-    p.shape = {s.batch[at[kBatch]], s.heads_q[at[kHq]], s.heads_kv[at[kHkv]], sq, sk, d};
+    p.shape = {batched ? layouts[at[kMask]].batch : s.batch[at[kBatch]], s.heads_q[at[kHq]], s.heads_kv[at[kHkv]],
+               sq, sk, d};
     // Unset value heads and dim follow the key heads and head_dim; set explicitly in every case.
     p.shape.heads_v = s.heads_v.empty() ? p.shape.heads_kv : s.heads_v[at[kHv]];
     p.shape.head_dim_v = s.head_dim_v.empty() ? d : s.head_dim_v[at[kDv]];
     p.dtype = s.dtypes[at[kDtype]];
     p.pass = s.passes[at[kPass]];
     p.mask = masks[at[kMask]];
+    if (batched) {
+      const BatchLayout& l = layouts[at[kMask]];
+      c.layout = s.batching->layouts[at[kSq]];
+      c.padded_area = l.padded_area;
+      p.head_masks = head_masks_of(l, p.shape.heads_q);  // padded: one mask per sequence
+    }
     p.softmax_scale = s.softmax_scale > 0 ? s.softmax_scale : 1.0 / std::sqrt(static_cast<double>(d));
     p.seed = s.seed;
     p.strategy = strat;

@@ -12,6 +12,7 @@
 
 #include "harness/schema/result_fields.hpp"
 #include "reports/durable_file.hpp"
+#include "reports/padding_table.hpp"
 #include "reports/case_label.hpp"
 
 namespace attnbench {
@@ -215,6 +216,7 @@ std::string results_markdown(const std::string& title, const std::vector<ResultR
     if (tables[i].pass != pass) md += fmt::format("\n## {}\n", pass = tables[i].pass);
     md += render_table(tables[i], table_rows[i], show_shape, options.noise_limit_pct);
   }
+  md += padding_waste_markdown(rows);  // empty unless the scenario has batching
   md += "\nLegend: numbers are " + cell_unit() +
         " of status `ok` rows, then median time ±noise; **bold** the "
         "fastest in its row; `⚠` doubtful: timing stopped on max_iters or timeout with noise above " +
