@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <numbers>
 #include <stdexcept>
 
 #include "attnbench/types.hpp"
@@ -24,9 +25,9 @@ std::int64_t draw(const Distribution& d, Rng& rng) {
   if (d.kind == "uniform") return rng.between(d.min, d.max);
   if (d.kind == "fixed") return d.length;
   if (d.kind == "lognormal") {
-    // Box-Muller: one standard normal per draw (the second one is dropped, so each draw uses
-    // the same two words and a length does not depend on the parity of its index).
-    const double z = std::sqrt(-2.0 * std::log(unit(rng))) * std::cos(2.0 * M_PI * unit(rng));
+    // Box-Muller: one standard normal per draw (the second one is dropped: every draw takes two words).
+    const double u1 = unit(rng), u2 = unit(rng);  // in this order on every compiler
+    const double z = std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * std::numbers::pi * u2);
     const double x = std::round(static_cast<double>(d.median) * std::exp(d.sigma * z));
     return std::clamp(static_cast<std::int64_t>(std::min(x, 1e15)), d.min, d.max);
   }

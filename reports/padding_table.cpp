@@ -53,6 +53,9 @@ std::string batch_text(const std::vector<long long>& l) {
   return fmt::format("{} (count {}, max {}, sum {})", list, l.size(), *std::max_element(l.begin(), l.end()), sum);
 }
 
+// Milliseconds without an exponent: "1572", "376", "0.0421".
+std::string ms_text(double ms) { return ms >= 100 ? fmt::format("{:.0f}", ms) : fmt::format("{:.3g}", ms); }
+
 // The case apart from its layout: rows equal here are the same batch run packed and padded.
 std::string pair_key(const ResultRow& r) {
   const Metric* o = extra(r, "options");
@@ -89,7 +92,7 @@ std::string padding_waste_markdown(const std::vector<ResultRow>& rows) {
     md += fmt::format("| {} | {} | {} | {} | {} {} | {} | {} | {} | {} | {} | {} | {} |\n", r->pass, r->backend,
                       base_of(*r), batch_text(lengths_of(*r)), heads_text(*r), head_dim_text(*r), layout_of(*r),
                       r->area, pa ? fmt::format("{:.0f}", pa->value) : "", pw ? fmt::format("{:.1f} %", 100 * pw->value) : "",
-                      ok ? fmt::format("{:.3g}", r->time_ms) : std::string(to_string(r->status)),
+                      ok ? ms_text(r->time_ms) : std::string(to_string(r->status)),
                       ok ? format_tflops(r->tflops) : "", ratio);
   }
   return md;
