@@ -11,6 +11,7 @@
 #include "masks/library.hpp"
 #include "reports/csv_reader.hpp"
 #include "reports/csv_writer.hpp"
+#include "reports/padding_table.hpp"
 
 using namespace attnbench;
 using Catch::Matchers::Contains;
@@ -161,4 +162,20 @@ TEST_CASE("bad batching fields: one error naming the field and the accepted valu
              Contains("shape.batch") && Contains("set by batching"));
   CHECK_THAT(error_of(with_batching("[4, 5]")), Contains("batching") && Contains("expected a map"));
   CHECK(error_of(with_batching("{lengths: [4, 9], layout: padded}", "masks: [full]")).empty());
+}
+
+TEST_CASE("the padding-waste table pairs each padded row with its packed row", "[batching][reports]") {
+  const auto cases = expand(parse_scenario(kLengths, "scen.yaml"));
+  ResultRow packed = base_row(cases[0]), padded = base_row(cases[1]);
+  packed.time_ms = 4.0;
+  padded.time_ms = 5.0;
+  const std::string md = padding_waste_markdown({packed, padded});
+  CHECK_THAT(md, Contains("## Padding waste"));
+  CHECK_THAT(md, Contains("[5, 12, 3] (count 3, max 12, sum 20)"));
+  CHECK_THAT(md, Contains("| padded | 99 | 234 | 57.7 % | 5 |"));
+  CHECK_THAT(md, Contains("| 1.25× |"));
+  // No batching rows, no section.
+  ResultRow plain = packed;
+  std::erase_if(plain.extra, [](const Metric& m) { return m.name == "layout"; });
+  CHECK(padding_waste_markdown({plain}).empty());
 }
