@@ -66,12 +66,12 @@ ResultRow base_row(const Case& c) {
   if (!c.layout.empty()) {  // batching: the layout and what padding costs a dense kernel
     r.extra.push_back({"layout", ResultRow::nan, c.layout});
     r.extra.push_back({"padded_area", static_cast<double>(c.padded_area), {}});
-    r.extra.push_back(
-        {"padding_waste",
-         c.padded_area > 0 ? 1.0 - static_cast<double>(p.pairs()) / static_cast<double>(p.shape.heads_q) /
+    r.extra.push_back({"padding_waste",
+                       c.padded_area > 0
+                           ? 1.0 - static_cast<double>(p.pairs()) / static_cast<double>(p.shape.heads_q) /
                                        static_cast<double>(c.padded_area)
                            : ResultRow::nan,
-         {}});
+                       {}});
   }
   if (!p.options.empty()) {
     std::string o = "{";

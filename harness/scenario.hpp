@@ -52,11 +52,11 @@ struct Case {
   std::size_t index = 0;
   std::string backend;
   Problem problem;
-  std::size_t mask_index = 0;  // which scenario mask (cases sharing inputs and mask share a reference)
+  std::size_t mask_index = 0;    // which scenario mask (cases sharing inputs and mask share a reference)
   std::string layout;            // batching: packed or padded; empty without batching
   std::int64_t padded_area = 0;  // batching: pairs a dense padded kernel computes
-  std::string id() const;      // unique, filesystem-safe: used for --dump-tensors folders
-  std::string label() const;   // human readable, for progress lines and --filter
+  std::string id() const;        // unique, filesystem-safe: used for --dump-tensors folders
+  std::string label() const;     // human readable, for progress lines and --filter
 };
 
 // Parses a scenario file. `overrides` are `--set key.path=value` pairs applied

@@ -46,7 +46,8 @@ masks::Distribution parse_distribution(const Ctx& c, const YAML::Node& n, std::u
   d.kind = scalar(c, n["name"], f + ".name");
   const bool histogram = !masks::histogram_buckets(d.kind).empty();
   if (!histogram && d.kind != "uniform" && d.kind != "fixed" && d.kind != "lognormal")
-    c.fail(n["name"], f + ".name", fmt::format("unknown distribution '{}' (accepted: {})", d.kind, kDistributions));
+    c.fail(n["name"], f + ".name",
+           fmt::format("unknown distribution '{}' (accepted: {})", d.kind, kDistributions));
   std::vector<std::string> keys{"name", "seed", "count"};
   for (const auto& p : distribution_params(d.kind)) keys.push_back(p);
   check_keys(c, n, f, keys);
@@ -72,7 +73,8 @@ masks::Distribution parse_distribution(const Ctx& c, const YAML::Node& n, std::u
   if (d.kind == "lognormal") {
     d.median = length("median");
     d.sigma = to_real(c, need("sigma"), f + ".sigma", 0);
-    if (d.sigma > 10) c.fail(n["sigma"], f + ".sigma", fmt::format("{} is past the limit (accepted: (0, 10])", d.sigma));
+    if (d.sigma > 10)
+      c.fail(n["sigma"], f + ".sigma", fmt::format("{} is past the limit (accepted: (0, 10])", d.sigma));
   }
   return d;
 }
@@ -84,7 +86,8 @@ void parse_batching(const Ctx& c, const YAML::Node& root, Scenario& s) {
   if (!b) return;
   if (!b.IsMap())
     c.fail(b, "batching",
-           fmt::format("expected a map {{lengths: [..] | distribution: {{..}}, layout: [..]}}, got {}", kind_of(b)));
+           fmt::format("expected a map {{lengths: [..] | distribution: {{..}}, layout: [..]}}, got {}",
+                       kind_of(b)));
   check_keys(c, b, "batching", {"lengths", "distribution", "layout"});
   BatchingSpec spec;
   if (b["lengths"] && b["distribution"])
@@ -95,7 +98,8 @@ void parse_batching(const Ctx& c, const YAML::Node& root, Scenario& s) {
     spec.lengths = int_list(c, b["lengths"], "batching.lengths", 1, kMaxMaskSeqlen);
     if (static_cast<std::int64_t>(spec.lengths.size()) > kMaxBatchCount)
       c.fail(b["lengths"], "batching.lengths",
-             fmt::format("{} sequences is past the limit (accepted: 1 to {})", spec.lengths.size(), kMaxBatchCount));
+             fmt::format("{} sequences is past the limit (accepted: 1 to {})", spec.lengths.size(),
+                         kMaxBatchCount));
     spec.source = "lengths";
   } else if (b["distribution"]) {
     std::uint64_t seed = 0;
@@ -104,14 +108,15 @@ void parse_batching(const Ctx& c, const YAML::Node& root, Scenario& s) {
     spec.lengths = masks::sample_count(d, seed, count);
     spec.source = fmt::format(R"({{"distribution":{},"seed":{},"count":{}}})", d.to_json(), seed, count);
   } else {
-    c.fail(b, "batching", "needs lengths or distribution (accepted: lengths: [..], distribution: {name, seed, count})");
+    c.fail(b, "batching",
+           "needs lengths or distribution (accepted: lengths: [..], distribution: {name, seed, count})");
   }
   std::int64_t total = 0;
   for (auto l : spec.lengths) total += l;
   if (total > kMaxMaskSeqlen)
     c.fail(b, "batching.lengths",
-           fmt::format("the lengths sum to {}, past the limit of a packed sequence (accepted: up to {})", total,
-                       kMaxMaskSeqlen));
+           fmt::format("the lengths sum to {}, past the limit of a packed sequence (accepted: up to {})",
+                       total, kMaxMaskSeqlen));
   spec.layouts = layout_names();
   if (b["layout"]) {
     spec.layouts.clear();
@@ -120,24 +125,31 @@ void parse_batching(const Ctx& c, const YAML::Node& root, Scenario& s) {
       if (std::find(layout_names().begin(), layout_names().end(), l) == layout_names().end())
         c.fail(n, "batching.layout",
                fmt::format("unknown layout '{}' (accepted: {})", l, fmt::join(layout_names(), ", ")));
-      if (std::find(spec.layouts.begin(), spec.layouts.end(), l) == spec.layouts.end()) spec.layouts.push_back(l);
+      if (std::find(spec.layouts.begin(), spec.layouts.end(), l) == spec.layouts.end())
+        spec.layouts.push_back(l);
     }
     if (spec.layouts.empty())
-      c.fail(b["layout"], "batching.layout", fmt::format("must not be empty (accepted: {})", fmt::join(layout_names(), ", ")));
+      c.fail(b["layout"], "batching.layout",
+             fmt::format("must not be empty (accepted: {})", fmt::join(layout_names(), ", ")));
   }
   // The batch sets the sequence length and batch size of every case: a second source would be ignored.
   for (const char* field : {"seqlens", "seqlens_k"})
     if (root[field])
-      c.fail(root[field], field, "is set by batching (S = the sum of the lengths packed, the longest padded); remove it");
+      c.fail(root[field], field,
+             "is set by batching (S = the sum of the lengths packed, the longest padded); remove it");
   if (root["shape"] && root["shape"].IsMap() && root["shape"]["batch"])
-    c.fail(root["shape"]["batch"], "shape.batch", "is set by batching (1 packed, the count padded); remove it");
+    c.fail(root["shape"]["batch"], "shape.batch",
+           "is set by batching (1 packed, the count padded); remove it");
   const auto& bases = masks::batching_base_masks();
   for (const auto& m : items(root["masks"])) {
-    const std::string name = m.IsMap() && m["name"] ? m["name"].as<std::string>("") : m.IsScalar() ? m.Scalar() : "";
+    const std::string name = m.IsMap() && m["name"] ? m["name"].as<std::string>("")
+                             : m.IsScalar()         ? m.Scalar()
+                                                    : "";
     if (std::find(bases.begin(), bases.end(), name) == bases.end() || (m.IsMap() && m.size() > 1))
       c.fail(m, "masks",
-             fmt::format("with batching each mask is a base applied per sequence; '{}' is not one (accepted: {})",
-                         name, fmt::join(bases, ", ")));
+             fmt::format(
+                 "with batching each mask is a base applied per sequence; '{}' is not one (accepted: {})",
+                 name, fmt::join(bases, ", ")));
   }
   s.batching = std::move(spec);
 }

@@ -80,11 +80,16 @@ std::vector<Case> expand(const Scenario& s) {
                                        s.seqlens_k.empty() ? 1 : s.seqlens_k.size(),
                                        batched ? 1 : s.batch.size(),
                                        s.heads_q.size(),
-                                       s.heads_kv.size(),    std::max<std::size_t>(1, s.heads_v.size()),
-                                       s.head_dim.size(),    std::max<std::size_t>(1, s.head_dim_v.size()),
-                                       s.dtypes.size(),      s.masks.size(),
-                                       s.passes.size(),      s.strategies.size(),
-                                       s.world_sizes.size(), std::max<std::size_t>(1, option_sets.size()),
+                                       s.heads_kv.size(),
+                                       std::max<std::size_t>(1, s.heads_v.size()),
+                                       s.head_dim.size(),
+                                       std::max<std::size_t>(1, s.head_dim_v.size()),
+                                       s.dtypes.size(),
+                                       s.masks.size(),
+                                       s.passes.size(),
+                                       s.strategies.size(),
+                                       s.world_sizes.size(),
+                                       std::max<std::size_t>(1, option_sets.size()),
                                        s.backends.size()};
 
   std::vector<Case> cases;
@@ -122,8 +127,12 @@ std::vector<Case> expand(const Scenario& s) {
     c.backend = s.backends[at[kBackend]];
     c.mask_index = at[kMask];
     Problem& p = c.problem;
-    p.shape = {batched ? layouts[at[kMask]].batch : s.batch[at[kBatch]], s.heads_q[at[kHq]], s.heads_kv[at[kHkv]],
-               sq, sk, d};
+    p.shape = {batched ? layouts[at[kMask]].batch : s.batch[at[kBatch]],
+               s.heads_q[at[kHq]],
+               s.heads_kv[at[kHkv]],
+               sq,
+               sk,
+               d};
     // Unset value heads and dim follow the key heads and head_dim; set explicitly in every case.
     p.shape.heads_v = s.heads_v.empty() ? p.shape.heads_kv : s.heads_v[at[kHv]];
     p.shape.head_dim_v = s.head_dim_v.empty() ? d : s.head_dim_v[at[kDv]];

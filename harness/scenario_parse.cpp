@@ -176,9 +176,10 @@ Scenario parse_fields(const std::string& text, const std::string& path,
   check_duplicate_keys(root, path);  // yaml-cpp would silently keep one of the two
   for (const auto& o : overrides) apply_override(root, o, c);
 
-  check_keys(c, root, "",
-             {"name", "backends", "strategies", "world_sizes", "masks", "seqlens", "seqlens_k", "shape",
-              "dtypes", "passes", "timing", "check", "memory_budget_gb", "seed", "softmax_scale", "options", "batching"});
+  check_keys(
+      c, root, "",
+      {"name", "backends", "strategies", "world_sizes", "masks", "seqlens", "seqlens_k", "shape", "dtypes",
+       "passes", "timing", "check", "memory_budget_gb", "seed", "softmax_scale", "options", "batching"});
   Scenario s;
   s.path = path;
   s.text = text;

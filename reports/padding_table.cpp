@@ -41,7 +41,8 @@ std::vector<long long> lengths_of(const ResultRow& r) {
 
 std::string base_of(const ResultRow& r) {
   const std::string suffix = "_document";
-  if (r.mask.size() > suffix.size() && r.mask.ends_with(suffix)) return r.mask.substr(0, r.mask.size() - suffix.size());
+  if (r.mask.size() > suffix.size() && r.mask.ends_with(suffix))
+    return r.mask.substr(0, r.mask.size() - suffix.size());
   return r.mask;
 }
 
@@ -49,8 +50,10 @@ std::string batch_text(const std::vector<long long>& l) {
   if (l.empty()) return "?";
   long long sum = 0;
   for (auto x : l) sum += x;
-  const std::string list = l.size() <= 8 ? fmt::format("[{}]", fmt::join(l, ", ")) : fmt::format("{} sequences", l.size());
-  return fmt::format("{} (count {}, max {}, sum {})", list, l.size(), *std::max_element(l.begin(), l.end()), sum);
+  const std::string list =
+      l.size() <= 8 ? fmt::format("[{}]", fmt::join(l, ", ")) : fmt::format("{} sequences", l.size());
+  return fmt::format("{} (count {}, max {}, sum {})", list, l.size(), *std::max_element(l.begin(), l.end()),
+                     sum);
 }
 
 // Milliseconds without an exponent: "1572", "376", "0.0421".
@@ -78,7 +81,8 @@ std::string padding_waste_markdown(const std::vector<ResultRow>& rows) {
       "documents, `padded` pads each to the longest. `area` counts useful pairs (what `tflops` is "
       "computed from), `padded_area` what a dense padded kernel computes; padded/packed is the time of "
       "the padded row over the packed row of the same batch.\n\n"
-      "| pass | backend | mask | lengths | shape | layout | area | padded_area | padding_waste | time (ms) | " +
+      "| pass | backend | mask | lengths | shape | layout | area | padded_area | padding_waste | time (ms) "
+      "| " +
       find_field("tflops")->hint + " | padded/packed |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n";
   for (const auto* r : batched) {
     const Metric* pa = extra(*r, "padded_area");
@@ -86,12 +90,14 @@ std::string padding_waste_markdown(const std::vector<ResultRow>& rows) {
     std::string ratio;
     if (layout_of(*r) == "padded" && r->status == Status::ok) {
       auto it = packed.find(pair_key(*r));
-      if (it != packed.end() && it->second->time_ms > 0) ratio = fmt::format("{:.2f}×", r->time_ms / it->second->time_ms);
+      if (it != packed.end() && it->second->time_ms > 0)
+        ratio = fmt::format("{:.2f}×", r->time_ms / it->second->time_ms);
     }
     const bool ok = r->status == Status::ok;
-    md += fmt::format("| {} | {} | {} | {} | {} {} | {} | {} | {} | {} | {} | {} | {} |\n", r->pass, r->backend,
-                      base_of(*r), batch_text(lengths_of(*r)), heads_text(*r), head_dim_text(*r), layout_of(*r),
-                      r->area, pa ? fmt::format("{:.0f}", pa->value) : "", pw ? fmt::format("{:.1f} %", 100 * pw->value) : "",
+    md += fmt::format("| {} | {} | {} | {} | {} {} | {} | {} | {} | {} | {} | {} | {} |\n", r->pass,
+                      r->backend, base_of(*r), batch_text(lengths_of(*r)), heads_text(*r), head_dim_text(*r),
+                      layout_of(*r), r->area, pa ? fmt::format("{:.0f}", pa->value) : "",
+                      pw ? fmt::format("{:.1f} %", 100 * pw->value) : "",
                       ok ? ms_text(r->time_ms) : std::string(to_string(r->status)),
                       ok ? format_tflops(r->tflops) : "", ratio);
   }

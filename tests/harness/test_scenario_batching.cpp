@@ -115,13 +115,16 @@ TEST_CASE("batching distributions: count lengths, seeded, within their bounds", 
   const auto lengths_of = [](const std::string& dist) {
     return parse_scenario(with_batching("{distribution: " + dist + "}"), "s.yaml").batching->lengths;
   };
-  const auto a = lengths_of("{name: lognormal, median: 300, sigma: 0.6, min: 40, max: 1000, seed: 3, count: 64}");
+  const auto a =
+      lengths_of("{name: lognormal, median: 300, sigma: 0.6, min: 40, max: 1000, seed: 3, count: 64}");
   REQUIRE(a.size() == 64);
   CHECK(*std::min_element(a.begin(), a.end()) >= 40);
   CHECK(*std::max_element(a.begin(), a.end()) <= 1000);
   CHECK(a != std::vector<std::int64_t>(64, a[0]));
-  CHECK(a == lengths_of("{name: lognormal, median: 300, sigma: 0.6, min: 40, max: 1000, seed: 3, count: 64}"));
-  CHECK(a != lengths_of("{name: lognormal, median: 300, sigma: 0.6, min: 40, max: 1000, seed: 4, count: 64}"));
+  CHECK(a ==
+        lengths_of("{name: lognormal, median: 300, sigma: 0.6, min: 40, max: 1000, seed: 3, count: 64}"));
+  CHECK(a !=
+        lengths_of("{name: lognormal, median: 300, sigma: 0.6, min: 40, max: 1000, seed: 4, count: 64}"));
   // The median of many draws is near the given median.
   auto many = masks::sample_count({"lognormal", 1, 100000, 300, 0.6}, 1, 4001);
   std::nth_element(many.begin(), many.begin() + 2000, many.end());
@@ -150,8 +153,9 @@ TEST_CASE("bad batching fields: one error naming the field and the accepted valu
              Contains("batching.distribution.max") && Contains("uniform needs 'max'"));
   CHECK_THAT(error_of(with_batching("{distribution: {name: uniform, count: 2, min: 9, max: 3}}")),
              Contains("batching.distribution.max") && Contains(">= min"));
-  CHECK_THAT(error_of(with_batching("{distribution: {name: lognormal, count: 2, median: 9, max: 30, sigma: 0}}")),
-             Contains("batching.distribution.sigma"));
+  CHECK_THAT(
+      error_of(with_batching("{distribution: {name: lognormal, count: 2, median: 9, max: 30, sigma: 0}}")),
+      Contains("batching.distribution.sigma"));
   CHECK_THAT(error_of(with_batching("{distribution: {name: pile, count: 2, length: 3}}")),
              Contains("batching.distribution") && Contains("length") && Contains("accepted"));
   CHECK_THAT(error_of(with_batching("{lengths: [4]}", "masks: [causal_sliding_window]")),

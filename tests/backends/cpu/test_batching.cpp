@@ -138,16 +138,20 @@ TEST_CASE("packed outputs equal the padded outputs on the valid rows", "[batchin
           for (std::int64_t j = 0; j < s.heads_q * s.head_dim; ++j) {
             const auto a = static_cast<std::size_t>(pad * s.heads_q * s.head_dim + j);
             const auto c = static_cast<std::size_t>(pack * s.heads_q * s.head_dim + j);
-            worst = std::max({worst, std::abs(double(want.o[a]) - got.o[c]), std::abs(double(want.dq[a]) - got.dq[c])});
+            worst = std::max(
+                {worst, std::abs(double(want.o[a]) - got.o[c]), std::abs(double(want.dq[a]) - got.dq[c])});
           }
           for (std::int64_t j = 0; j < s.heads_kv * s.head_dim; ++j) {
             const auto a = static_cast<std::size_t>(pad * s.heads_kv * s.head_dim + j);
             const auto c = static_cast<std::size_t>(pack * s.heads_kv * s.head_dim + j);
-            worst = std::max({worst, std::abs(double(want.dk[a]) - got.dk[c]), std::abs(double(want.dv[a]) - got.dv[c])});
+            worst = std::max(
+                {worst, std::abs(double(want.dk[a]) - got.dk[c]), std::abs(double(want.dv[a]) - got.dv[c])});
           }
           for (std::int64_t h = 0; h < s.heads_q; ++h)
-            worst = std::max(worst, std::abs(double(want.lse[static_cast<std::size_t>((bi * s.heads_q + h) * s.seqlen_q + t)]) -
-                                             got.lse[static_cast<std::size_t>(h * packed.problem.shape.seqlen_q + pack)]));
+            worst = std::max(
+                worst,
+                std::abs(double(want.lse[static_cast<std::size_t>((bi * s.heads_q + h) * s.seqlen_q + t)]) -
+                         got.lse[static_cast<std::size_t>(h * packed.problem.shape.seqlen_q + pack)]));
         }
         start += b.lengths[i];
       }
