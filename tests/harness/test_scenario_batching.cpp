@@ -126,7 +126,7 @@ TEST_CASE("batching distributions: count lengths, seeded, within their bounds", 
   CHECK(a !=
         lengths_of("{name: lognormal, median: 300, sigma: 0.6, min: 40, max: 1000, seed: 4, count: 64}"));
   // The median of many draws is near the given median.
-  auto many = masks::sample_count({"lognormal", 1, 100000, 300, 0.6}, 1, 4001);
+  auto many = masks::sample_count({"lognormal", 1, 100000, 0, 300, 0.6}, 1, 4001);
   std::nth_element(many.begin(), many.begin() + 2000, many.end());
   CHECK(many[2000] == Approx(300).epsilon(0.05));
   const auto u = lengths_of("{name: uniform, min: 7, max: 9, count: 50}");
