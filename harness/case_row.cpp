@@ -91,6 +91,16 @@ ResultRow base_row(const Case& c) {
   r.extra.push_back({"bytes", pass_bytes(p), {}});
   if (c.inputs.mqar()) r.extra.push_back({"inputs", ResultRow::nan, c.inputs.json()});
   if (p.bias) r.extra.push_back({"bias", ResultRow::nan, p.bias->label()});
+  if (!c.layout.empty()) {  // batching: the layout and what padding costs a dense kernel
+    r.extra.push_back({"layout", ResultRow::nan, c.layout});
+    r.extra.push_back({"padded_area", static_cast<double>(c.padded_area), {}});
+    r.extra.push_back({"padding_waste",
+                       c.padded_area > 0
+                           ? 1.0 - static_cast<double>(p.pairs()) / static_cast<double>(p.shape.heads_q) /
+                                       static_cast<double>(c.padded_area)
+                           : ResultRow::nan,
+                       {}});
+  }
   if (!p.options.empty()) {
     std::string o = "{";
     for (const auto& [k, v] : p.options) o += (o.size() > 1 ? "," : "") + fmt::format("\"{}\":\"{}\"", k, v);

@@ -4,10 +4,12 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "attnbench/problem.hpp"
+#include "harness/scenario_batching.hpp"
 #include "harness/timing.hpp"
 #include "attnbench/bias.hpp"
 #include "masks/library.hpp"
@@ -57,6 +59,8 @@ struct Scenario {
   double memory_budget_gb = 0;  // 0: a fraction of free memory
   std::uint64_t seed = 0;
   double softmax_scale = 0;  // 0: 1/sqrt(head_dim)
+  // Sequences of their own lengths: replaces seqlens and shape.batch; its layouts are an axis.
+  std::optional<BatchingSpec> batching;
 };
 
 // One point of the sweep, ready to run.
@@ -66,9 +70,11 @@ struct Case {
   Problem problem;
   std::size_t mask_index = 0;  // which scenario mask (cases sharing inputs and mask share a reference)
   InputSpec inputs;
-  std::size_t bias_index = 0;  // which scenario bias (part of the reference's key, as the mask)
-  std::string id() const;      // unique, filesystem-safe: used for --dump-tensors folders
-  std::string label() const;   // human readable, for progress lines and --filter
+  std::size_t bias_index = 0;    // which scenario bias (part of the reference's key, as the mask)
+  std::string layout;            // batching: packed or padded; empty without batching
+  std::int64_t padded_area = 0;  // batching: pairs a dense padded kernel computes
+  std::string id() const;        // unique, filesystem-safe: used for --dump-tensors folders
+  std::string label() const;     // human readable, for progress lines and --filter
 };
 
 // Parses a scenario file. `overrides` are `--set key.path=value` pairs applied

@@ -82,6 +82,7 @@ std::string Case::label() const {
   if (inputs.mqar()) s += fmt::format("/mqar{{pairs={}}}", inputs.pairs);
   if (p.bias) s += "/bias=" + p.bias->label();
   for (const auto& [k, v] : p.options) s += fmt::format("/{}={}", k, v);
+  if (!layout.empty()) s += "/" + layout;
   return s;
 }
 
@@ -112,29 +113,45 @@ std::vector<Case> expand(const Scenario& s) {
     kOptions,
     kBackend
   };
-  const std::vector<std::size_t> sizes{s.seqlens.size(),     s.seqlens_k.empty() ? 1 : s.seqlens_k.size(),
-                                       s.batch.size(),       s.heads_q.size(),
-                                       s.heads_kv.size(),    std::max<std::size_t>(1, s.heads_v.size()),
-                                       s.head_dim.size(),    std::max<std::size_t>(1, s.head_dim_v.size()),
-                                       s.dtypes.size(),      s.inputs.size(),
-                                       s.masks.size(),       std::max<std::size_t>(1, s.biases.size()),
-                                       s.passes.size(),      s.strategies.size(),
-                                       s.world_sizes.size(), std::max<std::size_t>(1, option_sets.size()),
+  // With batching the layouts take the place of the sequence-length axis (each fixes S and B).
+  const bool batched = s.batching.has_value();
+  const std::vector<std::size_t> sizes{batched ? s.batching->layouts.size() : s.seqlens.size(),
+                                       s.seqlens_k.empty() ? 1 : s.seqlens_k.size(),
+                                       batched ? 1 : s.batch.size(),
+                                       s.heads_q.size(),
+                                       s.heads_kv.size(),
+                                       std::max<std::size_t>(1, s.heads_v.size()),
+                                       s.head_dim.size(),
+                                       std::max<std::size_t>(1, s.head_dim_v.size()),
+                                       s.dtypes.size(),
+                                       s.inputs.size(),
+                                       s.masks.size(),
+                                       std::max<std::size_t>(1, s.biases.size()),
+                                       s.passes.size(),
+                                       s.strategies.size(),
+                                       s.world_sizes.size(),
+                                       std::max<std::size_t>(1, option_sets.size()),
                                        s.backends.size()};
 
   std::vector<Case> cases;
   std::vector<MaskPtr> masks;
+  std::vector<BatchLayout> layouts;  // batching: one per scenario mask, for the current layout
   std::pair<std::size_t, std::size_t> masks_for{SIZE_MAX, SIZE_MAX};  // the (Sq, Sk) indices built
   // per_head entries resolved for (mask index, Hq, Hk) at the current (Sq, Sk).
   std::map<std::tuple<std::size_t, std::int64_t, std::int64_t>, PerHeadMasks> per_head;
   for_each_point(sizes, [&](const std::vector<std::size_t>& at) {
-    const std::int64_t sq = s.seqlens[at[kSq]];
-    const std::int64_t sk = s.seqlens_k.empty() ? sq : s.seqlens_k[at[kSk]];
     if (masks_for != std::pair{at[kSq], at[kSk]}) {
       masks.clear();
+      layouts.clear();
       for (const auto& spec : s.masks) {
         try {
-          masks.push_back(build_mask(spec, sq, sk));
+          if (batched) {
+            layouts.push_back(batch_layout(*s.batching, s.batching->layouts[at[kSq]], spec.name));
+            masks.push_back(layouts.back().mask);
+          } else {
+            const std::int64_t sq = s.seqlens[at[kSq]];
+            masks.push_back(build_mask(spec, sq, s.seqlens_k.empty() ? sq : s.seqlens_k[at[kSk]]));
+          }
         } catch (const InputError& e) {
           throw InputError(fmt::format("{}: masks: {}", s.path, e.what()));
         }
@@ -142,6 +159,7 @@ std::vector<Case> expand(const Scenario& s) {
       masks_for = {at[kSq], at[kSk]};
       per_head.clear();
     }
+    const std::int64_t sq = masks[at[kMask]]->seqlen_q(), sk = masks[at[kMask]]->seqlen_k();
     const std::string& strat = s.strategies[at[kStrategy]];
     const int ws = s.world_sizes[at[kWorld]];
     // Single-device cases run at world size 1 and take their backend's options only.
@@ -158,7 +176,12 @@ std::vector<Case> expand(const Scenario& s) {
     c.mask_index = at[kMask];
     c.inputs = s.inputs[at[kInputs]];
     Problem& p = c.problem;
-    p.shape = {s.batch[at[kBatch]], s.heads_q[at[kHq]], s.heads_kv[at[kHkv]], sq, sk, d};
+    p.shape = {batched ? layouts[at[kMask]].batch : s.batch[at[kBatch]],
+               s.heads_q[at[kHq]],
+               s.heads_kv[at[kHkv]],
+               sq,
+               sk,
+               d};
     // Unset value heads and dim follow the key heads and head_dim; set explicitly in every case.
     p.shape.heads_v = s.heads_v.empty() ? p.shape.heads_kv : s.heads_v[at[kHv]];
     p.shape.head_dim_v = s.head_dim_v.empty() ? d : s.head_dim_v[at[kDv]];
@@ -177,6 +200,12 @@ std::vector<Case> expand(const Scenario& s) {
         p.head_masks.insert(p.head_masks.end(), it->second.query_heads.begin(), it->second.query_heads.end());
     }
     c.bias_index = s.biases.empty() ? 0 : at[kBias];
+    if (batched) {
+      const BatchLayout& l = layouts[at[kMask]];
+      c.layout = s.batching->layouts[at[kSq]];
+      c.padded_area = l.padded_area;
+      p.head_masks = head_masks_of(l, p.shape.heads_q);  // padded: one mask per sequence
+    }
     p.softmax_scale = s.softmax_scale > 0 ? s.softmax_scale : 1.0 / std::sqrt(static_cast<double>(d));
     p.seed = s.seed;
     if (!s.biases.empty()) {

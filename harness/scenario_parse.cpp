@@ -16,6 +16,7 @@
 #include "attnbench/registry.hpp"
 #include "harness/axis_product.hpp"
 #include "harness/scenario_inputs.hpp"
+#include "harness/scenario_batching.hpp"
 #include "harness/scenario_yaml.hpp"
 #include "harness/yaml_keys.hpp"
 
@@ -217,7 +218,7 @@ Scenario parse_fields(const std::string& text, const std::string& path,
   check_keys(c, root, "",
              {"name", "backends", "strategies", "world_sizes", "masks", "seqlens", "seqlens_k", "shape",
               "dtypes", "passes", "timing", "check", "memory_budget_gb", "seed", "softmax_scale", "options",
-              "inputs", "bias"});
+              "inputs", "bias", "batching"});
   Scenario s;
   s.path = path;
   s.text = text;
@@ -286,9 +287,11 @@ Scenario parse_fields(const std::string& text, const std::string& path,
 
   parse_masks(c, root["masks"], s);
   if (root["bias"]) parse_biases(c, root["bias"], s);
-  if (!root["seqlens"]) c.fail(root, "seqlens", "is required");
+  parse_batching(c, root, s);  // sets the sequence lengths and batch itself
+  if (!root["seqlens"] && !s.batching)
+    c.fail(root, "seqlens", "is required (or batching: {lengths | distribution, layout})");
   // Past 2^31 tokens a mask's area would not be exact (docs/masks.md "Limits").
-  s.seqlens = int_list(c, root["seqlens"], "seqlens", 1, kMaxMaskSeqlen);
+  if (root["seqlens"]) s.seqlens = int_list(c, root["seqlens"], "seqlens", 1, kMaxMaskSeqlen);
   if (root["seqlens_k"]) s.seqlens_k = int_list(c, root["seqlens_k"], "seqlens_k", 1, kMaxMaskSeqlen);
 
   const YAML::Node shape = root["shape"];

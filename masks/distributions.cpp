@@ -15,6 +15,9 @@ namespace attnbench::masks {
 
 std::string Distribution::to_json() const {
   if (kind == "uniform") return fmt::format(R"({{"uniform":{{"min":{},"max":{}}}}})", min, max);
+  if (kind == "lognormal")
+    return fmt::format(R"({{"lognormal":{{"median":{},"sigma":{},"min":{},"max":{}}}}})", median, sigma, min,
+                       max);
   if (kind == "fixed") return fmt::format(R"({{"fixed":{{"length":{}}}}})", length);
   if (kind == "mixture") {
     std::string items;

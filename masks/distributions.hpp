@@ -18,9 +18,12 @@ struct LengthBucket {
 std::span<const LengthBucket> histogram_buckets(std::string_view name);
 
 struct Distribution {
-  std::string kind;                   // pile, prolong64k, prolong512k, uniform, fixed, mixture
-  std::int64_t min = 0, max = 0;      // uniform
-  std::int64_t length = 0;            // fixed
+  std::string kind;               // pile, prolong64k, prolong512k, uniform, fixed, lognormal, mixture
+  std::int64_t min = 0, max = 0;  // uniform; lognormal's clamp
+  std::int64_t length = 0;        // fixed
+  // (lognormal's fields come after the older ones, so positional initialisers keep their meaning)
+  std::int64_t median = 0;            // lognormal: exp(mu), the median length before clamping
+  double sigma = 0;                   // lognormal: standard deviation of log(length)
   std::vector<Distribution> parts{};  // mixture: the parts (none of them a mixture)
   std::vector<double> shares{};       // mixture: the share of the tokens of each part, summing to 1
   std::string to_json() const;        // e.g. "pile" or {"uniform":{"min":64,"max":4096}}

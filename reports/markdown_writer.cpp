@@ -12,6 +12,7 @@
 
 #include "harness/schema/result_fields.hpp"
 #include "reports/durable_file.hpp"
+#include "reports/padding_table.hpp"
 #include "reports/case_label.hpp"
 #include "reports/markdown_decode.hpp"
 #include "reports/quality_table.hpp"
@@ -221,6 +222,7 @@ std::string results_markdown(const std::string& title, const std::vector<ResultR
   md += decode_markdown(rows);
   md += quality_markdown(rows);
   md += dynamic_markdown(rows);
+  md += padding_waste_markdown(rows);  // empty unless the scenario has batching
   md += "\nLegend: numbers are " + cell_unit() +
         " of status `ok` rows, then median time ±noise; **bold** the "
         "fastest in its row; `⚠` doubtful: timing stopped on max_iters or timeout with noise above " +

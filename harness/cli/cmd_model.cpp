@@ -68,6 +68,11 @@ int do_model(const ModelArgs& a) {
   }
   const Scenario s = load_scenario(a.scenario, a.sets);
   std::vector<Case> cases = expand(s);
+  if (s.batching && a.tokens_per_gpu > 0)  // the lengths fix S; resizing would drop the batch's masks
+    throw InputError(
+        fmt::format("{}: batching sets the sequence lengths; --tokens-per-gpu cannot resize them "
+                    "(accepted: a scenario with seqlens)",
+                    a.scenario));
   const std::string out = a.out.empty() ? "results/" + s.name + "-model" : a.out;
   std::vector<ResultRow> rows;
   std::size_t modelled = 0;

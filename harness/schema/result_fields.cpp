@@ -192,6 +192,12 @@ std::vector<Field> make_table() {
       extra_col("select_ms", FieldType::number, "ms"),
       extra_col("attn_recall", FieldType::number, "fraction"),
       extra_col("base_mask", FieldType::text, ""),
+      // Batches of their own lengths (DESIGN.md): the layout is part of the case (packed and padded
+      // rows of one batch differ by it; rows from before it have none, which keys as ""); padded_area
+      // counts the pairs a dense padded kernel computes, padding_waste = 1 - area / padded_area.
+      extra_col("layout", FieldType::text, "", /*key=*/true),
+      extra_col("padded_area", FieldType::integer, "pairs"),
+      extra_col("padding_waste", FieldType::number, "fraction"),
   };
 }
 
