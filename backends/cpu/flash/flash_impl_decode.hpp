@@ -286,6 +286,8 @@ inline void decode_item(const ForwardArgs& a, const DecodeLayout& L, i64 b, i64 
         fetched = hc.mask.src;
       }
       const i64 r0 = h * Sq;
+      add_score_bias(a.bias, h, 0, Sq, k0, nk, 1.0f / static_cast<float>(g.softmax_scale), sc.s + r0 * kTileK,
+                     kTileK);
       online_softmax_tile(sc.s + r0 * kTileK, Sq, nk, c, full ? nullptr : &ranges, hc.mask.src->k_origin + k0,
                           m + r0, l + r0, sc.alpha + r0);
       for (i64 r = r0; r < r0 + Sq; ++r) {
