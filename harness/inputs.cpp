@@ -1,5 +1,6 @@
 // Portable normal random inputs (mt19937_64 + Box-Muller, no std:: distributions).
 #include "harness/inputs.hpp"
+#include "masks/rng.hpp"
 
 #include <algorithm>
 #include <bit>
@@ -24,14 +25,7 @@ float round_to_dtype(float x, DType d) {
 
 namespace {
 
-std::uint64_t mix(std::uint64_t h, std::uint64_t v) {
-  // splitmix64 step: a well-spread, portable combination of seed and shape.
-  h ^= v + 0x9E3779B97F4A7C15ull + (h << 6) + (h >> 2);
-  h += 0x9E3779B97F4A7C15ull;
-  h = (h ^ (h >> 30)) * 0xBF58476D1CE4E5B9ull;
-  h = (h ^ (h >> 27)) * 0x94D049BB133111EBull;
-  return h ^ (h >> 31);
-}
+using masks::mix_seed;
 
 // Chunks of 2^20 values, each from its own stream seeded by (seed, chunk): the
 // values do not depend on the thread count, and 16K-token inputs take well under a second.
@@ -42,7 +36,7 @@ void fill_normal(std::vector<float>& out, std::int64_t n, std::uint64_t seed, DT
   const double inv = 1.0 / 18446744073709551616.0;  // 2^-64
 #pragma omp parallel for schedule(static)
   for (std::int64_t c = 0; c < (n + chunk - 1) / chunk; ++c) {
-    std::mt19937_64 rng(mix(seed, static_cast<std::uint64_t>(c)));
+    std::mt19937_64 rng(mix_seed(seed, static_cast<std::uint64_t>(c)));
     const std::int64_t end = std::min(n, (c + 1) * chunk);
     for (std::int64_t i = c * chunk; i < end; i += 2) {
       const double u1 = (static_cast<double>(rng()) + 1.0) * inv;  // (0, 1]
@@ -61,16 +55,16 @@ Inputs generate_inputs(const Problem& p) {
   std::uint64_t h = p.seed;
   for (std::int64_t v : {s.batch, s.heads_q, s.heads_kv, s.seqlen_q, s.seqlen_k, s.head_dim,
                          static_cast<std::int64_t>(p.dtype)})
-    h = mix(h, static_cast<std::uint64_t>(v));
+    h = mix_seed(h, static_cast<std::uint64_t>(v));
   // V's own heads and dim enter the seed only when they differ from K's, so the inputs of
   // cases with K and V alike are what they always were.
   if (s.separate_kv())
-    for (std::int64_t v : {s.value_heads(), s.value_dim()}) h = mix(h, static_cast<std::uint64_t>(v));
+    for (std::int64_t v : {s.value_heads(), s.value_dim()}) h = mix_seed(h, static_cast<std::uint64_t>(v));
   Inputs in;
-  fill_normal(in.q, s.q_elems(), mix(h, 1), p.dtype);
-  fill_normal(in.k, s.k_elems(), mix(h, 2), p.dtype);
-  fill_normal(in.v, s.v_elems(), mix(h, 3), p.dtype);
-  if (pass_has_backward(p.pass)) fill_normal(in.dout, s.o_elems(), mix(h, 4), p.dtype);
+  fill_normal(in.q, s.q_elems(), mix_seed(h, 1), p.dtype);
+  fill_normal(in.k, s.k_elems(), mix_seed(h, 2), p.dtype);
+  fill_normal(in.v, s.v_elems(), mix_seed(h, 3), p.dtype);
+  if (pass_has_backward(p.pass)) fill_normal(in.dout, s.o_elems(), mix_seed(h, 4), p.dtype);
   return in;
 }
 

@@ -1,5 +1,6 @@
 // MQAR inputs and recall (see mqar.hpp): seeded with mt19937_64 and Box-Muller, like harness/inputs.cpp.
 #include "harness/mqar.hpp"
+#include "masks/rng.hpp"
 
 #include <fmt/format.h>
 
@@ -15,15 +16,9 @@ namespace attnbench {
 
 namespace {
 
-using i64 = std::int64_t;
+using masks::mix_seed;
 
-std::uint64_t mix(std::uint64_t h, std::uint64_t v) {
-  h ^= v + 0x9E3779B97F4A7C15ull + (h << 6) + (h >> 2);
-  h += 0x9E3779B97F4A7C15ull;
-  h = (h ^ (h >> 30)) * 0xBF58476D1CE4E5B9ull;
-  h = (h ^ (h >> 27)) * 0x94D049BB133111EBull;
-  return h ^ (h >> 31);
-}
+using i64 = std::int64_t;
 
 // A seeded random unit vector of `n` dims (the embedding of one id in one head).
 void unit_vector(std::uint64_t seed, i64 n, float* out) {
@@ -74,18 +69,18 @@ Inputs generate_mqar_inputs(const Problem& p, const InputSpec& spec, MqarProbes&
   probes.codes.resize(static_cast<std::size_t>(Hv * half * Dv));
   for (i64 h = 0; h < Hv; ++h)
     for (i64 id = 0; id < half; ++id)
-      unit_vector(
-          mix(mix(spec.seed, 0x76616c ^ static_cast<std::uint64_t>(h)), static_cast<std::uint64_t>(id)), Dv,
-          probes.codes.data() + (h * half + id) * Dv);
+      unit_vector(mix_seed(mix_seed(spec.seed, 0x76616c ^ static_cast<std::uint64_t>(h)),
+                           static_cast<std::uint64_t>(id)),
+                  Dv, probes.codes.data() + (h * half + id) * Dv);
   std::vector<float> e(static_cast<std::size_t>(D));
   const auto key_embedding = [&](i64 head, i64 id) {
-    unit_vector(
-        mix(mix(spec.seed, 0x6b6579 ^ static_cast<std::uint64_t>(head)), static_cast<std::uint64_t>(id)), D,
-        e.data());
+    unit_vector(mix_seed(mix_seed(spec.seed, 0x6b6579 ^ static_cast<std::uint64_t>(head)),
+                         static_cast<std::uint64_t>(id)),
+                D, e.data());
     for (auto& x : e) x = round_to_dtype(a * x, p.dtype);
   };
   for (i64 b = 0; b < B; ++b) {
-    std::mt19937_64 rng(mix(mix(spec.seed, 0x6d716172), static_cast<std::uint64_t>(b)));
+    std::mt19937_64 rng(mix_seed(mix_seed(spec.seed, 0x6d716172), static_cast<std::uint64_t>(b)));
     // Distinct keys (a partial Fisher-Yates over the first half of the vocabulary), random values.
     std::vector<i64> ids(static_cast<std::size_t>(half));
     std::iota(ids.begin(), ids.end(), 0);

@@ -13,6 +13,16 @@ inline std::uint64_t splitmix64(std::uint64_t& state) {
   return z ^ (z >> 31);
 }
 
+// Combines a seed with a value (a hash step, then splitmix64's finaliser): portable, well-spread
+// seeds per tensor, head or block drawn from one user seed (inputs, MQAR probes, approximate backends).
+inline std::uint64_t mix_seed(std::uint64_t h, std::uint64_t v) {
+  h ^= v + 0x9E3779B97F4A7C15ULL + (h << 6) + (h >> 2);
+  h += 0x9E3779B97F4A7C15ULL;
+  h = (h ^ (h >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  h = (h ^ (h >> 27)) * 0x94D049BB133111EBULL;
+  return h ^ (h >> 31);
+}
+
 class Rng {
  public:
   // `stream` separates independent sequences drawn from one user seed (e.g. one per query block).

@@ -9,20 +9,14 @@
 #include "harness/scenario.hpp"
 #include "reports/markdown_writer.hpp"
 #include "reports/quality_table.hpp"
+#include "tests/harness/scenario_error_util.hpp"
 
 using namespace attnbench;
 using Catch::Matchers::Contains;
 
 namespace {
 
-std::string error_of(const std::string& text) {
-  try {
-    expand(parse_scenario(text, "scen.yaml"));
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "";
-}
+std::string error_of(const std::string& text) { return test::expand_error(text); }
 
 Outputs run_forward(const std::string& backend, const Problem& p, const Inputs& in) {
   MemoryTracker mem;

@@ -12,6 +12,7 @@
 #include "reports/csv_reader.hpp"
 #include "reports/csv_writer.hpp"
 #include "reports/padding_table.hpp"
+#include "tests/harness/scenario_error_util.hpp"
 
 using namespace attnbench;
 using Catch::Matchers::Contains;
@@ -25,14 +26,7 @@ batching: {lengths: [5, 12, 3], layout: [packed, padded]}
 shape: {heads_q: 2, heads_kv: 1, head_dim: 8}
 )";
 
-std::string error_of(const std::string& text) {
-  try {
-    expand(parse_scenario(text, "scen.yaml"));
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "";
-}
+std::string error_of(const std::string& text) { return test::expand_error(text); }
 
 std::string with_batching(const std::string& batching, const std::string& rest = "masks: [causal]") {
   return "name: b\nbackends: [cpu.flash]\n" + rest + "\nbatching: " + batching + "\n";

@@ -1,5 +1,6 @@
 // The shared pieces of the approximate CPU backends (see approx_common.hpp).
 #include "backends/cpu/approx/approx_common.hpp"
+#include "masks/rng.hpp"
 
 #include <fmt/format.h>
 #include <omp.h>
@@ -54,14 +55,6 @@ Partial attend(const Head& h, i64 qi, const std::vector<i64>& keys, double log_w
   for (auto& x : r.o) x /= sum;
   r.lse = log_weight + mx + std::log(sum);
   return r;
-}
-
-std::uint64_t mix(std::uint64_t h, std::uint64_t v) {
-  h ^= v + 0x9E3779B97F4A7C15ull + (h << 6) + (h >> 2);
-  h += 0x9E3779B97F4A7C15ull;
-  h = (h ^ (h >> 30)) * 0xBF58476D1CE4E5B9ull;
-  h = (h ^ (h >> 27)) * 0x94D049BB133111EBull;
-  return h ^ (h >> 31);
 }
 
 i64 int_option(const Problem& p, const std::string& backend, const std::string& key, i64 fallback, i64 lo,
@@ -164,7 +157,7 @@ class ApproxExecution final : public Execution {
       const i64 b = bh / Hq, h = bh % Hq;
       Head hd;
       hd.sq = Sq, hd.sk = Sk, hd.d = D, hd.dv = Dv, hd.causal = causal, hd.scale = p_.softmax_scale;
-      hd.seed = mix(mix(p_.seed, static_cast<std::uint64_t>(b)), static_cast<std::uint64_t>(h));
+      hd.seed = mix_seed(mix_seed(p_.seed, static_cast<std::uint64_t>(b)), static_cast<std::uint64_t>(h));
       hd.q.resize(static_cast<std::size_t>(Sq * D));
       hd.k.resize(static_cast<std::size_t>(Sk * D));
       hd.v.resize(static_cast<std::size_t>(Sk * Dv));

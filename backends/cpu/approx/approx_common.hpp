@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "attnbench/backend.hpp"
+#include "masks/rng.hpp"
 
 namespace attnbench::cpu::approx {
 
@@ -50,8 +51,8 @@ void merge_into(Partial& a, const Partial& b);
 // multiplied by exp(log_weight) (importance weights of sampled keys); empty keys: lse -inf.
 Partial attend(const Head&, i64 qi, const std::vector<i64>& keys, double log_weight = 0.0);
 
-// splitmix64 mixing of a seed with a value: independent, portable streams.
-std::uint64_t mix(std::uint64_t h, std::uint64_t v);
+// Seeds of independent, portable streams: masks::mix_seed (masks/rng.hpp).
+using masks::mix_seed;
 
 // Reads an integer option of the scenario (Problem::options) in [lo, hi], `fallback` when absent.
 // Throws InputError "BACKEND: options.KEY: 'VALUE' is not accepted (accepted: an integer from LO to HI)".

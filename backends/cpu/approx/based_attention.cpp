@@ -38,7 +38,7 @@ class Based {
     F_ = 1 + f + f * f;
     std::vector<double> proj;
     if (f < h.d) {
-      std::mt19937_64 rng(mix(h.seed, 0x4241534544ull));
+      std::mt19937_64 rng(mix_seed(h.seed, 0x4241534544ull));
       std::normal_distribution<double> normal(0.0, 1.0 / std::sqrt(static_cast<double>(f)));
       proj.resize(static_cast<std::size_t>(h.d * f));
       for (auto& x : proj) x = normal(rng);

@@ -30,7 +30,7 @@ class Hyper {
   Hyper(const Head& h, const HyperParams& prm) : h_(h), prm_(prm) {
     // Random hyperplanes, one set per head; a row's code is the sign bits of its projections,
     // ranked so that codes next to each other differ in one bit (Gray order): Hamming-sorted.
-    std::mt19937_64 rng(mix(h.seed, 0x4879706572ull));
+    std::mt19937_64 rng(mix_seed(h.seed, 0x4879706572ull));
     std::normal_distribution<double> normal;  // only the order of codes matters, not portability
     planes_.resize(static_cast<std::size_t>(prm.projections * h.d));
     for (auto& x : planes_) x = static_cast<float>(normal(rng));
@@ -106,7 +106,8 @@ class Hyper {
     std::sort(qs.begin(), qs.end(), by(qrank_));
     std::sort(ks.begin(), ks.end(), by(krank_));
     const i64 blocks = (std::max(nq, nk) + prm_.block - 1) / prm_.block;
-    std::mt19937_64 rng(mix(mix(h_.seed, static_cast<std::uint64_t>(q0)), static_cast<std::uint64_t>(k0)));
+    std::mt19937_64 rng(
+        mix_seed(mix_seed(h_.seed, static_cast<std::uint64_t>(q0)), static_cast<std::uint64_t>(k0)));
     for (i64 b = 0; b < blocks; ++b) {
       const i64 qa = b * nq / blocks, qb = (b + 1) * nq / blocks;
       const i64 ka = b * nk / blocks, kb = (b + 1) * nk / blocks;

@@ -18,7 +18,7 @@ i64 read_features(const Problem& p) { return int_option(p, "cpu.performer", "fea
 // Gaussian matrix), each row rescaled to the norm of an independent Gaussian vector, so every row
 // is marginally N(0, I) and rows of a block are exactly orthogonal.
 std::vector<double> orthogonal_features(i64 m, i64 d, std::uint64_t seed) {
-  std::mt19937_64 rng(mix(seed, 0x4641564f52ull));
+  std::mt19937_64 rng(mix_seed(seed, 0x4641564f52ull));
   std::normal_distribution<double> normal;
   std::vector<double> w(static_cast<std::size_t>(m * d));
   for (i64 start = 0; start < m; start += d) {

@@ -1,6 +1,8 @@
 // Random attention cases for the CPU kernel tests, and the reference and backend runs they are checked with.
 #include "kernel_cases.hpp"
 
+#include <catch2/catch.hpp>
+
 #include <fmt/format.h>
 
 #include <cmath>
@@ -93,6 +95,23 @@ std::string describe(const Problem& p) {
   return fmt::format("{} {} B{} Hq{}/Hk{}/Hv{} Sq={} Sk={} D={} Dv={} pass={}", p.mask->name(),
                      p.mask->params_json(), s.batch, s.heads_q, s.heads_kv, s.value_heads(), s.seqlen_q,
                      s.seqlen_k, s.head_dim, s.value_dim(), to_string(p.pass));
+}
+
+void require_strategies_refuse(const Problem& p, const std::string& reason_part) {
+  const Backend& flash_backend = *Registry::instance().find_backend("cpu.flash");
+  int refused = 0;
+  for (const auto& entry : Registry::instance().strategies()) {
+    if (entry.name == "none") continue;
+    Problem cp = p;
+    cp.strategy = entry.name;
+    cp.world_size = 2;
+    const Support r = entry.strategy->supports(cp, flash_backend);
+    INFO(entry.name << ": " << r.reason);
+    REQUIRE_FALSE(r.ok);
+    CHECK(r.reason.find(reason_part) != std::string::npos);
+    ++refused;
+  }
+  CHECK(refused >= 6);
 }
 
 }  // namespace attnbench::test

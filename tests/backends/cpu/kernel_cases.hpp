@@ -31,6 +31,10 @@ Outputs reference_outputs(const KernelCase&);
 // Runs a registered backend through prepare/run/fetch_outputs.
 Outputs run_backend(const std::string& backend, const KernelCase&, MemoryTracker&, int threads = 0);
 
+// Every registered CP strategy (at world size 2, over cpu.flash) refuses the problem with a reason
+// containing `reason_part`, and there are at least the six built-in ones.
+void require_strategies_refuse(const Problem&, const std::string& reason_part);
+
 // "causal_document {..} B2 Hq4/2 Sq=123 Sk=123 D=64" for failure messages.
 std::string describe(const Problem&);
 

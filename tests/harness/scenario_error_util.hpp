@@ -1,0 +1,21 @@
+// The one error line a scenario text gives when it is parsed and expanded ("" when it is accepted), for
+// the tests of scenario fields and their validation.
+#pragma once
+
+#include <string>
+
+#include "attnbench/types.hpp"
+#include "harness/scenario.hpp"
+
+namespace attnbench::test {
+
+inline std::string expand_error(const std::string& text) {
+  try {
+    expand(parse_scenario(text, "scen.yaml"));
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace attnbench::test
