@@ -23,7 +23,9 @@ class FlashExecution final : public Execution {
   FlashExecution(const Problem& p, const Inputs& in, Resources& r)
       : p_(p),
         in_(in),
-        kernels_(flash::select_kernels()),
+        // Per-(b, h) masks come from 64-token blocks (selectors) or per-sequence prefixes: tiles of 64 rows.
+        kernels_(p.uniform_mask() ? flash::select_kernels()
+                                  : flash::head_mask_kernels(flash::select_kernels())),
         threads_(r.threads > 0 ? r.threads : flash::default_threads()),
         g_(flash::geometry_of(p)),
         heads_(flash::make_head_plans(p, kernels_)),

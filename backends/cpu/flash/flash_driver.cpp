@@ -91,6 +91,13 @@ const KernelSet& kernels_by_name(std::string_view isa) {
   return *set;
 }
 
+const KernelSet& head_mask_kernels(const KernelSet& base) {
+#if defined(ATTNBENCH_FLASH_X86)
+  if (std::string_view(base.isa) == "avx512") return kernels_avx512_t64();
+#endif
+  return base;
+}
+
 const KernelSet& select_kernels() {
   static const KernelSet* chosen = [] {
     if (const char* forced = std::getenv("ATTNBENCH_CPU_ISA"); forced && *forced)

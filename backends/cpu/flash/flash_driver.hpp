@@ -16,6 +16,10 @@ namespace attnbench::cpu::flash {
 const KernelSet& select_kernels();
 // A variant by name; throws InputError for an unknown name or one this CPU cannot run.
 const KernelSet& kernels_by_name(std::string_view isa);
+// The variant for problems whose mask differs per (batch, head): AVX-512's with 64-row query tiles,
+// which line up with the 64-token blocks of dynamic masks (a 96-row tile straddles two query blocks,
+// so kept blocks become partial tiles); `base` itself for other ISAs (AVX2's 6-row micro-tile).
+const KernelSet& head_mask_kernels(const KernelSet& base);
 // Names of the variants this CPU can run, best first.
 std::vector<std::string_view> available_isas();
 

@@ -21,8 +21,14 @@ using V = Simd::V;
 constexpr int W = Simd::W;
 constexpr int MR = Simd::MR;
 constexpr i64 NR = static_cast<i64>(Simd::NV) * Simd::W;  // micro-tile columns
-// Block-map tiles: queries per tile (a multiple of MR) and keys per tile (a multiple of NR).
+// Block-map tiles: queries per tile (a multiple of MR) and keys per tile (a multiple of NR). A
+// translation unit may set ATTNBENCH_FLASH_TILE_Q (kernels_avx512_t64.cpp: 64, so that tiles line up
+// with the 64-token blocks of dynamic masks; docs/cpu-kernels.md "Masks per (batch, query head)").
+#ifdef ATTNBENCH_FLASH_TILE_Q
+constexpr i64 kTileQ = ATTNBENCH_FLASH_TILE_Q;
+#else
 constexpr i64 kTileQ = 96;
+#endif
 constexpr i64 kTileK = 64;
 static_assert(kTileQ % MR == 0 && kTileK % NR == 0, "tile sizes must fit the micro-tile");
 

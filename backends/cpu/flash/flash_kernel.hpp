@@ -117,6 +117,7 @@ const KernelSet& kernels_generic();
 #if defined(ATTNBENCH_FLASH_X86)
 const KernelSet& kernels_avx2();
 const KernelSet& kernels_avx512();
+const KernelSet& kernels_avx512_t64();  // 64-row query tiles (head masks)
 #endif
 
 }  // namespace attnbench::cpu::flash

@@ -156,10 +156,14 @@ TEST_CASE("cpu.math and cpu.flash equal the reference with a mask per (batch, he
 
 TEST_CASE("cpu.flash with a mask per (batch, head), every ISA variant", "[headmasks][cpu.flash]") {
   for (std::string_view isa : flash::available_isas()) {
-    std::mt19937_64 rng(31);
-    for (const Layout& l : kLayouts) {
-      const KernelCase c = head_mask_case(l, rng, Pass::fwd_bwd);
-      require_close(run_flash(flash::kernels_by_name(isa), c, 2), reference_outputs(c), c, std::string(isa));
+    // The ISA's own variant and the one cpu.flash takes for head masks (AVX-512: 64-row tiles).
+    const flash::KernelSet& own = flash::kernels_by_name(isa);
+    for (const flash::KernelSet* kernels : {&own, &flash::head_mask_kernels(own)}) {
+      std::mt19937_64 rng(31);
+      for (const Layout& l : kLayouts) {
+        const KernelCase c = head_mask_case(l, rng, Pass::fwd_bwd);
+        require_close(run_flash(*kernels, c, 2), reference_outputs(c), c, kernels->isa);
+      }
     }
   }
 }
@@ -171,10 +175,14 @@ TEST_CASE("cpu.flash's decode path with per-request cache lengths and per-head m
     const KernelCase c = decode_case(rng, sq);
     const Outputs want = reference_outputs(c);
     require_close(naive(c), want, c, "naive");
-    for (std::string_view isa : flash::available_isas())
-      require_close(run_flash(flash::kernels_by_name(isa), c, 3), want, c, std::string(isa));
+    for (std::string_view isa : flash::available_isas()) {
+      const flash::KernelSet& own = flash::kernels_by_name(isa);
+      for (const flash::KernelSet* kernels : {&own, &flash::head_mask_kernels(own)})
+        require_close(run_flash(*kernels, c, 3), want, c, kernels->isa);
+    }
     MemoryTracker mem;
     require_close(run_backend("cpu.math", c, mem, 2), want, c, "cpu.math");
+    require_close(run_backend("cpu.flash", c, mem, 2), want, c, "cpu.flash");
   }
 }
 
