@@ -9,10 +9,13 @@
 #include <vector>
 
 #include "attnbench/registry.hpp"
+#include "harness/select/select.hpp"
 
 namespace attnbench {
 
-Support capability(const Case& c) {
+namespace {
+
+Support backend_or_strategy_answer(const Case& c) {
   const Problem& p = c.problem;
   const Registry& reg = Registry::instance();
   const Backend* backend = reg.find_backend(c.backend);
@@ -22,6 +25,20 @@ Support capability(const Case& c) {
   if (strategy == nullptr)
     return Support::no("strategy " + p.strategy + " needs the CP module, which is not built");
   return strategy->supports(p, *backend);
+}
+
+}  // namespace
+
+Support capability(const Case& c) {
+  const Support a = backend_or_strategy_answer(c);
+  if (!a.ok || !is_dynamic(c.problem)) return a;
+  // A dynamic mask runs as masks per (b, h): a backend (or strategy) without them cannot run it.
+  Case probe = c;
+  const Problem& p = c.problem;
+  probe.problem.head_masks.assign(static_cast<std::size_t>(p.shape.batch * p.shape.heads_q), p.mask);
+  Support b = backend_or_strategy_answer(probe);
+  if (!b.ok) b.reason = "dynamic mask " + p.mask->name() + ": " + b.reason;
+  return b;
 }
 
 // An option key is bad input when no strategy and no backend of the sweep takes it (a

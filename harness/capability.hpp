@@ -9,7 +9,8 @@ namespace attnbench {
 
 // A single-device case asks its backend; a CP case asks its strategy given the
 // kernel backend, after checking that every option it sets is one the strategy
-// reads (StrategyInfo::parameters). Unregistered names answer unsupported.
+// reads (StrategyInfo::parameters). Unregistered names answer unsupported. A dynamic
+// mask (a selector) also needs masks per (batch, head), which it runs as.
 Support capability(const Case&);
 
 // Throws InputError "FILE: <reason>" for the first case whose answer is invalid

@@ -44,8 +44,14 @@ const MqarProbes* CaseData::probes(const Case& c) {
   return &probes_;
 }
 
+// The selection of a dynamic mask is a function of the inputs and the mask entry, so this key also
+// names a case's selected masks.
+std::string CaseData::reference_key(const Case& c) const {
+  return input_key(c) + fmt::format("/m{}/b{}", c.mask_index, c.bias_index);
+}
+
 const Outputs& CaseData::reference(const Case& c) {
-  const std::string key = input_key(c) + fmt::format("/m{}/b{}", c.mask_index, c.bias_index);
+  const std::string key = reference_key(c);
   if (key != ref_key_) {
     Backend* ref = Registry::instance().find_backend("cpu.reference");
     if (ref == nullptr) throw std::runtime_error("cpu.reference is not registered");
@@ -62,6 +68,15 @@ const Outputs& CaseData::reference(const Case& c) {
     ref_key_ = key;
   }
   return ref_;
+}
+
+const SelectionQuality& CaseData::selection_quality(const Case& selected) {
+  const std::string key = reference_key(selected);
+  if (key != quality_key_) {
+    quality_ = attnbench::selection_quality(selected.problem, inputs(selected));
+    quality_key_ = key;
+  }
+  return quality_;
 }
 
 }  // namespace attnbench

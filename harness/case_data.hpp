@@ -6,6 +6,7 @@
 #include "attnbench/tensors.hpp"
 #include "harness/mqar.hpp"
 #include "harness/scenario.hpp"
+#include "harness/selection_quality.hpp"
 
 namespace attnbench {
 
@@ -21,14 +22,19 @@ class CaseData {
   // cpu.reference's outputs for these inputs and this case's mask (fwd_bwd when
   // the scenario has any backward pass, so one computation serves every pass).
   const Outputs& reference(const Case&);
+  // attn_recall and approx_rel_l2 of a dynamic case under its selected masks (selection_quality), once
+  // per selection: every backend and pass of the case shares it, as they share the reference.
+  const SelectionQuality& selection_quality(const Case& selected);
 
  private:
   static std::string input_key(const Case&);
   bool backward_;
-  std::string inputs_key_, ref_key_;
+  std::string reference_key(const Case&) const;
+  std::string inputs_key_, ref_key_, quality_key_;
   Inputs inputs_;
   MqarProbes probes_;
   Outputs ref_;
+  SelectionQuality quality_;
 };
 
 }  // namespace attnbench

@@ -17,7 +17,6 @@
 #include "harness/dump.hpp"
 #include "harness/mqar.hpp"
 #include "harness/select/select.hpp"
-#include "harness/selection_quality.hpp"
 #include "reports/durable_file.hpp"
 
 namespace attnbench {
@@ -128,16 +127,6 @@ ResultRow run_case_on(const Case& c, SweepContext& ctx, ResultRow row, Communica
     row.message = support.reason;
     return row;
   }
-  if (is_dynamic(p)) {
-    // A dynamic mask becomes masks per (b, h): a backend (or strategy) without them cannot run it.
-    Case probe = c;
-    probe.problem.head_masks.assign(static_cast<std::size_t>(p.shape.batch * p.shape.heads_q), p.mask);
-    if (const Support s2 = capability(probe); !s2.ok) {
-      row.status = Status::unsupported;
-      row.message = "dynamic mask " + p.mask->name() + ": " + s2.reason;
-      return row;
-    }
-  }
   Backend& backend = *Registry::instance().find_backend(c.backend);
   Strategy* strategy = p.strategy == "none" ? nullptr : Registry::instance().find_strategy(p.strategy);
   const auto budget = static_cast<std::size_t>(opt.memory_budget_bytes);
@@ -189,7 +178,7 @@ ResultRow run_case_on(const Case& c, SweepContext& ctx, ResultRow row, Communica
       if (const MqarProbes* probes = ctx.data.probes(c); probes != nullptr && !out.o.empty())
         row.extra.push_back({"recall", mqar_recall(p, *probes, out.o), {}});
       if (check && run != &c) {  // quality of the selection against exact attention under the base
-        const SelectionQuality q = selection_quality(rp, *in);
+        const SelectionQuality& q = ctx.data.selection_quality(*run);
         row.extra.push_back({"attn_recall", q.attn_recall, {}});
         row.extra.push_back({"approx_rel_l2", q.approx_rel_l2, {}});
       }

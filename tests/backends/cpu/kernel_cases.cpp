@@ -10,6 +10,7 @@
 
 #include "attnbench/registry.hpp"
 #include "backends/cpu/reference/reference.hpp"
+#include "harness/check.hpp"
 #include "harness/inputs.hpp"
 #include "masks/library.hpp"
 #include "tests/masks/random_specs.hpp"
@@ -95,6 +96,26 @@ std::string describe(const Problem& p) {
   return fmt::format("{} {} B{} Hq{}/Hk{}/Hv{} Sq={} Sk={} D={} Dv={} pass={}", p.mask->name(),
                      p.mask->params_json(), s.batch, s.heads_q, s.heads_kv, s.value_heads(), s.seqlen_q,
                      s.seqlen_k, s.head_dim, s.value_dim(), to_string(p.pass));
+}
+
+Shape shape_of(const Heads& h, std::int64_t batch, std::int64_t sq, std::int64_t sk) {
+  Shape s;
+  s.batch = batch;
+  s.heads_q = h.hq;
+  s.heads_kv = h.hk;
+  s.heads_v = h.hv;
+  s.seqlen_q = sq;
+  s.seqlen_k = sk;
+  s.head_dim = h.d;
+  s.head_dim_v = h.dv;
+  return s;
+}
+
+void require_outputs_close(const Outputs& got, const Outputs& want, const KernelCase& c,
+                           const std::string& who) {
+  const CheckResult r = compare_outputs(got, want, c.problem.pass, 1e-5, 1e-4);
+  INFO(who << ": " << describe(c.problem) << " worst " << r.worst << " rel_l2 " << r.rel_l2_err);
+  REQUIRE(r.passed);
 }
 
 void require_strategies_refuse(const Problem& p, const std::string& reason_part) {

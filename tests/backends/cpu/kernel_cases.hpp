@@ -11,6 +11,12 @@
 
 namespace attnbench::test {
 
+// Heads and head dims of a case: query, key and value heads, D and Dv.
+struct Heads {
+  std::int64_t hq, hk, hv, d, dv;
+};
+Shape shape_of(const Heads&, std::int64_t batch, std::int64_t sq, std::int64_t sk);
+
 struct KernelCase {
   Problem problem;
   Inputs inputs;
@@ -30,6 +36,11 @@ Outputs reference_outputs(const KernelCase&);
 
 // Runs a registered backend through prepare/run/fetch_outputs.
 Outputs run_backend(const std::string& backend, const KernelCase&, MemoryTracker&, int threads = 0);
+
+// REQUIRE that `got` equals `want` for the case's pass (compare_outputs, rel L2 1e-5, abs 1e-4),
+// naming `who` and the case on failure.
+void require_outputs_close(const Outputs& got, const Outputs& want, const KernelCase&,
+                           const std::string& who);
 
 // Every registered CP strategy (at world size 2, over cpu.flash) refuses the problem with a reason
 // containing `reason_part`, and there are at least the six built-in ones.

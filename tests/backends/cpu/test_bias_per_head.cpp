@@ -62,12 +62,6 @@ KernelCase bias_case(const BiasLayout& l, const BiasSpec& bias, bool per_head, P
   return c;
 }
 
-void require_close(const Outputs& got, const Outputs& want, const KernelCase& c, const std::string& who) {
-  const CheckResult r = compare_outputs(got, want, c.problem.pass, 1e-5, 1e-4);
-  INFO(who << ": " << describe(c.problem) << " worst " << r.worst << " rel_l2 " << r.rel_l2_err);
-  REQUIRE(r.passed);
-}
-
 const BiasSpec kBiases[] = {{"alibi", {}}, {"relpos", {{"max_distance", "6"}}}};
 
 }  // namespace
@@ -211,7 +205,7 @@ TEST_CASE("reference with a bias equals the naive loop", "[bias][reference]") {
     for (const BiasSpec& bias : kBiases)
       for (bool per_head : {false, true}) {
         const KernelCase c = bias_case(l, bias, per_head, Pass::fwd_bwd, seed++);
-        require_close(reference_outputs(c), naive(c), c, "reference vs naive, " + bias.name);
+        require_outputs_close(reference_outputs(c), naive(c), c, "reference vs naive, " + bias.name);
       }
 }
 
@@ -236,7 +230,8 @@ TEST_CASE("cpu.math and cpu.flash equal the reference with a bias and per_head m
         const Outputs want = reference_outputs(c);
         for (const char* backend : {"cpu.math", "cpu.flash"}) {
           MemoryTracker mem;
-          require_close(run_backend(backend, c, mem, 2), want, c, std::string(backend) + ", " + bias.name);
+          require_outputs_close(run_backend(backend, c, mem, 2), want, c,
+                                std::string(backend) + ", " + bias.name);
           REQUIRE(mem.live() == 0);
         }
       }
@@ -248,8 +243,8 @@ TEST_CASE("cpu.flash with a bias, every ISA variant", "[bias][cpu.flash]") {
     for (const BiasLayout& l : kBiasLayouts)
       for (const BiasSpec& bias : kBiases) {
         const KernelCase c = bias_case(l, bias, true, Pass::fwd_bwd, seed++);
-        require_close(run_flash(flash::kernels_by_name(isa), c, 2), reference_outputs(c), c,
-                      std::string(isa));
+        require_outputs_close(run_flash(flash::kernels_by_name(isa), c, 2), reference_outputs(c), c,
+                              std::string(isa));
       }
   }
 }

@@ -100,12 +100,8 @@ namespace {
 namespace flash = attnbench::cpu::flash;
 using test::KernelCase;
 
-struct Heads {
-  std::int64_t hq, hk, hv, d, dv;
-};
-
 // GQA 4 (Llama-3 reduced), Hk != Hv both ways, odd dims (7, 129) and Dv != D, MQA.
-constexpr Heads kHeads[] = {
+constexpr test::Heads kHeads[] = {
     {8, 2, 2, 64, 64}, {6, 3, 2, 7, 129}, {4, 1, 4, 129, 64}, {4, 4, 2, 32, 48}, {2, 1, 1, 16, 16},
 };
 
@@ -127,18 +123,9 @@ std::vector<std::pair<std::string, std::map<std::string, std::string>>> decode_m
 }
 
 KernelCase decode_case(const std::string& mask, const std::map<std::string, std::string>& params,
-                       const Heads& h, std::int64_t batch, std::int64_t sq, std::int64_t sk, DType dtype,
-                       std::uint64_t seed) {
-  Shape s;
-  s.batch = batch;
-  s.heads_q = h.hq;
-  s.heads_kv = h.hk;
-  s.heads_v = h.hv;
-  s.seqlen_q = sq;
-  s.seqlen_k = sk;
-  s.head_dim = h.d;
-  s.head_dim_v = h.dv;
-  KernelCase c = test::make_kernel_case(mask, params, s, Pass::fwd, seed);
+                       const test::Heads& h, std::int64_t batch, std::int64_t sq, std::int64_t sk,
+                       DType dtype, std::uint64_t seed) {
+  KernelCase c = test::make_kernel_case(mask, params, test::shape_of(h, batch, sq, sk), Pass::fwd, seed);
   if (dtype != DType::fp32) {  // inputs rounded to the dtype, computed in fp32 (as the pipeline does)
     c.problem.dtype = dtype;
     c.inputs = generate_inputs(c.problem);
@@ -185,7 +172,7 @@ TEST_CASE("cpu.flash decode path equals the float64 reference: masks, heads, dim
       for (std::int64_t sq : {1, 3, 16})
         for (const auto& [mask, params] : decode_masks(sq, sk))
           for (int pick = 0; pick < 2; ++pick) {  // two head layouts per mask, every layout over the loop
-            const Heads& h = kHeads[(round + pick * 2) % std::size(kHeads)];
+            const test::Heads& h = kHeads[(round + pick * 2) % std::size(kHeads)];
             // B 1 with 2-3 threads splits the key axis; B 3 with 1 thread keeps one chunk per element.
             const std::int64_t batch = round % 2 == 0 ? 1 : 3;
             const int threads = batch == 1 ? 2 + round % 4 / 2 : 1;
@@ -197,7 +184,7 @@ TEST_CASE("cpu.flash decode path equals the float64 reference: masks, heads, dim
 
 TEST_CASE("cpu.flash decode path: a document mask with Sq == Sk, and bf16/fp16 inputs",
           "[decode][cpu.flash]") {
-  const Heads gqa{8, 2, 2, 64, 64}, odd{6, 3, 2, 7, 129};
+  const test::Heads gqa{8, 2, 2, 64, 64}, odd{6, 3, 2, 7, 129};
   for (std::string_view isa : flash::available_isas()) {
     // Packed documents of 5, 7 and 4 tokens, all 16 of them queries: Sq 16 still decodes.
     require_decode_close(
@@ -217,7 +204,7 @@ TEST_CASE("cpu.flash decode path reads no key tile the mask leaves empty", "[dec
   // Streaming (sink 4, recent 100) over 1000 keys at Sq 1 sees keys [0, 4) and [900, 1000): key
   // tiles 1..13 (keys 64..895) are empty. NaN there would reach O if any of them were read.
   const KernelCase clean = decode_case("streaming", {{"sink", "4"}, {"recent", "100"}},
-                                       Heads{8, 2, 2, 64, 64}, 2, 1, 1000, DType::fp32, 5);
+                                       test::Heads{8, 2, 2, 64, 64}, 2, 1, 1000, DType::fp32, 5);
   const Outputs want = test::reference_outputs(clean);
   KernelCase poisoned = clean;
   const auto& s = poisoned.problem.shape;

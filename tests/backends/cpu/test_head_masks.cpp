@@ -101,12 +101,6 @@ KernelCase decode_case(std::mt19937_64& rng, std::int64_t sq) {
   return c;
 }
 
-void require_close(const Outputs& got, const Outputs& want, const KernelCase& c, const std::string& who) {
-  const CheckResult r = compare_outputs(got, want, c.problem.pass, 1e-5, 1e-4);
-  INFO(who << ": " << describe(c.problem) << " worst " << r.worst << " rel_l2 " << r.rel_l2_err);
-  REQUIRE(r.passed);
-}
-
 }  // namespace
 
 TEST_CASE("reference with a mask per (batch, head) equals the naive loop", "[headmasks][reference]") {
@@ -114,7 +108,7 @@ TEST_CASE("reference with a mask per (batch, head) equals the naive loop", "[hea
   for (const Layout& l : kLayouts)
     for (int rep = 0; rep < 2; ++rep) {
       const KernelCase c = head_mask_case(l, rng, Pass::fwd_bwd);
-      require_close(reference_outputs(c), naive(c), c, "reference vs naive");
+      require_outputs_close(reference_outputs(c), naive(c), c, "reference vs naive");
     }
 }
 
@@ -148,7 +142,7 @@ TEST_CASE("cpu.math and cpu.flash equal the reference with a mask per (batch, he
       const Outputs want = reference_outputs(c);
       for (const char* backend : {"cpu.reference", "cpu.math", "cpu.flash"}) {
         MemoryTracker mem;
-        require_close(run_backend(backend, c, mem, 2), want, c, backend);
+        require_outputs_close(run_backend(backend, c, mem, 2), want, c, backend);
         REQUIRE(mem.live() == 0);
       }
     }
@@ -162,7 +156,7 @@ TEST_CASE("cpu.flash with a mask per (batch, head), every ISA variant", "[headma
       std::mt19937_64 rng(31);
       for (const Layout& l : kLayouts) {
         const KernelCase c = head_mask_case(l, rng, Pass::fwd_bwd);
-        require_close(run_flash(*kernels, c, 2), reference_outputs(c), c, kernels->isa);
+        require_outputs_close(run_flash(*kernels, c, 2), reference_outputs(c), c, kernels->isa);
       }
     }
   }
@@ -174,15 +168,15 @@ TEST_CASE("cpu.flash's decode path with per-request cache lengths and per-head m
   for (const std::int64_t sq : {1, 5, 16}) {
     const KernelCase c = decode_case(rng, sq);
     const Outputs want = reference_outputs(c);
-    require_close(naive(c), want, c, "naive");
+    require_outputs_close(naive(c), want, c, "naive");
     for (std::string_view isa : flash::available_isas()) {
       const flash::KernelSet& own = flash::kernels_by_name(isa);
       for (const flash::KernelSet* kernels : {&own, &flash::head_mask_kernels(own)})
-        require_close(run_flash(*kernels, c, 3), want, c, kernels->isa);
+        require_outputs_close(run_flash(*kernels, c, 3), want, c, kernels->isa);
     }
     MemoryTracker mem;
-    require_close(run_backend("cpu.math", c, mem, 2), want, c, "cpu.math");
-    require_close(run_backend("cpu.flash", c, mem, 2), want, c, "cpu.flash");
+    require_outputs_close(run_backend("cpu.math", c, mem, 2), want, c, "cpu.math");
+    require_outputs_close(run_backend("cpu.flash", c, mem, 2), want, c, "cpu.flash");
   }
 }
 

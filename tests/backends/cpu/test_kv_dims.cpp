@@ -22,29 +22,12 @@ namespace {
 
 namespace flash = attnbench::cpu::flash;
 
-struct Heads {
-  std::int64_t hq, hk, hv, d, dv;
-};
-
 // GQA and MQA ratios, Hk < Hv and Hk > Hv, group sizes whose lcm is all of Hq, D = 129, Dv != D.
 constexpr Heads kShapes[] = {
     {8, 1, 4, 64, 64},  // Sigma / DiffQKV ratios (Hq 32, Hk 4, Hv 16), reduced
     {4, 4, 2, 32, 48}, {6, 3, 2, 16, 24}, {4, 1, 1, 129, 129}, {2, 2, 1, 129, 64},
     {4, 2, 4, 8, 129}, {3, 1, 3, 5, 7},   {2, 1, 2, 64, 128},
 };
-
-Shape shape_of(const Heads& h, std::int64_t batch, std::int64_t sq, std::int64_t sk) {
-  Shape s;
-  s.batch = batch;
-  s.heads_q = h.hq;
-  s.heads_kv = h.hk;
-  s.heads_v = h.hv;
-  s.seqlen_q = sq;
-  s.seqlen_k = sk;
-  s.head_dim = h.d;
-  s.head_dim_v = h.dv;
-  return s;
-}
 
 // A random mask of the catalogue (Sq, Sk <= max_seqlen) with the given heads and dims.
 KernelCase kv_case(const std::string& mask, const Heads& h, std::mt19937_64& rng, std::int64_t max_seqlen,
@@ -64,9 +47,7 @@ void require_close(const Outputs& got, const Outputs& want, const KernelCase& c,
     REQUIRE(got.dk.size() == static_cast<std::size_t>(c.problem.shape.k_elems()));
     REQUIRE(got.dv.size() == static_cast<std::size_t>(c.problem.shape.v_elems()));
   }
-  const CheckResult r = compare_outputs(got, want, c.problem.pass, 1e-5, 1e-4);
-  INFO(who << ": " << describe(c.problem) << " worst " << r.worst << " rel_l2 " << r.rel_l2_err);
-  REQUIRE(r.passed);
+  require_outputs_close(got, want, c, who);
 }
 
 }  // namespace
