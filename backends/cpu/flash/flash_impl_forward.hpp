@@ -100,12 +100,18 @@ inline void forward(const ForwardArgs& a) {
   pack(a.k, B, g.seqlen_k, g.heads_kv, D, Form::key_panels, L.k_keys, T);
   pack(a.v, B, g.seqlen_k, value_heads(g), value_dim(g), Form::column_panels, L.v_cols, T);
   const i64 heads = B * g.heads_q, items = a.map.q_tiles * heads;
+  // Masks per (b, h) (dynamic selectors) keep scattered key blocks: walking one head's query tiles
+  // together keeps that head's K and V in cache between tiles, where tile-major order cycled through
+  // every head's K and V (8 heads x 32 MB at 32K). Static masks keep the heavy-first tile-major
+  // order, whose key tiles stream in order.
+  const bool head_major = a.heads.index != nullptr;
 #pragma omp parallel num_threads(T)
   {
     const ForwardLayout::Scratch s = L.for_thread(omp_get_thread_num());
 #pragma omp for schedule(dynamic, 1)
     for (i64 item = 0; item < items; ++item) {
-      const i64 qt = a.map.q_order[item / heads], bh = item % heads;
+      const i64 qt = head_major ? a.map.q_order[item % a.map.q_tiles] : a.map.q_order[item / heads];
+      const i64 bh = head_major ? item / a.map.q_tiles : item % heads;
       forward_item(a, L, bh / g.heads_q, bh % g.heads_q, qt, s);
     }
   }

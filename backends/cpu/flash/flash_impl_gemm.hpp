@@ -203,35 +203,43 @@ inline i64 row_panels_size(i64 S, i64 D) { return row_groups(S) * MR * D; }
 enum class Form { key_panels, column_panels, row_panels };
 
 // Packs src [B, S, H, D] into `form` for every (batch, head), in parallel.
+// A work item is a run of rows of one batch element, for all heads: it reads those rows whole
+// (H·D contiguous floats each), where walking one head at a time read D floats out of every H·D
+// and left the hardware prefetcher a 4 KB stride; packing was ~12 % of a sparse forward at 16K.
 inline void pack(const float* src, i64 B, i64 S, i64 H, i64 D, Form form, const Packed& dst, int threads) {
   const i64 Dp = padded_dim(D);
-  const i64 units = form == Form::key_panels   ? key_panels(S)
-                    : form == Form::row_panels ? row_groups(S)
-                                               : Dp / NR;
-  const i64 total = B * H * units;
+  const i64 width = form == Form::key_panels ? NR : MR;
+  // Rows per item: one panel (key/row panels) or a run of 64 rows (column panels).
+  const i64 run = form == Form::column_panels ? 64 : width;
+  const i64 runs = (S + run - 1) / run, total = B * runs;
 #pragma omp parallel for num_threads(threads) schedule(static)
   for (i64 item = 0; item < total; ++item) {
-    const i64 u = item % units, bh = item / units, b = bh / H, h = bh % H;
-    float* head = dst.at(b, h);
-    const float* in = src + b * S * H * D + h * D;  // row i at in + i * H * D
+    const i64 b = item / runs, r0 = item % runs * run;
+    const float* in = src + b * S * H * D;  // row i, head h at in + (i * H + h) * D
     if (form == Form::key_panels || form == Form::row_panels) {
-      const i64 width = form == Form::key_panels ? NR : MR;
-      float* out = head + u * width * D;
       for (i64 j = 0; j < width; ++j) {
-        const i64 i = u * width + j;
-        if (i < S) {
-          for (i64 d = 0; d < D; ++d) out[d * width + j] = in[i * H * D + d];
-        } else {
-          for (i64 d = 0; d < D; ++d) out[d * width + j] = 0.0f;
+        const i64 i = r0 + j;
+        for (i64 h = 0; h < H; ++h) {
+          float* out = dst.at(b, h) + r0 * D;  // panel r0 / width of [ceil(S/width)][D][width]
+          if (i < S) {
+            const float* row = in + (i * H + h) * D;
+            for (i64 d = 0; d < D; ++d) out[d * width + j] = row[d];
+          } else {
+            for (i64 d = 0; d < D; ++d) out[d * width + j] = 0.0f;
+          }
         }
       }
     } else {
-      float* out = head + u * S * NR;
-      const i64 d0 = u * NR, dn = imin(NR, D - d0);
-      for (i64 i = 0; i < S; ++i) {
-        for (i64 c = 0; c < dn; ++c) out[i * NR + c] = in[i * H * D + d0 + c];
-        for (i64 c = dn; c < NR; ++c) out[i * NR + c] = 0.0f;
-      }
+      const i64 r1 = imin(S, r0 + run);
+      for (i64 i = r0; i < r1; ++i)
+        for (i64 h = 0; h < H; ++h)
+          for (i64 d0 = 0; d0 < Dp; d0 += NR) {
+            float* out = dst.at(b, h) + d0 * S + i * NR;  // panel d0 / NR of [Dp/NR][S][NR], row i
+            const float* row = in + (i * H + h) * D + d0;
+            const i64 dn = imin(NR, D - d0);
+            for (i64 c = 0; c < dn; ++c) out[c] = row[c];
+            for (i64 c = dn; c < NR; ++c) out[c] = 0.0f;
+          }
     }
   }
 }
