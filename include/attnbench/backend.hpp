@@ -59,6 +59,11 @@ struct Support {
   bool ok = true;
   std::string reason;
   bool bad_input = false;  // with !ok: invalid rather than unsupported
+  // With ok, an approximate backend's tolerance on O for this case when tighter than its
+  // BackendInfo::tolerance_fwd: a regime where the method is exact (HyperAttention with one block
+  // over every key, BASED with a window over every key), so a broken kernel cannot hide behind
+  // the sanity bound. 0: BackendInfo's.
+  double tolerance_fwd = 0.0;
   static Support yes() { return {}; }
   static Support no(std::string why) { return {false, std::move(why), false}; }
   static Support invalid(std::string why) { return {false, std::move(why), true}; }

@@ -93,7 +93,8 @@ BackendInfo approx_info(std::string name, std::string description, double tolera
   return i;
 }
 
-Support approx_supports(const BackendInfo& info, const Problem& p, const std::function<void()>& validate) {
+Support approx_supports(const BackendInfo& info, const Problem& p, const std::function<void()>& validate,
+                        const std::function<bool()>& exact) {
   try {
     validate();
   } catch (const InputError& e) {
@@ -108,7 +109,9 @@ Support approx_supports(const BackendInfo& info, const Problem& p, const std::fu
     return Support::no(
         fmt::format("{}: pass {} not supported: forward only (the approximation's backward is not built)",
                     info.name, to_string(p.pass)));
-  return check_info(info, p);
+  Support s = check_info(info, p);
+  if (s.ok && exact && exact()) s.tolerance_fwd = kExactTolerance;
+  return s;
 }
 
 namespace {

@@ -22,6 +22,9 @@ using i64 = std::int64_t;
 // S 4096, full mask: ~7). The bound catches NaN, inf and exploding weights; quality is the column
 // itself, and exactness is proven by the tests in the regimes where each method is exact.
 constexpr double kSanityTolerance = 100.0;
+// Where a method is exact (Support::tolerance_fwd), it is held to the fp32 forward default: the
+// algorithms sum in float64, so only the fp32 output rounding remains.
+constexpr double kExactTolerance = 1e-5;
 
 // One (batch, query head) of a case, gathered contiguous: q [sq, d], k [sk, d], v [sk, dv].
 // `causal` is the base mask causal (bottom-right aligned: query i sees keys <= i + sk - sq);
@@ -67,8 +70,11 @@ BackendInfo approx_info(std::string name, std::string description, double tolera
                         std::vector<std::string> parameters);
 
 // Capability: the base masks full and causal only (the approximations are defined for those),
-// forward only, and `validate` (the options; throws InputError) as an invalid answer.
-Support approx_supports(const BackendInfo&, const Problem&, const std::function<void()>& validate);
+// forward only, and `validate` (the options; throws InputError) as an invalid answer. `exact`
+// (called after validate) says the options make the method exact on this case: the answer then
+// carries kExactTolerance.
+Support approx_supports(const BackendInfo&, const Problem&, const std::function<void()>& validate,
+                        const std::function<bool()>& exact = {});
 
 // The execution of every approximate backend: per (batch, query head) in parallel, the heads
 // gathered, `make(problem)` builds the algorithm once in prepare (options read there).

@@ -149,7 +149,11 @@ class BasedBackend final : public Backend {
                        kSanityTolerance, {"feature_dim", "window"});
   }
   Support supports(const Problem& p) const override {
-    return approx_supports(info(), p, [&] { read_params(p); });
+    // Exact when the window holds every allowed key of every query: |a - j| < window for all
+    // aligned positions a and keys j, i.e. window >= max(Sq, Sk).
+    return approx_supports(
+        info(), p, [&] { read_params(p); },
+        [&] { return read_params(p).window >= std::max(p.shape.seqlen_q, p.shape.seqlen_k); });
   }
   std::unique_ptr<Execution> prepare(const Problem& p, const Inputs& in, Resources& r) override {
     const BasedParams prm = read_params(p);

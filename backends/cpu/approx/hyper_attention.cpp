@@ -154,7 +154,15 @@ class HyperBackend final : public Backend {
                        kSanityTolerance, {"projections", "block", "samples"});
   }
   Support supports(const Problem& p) const override {
-    return approx_supports(info(), p, [&] { read_params(p); });
+    // Exact when one block holds every query and key, or the samples cover every key outside the
+    // blocks (then taken whole, unweighted): see causal() and full().
+    return approx_supports(
+        info(), p, [&] { read_params(p); },
+        [&] {
+          const HyperParams prm = read_params(p);
+          const auto& sh = p.shape;
+          return std::max(sh.seqlen_q, sh.seqlen_k) <= prm.block || prm.samples >= sh.seqlen_k;
+        });
   }
   std::unique_ptr<Execution> prepare(const Problem& p, const Inputs& in, Resources& r) override {
     const HyperParams prm = read_params(p);

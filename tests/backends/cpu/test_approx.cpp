@@ -2,6 +2,7 @@
 // answers (HyperAttention, BASED, Performer; DESIGN.md "Dynamic and approximate attention").
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 
 #include "attnbench/registry.hpp"
@@ -49,6 +50,31 @@ TEST_CASE("cpu.hyper with one block covering every key and no sampling equals ex
     CHECK(o_error("cpu.hyper", c, {{"block", "128"}, {"samples", "0"}}) < 1e-5);
     // Samples that cover every key outside the blocks are taken whole: exact again, with small blocks.
     CHECK(o_error("cpu.hyper", c, {{"block", "8"}, {"samples", "128"}}) < 1e-5);
+  }
+}
+
+TEST_CASE("approximate backends in an exact regime are held to the fp32 tolerance, elsewhere to their own",
+          "[approx]") {
+  const auto tolerance = [](const char* backend, KernelCase c, const std::map<std::string, std::string>& o) {
+    c.problem.options = o;
+    const Support s = Registry::instance().find_backend(backend)->supports(c.problem);
+    REQUIRE(s.ok);
+    return s.tolerance_fwd;
+  };
+  for (const auto& c : exact_regime_cases()) {
+    INFO(describe(c.problem));
+    const std::int64_t longest = std::max(c.problem.shape.seqlen_q, c.problem.shape.seqlen_k);
+    const std::string at = std::to_string(longest), below = std::to_string(longest - 1);
+    CHECK(tolerance("cpu.hyper", c, {{"block", at}, {"samples", "0"}}) == 1e-5);
+    CHECK(tolerance("cpu.hyper", c,
+                    {{"block", "8"}, {"samples", std::to_string(c.problem.shape.seqlen_k)}}) == 1e-5);
+    CHECK(tolerance("cpu.hyper", c, {{"block", below}, {"samples", "0"}}) == 0);
+    CHECK(tolerance("cpu.linear", c, {{"window", at}}) == 1e-5);
+    CHECK(tolerance("cpu.linear", c, {{"window", below}}) == 0);
+    CHECK(tolerance("cpu.performer", c, {{"features", "4096"}}) == 0);  // never exact
+    // The regime the capability calls exact is exact: the error stays inside the tolerance it sets.
+    CHECK(o_error("cpu.hyper", c, {{"block", at}, {"samples", "0"}}) < 1e-5);
+    CHECK(o_error("cpu.linear", c, {{"window", at}}) < 1e-5);
   }
 }
 
