@@ -5,4 +5,4 @@
 // Bump whenever a class or struct in include/attnbench/ changes layout or a
 // virtual function is added, removed or reordered: plugins built against an
 // older value are refused at load time.
-#define ATTNBENCH_ABI_VERSION 4
+#define ATTNBENCH_ABI_VERSION 5
