@@ -75,8 +75,8 @@ LoadedModule::~LoadedModule() {
 BackendInfo parse_describe(const py::handle& desc, const std::string& where) {
   if (!py::isinstance<py::dict>(desc)) violation(where, "describe() must return a dict");
   static const std::vector<std::string> accepted = {
-      "name",  "device", "description", "dtypes",        "head_dims",    "head_dim_multiple",
-      "masks", "passes", "gqa",         "head_masks",    "tolerance_fwd", "tolerance_bwd"};
+      "name",  "device", "description", "dtypes",     "head_dims",     "head_dim_multiple",
+      "masks", "passes", "gqa",         "head_masks", "tolerance_fwd", "tolerance_bwd"};
   BackendInfo info;
   info.dtypes = {DType::fp32};
   bool has_name = false, has_passes = false;

@@ -234,6 +234,7 @@ TEST_CASE("a module that breaks the protocol is rejected with the file and what 
       {"no_prepare.py", "missing function prepare(case, q, k, v, dout, mask)"},
       {"not_a_dict.py", "describe() must return a dict"},
       {"unknown_key.py", "unknown key 'colour'"},
+      {"head_masks_not_bool.py", "describe()['head_masks'] must be True or False"},
       {"no_backward.py", "lists pass bwd but the module defines no backward(state)"},
       {"syntax_error.py", "SyntaxError"},
       {"does_not_exist.py", "no such file"},
@@ -314,9 +315,11 @@ TEST_CASE(
     // Masks per (b, h) for Flex: each mask's tables and tile lookup, on ragged tiles (100 = 6·16 + 4).
     {
       py::list views;
-      for (const MaskSpec& spec : {MaskSpec{"causal", {}}, MaskSpec{"sliding_window", {{"window", "9"}}},
-                                   MaskSpec{"full", {}}, MaskSpec{"causal_document", {{"doc_lengths", "[40, 7, 53]"}}}})
-        if (find_mask_info(spec.name) != nullptr) views.append(python::mask_object(build_mask(spec, 100, 100)));
+      for (const MaskSpec& spec :
+           {MaskSpec{"causal", {}}, MaskSpec{"sliding_window", {{"window", "9"}}}, MaskSpec{"full", {}},
+            MaskSpec{"causal_document", {{"doc_lengths", "[40, 7, 53]"}}}})
+        if (find_mask_info(spec.name) != nullptr)
+          views.append(python::mask_object(build_mask(spec, 100, 100)));
       CHECK(checks.attr("flex_head_tiles_rebuild_the_masks")(views, 16).cast<int>() > 0);
       const MaskPtr a = build_mask({"causal", {}}, 40, 56), b = build_mask({"full", {}}, 40, 56);
       CHECK(checks.attr("head_mask_layouts")(python::mask_object(a), python::mask_object(b)).cast<bool>());

@@ -68,14 +68,18 @@ TEST_CASE("torch backends run masks per (batch, head): selectors, per_head group
       "heads_q: 4, heads_kv: 2, head_dim: 16}\npasses: [fwd, bwd]\n"
       "timing: {warmup: 0, min_iters: 1, max_iters: 1, min_time_s: 0}\n";
   const std::string backends = "backends: [torch.sdpa_math, torch.sdpa_flash, torch.flex]\n";
-  auto rows = test::run_scenario_text(
-      "name: torch_head_masks\n" + backends +
-      "masks:\n  - {name: topk_blocks, block: 32, keep: 0.3}\n  - {name: kmeans, block: 32, clusters: 4, iters: 3}\n"
-      "  - {name: per_head, groups: [{mask: causal, fraction: 0.5}, {mask: {name: streaming, sink: 8, recent: 32}}]}\n"
-      "seqlens: [200]\nshape: {batch: 2, " + rest);
-  const auto padded = test::run_scenario_text("name: torch_padded\n" + backends +
-                                              "masks: [causal]\nbatching: {lengths: [150, 200, 37], layout: [padded]}\n"
-                                              "shape: {" + rest);
+  auto rows = test::run_scenario_text("name: torch_head_masks\n" + backends +
+                                      "masks:\n  - {name: topk_blocks, block: 32, keep: 0.3}\n  - {name: "
+                                      "kmeans, block: 32, clusters: 4, iters: 3}\n"
+                                      "  - {name: per_head, groups: [{mask: causal, fraction: 0.5}, {mask: "
+                                      "{name: streaming, sink: 8, recent: 32}}]}\n"
+                                      "seqlens: [200]\nshape: {batch: 2, " +
+                                      rest);
+  const auto padded =
+      test::run_scenario_text("name: torch_padded\n" + backends +
+                              "masks: [causal]\nbatching: {lengths: [150, 200, 37], layout: [padded]}\n"
+                              "shape: {" +
+                              rest);
   rows.insert(rows.end(), padded.begin(), padded.end());
   REQUIRE(rows.size() == 3 * 4 * 2);
   for (const auto& r : rows) {
