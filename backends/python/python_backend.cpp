@@ -63,8 +63,8 @@ py::dict make_case(const Problem& p, const BackendInfo& info) {
   c["mask"] = p.mask ? p.mask->name() : std::string("full");
   c["mask_params"] = py::module_::import("json").attr("loads")(p.mask ? p.mask->params_json() : "{}");
   c["mask_view"] = p.mask ? mask_object(p.mask) : py::none();
-  // Only modules whose describe() says "head_masks": True get cases with masks per (b, h)
-  // (check_info refuses them for the others), so the key is None for everyone else.
+  // None for a uniform case. check_info refuses cases with masks per (b, h) to a module whose
+  // describe() does not say "head_masks": True, so only modules that do ever see a list.
   c["head_masks"] = head_mask_list(p);
   c["options"] = p.options;
   return c;
