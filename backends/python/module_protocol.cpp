@@ -75,8 +75,8 @@ LoadedModule::~LoadedModule() {
 BackendInfo parse_describe(const py::handle& desc, const std::string& where) {
   if (!py::isinstance<py::dict>(desc)) violation(where, "describe() must return a dict");
   static const std::vector<std::string> accepted = {
-      "name",  "device", "description", "dtypes",        "head_dims",    "head_dim_multiple",
-      "masks", "passes", "gqa",         "tolerance_fwd", "tolerance_bwd"};
+      "name",  "device", "description", "dtypes",     "head_dims",     "head_dim_multiple",
+      "masks", "passes", "gqa",         "head_masks", "tolerance_fwd", "tolerance_bwd"};
   BackendInfo info;
   info.dtypes = {DType::fp32};
   bool has_name = false, has_passes = false;
@@ -121,6 +121,10 @@ BackendInfo parse_describe(const py::handle& desc, const std::string& where) {
     } else if (key == "gqa") {
       if (!py::isinstance<py::bool_>(v)) violation(where, "describe()['gqa'] must be True or False");
       info.gqa = v.cast<bool>();
+    } else if (key == "head_masks") {
+      // Masks per (batch, query head): the bridge then passes case["head_masks"] (python_backend.cpp).
+      if (!py::isinstance<py::bool_>(v)) violation(where, "describe()['head_masks'] must be True or False");
+      info.head_masks = v.cast<bool>();
     } else if (key == "tolerance_fwd") {
       info.tolerance_fwd = number(v, where, key);
     } else if (key == "tolerance_bwd") {

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <unordered_map>
 
 #include "backends/python/interpreter.hpp"
 #include "backends/python/native_module.hpp"
@@ -29,6 +30,21 @@ py::module_ support_module() { return py::module_::import("_attnbench"); }
   throw std::runtime_error(msg);
 }
 
+// Problem::head_masks as B·Hq mask views (index b·heads_q + h), or None when one mask holds for every
+// (b, h). Entries that share a mask are one Python object, so a module can build each distinct mask's
+// dense or block form once (`is` tells them apart). GIL held.
+py::object head_mask_list(const Problem& p) {
+  if (p.head_masks.empty()) return py::none();
+  std::unordered_map<const Mask*, py::object> views;
+  py::list out;
+  for (const MaskPtr& m : p.head_masks) {
+    auto [it, fresh] = views.try_emplace(m.get());
+    if (fresh) it->second = mask_object(m);
+    out.append(it->second);
+  }
+  return out;
+}
+
 py::dict make_case(const Problem& p, const BackendInfo& info) {
   const Shape& s = p.shape;
   py::dict c;
@@ -47,6 +63,9 @@ py::dict make_case(const Problem& p, const BackendInfo& info) {
   c["mask"] = p.mask ? p.mask->name() : std::string("full");
   c["mask_params"] = py::module_::import("json").attr("loads")(p.mask ? p.mask->params_json() : "{}");
   c["mask_view"] = p.mask ? mask_object(p.mask) : py::none();
+  // None for a uniform case. check_info refuses cases with masks per (b, h) to a module whose
+  // describe() does not say "head_masks": True, so only modules that do ever see a list.
+  c["head_masks"] = head_mask_list(p);
   c["options"] = p.options;
   return c;
 }

@@ -136,8 +136,8 @@ class MaskedLse:
             out = torch.empty(b, h, sq, device=q.device)
             for r0 in range(0, sq, rows):
                 s = torch.matmul(q[:, :, r0:r0 + rows], k.transpose(-1, -2)) * self.scale
-                if allowed is not None:
-                    s = s.masked_fill(~allowed[r0:r0 + rows], float("-inf"))
+                if allowed is not None:  # [Sq, Sk], or [B|1, Hq|1, Sq, Sk] for masks per (b, h)
+                    s = s.masked_fill(~allowed[..., r0:r0 + rows, :], float("-inf"))
                 out[:, :, r0:r0 + rows] = torch.logsumexp(s, dim=-1)
             return np.asarray(out.cpu().numpy(), dtype=dtype or np.float32)
 

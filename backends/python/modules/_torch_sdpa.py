@@ -1,4 +1,5 @@
 """PyTorch scaled_dot_product_attention with one backend forced (math, flash, efficient, cudnn)."""
+import _head_masks
 import _torch_common as tc
 from _torch_common import torch
 
@@ -23,9 +24,12 @@ class SdpaBackend:
         self.name = "torch.sdpa_" + variant
 
     def describe(self):
-        how = ("any mask as a dense attn_mask" if _takes_attn_mask(self.variant, tc.device())
-               else "full, and causal via is_causal")
-        return tc.describe(self.name, "PyTorch SDPA, %s backend forced (%s)" % (self.variant, how))
+        takes = _takes_attn_mask(self.variant, tc.device())
+        how = "any mask as a dense attn_mask" if takes else "full, and causal via is_causal"
+        # Masks per (b, h) go in as a [B, Hq, Sq, Sk] attn_mask; a variant without attn_mask refuses them
+        # in supports() with its reason (rather than the bridge's generic one).
+        return tc.describe(self.name, "PyTorch SDPA, %s backend forced (%s)" % (self.variant, how),
+                           head_masks=True)
 
     def _sdpa_backend(self):
         from torch.nn.attention import SDPBackend
@@ -41,7 +45,14 @@ class SdpaBackend:
             return "this torch (%s) has no SDPBackend for %s" % (torch.__version__, self.variant)
         if _CUDA_ONLY[self.variant] and case["device"] != "cuda":
             return "SDPA %s runs only on CUDA (device is %s)" % (self.variant, case["device"])
-        if not _takes_attn_mask(self.variant, case["device"]):
+        if _head_masks.masks(case) is not None:
+            if not _takes_attn_mask(self.variant, case["device"]):
+                return ("SDPA %s takes no attn_mask: masks that differ per batch element or head need one"
+                        % self.variant)
+            why = _head_masks.dense_refusal(case, "SDPA " + self.variant)
+            if why:
+                return why
+        elif not _takes_attn_mask(self.variant, case["device"]):
             if case["mask"] == "causal" and case["seqlen_q"] != case["seqlen_k"]:
                 return "SDPA %s: is_causal is top-left aligned; the causal mask with Sq != Sk is bottom-right" % self.variant
             if case["mask"] not in ("full", "causal"):
@@ -57,7 +68,12 @@ class SdpaBackend:
               "backend": self._sdpa_backend(), "kwargs": {"scale": case["softmax_scale"]}}
         name, same_len = case["mask"], case["seqlen_q"] == case["seqlen_k"]
         st["allowed"] = None
-        if name == "causal" and same_len:
+        if _head_masks.masks(case) is not None:
+            # [B|1, Hq|1, Sq, Sk]: broadcast over the axes the masks do not vary along.
+            dense = torch.from_numpy(_head_masks.dense_stack(case)).to(case["device"])
+            st["kwargs"]["attn_mask"] = dense
+            st["allowed"] = lambda: dense
+        elif name == "causal" and same_len:
             st["kwargs"]["is_causal"] = True
             st["allowed"] = lambda: tc.dense_mask(mask, case)  # for the LSE only, built when read
         elif name != "full":

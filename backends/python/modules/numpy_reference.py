@@ -1,14 +1,17 @@
 """numpy.reference: exact attention in float64 NumPy, a Python backend that needs no PyTorch (tests the bridge)."""
 import numpy as np
 
+import _head_masks
+
 
 def describe():
     return {
         "name": "numpy.reference",
         "device": "cpu",
-        "description": "float64 NumPy attention through the Python bridge (dense mask, GQA)",
+        "description": "float64 NumPy attention through the Python bridge (dense mask, GQA, masks per (b, h))",
         "dtypes": ["fp32", "bf16", "fp16"],
         "passes": ["fwd", "bwd", "fwd_bwd"],
+        "head_masks": True,
     }
 
 
@@ -27,7 +30,8 @@ def prepare(case, q, k, v, dout, mask):
         "q": np.transpose(q, (0, 2, 1, 3)).astype(np.float64),
         "k": np.repeat(np.transpose(k, (0, 2, 1, 3)).astype(np.float64), group, axis=1),
         "v": np.repeat(np.transpose(v, (0, 2, 1, 3)).astype(np.float64), group, axis=1),
-        "allowed": mask.dense(),
+        # [Sq, Sk], or [B|1, Hq|1, Sq, Sk] when the masks differ per (b, h): broadcasts over the scores.
+        "allowed": _head_masks.dense_stack(case),
         "scale": case["softmax_scale"],
         "group": group,
         "heads_kv": case["heads_kv"],

@@ -4,6 +4,7 @@ import warnings
 
 import numpy as np
 
+import _head_masks
 import _torch_common as tc
 from _torch_common import torch
 
@@ -16,7 +17,7 @@ warnings.filterwarnings("ignore", message="flex_attention called without torch.c
 def describe():
     return tc.describe("torch.flex", "PyTorch FlexAttention: BlockMask from the block map, "
                        "dense mask_mod, compiled in prepare on CUDA (uncompiled, forward only, on the CPU)",
-                       head_dim_multiple=8)
+                       head_dim_multiple=8, head_masks=True)
 
 
 def supports(case):
@@ -95,6 +96,69 @@ def _block_mask(case, mask):
         return BlockMask.from_kv_blocks(partial_n, partial_idx, full_n, full_idx, **kwargs)
 
 
+def head_mask_tiles(views, block):
+    """NumPy pieces of one BlockMask for several distinct masks (masks per (b, h)).
+
+    Returns (tables, tile_of, bits): tables[i] is kv_block_tables() of mask i's block map;
+    tile_of (int32 [N, QT, KT]) names each tile's bits in bits (bool [T, block, block]):
+    0 an empty tile, 1 a full one, 2+ the bits of a partial tile, or of a non-empty tile past
+    the end of the sequence (padded with False there). Only partial tiles hold their own bits,
+    so the memory follows the tiles a mask_mod really evaluates, not B*Hq*Sq*Sk.
+    """
+    tables, tile_of, tiles = [], [], []
+    for m in views:
+        kinds = m.block_map(block, block)["kinds"]
+        tables.append(kv_block_tables(kinds))
+        sq, sk = m.seqlen_q, m.seqlen_k
+        own = kinds == 1
+        if sq % block:
+            own[-1] |= kinds[-1] == 2
+        if sk % block:
+            own[:, -1] |= kinds[:, -1] == 2
+        t = np.where(kinds == 2, 1, 0).astype(np.int32)
+        for qt, kt in zip(*np.nonzero(own)):
+            q0, k0 = int(qt) * block, int(kt) * block
+            nq, nk = min(block, sq - q0), min(block, sk - k0)
+            t[qt, kt] = 2 + len(tiles)
+            tiles.append((m, q0, nq, k0, nk))
+        tile_of.append(t)
+    need = (2 + len(tiles)) * block * block
+    if need > _head_masks.DENSE_LIMIT_BYTES:
+        raise MemoryError("torch.flex: the partial tiles of the masks per (batch, head) need %d MiB "
+                          "(limit %d MiB)" % (need >> 20, _head_masks.DENSE_LIMIT_BYTES >> 20))
+    bits = np.zeros((2 + len(tiles), block, block), dtype=bool)
+    bits[1] = True
+    for i, (m, q0, nq, k0, nk) in enumerate(tiles):
+        bits[2 + i, :nq, :nk] = m.fill_tile(q0, nq, k0, nk)
+    return tables, np.stack(tile_of), bits
+
+
+def _head_block_mask(case):
+    """A BlockMask with B and Hq dimensions: each (b, h) gets its own mask's tables and mask_mod bits."""
+    from torch.nn.attention.flex_attention import BlockMask
+
+    views, index = _head_masks.distinct(case)
+    tables, tile_of, bits = head_mask_tiles(views, BLOCK)
+    dev = case["device"]
+    # [N, QT] / [N, QT, KT] per distinct mask, then [B, Hq, QT] / [B, Hq, QT, KT] by index[b, h].
+    partial_n, partial_idx, full_n, full_idx = (
+        torch.from_numpy(np.ascontiguousarray(np.stack([t[i] for t in tables])[index])).to(dev)
+        for i in range(4))
+    which = torch.from_numpy(index).to(dev)
+    tile_of_t, bits_t = torch.from_numpy(tile_of).to(dev), torch.from_numpy(bits).to(dev)
+
+    def mask_mod(b, h, q_idx, kv_idx):
+        tile = tile_of_t[which[b, h], q_idx // BLOCK, kv_idx // BLOCK]
+        return bits_t[tile, q_idx % BLOCK, kv_idx % BLOCK]
+
+    kwargs = dict(BLOCK_SIZE=(BLOCK, BLOCK), mask_mod=mask_mod)
+    sq, sk = case["seqlen_q"], case["seqlen_k"]
+    try:
+        return BlockMask.from_kv_blocks(partial_n, partial_idx, full_n, full_idx, seq_lengths=(sq, sk), **kwargs)
+    except TypeError:  # torch 2.5: no seq_lengths
+        return BlockMask.from_kv_blocks(partial_n, partial_idx, full_n, full_idx, **kwargs)
+
+
 def _lse_request():
     """Asks for the LSE the way this torch wants: return_aux=AuxRequest(lse=True) where it exists
     (return_lse is deprecated there), else return_lse=True (torch 2.5 to 2.8)."""
@@ -147,7 +211,8 @@ def prepare(case, q, k, v, dout, mask):
         "v": tc.upload(v, case, requires_grad=grad),
         "heads_kv": case["heads_kv"],
         "grad": grad,
-        "block_mask": _block_mask(case, mask),
+        "block_mask": (_head_block_mask(case) if _head_masks.masks(case) is not None
+                       else _block_mask(case, mask)),
         "kwargs": dict(_lse_request(), scale=case["softmax_scale"], enable_gqa=case["heads_q"] != case["heads_kv"]),
     }
     if dout is not None:

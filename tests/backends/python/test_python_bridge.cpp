@@ -94,6 +94,46 @@ TEST_CASE("numpy.reference through the bridge matches cpu.reference forward and 
   }
 }
 
+TEST_CASE("numpy.reference runs masks per (batch, head): dynamic selectors and per_head groups",
+          "[python][head_masks]") {
+  // test.run_protocol wraps the same NumPy code but does not declare head_masks: it must decline.
+  const auto rows = run_scenario_text(
+      "name: head_masks\nbackends: [numpy.reference, 'python:modules/run_protocol.py']\nmasks:\n"
+      "  - {name: topk_blocks, block: 16, keep: 0.3}\n"
+      "  - {name: kmeans, block: 16, clusters: 4, iters: 3}\n"
+      "  - {name: per_head, groups: [{mask: causal, fraction: 0.5}, "
+      "{mask: {name: streaming, sink: 8, recent: 16}}]}\n"
+      "seqlens: [64]\nshape: {batch: 2, heads_q: 4, heads_kv: 2, head_dim: 16}\npasses: [fwd, bwd]\n"
+      "timing: {warmup: 0, min_iters: 1, max_iters: 1, min_time_s: 0}\n");
+  REQUIRE(rows.size() == 2 * 3 * 2);
+  int ok = 0;
+  for (const auto& r : rows) {
+    INFO(r.backend << " " << r.mask << " " << r.pass << ": " << r.message);
+    if (r.backend == "numpy.reference") {
+      // Checked in float64 against the reference under the selected (or per-head) masks.
+      CHECK(r.status == Status::ok);
+      CHECK(r.rel_l2_err < 1e-5);
+      ok += r.status == Status::ok ? 1 : 0;
+    } else {
+      CHECK(r.status == Status::unsupported);
+      CHECK_THAT(r.message, Catch::Contains("test.run_protocol: masks that differ per batch element or head "
+                                            "not supported"));
+    }
+  }
+  CHECK(ok == 3 * 2);
+}
+
+TEST_CASE("numpy.reference runs a padded batch (one mask per sequence, empty padded query rows)",
+          "[python][head_masks]") {
+  const auto rows = run_scenario_text(
+      "name: padded\nbackends: [numpy.reference]\nmasks: [causal, full]\n"
+      "batching: {lengths: [40, 64, 23], layout: [padded]}\n"
+      "shape: {heads_q: 4, heads_kv: 2, head_dim: 16}\npasses: [fwd, bwd, fwd_bwd]\n"
+      "timing: {warmup: 0, min_iters: 1, max_iters: 1, min_time_s: 0}\n");
+  REQUIRE(rows.size() == 2 * 3);
+  check_all_ok_and_close(rows);
+}
+
 TEST_CASE("numpy.reference matches cpu.reference with Sq != Sk (bottom-right causal)", "[python]") {
   const auto rows = run_scenario_text(
       "name: cross\nbackends: [numpy.reference]\nmasks: [causal, full]\n"
@@ -194,6 +234,7 @@ TEST_CASE("a module that breaks the protocol is rejected with the file and what 
       {"no_prepare.py", "missing function prepare(case, q, k, v, dout, mask)"},
       {"not_a_dict.py", "describe() must return a dict"},
       {"unknown_key.py", "unknown key 'colour'"},
+      {"head_masks_not_bool.py", "describe()['head_masks'] must be True or False"},
       {"no_backward.py", "lists pass bwd but the module defines no backward(state)"},
       {"syntax_error.py", "SyntaxError"},
       {"does_not_exist.py", "no such file"},
@@ -271,6 +312,18 @@ TEST_CASE(
     const MaskPtr cross = build_mask({"causal", {}}, 40, 100);
     CHECK(checks.attr("flex_tables_rebuild_the_block_map")(python::mask_object(cross), 16, 16).cast<int>() >
           0);
+    // Masks per (b, h) for Flex: each mask's tables and tile lookup, on ragged tiles (100 = 6·16 + 4).
+    {
+      py::list views;
+      for (const MaskSpec& spec :
+           {MaskSpec{"causal", {}}, MaskSpec{"sliding_window", {{"window", "9"}}}, MaskSpec{"full", {}},
+            MaskSpec{"causal_document", {{"doc_lengths", "[40, 7, 53]"}}}})
+        if (find_mask_info(spec.name) != nullptr)
+          views.append(python::mask_object(build_mask(spec, 100, 100)));
+      CHECK(checks.attr("flex_head_tiles_rebuild_the_masks")(views, 16).cast<int>() > 0);
+      const MaskPtr a = build_mask({"causal", {}}, 40, 56), b = build_mask({"full", {}}, 40, 56);
+      CHECK(checks.attr("head_mask_layouts")(python::mask_object(a), python::mask_object(b)).cast<bool>());
+    }
     CHECK(checks.attr("flash_cu_seqlens_repeat_per_batch")().cast<bool>());
     CHECK(checks.attr("flash_windows")().cast<bool>());
     CHECK(checks.attr("fa4_windows_use_none")().cast<bool>());

@@ -3,6 +3,7 @@ import numpy as np
 
 import _flash_attn
 import _flashinfer
+import _head_masks
 import _torch_common
 import torch_flex
 import torch_sdpa_flash
@@ -31,6 +32,55 @@ def flex_tables_rebuild_the_block_map(mask, bq, bk):
             want = 0 if not tile.any() else (2 if tile.all() else 1)
             assert kinds[t, u] == want, (t, u, kinds[t, u], want)
     return int(pc.sum() + fc.sum())
+
+
+def flex_head_tiles_rebuild_the_masks(views, block):
+    """torch_flex.head_mask_tiles: each mask's tables rebuild its block map and its tile lookup rebuilds
+    dense() at every (q, k) (edge tiles included). Returns the number of tiles with bits of their own."""
+    tables, tile_of, bits = torch_flex.head_mask_tiles(views, block)
+    assert tile_of.dtype == np.int32 and bits.dtype == bool, (tile_of.dtype, bits.dtype)
+    assert len(tables) == len(views) and tile_of.shape[0] == len(views)
+    assert not bits[0].any() and bits[1].all()  # the shared empty and full tiles
+    for m, (pc, pi, fc, fi), lookup in zip(views, tables, tile_of):
+        kinds = m.block_map(block, block)["kinds"]
+        assert lookup.shape == kinds.shape, (lookup.shape, kinds.shape)
+        assert ((lookup == 0) == (kinds == 0)).all(), "empty tiles must map to the empty bits"
+        for t in range(kinds.shape[0]):
+            assert (np.sort(pi[t, :pc[t]]) == np.nonzero(kinds[t] == 1)[0]).all()
+            assert (np.sort(fi[t, :fc[t]]) == np.nonzero(kinds[t] == 2)[0]).all()
+        q = np.arange(m.seqlen_q)[:, None]
+        k = np.arange(m.seqlen_k)[None, :]
+        rebuilt = bits[lookup[q // block, k // block], q % block, k % block]  # what mask_mod computes
+        assert (rebuilt == m.dense()).all(), "the tile lookup does not rebuild the mask"
+    return int(bits.shape[0] - 2)
+
+
+def head_mask_layouts(a, b):
+    """_head_masks: distinct masks and their index, the axes they vary along, and the dense stack."""
+    base = {"batch": 2, "heads_q": 3, "seqlen_q": a.seqlen_q, "seqlen_k": a.seqlen_k, "mask_view": a}
+    uniform = dict(base, head_masks=None)
+    assert _head_masks.spans(uniform) == (1, 1) and _head_masks.dense_stack(uniform).shape == (a.seqlen_q, a.seqlen_k)
+    by_batch = dict(base, head_masks=[a, a, a, b, b, b])
+    views, index = _head_masks.distinct(by_batch)
+    assert views == [a, b] and index.tolist() == [[0, 0, 0], [1, 1, 1]], (views, index)
+    assert _head_masks.spans(by_batch) == (2, 1)
+    stack = _head_masks.dense_stack(by_batch)
+    assert stack.shape == (2, 1, a.seqlen_q, a.seqlen_k), stack.shape
+    assert (stack[0, 0] == a.dense()).all() and (stack[1, 0] == b.dense()).all()
+    by_head = dict(base, head_masks=[a, b, a, a, b, a])
+    assert _head_masks.spans(by_head) == (1, 3)
+    assert (_head_masks.dense_stack(by_head)[0, 1] == b.dense()).all()
+    both = dict(base, head_masks=[a, b, a, b, a, a])
+    assert _head_masks.spans(both) == (2, 3)
+    # One mask everywhere: the harness asking about a selector before selecting, worst case counted.
+    probe = dict(base, head_masks=[a] * 6)
+    assert _head_masks.spans(probe) == (2, 3)
+    assert _head_masks.dense_bytes(probe) == 6 * a.seqlen_q * a.seqlen_k
+    big = dict(probe, seqlen_q=1 << 14, seqlen_k=1 << 14)
+    why = _head_masks.dense_refusal(big, "SDPA math")
+    assert why is not None and "1536 MiB (limit 1024 MiB)" in why and "[2, 3, 16384, 16384]" in why, why
+    assert _head_masks.dense_refusal(by_batch, "SDPA math") is None
+    return True
 
 
 def flash_cu_seqlens_repeat_per_batch():
