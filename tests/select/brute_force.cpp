@@ -35,12 +35,12 @@ struct Head {
   }
   // Softmax of row q over its base keys (0 elsewhere), with the bias.
   std::vector<double> probs(std::int64_t q) const {
-    std::vector<double> pr(static_cast<std::size_t>(sk), 0.0);
+    std::vector<double> pr(static_cast<std::size_t>(sk), -HUGE_VAL);
     double m = -HUGE_VAL, z = 0;
     for (std::int64_t k = 0; k < sk; ++k)
-      if (base(q, k)) m = std::max(m, score(q, k));
-    for (std::int64_t k = 0; k < sk; ++k)
-      if (base(q, k)) z += pr[k] = std::exp(score(q, k) - m);
+      if (base(q, k)) m = std::max(m, pr[k] = score(q, k));
+    if (m == -HUGE_VAL) return std::vector<double>(static_cast<std::size_t>(sk), 0.0);  // no base key
+    for (auto& x : pr) z += x = std::exp(x - m);
     for (auto& x : pr) x = z > 0 ? x / z : 0.0;
     return pr;
   }
@@ -169,13 +169,15 @@ Dense vertical_slash(const Problem& p, const Inputs& in, const SelectorSpec& s, 
                      std::int64_t h) {
   const Head v(p, in, b, h);
   const std::int64_t off = v.sk - v.sq;
-  std::vector<double> col(static_cast<std::size_t>(v.sk), 0.0), slash(static_cast<std::size_t>(v.sq + v.sk - 1), 0.0);
+  std::vector<double> col(static_cast<std::size_t>(v.sk), 0.0),
+      slash(static_cast<std::size_t>(v.sq + v.sk - 1), 0.0);
   for (std::int64_t q = std::max<std::int64_t>(0, v.sq - s.last_q); q < v.sq; ++q) {
     const auto pr = v.probs(q);
     for (std::int64_t k = 0; k < v.sk; ++k) col[k] += pr[k], slash[q + off - k + v.sq - 1] += pr[k];
   }
   const auto cols = top(col, s.vertical), diags = top(slash, s.slash);
-  return v.mask(s.block, [&](std::int64_t q, std::int64_t k) { return cols[k] || diags[q + off - k + v.sq - 1]; });
+  return v.mask(s.block,
+                [&](std::int64_t q, std::int64_t k) { return cols[k] || diags[q + off - k + v.sq - 1]; });
 }
 
 std::vector<int> kmeans_clusters(const Problem& p, const Inputs& in, const SelectorSpec& s, std::int64_t b,
@@ -257,7 +259,8 @@ Dense token_keep(const Problem& p, const Inputs& in, const SelectorSpec& s, std:
     for (auto& x : e) z += x = std::exp(x - m);
     for (std::int64_t k = 0; k < v.sk; ++k) received[k] += e[k] / z;
   }
-  const auto kept = top(received, std::max<std::int64_t>(1, std::llround(s.keep * static_cast<double>(v.sk))));
+  const auto kept =
+      top(received, std::max<std::int64_t>(1, std::llround(s.keep * static_cast<double>(v.sk))));
   return v.mask(s.block, [&](std::int64_t, std::int64_t k) { return kept[k]; });
 }
 
@@ -306,7 +309,8 @@ SelectionQuality quality(const Problem& p, const Inputs& in) {
           const bool s = sel.allowed(q, k);
           kept += s ? pr[k] : 0.0;
           for (std::int64_t t = 0; t < Dv; ++t) {
-            const double val = in.v[static_cast<std::size_t>(((b * v.sk + k) * Hv + h / (sh.heads_q / Hv)) * Dv + t)];
+            const double val =
+                in.v[static_cast<std::size_t>(((b * v.sk + k) * Hv + h / (sh.heads_q / Hv)) * Dv + t)];
             ob[t] += pr[k] * val;
             if (s) os[t] += pr[k] * val;
           }

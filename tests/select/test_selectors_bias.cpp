@@ -44,10 +44,12 @@ std::int64_t differences(const Mask& sel, std::int64_t rows,
 
 }  // namespace
 
-TEST_CASE("topk_blocks under a strong ALiBi bias keeps the key blocks nearest the diagonal (oracle and pooled)") {
+TEST_CASE(
+    "topk_blocks under a strong ALiBi bias keeps the key blocks nearest the diagonal (oracle and pooled)") {
   for (const char* score : {"oracle", "pooled"}) {
     const MaskSpec spec{"topk_blocks", {{"block", "32"}, {"keep", "0.4"}, {"score", score}}};
-    const auto nearest = [](std::int64_t q, std::int64_t k) {  // the max(1, round(0.4 (t+1))) blocks t, t-1, ...
+    const auto nearest = [](std::int64_t q,
+                            std::int64_t k) {  // the max(1, round(0.4 (t+1))) blocks t, t-1, ...
       const std::int64_t t = q / 32, want = std::max<std::int64_t>(1, std::llround(0.4 * double(t + 1)));
       return k / 32 > t - want;
     };
@@ -57,10 +59,12 @@ TEST_CASE("topk_blocks under a strong ALiBi bias keeps the key blocks nearest th
   }
 }
 
-TEST_CASE("vertical_slash under a strong ALiBi bias keeps the nearest diagonals and the last queries' columns") {
+TEST_CASE(
+    "vertical_slash under a strong ALiBi bias keeps the nearest diagonals and the last queries' columns") {
   // The last 16 queries' mass lies on keys 240..255 and on diagonals 0, 1, 2 (k = q, q-1, q-2): rows before
   // the last diagonal block (224) keep exactly their diagonal block and those three diagonals.
-  const MaskSpec spec{"vertical_slash", {{"block", "32"}, {"last_q", "16"}, {"vertical", "4"}, {"slash", "3"}}};
+  const MaskSpec spec{"vertical_slash",
+                      {{"block", "32"}, {"last_q", "16"}, {"vertical", "4"}, {"slash", "3"}}};
   const auto want = [](std::int64_t q, std::int64_t k) { return k / 32 == q / 32 || q - k < 3; };
   REQUIRE(differences(*strong_alibi(spec, 256, true).head0, 224, want) == 0);
   REQUIRE(differences(*strong_alibi(spec, 256, false).head0, 224, want) > 0);
@@ -78,12 +82,15 @@ TEST_CASE("token_keep under a strong ALiBi bias keeps the keys at each pooled qu
   // The pooled query of block [q0, q0+32) reads the bias at its middle row q0+15; 24 kept keys of 256 are
   // that row and its two neighbours in each of the 8 blocks.
   const MaskSpec spec{"token_keep", {{"block", "32"}, {"keep", "0.09375"}}};
-  const auto want = [](std::int64_t q, std::int64_t k) { return k / 32 == q / 32 || std::abs(k % 32 - 15) <= 1; };
+  const auto want = [](std::int64_t q, std::int64_t k) {
+    return k / 32 == q / 32 || std::abs(k % 32 - 15) <= 1;
+  };
   REQUIRE(differences(*strong_alibi(spec, 256, true).head0, 256, want) == 0);
   REQUIRE(differences(*strong_alibi(spec, 256, false).head0, 256, want) > 0);
 }
 
-TEST_CASE("attn_recall counts the bias: the near-diagonal oracle selection recalls almost all biased attention") {
+TEST_CASE(
+    "attn_recall counts the bias: the near-diagonal oracle selection recalls almost all biased attention") {
   // Row i of a query block keeping only its diagonal block loses the mass of the keys before it,
   // sum_j e^-0.5(i+j+1) / sum_j e^-0.5j; averaged over the two such blocks and six that keep their
   // neighbour too, about 1.2 % is lost. Unbiased (nearly flat) attention loses more than half.

@@ -1,6 +1,7 @@
 // Every selector against its dense float64 recomputation (brute_force.cpp) element by element, with and
 // without a bias; kmeans on planted clusters; what a strong ALiBi bias must do to each selection.
 #include <catch2/catch.hpp>
+#include <omp.h>
 
 #include <cmath>
 #include <sstream>
@@ -55,6 +56,15 @@ const std::vector<MaskSpec>& selector_specs() {
   return specs;
 }
 
+// One OpenMP thread while a test alternates short parallel selections with long serial brute force:
+// idle team threads would otherwise spin through the brute force and take a core from it (2-core CI).
+// Selection does not depend on the thread count (the every-selector test runs it threaded).
+struct OneThread {
+  int saved = omp_get_max_threads();
+  OneThread() { omp_set_num_threads(1); }
+  ~OneThread() { omp_set_num_threads(saved); }
+};
+
 std::string spec_text(const MaskSpec& s) {
   std::string t = s.name;
   for (const auto& [k, v] : s.params) t += " " + k + "=" + v;
@@ -73,24 +83,26 @@ TEST_CASE(
       {1, 2, 2, 128, 128, "full"},
       {2, 2, 1, 72, 200, "causal"},  // Sq != Sk (bottom-right aligned), two batch elements
   };
+  const OneThread one;
   std::int64_t checked = 0;
   for (const auto& spec : selector_specs())
     for (const auto& c : configs)
       for (const char* bias : {"none", "alibi", "relpos"})
-        for (std::uint64_t seed : {1u, 2u}) {
+        for (std::uint64_t seed : {1u, 2u, 3u}) {
           const Problem p = make_case(spec, c, seed, bias);
           const SelectorSpec s = selector_spec(*p.mask);
           const Inputs in = generate_inputs(p);
           const auto sel = select_masks(p, in);
           for (std::int64_t b = 0; b < c.batch; ++b)
             for (std::int64_t h = 0; h < c.heads_q; ++h) {
-              INFO(spec_text(spec) << " | " << c.seqlen_q << "x" << c.seqlen_k << " base " << c.base << " bias " << bias
-                                   << " seed " << seed << " b " << b << " h " << h);
-              REQUIRE(compare(*p.mask, *sel[b * c.heads_q + h], brute::selection(p, in, s, b, h), s.block) == "");
+              INFO(spec_text(spec) << " | " << c.seqlen_q << "x" << c.seqlen_k << " base " << c.base
+                                   << " bias " << bias << " seed " << seed << " b " << b << " h " << h);
+              REQUIRE(compare(*p.mask, *sel[b * c.heads_q + h], brute::selection(p, in, s, b, h), s.block) ==
+                      "");
               ++checked;
             }
         }
-  REQUIRE(checked == 9 * 2 * 3 * (4 * 2 + 4));
+  REQUIRE(checked == 9 * 3 * 3 * (4 * 2 + 4));  // specs, biases, seeds, (b, h) of the shapes
 }
 
 TEST_CASE("selection quality (attn_recall, approx_rel_l2) equals a dense float64 computation, with a bias") {
@@ -114,7 +126,9 @@ TEST_CASE("kmeans on planted clusters: queries and keys attend exactly within th
   // once each cluster holds one initial centroid; the seed is chosen so that it does (drawn as the
   // selector draws: masks::Rng(seed, b·Hq + h), distinct points of the Sq + Sk rows).
   const std::int64_t sq = 120, sk = 120, d = 16, clusters = 4;
-  const auto label = [](std::int64_t i) { return static_cast<int>((i * 7 + i / 5) % 4); };  // row i of Q then K
+  const auto label = [](std::int64_t i) {
+    return static_cast<int>((i * 7 + i / 5) % 4);
+  };  // row i of Q then K
   std::uint64_t seed = 0;
   for (;; ++seed) {
     masks::Rng rng(seed, 0);
@@ -140,8 +154,8 @@ TEST_CASE("kmeans on planted clusters: queries and keys attend exactly within th
     std::int64_t wrong = 0;
     for (std::int64_t q = 0; q < sq; ++q)
       for (std::int64_t k = 0; k < sk; ++k) {
-        const bool keep = p.mask->allowed(q, k) &&
-                          (label(q) == label(sq + k) || brute::in_diagonal(q, k, 8, sq, sk));
+        const bool keep =
+            p.mask->allowed(q, k) && (label(q) == label(sq + k) || brute::in_diagonal(q, k, 8, sq, sk));
         wrong += sel[0]->allowed(q, k) != keep;
       }
     REQUIRE(wrong == 0);
