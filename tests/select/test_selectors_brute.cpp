@@ -82,10 +82,16 @@ TEST_CASE(
       {1, 2, 1, 200, 200, "{name: causal_sliding_window, window: 70}"},
       {1, 2, 2, 128, 128, "full"},
       {2, 2, 1, 72, 200, "causal"},  // Sq != Sk (bottom-right aligned), two batch elements
+      {1, 2, 1, 200, 72, "causal"},  // Sq > Sk: the first rows see no key, their diagonal lies outside
+      {1, 2, 1, 72, 200, "{name: causal_sliding_window, window: 70}"},
+      {1, 2, 1, 100, 100, "{name: streaming, sink: 8, recent: 20}"},
   };
   const OneThread one;
   std::int64_t checked = 0;
-  for (const auto& spec : selector_specs())
+  for (const auto& spec : selector_specs()) {
+    // The comparison means something only if the selector chose: dropped base pairs somewhere and
+    // kept pairs beyond the diagonal block somewhere.
+    std::int64_t dropped = 0, beyond_diagonal = 0;
     for (const auto& c : configs)
       for (const char* bias : {"none", "alibi", "relpos"})
         for (std::uint64_t seed : {1u, 2u, 3u}) {
@@ -97,12 +103,22 @@ TEST_CASE(
             for (std::int64_t h = 0; h < c.heads_q; ++h) {
               INFO(spec_text(spec) << " | " << c.seqlen_q << "x" << c.seqlen_k << " base " << c.base
                                    << " bias " << bias << " seed " << seed << " b " << b << " h " << h);
-              REQUIRE(compare(*p.mask, *sel[b * c.heads_q + h], brute::selection(p, in, s, b, h), s.block) ==
-                      "");
+              const brute::Dense want = brute::selection(p, in, s, b, h);
+              REQUIRE(compare(*p.mask, *sel[b * c.heads_q + h], want, s.block) == "");
               ++checked;
+              for (std::int64_t q = 0; q < c.seqlen_q; ++q)
+                for (std::int64_t k = 0; k < c.seqlen_k; ++k) {
+                  const bool kept = want[q * c.seqlen_k + k] != 0;
+                  dropped += p.mask->allowed(q, k) && !kept;
+                  beyond_diagonal += kept && !brute::in_diagonal(q, k, s.block, c.seqlen_q, c.seqlen_k);
+                }
             }
         }
-  REQUIRE(checked == 9 * 3 * 3 * (4 * 2 + 4));  // specs, biases, seeds, (b, h) of the shapes
+    INFO(spec_text(spec));
+    REQUIRE(dropped > 0);
+    REQUIRE(beyond_diagonal > 0);
+  }
+  REQUIRE(checked == 9 * 3 * 3 * (7 * 2 + 4));  // specs, biases, seeds, (b, h) of the shapes
 }
 
 TEST_CASE("selection quality (attn_recall, approx_rel_l2) equals a dense float64 computation, with a bias") {
