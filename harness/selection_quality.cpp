@@ -1,4 +1,5 @@
-// attn_recall and approx_rel_l2 of a selected mask: one float64 pass per query row over the base's keys.
+// attn_recall and approx_rel_l2 of a selected mask: one float64 pass per query row over the base's keys,
+// with the case's additive bias.
 #include "harness/selection_quality.hpp"
 
 #include <cmath>
@@ -33,7 +34,8 @@ SelectionQuality selection_quality(const Problem& p, const Inputs& in) {
           const float* kr = in.k.data() + ((b * Sk + k) * Hk + h / (Hq / Hk)) * D;
           double dot = 0;
           for (std::int64_t t = 0; t < D; ++t) dot += static_cast<double>(qr[t]) * kr[t];
-          s.push_back(dot * p.softmax_scale);
+          // The case's bias belongs to the exact attention the selection is judged against.
+          s.push_back(dot * p.softmax_scale + (p.bias ? p.bias->value(h, q, k) : 0.0));
           m = std::max(m, s.back());
           while (j < sel_r.size() && sel_r[j].second <= k) ++j;
           in_sel.push_back(j < sel_r.size() && sel_r[j].first <= k ? 1 : 0);

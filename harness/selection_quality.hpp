@@ -1,4 +1,5 @@
-// Quality of a dynamic (selected) mask against exact attention under its base mask, in float64.
+// Quality of a dynamic (selected) mask against exact attention (with the case's bias) under its base
+// mask, in float64.
 #pragma once
 
 #include "attnbench/problem.hpp"

@@ -89,8 +89,14 @@ MaskPtr select_topk_blocks(const HeadView& v, const BlockMap& map) {
       }
     } else {
       const std::vector<double> qbar = pool_avg(v.q, v.q_stride, v.d, q0, q1);
-      for (std::int64_t c = c0; c < c1; ++c)
-        score[c - c0] = pooled_score(v, qbar, kp, map.cols[c], s.pool == "maxminavg");
+      // The bias of a block pair read at its centre (middle row, middle key): the pooled vectors
+      // stand for the whole block, and one bias value per pair keeps the score O(D) per block.
+      const std::int64_t q_mid = block_centre(q0, q1);
+      for (std::int64_t c = c0; c < c1; ++c) {
+        const std::int64_t k0 = map.cols[c] * bs;
+        score[c - c0] = pooled_score(v, qbar, kp, map.cols[c], s.pool == "maxminavg") +
+                        v.bias_at(q_mid, block_centre(k0, std::min(v.sk, k0 + bs)));
+      }
       if (s.threshold > 0) {  // normalised as a softmax weighted by each block's size in the base
         double m = -1e300, z = 0;
         for (double x : score) m = std::max(m, x);
@@ -155,13 +161,14 @@ MaskPtr select_token_keep(const HeadView& v) {
     }
     normalise(keys);
     const std::vector<double> qbar = pool_avg(v.q, v.q_stride, v.d, q0, q1);
+    const std::int64_t q_mid = block_centre(q0, q1);  // the pooled query's position, for the bias
     double m = -1e300;
     sc.clear();
     for (const auto& [lo, hi] : keys)
       for (std::int64_t k = lo; k < hi; ++k) {
         double dot = 0;
         for (std::int64_t i = 0; i < v.d; ++i) dot += qbar[i] * v.krow(k)[i];
-        sc.push_back(v.scale * dot);
+        sc.push_back(v.scale * dot + v.bias_at(q_mid, k));
         m = std::max(m, sc.back());
       }
     double z = 0;

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "attnbench/bias.hpp"
 #include "attnbench/problem.hpp"
 #include "attnbench/tensors.hpp"
 #include "harness/select/row_slices.hpp"
@@ -33,7 +34,9 @@ struct Diagonal {
   }
 };
 
-// One (batch element, query head) as a selector sees it: query head h reads key head h·Hk/Hq.
+// One (batch element, query head) as a selector sees it: query head h reads key head h·Hk/Hq. Scores
+// that stand for attention probabilities add the case's bias (null: none), as the kernels and the
+// quality pass do, so a selector keeps what the biased attention attends to.
 struct HeadView {
   MaskPtr base_ptr;  // the predicates of selected masks keep it alive
   const Mask& base;
@@ -42,6 +45,8 @@ struct HeadView {
   const float* q = nullptr;  // row s at q + s·q_stride
   const float* k = nullptr;
   std::int64_t q_stride = 0, k_stride = 0, sq = 0, sk = 0, d = 0;
+  std::int64_t head = 0;  // the query head: the bias's head index
+  const Bias* bias = nullptr;
   double scale = 1.0;
 
   HeadView(const Problem& p, const Inputs& in, const SelectorSpec& s, std::int64_t b, std::int64_t h)
@@ -55,6 +60,8 @@ struct HeadView {
     q = in.q.data() + (b * sq * sh.heads_q + h) * d;
     k = in.k.data() + (b * sk * sh.heads_kv + h / sh.group()) * d;
     scale = p.softmax_scale;
+    head = h;
+    bias = p.bias.get();
     diag = {s.block, sq, sk};
   }
   const float* qrow(std::int64_t s) const { return q + s * q_stride; }
@@ -66,13 +73,17 @@ struct HeadView {
   }
   Range diagonal(std::int64_t row) const { return diag.range(row); }
   bool in_diagonal(std::int64_t row, std::int64_t key) const { return diag.contains(row, key); }
-  // Scores scale·q·k of row `row` over its base keys (ranges), and their log-sum-exp.
+  // The additive bias of (row, key), 0 without one.
+  double bias_at(std::int64_t row, std::int64_t key) const {
+    return bias != nullptr ? bias->value(head, row, key) : 0.0;
+  }
+  // Scores scale·q·k + bias of row `row` over its base keys (ranges), and their log-sum-exp.
   double row_scores(std::int64_t row, const Ranges& keys, std::vector<double>& s) const {
     s.clear();
     double m = -1e300;
     for (const auto& [lo, hi] : keys)
       for (std::int64_t key = lo; key < hi; ++key) {
-        s.push_back(scale * dot(qrow(row), krow(key)));
+        s.push_back(scale * dot(qrow(row), krow(key)) + bias_at(row, key));
         m = std::max(m, s.back());
       }
     double z = 0;
@@ -80,6 +91,10 @@ struct HeadView {
     return s.empty() ? -1e300 : m + std::log(z);
   }
 };
+
+// The middle index of [lo, hi) (the lower of the two middles for an even length): where a pooled score
+// reads the bias of a block (topk_blocks' block pair, token_keep's pooled query block).
+inline std::int64_t block_centre(std::int64_t lo, std::int64_t hi) { return lo + (hi - lo - 1) / 2; }
 
 // Indices of the n largest scores (ties: the lower index first), sorted by index.
 std::vector<std::int64_t> top_indices(const std::vector<double>& score, std::int64_t n);
