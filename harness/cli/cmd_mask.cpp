@@ -72,6 +72,16 @@ std::string selector_report(const MaskCommandOptions& o, const MaskPtr& base, st
   p.mask = base;
   p.seed = o.seed;
   p.softmax_scale = 1.0 / std::sqrt(static_cast<double>(o.head_dim));
+  if (!o.bias.empty()) {
+    BiasSpec spec{o.bias, {}};
+    for (const auto& kv : o.bias_params) {
+      const auto eq = kv.find('=');
+      if (eq == std::string::npos || eq == 0)
+        throw InputError(fmt::format("mask '{}': --bias-param '{}' is not key=value", o.name, kv));
+      spec.params[kv.substr(0, eq)] = kv.substr(eq + 1);
+    }
+    p.bias = build_bias(spec, o.heads, o.seqlen, sk, o.seed);
+  }
   const Inputs in = generate_inputs(p);
   p.head_masks = select_masks(p, in);
   nlohmann::ordered_json j;
@@ -82,6 +92,7 @@ std::string selector_report(const MaskCommandOptions& o, const MaskPtr& base, st
   j["density"] = p.density();
   j["params"] = nlohmann::ordered_json::parse(base->params_json());
   j["base_mask"] = base_mask_label(p);
+  j["bias"] = p.bias ? p.bias->label() : std::string("none");
   j["inputs"] = {{"seed", o.seed},
                  {"batch", o.batch},
                  {"heads_q", o.heads},
@@ -89,8 +100,9 @@ std::string selector_report(const MaskCommandOptions& o, const MaskPtr& base, st
                  {"head_dim", o.head_dim}};
   j["slices"] = slices_json(*base);  // the base's; each head's selection below
   auto heads = nlohmann::ordered_json::array();
-  std::string text = fmt::format("mask      {} (selected from {})\nseqlen    {} x {}\nparams    {}\n",
-                                 base->name(), base_mask_label(p), o.seqlen, sk, base->params_json());
+  std::string text = fmt::format(
+      "mask      {} (selected from {})\nseqlen    {} x {}\nparams    {}\nbias      {}\n", base->name(),
+      base_mask_label(p), o.seqlen, sk, base->params_json(), j["bias"].get<std::string>());
   for (std::int64_t b = 0; b < o.batch; ++b)
     for (std::int64_t h = 0; h < o.heads; ++h) {
       const Mask& m = p.mask_for(b, h);
@@ -187,6 +199,11 @@ int run_mask_command(const MaskCommandOptions& o, std::string& out) {
   const std::int64_t sk = o.seqlen_k > 0 ? o.seqlen_k : o.seqlen;
   if (o.heads_k < 0 || o.heads_q < 0)
     throw InputError(fmt::format("mask '{}': --heads-k and --heads-q must be positive integers", o.name));
+  if ((!o.bias.empty() || !o.bias_params.empty()) && !is_selector(o.name))
+    throw InputError(
+        fmt::format("mask '{}': --bias/--bias-param apply to selectors only (a static mask "
+                    "does not depend on scores)",
+                    o.name));
   if ((o.heads_k > 0 || o.heads_q > 0) && o.name != "per_head")
     throw InputError(fmt::format("mask '{}': --heads-k/--heads-q apply to per_head only", o.name));
   if (o.name == "per_head" && o.heads_k > 0 && o.dump.empty()) {
@@ -238,6 +255,8 @@ void add_mask_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--heads", o->heads, "selectors: query heads (default 1)");
   cmd->add_option("--heads-kv", o->heads_kv, "selectors: key/value heads (default: --heads)");
   cmd->add_option("--head-dim", o->head_dim, "selectors: head dim (default 64)");
+  cmd->add_option("--bias", o->bias, "selectors: additive bias their scores carry: none, alibi, relpos");
+  cmd->add_option("--bias-param", o->bias_params, "selectors: bias parameter key=value, repeatable");
   cmd->add_option("--heads-k", o->heads_k,
                   "per_head: key heads to share out; prints each group's mask and heads (without it: the "
                   "groups with their fractions, and the first group's geometry)");

@@ -22,6 +22,10 @@ struct MaskCommandOptions {
   // Selectors (dynamic masks) select from inputs drawn from the seed with this shape (DESIGN.md).
   std::int64_t batch = 1, heads = 1, heads_kv = 0, head_dim = 64;  // heads_kv 0: heads
   std::uint64_t seed = 0;
+  // Selectors: the additive bias their scores carry, as in a scenario's `bias` (empty: none), and its
+  // parameters "key=value"; relpos tables are drawn from --seed as `run` draws them from the scenario's.
+  std::string bias;
+  std::vector<std::string> bias_params;
   // per_head: the key heads the groups share out (0: groups printed with their fractions only)
   // and the query heads (0: as many as key heads).
   std::int64_t heads_k = 0;

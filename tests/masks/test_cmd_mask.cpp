@@ -1,6 +1,8 @@
 // The `mask` verb: JSON fields, text report, and the .npy dump read back byte by byte.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <numeric>
 #include <fstream>
@@ -8,7 +10,10 @@
 #include <nlohmann/json.hpp>
 
 #include "attnbench/types.hpp"
+#include "attnbench/bias.hpp"
 #include "harness/cli/cmd_mask.hpp"
+#include "harness/inputs.hpp"
+#include "harness/select/select.hpp"
 #include "masks/library.hpp"
 
 using namespace attnbench;
@@ -97,4 +102,54 @@ TEST_CASE("mask command errors name the mask and the parameter", "[masks][cli]")
   o.seqlen = 1 << 20;
   o.dump = "/tmp/never.npy";
   REQUIRE_THROWS_WITH(run_mask_command(o, out), Catch::Contains("--dump needs"));
+}
+
+TEST_CASE("mask SELECTOR --bias selects with the bias the run would add, and static masks refuse it",
+          "[masks][cli]") {
+  MaskCommandOptions o;
+  o.name = "topk_blocks";
+  o.seqlen = 1024;
+  o.params = {"keep=0.3"};
+  o.json = true;
+  // The command's selection, and the library's for the same inputs (seed 0) and bias.
+  const auto selected = [&](const std::string& bias) {
+    o.bias = bias;
+    std::string out;
+    REQUIRE(run_mask_command(o, out) == 0);
+    const auto j = nlohmann::json::parse(out);
+    REQUIRE(j["bias"] == (bias.empty() ? "none" : bias));
+    Problem p;
+    p.shape = {1, 1, 1, 1024, 1024, 64};
+    p.mask = build_mask({"topk_blocks", {{"keep", "0.3"}}}, 1024, 1024);
+    p.softmax_scale = 0.125;
+    if (!bias.empty()) p.bias = build_bias({bias, {}}, 1, 1024, 1024, 0);
+    const auto masks = select_masks(p, generate_inputs(p));
+    REQUIRE(j["heads"][0]["area"] == masks[0]->area());
+    REQUIRE(j["heads"][0]["slices"].size() == masks[0]->slices().size());
+    return masks[0];
+  };
+  const MaskPtr plain = selected("");
+  const MaskPtr alibi = selected("alibi");
+  // ALiBi's slope 1/256 for one head costs 0.25 per 64 keys, far above the pooled scores' spread on
+  // random inputs (~0.02): each query block keeps the key blocks nearest its diagonal; without the
+  // bias it keeps others.
+  bool differs = false;
+  for (std::int64_t t = 0; t < 16; ++t) {
+    const auto want = std::max<std::int64_t>(1, std::llround(0.3 * static_cast<double>(t + 1)));
+    for (std::int64_t b = 0; b < t; ++b) {  // the first row of the query block, the first key of block b
+      INFO("query block " << t << " key block " << b);
+      CHECK(alibi->allowed(t * 64, b * 64) == (b > t - want));
+      differs = differs || plain->allowed(t * 64, b * 64) != (b > t - want);
+    }
+  }
+  CHECK(differs);
+  o.name = "causal";
+  o.params = {};
+  o.bias = "alibi";
+  std::string out;
+  REQUIRE_THROWS_WITH(run_mask_command(o, out), Catch::Contains("apply to selectors only"));
+  o.name = "topk_blocks";
+  o.bias = "relpos";
+  o.bias_params = {"max_distance"};
+  REQUIRE_THROWS_WITH(run_mask_command(o, out), Catch::Contains("is not key=value"));
 }
