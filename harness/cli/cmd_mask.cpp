@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cmath>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 
@@ -23,16 +24,20 @@ namespace {
 // Dense dumps beyond this many cells (2 GiB of bytes) are refused rather than attempted.
 constexpr std::int64_t kMaxDumpCells = std::int64_t{1} << 31;
 
-MaskSpec spec_from(const MaskCommandOptions& o) {
-  MaskSpec spec{o.name, {}};
-  for (const auto& kv : o.params) {
+// "key=value" items of a repeatable option (--param, --bias-param) as a map.
+std::map<std::string, std::string> key_values(const MaskCommandOptions& o,
+                                              const std::vector<std::string>& items, const char* flag) {
+  std::map<std::string, std::string> out;
+  for (const auto& kv : items) {
     const auto eq = kv.find('=');
     if (eq == std::string::npos || eq == 0)
-      throw InputError(fmt::format("mask '{}': --param '{}' must be key=value", o.name, kv));
-    spec.params[kv.substr(0, eq)] = kv.substr(eq + 1);
+      throw InputError(fmt::format("mask '{}': {} '{}' must be key=value", o.name, flag, kv));
+    out[kv.substr(0, eq)] = kv.substr(eq + 1);
   }
-  return spec;
+  return out;
 }
+
+MaskSpec spec_from(const MaskCommandOptions& o) { return {o.name, key_values(o, o.params, "--param")}; }
 
 std::string json_report(const Mask& m) {
   nlohmann::ordered_json j;
@@ -72,16 +77,9 @@ std::string selector_report(const MaskCommandOptions& o, const MaskPtr& base, st
   p.mask = base;
   p.seed = o.seed;
   p.softmax_scale = 1.0 / std::sqrt(static_cast<double>(o.head_dim));
-  if (!o.bias.empty()) {
-    BiasSpec spec{o.bias, {}};
-    for (const auto& kv : o.bias_params) {
-      const auto eq = kv.find('=');
-      if (eq == std::string::npos || eq == 0)
-        throw InputError(fmt::format("mask '{}': --bias-param '{}' is not key=value", o.name, kv));
-      spec.params[kv.substr(0, eq)] = kv.substr(eq + 1);
-    }
-    p.bias = build_bias(spec, o.heads, o.seqlen, sk, o.seed);
-  }
+  if (!o.bias.empty())
+    p.bias =
+        build_bias({o.bias, key_values(o, o.bias_params, "--bias-param")}, o.heads, o.seqlen, sk, o.seed);
   const Inputs in = generate_inputs(p);
   p.head_masks = select_masks(p, in);
   nlohmann::ordered_json j;

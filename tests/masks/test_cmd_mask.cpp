@@ -151,5 +151,6 @@ TEST_CASE("mask SELECTOR --bias selects with the bias the run would add, and sta
   o.name = "topk_blocks";
   o.bias = "relpos";
   o.bias_params = {"max_distance"};
-  REQUIRE_THROWS_WITH(run_mask_command(o, out), Catch::Contains("is not key=value"));
+  REQUIRE_THROWS_WITH(run_mask_command(o, out),
+                      Catch::Contains("--bias-param 'max_distance' must be key=value"));
 }
