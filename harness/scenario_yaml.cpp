@@ -99,13 +99,4 @@ void check_keys(const Ctx& c, const YAML::Node& map, const std::string& field,
   }
 }
 
-std::string flow_text(const YAML::Node& n) {
-  if (n.IsScalar()) return n.Scalar();
-  YAML::Emitter e;
-  e.SetSeqFormat(YAML::Flow);
-  e.SetMapFormat(YAML::Flow);
-  e << n;
-  return e.c_str();
-}
-
 }  // namespace attnbench::scenario_yaml

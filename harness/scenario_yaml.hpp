@@ -10,6 +10,8 @@
 #include <utility>
 #include <vector>
 
+#include "masks/yaml_text.hpp"
+
 namespace attnbench::scenario_yaml {
 
 // Error helper: "FILE:LINE: field: message", or "FILE: --set key=value: field: message" for a
@@ -40,7 +42,7 @@ std::vector<std::int64_t> int_list(const Ctx& c, const YAML::Node& n, const std:
 // Every key of `map` must be in `accepted` (the message lists them).
 void check_keys(const Ctx& c, const YAML::Node& map, const std::string& field,
                 const std::vector<std::string>& accepted);
-// A node as one line of flow-style YAML (scalars as they are).
-std::string flow_text(const YAML::Node& n);
+// A node as one line of flow-style YAML (scalars as they are): the mask library's.
+using masks::flow_text;
 
 }  // namespace attnbench::scenario_yaml

@@ -9,17 +9,11 @@
 
 #include "attnbench/types.hpp"
 #include "masks/builders.hpp"
+#include "masks/yaml_text.hpp"
 
 namespace attnbench {
 
 namespace {
-
-std::string flow(const YAML::Node& n) {
-  if (n.IsScalar()) return n.Scalar();
-  YAML::Emitter e;
-  e << YAML::Flow << n;
-  return e.c_str();
-}
 
 [[noreturn]] void fail(const std::string& where, const std::string& msg) {
   throw InputError(fmt::format("mask 'per_head': {}: {}", where, msg));
@@ -41,7 +35,7 @@ MaskSpec group_mask(const YAML::Node& m, const std::string& where) {
     spec.name = m["name"].Scalar();
     for (const auto& kv : m) {
       const std::string key = kv.first.Scalar();
-      if (key != "name") spec.params[key] = flow(kv.second);
+      if (key != "name") spec.params[key] = masks::flow_text(kv.second);
     }
   } else {
     fail(where, "is a mask name or a map with 'name' and parameters");
@@ -104,7 +98,7 @@ std::vector<PerHeadGroup> per_head_groups(const MaskSpec& spec) {
     PerHeadGroup group;
     group.mask = group_mask(g["mask"], where + ".mask");
     if (g["params"] && g["params"].IsMap())
-      for (const auto& kv : g["params"]) group.mask.params[kv.first.Scalar()] = flow(kv.second);
+      for (const auto& kv : g["params"]) group.mask.params[kv.first.Scalar()] = masks::flow_text(kv.second);
     const bool last = i + 1 == node->size();
     if (g["fraction"]) {
       double f = 0;
@@ -112,7 +106,7 @@ std::vector<PerHeadGroup> per_head_groups(const MaskSpec& spec) {
         f = g["fraction"].as<double>();
       } catch (const YAML::Exception&) {
         fail(where + ".fraction",
-             fmt::format("'{}' is not a number (accepted: (0, 1])", flow(g["fraction"])));
+             fmt::format("'{}' is not a number (accepted: (0, 1])", masks::flow_text(g["fraction"])));
       }
       if (!(f > 0 && f <= 1)) fail(where + ".fraction", fmt::format("{} is outside (0, 1]", f));
       group.fraction = f;

@@ -13,17 +13,11 @@
 #include "attnbench/types.hpp"
 #include "masks/builders.hpp"
 #include "masks/selector_spec.hpp"
+#include "masks/yaml_text.hpp"
 
 namespace attnbench {
 
 namespace {
-
-std::string flow_text(const YAML::Node& n) {
-  if (n.IsScalar()) return n.Scalar();
-  YAML::Emitter e;
-  e << YAML::Flow << n;
-  return e.c_str();
-}
 
 MaskSpec base_param(const MaskSpec& spec) {
   auto node = masks::yaml_param(spec, "base");
@@ -37,7 +31,7 @@ MaskSpec base_param(const MaskSpec& spec) {
       if (key == "name")
         base.name = kv.second.Scalar();
       else
-        base.params[key] = flow_text(kv.second);
+        base.params[key] = masks::flow_text(kv.second);
     }
   } else {
     throw InputError(

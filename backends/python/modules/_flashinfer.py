@@ -55,25 +55,31 @@ def bsr_of(mask, block):
     return indptr, indices, tiles
 
 
-class BlockSparse:
+class _ForwardOnly:
+    """What both wrappers share: bf16/fp16, forward only, and the common reasons before their own."""
+
+    def describe(self):
+        return tc.describe(self.name, self.DESCRIPTION, dtypes=("bf16", "fp16"), passes=["fwd"])
+
+    def supports(self, case):
+        return common_reason(case) or self.reason(case) or True
+
+    def backward(self, st):
+        raise NotImplementedError("FlashInfer's wrappers are forward-only")
+
+
+class BlockSparse(_ForwardOnly):
     """flashinfer.sparse.BlockSparseAttentionWrapper: the mask as block rows, partial blocks with their bits."""
 
     name = "flashinfer.block_sparse"
+    DESCRIPTION = ("FlashInfer BlockSparseAttentionWrapper: any mask as BSR blocks of the block map "
+                   "(partial blocks carry their mask); forward only")
 
-    def describe(self):
-        d = tc.describe(self.name, "FlashInfer BlockSparseAttentionWrapper: any mask as BSR blocks of the block map "
-                        "(partial blocks carry their mask); forward only", dtypes=("bf16", "fp16"))
-        d["passes"] = ["fwd"]
-        return d
-
-    def supports(self, case):
-        why = common_reason(case)
-        if why:
-            return why
+    def reason(self, case):
         if bsr_block(case) is None:
             return "FlashInfer's BSR layout needs seqlens divisible by a block of 16..128 (got %d x %d)" % (
                 case["seqlen_q"], case["seqlen_k"])
-        return True
+        return None
 
     def prepare(self, case, q, k, v, dout, mask):
         import flashinfer.sparse
@@ -103,31 +109,21 @@ class BlockSparse:
         lse = torch.stack(lses).transpose(1, 2) * math.log(2.0)
         return torch.stack(outs), lse
 
-    def backward(self, st):
-        raise NotImplementedError("FlashInfer's wrappers are forward-only")
 
-
-class Decode:
+class Decode(_ForwardOnly):
     """flashinfer.BatchDecodeWithPagedKVCacheWrapper: one query token per sequence against its K/V pages."""
 
     name = "flashinfer.decode"
+    DESCRIPTION = ("FlashInfer batch decode over a paged K/V cache (seqlen_q = 1, full or causal: "
+                   "the same for one query row); forward only")
     PAGE = 16
 
-    def describe(self):
-        d = tc.describe(self.name, "FlashInfer batch decode over a paged K/V cache (seqlen_q = 1, full or causal: "
-                        "the same for one query row); forward only", dtypes=("bf16", "fp16"))
-        d["passes"] = ["fwd"]
-        return d
-
-    def supports(self, case):
-        why = common_reason(case)
-        if why:
-            return why
+    def reason(self, case):
         if case["seqlen_q"] != 1:
             return "flashinfer.decode serves decode shapes only (seqlen_q = 1, got %d)" % case["seqlen_q"]
         if case["mask"] not in ("full", "causal"):
             return "flashinfer.decode takes full or causal masks (one query row sees every key)"
-        return True
+        return None
 
     def prepare(self, case, q, k, v, dout, mask):
         import flashinfer
@@ -152,6 +148,3 @@ class Decode:
     def forward(self, st):
         o, lse = st["wrapper"].run(st["q"], st["cache"], return_lse=True)  # [B, Hq, D], [B, Hq] (base 2)
         return o[:, None], (lse * math.log(2.0))[:, :, None]
-
-    def backward(self, st):
-        raise NotImplementedError("FlashInfer's wrappers are forward-only")

@@ -118,6 +118,20 @@ void require_outputs_close(const Outputs& got, const Outputs& want, const Kernel
   REQUIRE(r.passed);
 }
 
+BackendInfo plain_backend_info(const std::string& name) {
+  BackendInfo info;
+  info.name = name;
+  info.dtypes = {DType::fp32};
+  return info;
+}
+
+Problem small_causal_problem() {
+  Problem p;
+  p.shape = Shape{1, 2, 2, 16, 16, 8, 0, 0};
+  p.mask = build_mask({"causal", {}}, 16, 16);
+  return p;
+}
+
 void require_strategies_refuse(const Problem& p, const std::string& reason_part) {
   const Backend& flash_backend = *Registry::instance().find_backend("cpu.flash");
   int refused = 0;

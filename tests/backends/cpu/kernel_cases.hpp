@@ -42,6 +42,11 @@ Outputs run_backend(const std::string& backend, const KernelCase&, MemoryTracker
 void require_outputs_close(const Outputs& got, const Outputs& want, const KernelCase&,
                            const std::string& who);
 
+// For the capability tests of optional features: a backend that declares fp32 and nothing optional,
+// and a small causal problem (B 1, H 2, S 16, D 8) it accepts before the feature is added.
+BackendInfo plain_backend_info(const std::string& name);
+Problem small_causal_problem();
+
 // Every registered CP strategy (at world size 2, over cpu.flash) refuses the problem with a reason
 // containing `reason_part`, and there are at least the six built-in ones.
 void require_strategies_refuse(const Problem&, const std::string& reason_part);

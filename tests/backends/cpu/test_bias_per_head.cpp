@@ -250,12 +250,8 @@ TEST_CASE("cpu.flash with a bias, every ISA variant", "[bias][cpu.flash]") {
 }
 
 TEST_CASE("backends and CP strategies without bias say why", "[bias]") {
-  BackendInfo info;
-  info.name = "some.backend";
-  info.dtypes = {DType::fp32};
-  Problem p;
-  p.shape = Shape{1, 2, 2, 16, 16, 8, 0, 0};
-  p.mask = build_mask({"causal", {}}, 16, 16);
+  BackendInfo info = plain_backend_info("some.backend");
+  Problem p = small_causal_problem();
   CHECK(check_info(info, p).ok);
   p.bias = Bias::alibi(2, 16, 16);
   const Support s = check_info(info, p);

@@ -206,12 +206,8 @@ TEST_CASE("area, density and FLOPs sum over the axes the masks vary along", "[he
 }
 
 TEST_CASE("backends and CP strategies without per-head masks say why", "[headmasks]") {
-  BackendInfo info;
-  info.name = "some.backend";
-  info.dtypes = {DType::fp32};
-  Problem p;
-  p.shape = Shape{1, 2, 2, 16, 16, 8, 0, 0};
-  p.mask = build_mask({"causal", {}}, 16, 16);
+  BackendInfo info = plain_backend_info("some.backend");
+  Problem p = small_causal_problem();
   CHECK(check_info(info, p).ok);
   p.head_masks = {p.mask, build_mask({"full", {}}, 16, 16)};
   const Support s = check_info(info, p);
