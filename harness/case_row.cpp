@@ -96,8 +96,7 @@ ResultRow base_row(const Case& c) {
     r.extra.push_back({"padded_area", static_cast<double>(c.padded_area), {}});
     r.extra.push_back({"padding_waste",
                        c.padded_area > 0
-                           ? 1.0 - static_cast<double>(p.pairs()) / static_cast<double>(p.shape.heads_q) /
-                                       static_cast<double>(c.padded_area)
+                           ? 1.0 - static_cast<double>(r.area) / static_cast<double>(c.padded_area)
                            : ResultRow::nan,
                        {}});
   }

@@ -126,7 +126,7 @@ std::vector<Case> expand(const Scenario& s) {
                                        s.dtypes.size(),
                                        s.inputs.size(),
                                        s.masks.size(),
-                                       std::max<std::size_t>(1, s.biases.size()),
+                                       s.biases.size(),
                                        s.passes.size(),
                                        s.strategies.size(),
                                        s.world_sizes.size(),
@@ -139,6 +139,9 @@ std::vector<Case> expand(const Scenario& s) {
   std::pair<std::size_t, std::size_t> masks_for{SIZE_MAX, SIZE_MAX};  // the (Sq, Sk) indices built
   // per_head entries resolved for (mask index, Hq, Hk) at the current (Sq, Sk).
   std::map<std::tuple<std::size_t, std::int64_t, std::int64_t>, PerHeadMasks> per_head;
+  // One bias per (bias entry, query heads, lengths): cases that differ in anything else share it (a
+  // relpos table is Hq·(2·max_distance+1) doubles, kept for the whole sweep).
+  std::map<std::tuple<std::size_t, std::int64_t, std::int64_t, std::int64_t>, BiasPtr> biases;
   for_each_point(sizes, [&](const std::vector<std::size_t>& at) {
     if (masks_for != std::pair{at[kSq], at[kSk]}) {
       masks.clear();
@@ -199,7 +202,7 @@ std::vector<Case> expand(const Scenario& s) {
       for (std::int64_t b = 0; b < p.shape.batch; ++b)
         p.head_masks.insert(p.head_masks.end(), it->second.query_heads.begin(), it->second.query_heads.end());
     }
-    c.bias_index = s.biases.empty() ? 0 : at[kBias];
+    c.bias_index = at[kBias];
     if (batched) {
       const BatchLayout& l = layouts[at[kMask]];
       c.layout = s.batching->layouts[at[kSq]];
@@ -208,13 +211,17 @@ std::vector<Case> expand(const Scenario& s) {
     }
     p.softmax_scale = s.softmax_scale > 0 ? s.softmax_scale : 1.0 / std::sqrt(static_cast<double>(d));
     p.seed = s.seed;
-    if (!s.biases.empty()) {
+    const auto bias_key = std::tuple{at[kBias], p.shape.heads_q, sq, sk};
+    auto bias = biases.find(bias_key);
+    if (bias == biases.end()) {
       try {
-        p.bias = build_bias(s.biases[at[kBias]], p.shape.heads_q, sq, sk, s.seed);
+        bias =
+            biases.emplace(bias_key, build_bias(s.biases[at[kBias]], p.shape.heads_q, sq, sk, s.seed)).first;
       } catch (const InputError& e) {
         throw InputError(fmt::format("{}: bias: {}", s.path, e.what()));
       }
     }
+    p.bias = bias->second;
     p.strategy = strat;
     p.world_size = ws;
     if (strat != "none") p.options = option_sets[at[kOptions]];

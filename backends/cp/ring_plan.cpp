@@ -8,9 +8,12 @@
 #include <map>
 #include <utility>
 
+#include "backends/cp/schedule.hpp"
+
 namespace attnbench::cp {
 
-int ring_step_owner(int me, int P, int step) { return ((me - step) % P + P) % P; }
+// RingEngine's single-level ring: one window of P members (steps 0..P).
+int ring_step_owner(int me, int P, int step) { return ring_owner(me, P, 1, 0, step); }
 
 namespace {
 

@@ -65,19 +65,17 @@ i64 int_option(const Problem&, const std::string& backend, const std::string& ke
 // The algorithm of one backend, run on one head: fills o [sq * dv] and lse [sq].
 using HeadAlgorithm = std::function<void(const Head&, double* o, double* lse)>;
 
-// The shared BackendInfo fields: fp32, forward only, masks full and causal, approximate, any heads.
-BackendInfo approx_info(std::string name, std::string description, double tolerance,
-                        std::vector<std::string> parameters);
+// The shared BackendInfo fields: fp32, forward only, masks full and causal, approximate, any heads,
+// tolerance kSanityTolerance.
+BackendInfo approx_info(std::string name, std::string description, std::vector<std::string> parameters);
 
 // Capability: the base masks full and causal only (the approximations are defined for those),
-// forward only, and `validate` (the options; throws InputError) as an invalid answer. `exact`
-// (called after validate) says the options make the method exact on this case: the answer then
-// carries kExactTolerance.
-Support approx_supports(const BackendInfo&, const Problem&, const std::function<void()>& validate,
-                        const std::function<bool()>& exact = {});
+// forward only. `exact` reads the options (an InputError it throws is the invalid answer) and says
+// whether they make the method exact on this case: the answer then carries kExactTolerance.
+Support approx_supports(const BackendInfo&, const Problem&, const std::function<bool()>& exact);
 
 // The execution of every approximate backend: per (batch, query head) in parallel, the heads
-// gathered, `make(problem)` builds the algorithm once in prepare (options read there).
+// gathered; the backend builds `algo` once in prepare (options read there).
 // `scratch_bytes` per thread is charged to the memory budget.
 std::unique_ptr<Execution> make_execution(const Problem&, const Inputs&, Resources&, HeadAlgorithm,
                                           std::size_t scratch_bytes_per_thread);

@@ -142,18 +142,17 @@ class Based {
 class BasedBackend final : public Backend {
  public:
   BackendInfo info() const override {
-    // Tolerance: kSanityTolerance (approx_common.hpp); the Taylor map is exact only near 0.
+    // The Taylor map is exact only near 0: see supports() for where the whole method is.
     return approx_info("cpu.linear",
                        "BASED (arXiv 2402.18668): 2nd-order Taylor linear attention (feature_dim 16) plus "
                        "an exact sliding window (window 64) in one normaliser",
-                       kSanityTolerance, {"feature_dim", "window"});
+                       {"feature_dim", "window"});
   }
   Support supports(const Problem& p) const override {
     // Exact when the window holds every allowed key of every query: |a - j| < window for all
     // aligned positions a and keys j, i.e. window >= max(Sq, Sk).
     return approx_supports(
-        info(), p, [&] { read_params(p); },
-        [&] { return read_params(p).window >= std::max(p.shape.seqlen_q, p.shape.seqlen_k); });
+        info(), p, [&] { return read_params(p).window >= std::max(p.shape.seqlen_q, p.shape.seqlen_k); });
   }
   std::unique_ptr<Execution> prepare(const Problem& p, const Inputs& in, Resources& r) override {
     const BasedParams prm = read_params(p);

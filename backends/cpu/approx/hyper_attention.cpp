@@ -147,22 +147,19 @@ class Hyper {
 class HyperBackend final : public Backend {
  public:
   BackendInfo info() const override {
-    // Tolerance: kSanityTolerance (approx_common.hpp), a bound that catches broken output only.
     return approx_info("cpu.hyper",
                        "HyperAttention (arXiv 2310.05869): sorted-LSH block-diagonal attention plus sampled "
                        "columns, merged by LSE; options projections (7), block (256), samples (256)",
-                       kSanityTolerance, {"projections", "block", "samples"});
+                       {"projections", "block", "samples"});
   }
   Support supports(const Problem& p) const override {
     // Exact when one block holds every query and key, or the samples cover every key outside the
     // blocks (then taken whole, unweighted): see causal() and full().
-    return approx_supports(
-        info(), p, [&] { read_params(p); },
-        [&] {
-          const HyperParams prm = read_params(p);
-          const auto& sh = p.shape;
-          return std::max(sh.seqlen_q, sh.seqlen_k) <= prm.block || prm.samples >= sh.seqlen_k;
-        });
+    return approx_supports(info(), p, [&] {
+      const HyperParams prm = read_params(p);
+      const auto& sh = p.shape;
+      return std::max(sh.seqlen_q, sh.seqlen_k) <= prm.block || prm.samples >= sh.seqlen_k;
+    });
   }
   std::unique_ptr<Execution> prepare(const Problem& p, const Inputs& in, Resources& r) override {
     const HyperParams prm = read_params(p);

@@ -125,15 +125,17 @@ class Performer {
 class PerformerBackend final : public Backend {
  public:
   BackendInfo info() const override {
-    // Tolerance: kSanityTolerance (approx_common.hpp); random features are unbiased, but their
-    // variance grows with |q||k|.
+    // Random features are unbiased, but their variance grows with |q||k|.
     return approx_info("cpu.performer",
                        "Performer FAVOR+ (arXiv 2009.14794): positive orthogonal random features "
                        "(features 256), causal by prefix sums",
-                       kSanityTolerance, {"features"});
+                       {"features"});
   }
   Support supports(const Problem& p) const override {
-    return approx_supports(info(), p, [&] { read_features(p); });
+    return approx_supports(info(), p, [&] {
+      read_features(p);
+      return false;  // random features are never exact
+    });
   }
   std::unique_ptr<Execution> prepare(const Problem& p, const Inputs& in, Resources& r) override {
     const i64 m = read_features(p);

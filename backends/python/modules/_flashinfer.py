@@ -50,8 +50,8 @@ def bsr_of(mask, block):
     indices = cols.astype(np.int32)
     if (kinds[kinds > 0] == 2).all():
         return indptr, indices, None
-    dense = mask.dense()
-    tiles = np.stack([dense[r * block:(r + 1) * block, c * block:(c + 1) * block] for r, c in zip(rows, cols)])
+    # Only the stored tiles' bits (the lengths are whole blocks: bsr_block), not the whole Sq x Sk mask.
+    tiles = np.stack([mask.fill_tile(int(r) * block, block, int(c) * block, block) for r, c in zip(rows, cols)])
     return indptr, indices, tiles
 
 

@@ -69,10 +69,19 @@ def kv_block_tables(kinds):
     return tuple(tables)
 
 
-def _block_mask(case, mask):
-    """BlockMask.from_kv_blocks over BLOCK x BLOCK tiles: partial tiles evaluate the mask_mod, full tiles skip it."""
+def _from_kv_blocks(tables, sq, sk, mask_mod):
+    """BlockMask.from_kv_blocks over BLOCK x BLOCK tiles, with the sequence lengths where this torch takes them."""
     from torch.nn.attention.flex_attention import BlockMask
 
+    kwargs = dict(BLOCK_SIZE=(BLOCK, BLOCK), mask_mod=mask_mod)
+    try:
+        return BlockMask.from_kv_blocks(*tables, seq_lengths=(sq, sk), **kwargs)
+    except TypeError:  # torch 2.5: no seq_lengths
+        return BlockMask.from_kv_blocks(*tables, **kwargs)
+
+
+def _block_mask(case, mask):
+    """BlockMask.from_kv_blocks over BLOCK x BLOCK tiles: partial tiles evaluate the mask_mod, full tiles skip it."""
     bm = mask.block_map(BLOCK, BLOCK)
     kinds = bm["kinds"]
     if (kinds == 2).all():
@@ -89,11 +98,7 @@ def _block_mask(case, mask):
     def mask_mod(b, h, q_idx, kv_idx):
         return allowed[q_idx, kv_idx]
 
-    kwargs = dict(BLOCK_SIZE=(BLOCK, BLOCK), mask_mod=mask_mod)
-    try:
-        return BlockMask.from_kv_blocks(partial_n, partial_idx, full_n, full_idx, seq_lengths=(sq, sk), **kwargs)
-    except TypeError:  # torch 2.5: no seq_lengths
-        return BlockMask.from_kv_blocks(partial_n, partial_idx, full_n, full_idx, **kwargs)
+    return _from_kv_blocks((partial_n, partial_idx, full_n, full_idx), sq, sk, mask_mod)
 
 
 def head_mask_tiles(views, block):
@@ -135,8 +140,6 @@ def head_mask_tiles(views, block):
 
 def _head_block_mask(case):
     """A BlockMask with B and Hq dimensions: each (b, h) gets its own mask's tables and mask_mod bits."""
-    from torch.nn.attention.flex_attention import BlockMask
-
     views, index = _head_masks.distinct(case)
     tables, tile_of, bits = head_mask_tiles(views, BLOCK)
     dev = case["device"]
@@ -151,12 +154,7 @@ def _head_block_mask(case):
         tile = tile_of_t[which[b, h], q_idx // BLOCK, kv_idx // BLOCK]
         return bits_t[tile, q_idx % BLOCK, kv_idx % BLOCK]
 
-    kwargs = dict(BLOCK_SIZE=(BLOCK, BLOCK), mask_mod=mask_mod)
-    sq, sk = case["seqlen_q"], case["seqlen_k"]
-    try:
-        return BlockMask.from_kv_blocks(partial_n, partial_idx, full_n, full_idx, seq_lengths=(sq, sk), **kwargs)
-    except TypeError:  # torch 2.5: no seq_lengths
-        return BlockMask.from_kv_blocks(partial_n, partial_idx, full_n, full_idx, **kwargs)
+    return _from_kv_blocks((partial_n, partial_idx, full_n, full_idx), case["seqlen_q"], case["seqlen_k"], mask_mod)
 
 
 def _lse_request():
