@@ -79,4 +79,13 @@ const SelectionQuality& CaseData::selection_quality(const Case& selected) {
   return quality_;
 }
 
+const CaseData::Selection& CaseData::selection(const Case& c, const std::function<Selection()>& select) {
+  const std::string key = reference_key(c);
+  if (key != selection_key_) {
+    selection_ = select();
+    selection_key_ = key;
+  }
+  return selection_;
+}
+
 }  // namespace attnbench

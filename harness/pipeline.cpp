@@ -77,26 +77,34 @@ struct ThreadScope {
 };
 
 // Runs the case's selector on its inputs, timed like a pass (median of timing.min_iters runs, no
-// warm-up), and returns the case under the selected masks; the row gets select_ms, the selected
-// area, density, FLOPs and bytes, and the label of the base mask the reports pair it with.
-Case select_case(const Case& c, const Inputs& in, const TimingConfig& timing, ResultRow& row) {
-  Case sel = c;
-  TimingConfig tc = timing;
-  tc.warmup = 0;
-  tc.metric = TimingMetric::time;
-  tc.max_iters = std::max(1, std::min(tc.min_iters, tc.max_iters));
-  const TimingResult t = measure(tc, [&] {
-    const auto t0 = std::chrono::steady_clock::now();
-    sel.problem.head_masks = select_masks(c.problem, in);
-    return IterationTime{std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()};
+// warm-up), once per selection (CaseData: the backends and passes of the case share it), and returns
+// the case under the selected masks; the row gets select_ms, the selected area, density, FLOPs and
+// bytes, and the label of the base mask the reports pair it with.
+Case select_case(const Case& c, CaseData& data, const Inputs& in, const TimingConfig& timing,
+                 ResultRow& row) {
+  const CaseData::Selection& selection = data.selection(c, [&] {
+    CaseData::Selection s;
+    TimingConfig tc = timing;
+    tc.warmup = 0;
+    tc.metric = TimingMetric::time;
+    tc.max_iters = std::max(1, std::min(tc.min_iters, tc.max_iters));
+    const TimingResult t = measure(tc, [&] {
+      const auto t0 = std::chrono::steady_clock::now();
+      s.head_masks = select_masks(c.problem, in);
+      return IterationTime{std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()};
+    });
+    s.select_ms = summarize(t.seconds).median * 1e3;
+    return s;
   });
+  Case sel = c;
+  sel.problem.head_masks = selection.head_masks;
   const Problem& p = sel.problem;
   row.area = p.area();
   row.density = p.density();
   for (auto& [name, value] :
        std::vector<std::pair<std::string, double>>{{"gflop", pass_flops(p) / 1e9}, {"bytes", pass_bytes(p)}})
     if (Metric* x = row.find_extra(name)) x->value = value;
-  row.extra.push_back({"select_ms", summarize(t.seconds).median * 1e3, {}});
+  row.extra.push_back({"select_ms", selection.select_ms, {}});
   row.extra.push_back({"base_mask", ResultRow::nan, base_mask_label(c.problem)});
   return sel;
 }
@@ -146,7 +154,7 @@ ResultRow run_case_on(const Case& c, SweepContext& ctx, ResultRow row, Communica
     const Case* run = &c;
     Case selected;
     if (is_dynamic(p)) {
-      selected = select_case(c, *in, s.timing, row);
+      selected = select_case(c, ctx.data, *in, s.timing, row);
       run = &selected;
     }
     const Problem& rp = run->problem;
