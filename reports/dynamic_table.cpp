@@ -12,11 +12,6 @@ namespace attnbench {
 
 namespace {
 
-double extra(const ResultRow& r, const char* name) {
-  const Metric* m = r.find_extra(name);
-  return m == nullptr ? ResultRow::nan : m->value;
-}
-
 std::string num(double x, const char* fmt_spec = "{:.3g}") {
   return std::isnan(x) ? std::string("—") : fmt::format(fmt::runtime(fmt_spec), x);
 }
@@ -53,9 +48,9 @@ std::string dynamic_markdown(const std::vector<ResultRow>& rows) {
         mask_label(r.mask, r.mask_params), base->text,
         r.seqlen_k == r.seqlen_q ? std::to_string(r.seqlen_q) : fmt::format("{}/{}", r.seqlen_q, r.seqlen_k),
         r.pass, num(r.density, "{:.4f}"), ok ? num(r.time_ms) : std::string(to_string(r.status)),
-        num(extra(r, "select_ms")), dense != nullptr ? num(dense->time_ms) : "—",
-        std::isnan(speedup) ? "—" : fmt::format("{:.2f}×", speedup), num(extra(r, "attn_recall"), "{:.4f}"),
-        num(extra(r, "approx_rel_l2"), "{:.4f}"));
+        num(r.extra_value("select_ms")), dense != nullptr ? num(dense->time_ms) : "—",
+        std::isnan(speedup) ? "—" : fmt::format("{:.2f}×", speedup),
+        num(r.extra_value("attn_recall"), "{:.4f}"), num(r.extra_value("approx_rel_l2"), "{:.4f}"));
   }
   if (!md.empty())
     md +=

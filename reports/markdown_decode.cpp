@@ -13,11 +13,6 @@ namespace attnbench {
 
 namespace {
 
-double extra_value(const ResultRow& r, const char* name) {
-  const Metric* m = r.find_extra(name);
-  return m == nullptr ? std::nan("") : m->value;
-}
-
 // Bytes as the rows read them: "4.30 GB", "2.06 MB".
 std::string bytes_text(double bytes) {
   if (!(bytes >= 0)) return "";
@@ -27,7 +22,7 @@ std::string bytes_text(double bytes) {
 }
 
 std::string gbps_cell(const ResultRow& r) {
-  const double gbps = extra_value(r, "gbps");
+  const double gbps = r.extra_value("gbps");
   if (r.status != Status::ok || !(gbps >= 0)) return markdown_cell(r);  // the status mark, as the pivots
   return fmt::format("{:.3g}", gbps);
 }
@@ -45,7 +40,7 @@ std::string decode_markdown(const std::vector<ResultRow>& rows) {
     const std::string time = r.status == Status::ok ? fmt::format("{:.4g} ms", r.time_ms) : "";
     body += fmt::format("| {} | {} | B{} {} {} {} | {}×{} | {} | {} | {} |\n", r.backend,
                         mask_label(r.mask, r.mask_params), r.batch, heads_text(r), head_dim_text(r), r.dtype,
-                        r.seqlen_q, r.seqlen_k, bytes_text(extra_value(r, "bytes")), time, gbps_cell(r));
+                        r.seqlen_q, r.seqlen_k, bytes_text(r.extra_value("bytes")), time, gbps_cell(r));
   }
   if (body.empty()) return "";
   return "\n## Decode (GB/s)\n\nForward rows with at most " + std::to_string(kDecodeMaxQueries) +

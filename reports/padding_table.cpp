@@ -16,10 +16,8 @@ namespace attnbench {
 
 namespace {
 
-const Metric* extra(const ResultRow& r, const char* name) { return r.find_extra(name); }
-
 std::string layout_of(const ResultRow& r) {
-  const Metric* m = extra(r, "layout");
+  const Metric* m = r.find_extra("layout");
   return m ? m->text : "";
 }
 
@@ -61,7 +59,7 @@ std::string ms_text(double ms) { return ms >= 100 ? fmt::format("{:.0f}", ms) : 
 
 // The case apart from its layout: rows equal here are the same batch run packed and padded.
 std::string pair_key(const ResultRow& r) {
-  const Metric* o = extra(r, "options");
+  const Metric* o = r.find_extra("options");
   return fmt::format("{}|{}|{}|{}|{}|{}|{}|{}", r.backend, r.pass, r.dtype, base_of(r),
                      fmt::join(lengths_of(r), ","), heads_text(r), head_dim_text(r), o ? o->text : "");
 }
@@ -85,8 +83,8 @@ std::string padding_waste_markdown(const std::vector<ResultRow>& rows) {
       "| " +
       find_field("tflops")->hint + " | padded/packed |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n";
   for (const auto* r : batched) {
-    const Metric* pa = extra(*r, "padded_area");
-    const Metric* pw = extra(*r, "padding_waste");
+    const Metric* pa = r->find_extra("padded_area");
+    const Metric* pw = r->find_extra("padding_waste");
     std::string ratio;
     if (layout_of(*r) == "padded" && r->status == Status::ok) {
       auto it = packed.find(pair_key(*r));

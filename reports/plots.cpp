@@ -190,21 +190,19 @@ std::vector<Plot> quality_plots(const std::vector<ResultRow>& all) {
     const ResultRow& r = *q.row;
     if (r.status != Status::ok && r.status != Status::mismatch) continue;
     const GroupKey k{r.pass, mask_label(r.mask, r.mask_params), r.dtype, shape_text(r), ""};
-    const double err = extra_value(r, "approx_rel_l2");
+    const double err = r.extra_value("approx_rel_l2");
     if (std::isfinite(q.speedup) && q.speedup > 0 && err > 0) {
       auto& s = frontier[k][method_label(r)];
       s.title = method_label(r);
       s.points.emplace(q.speedup, err);
     }
-    const double rc = extra_value(r, "recall");
-    if (const Metric* in = r.find_extra("inputs"); in != nullptr && std::isfinite(rc)) {
-      const auto pos = in->text.find("\"pairs\":");
-      if (pos == std::string::npos) continue;
+    const double rc = r.extra_value("recall");
+    if (const long long pairs = pairs_of(r); pairs > 0 && std::isfinite(rc)) {
       GroupKey kr = k;
       kr.seqlen_q = fmt::format("S={}", r.seqlen_q);
       auto& s = recall[kr][method_label(r)];
       s.title = method_label(r);
-      s.points.emplace(std::atof(in->text.c_str() + pos + 8), rc);
+      s.points.emplace(static_cast<double>(pairs), rc);
     }
   }
   std::vector<Plot> plots;

@@ -20,8 +20,8 @@ std::string extra_text(const ResultRow& r, const std::string& name) {
 }
 
 bool has_quality(const ResultRow& r) {
-  return std::isfinite(extra_value(r, "approx_rel_l2")) || std::isfinite(extra_value(r, "attn_recall")) ||
-         std::isfinite(extra_value(r, "recall"));
+  return std::isfinite(r.extra_value("approx_rel_l2")) || std::isfinite(r.extra_value("attn_recall")) ||
+         std::isfinite(r.extra_value("recall"));
 }
 
 bool is_exact(const ResultRow& r) {
@@ -33,22 +33,16 @@ auto same_case(const ResultRow& r) {
                          r.heads_kv, r.head_dim, r.dtype, r.seed, extra_text(r, "inputs"));
 }
 
-// MQAR pairs of a row, 0 when its inputs are random.
-long long pairs_of(const ResultRow& r) {
-  const auto j = nlohmann::json::parse(extra_text(r, "inputs"), nullptr, false);
-  return j.is_object() && j.contains("pairs") && j["pairs"].is_number_integer() ? j["pairs"].get<long long>()
-                                                                                : 0;
-}
-
 std::string number(double v, const char* spec = "{:.3g}") {
   return std::isfinite(v) ? fmt::format(fmt::runtime(spec), v) : "";
 }
 
 }  // namespace
 
-double extra_value(const ResultRow& r, const std::string& name) {
-  const Metric* m = r.find_extra(name);
-  return m == nullptr || !m->text.empty() ? ResultRow::nan : m->value;
+long long pairs_of(const ResultRow& r) {
+  const auto j = nlohmann::json::parse(extra_text(r, "inputs"), nullptr, false);
+  return j.is_object() && j.contains("pairs") && j["pairs"].is_number_integer() ? j["pairs"].get<long long>()
+                                                                                : 0;
 }
 
 std::string method_label(const ResultRow& r) {
@@ -82,8 +76,8 @@ std::string quality_markdown(const std::vector<ResultRow>& rows) {
   bool pairs = false, attn = false, recall = false;
   for (const auto& x : q) {
     pairs = pairs || pairs_of(*x.row) > 0;
-    attn = attn || std::isfinite(extra_value(*x.row, "attn_recall"));
-    recall = recall || std::isfinite(extra_value(*x.row, "recall"));
+    attn = attn || std::isfinite(x.row->extra_value("attn_recall"));
+    recall = recall || std::isfinite(x.row->extra_value("recall"));
   }
   std::string md =
       "\n## Speed and quality\n\nApproximate and dynamic rows (and every row of an MQAR probe) beside the "
@@ -110,9 +104,9 @@ std::string quality_markdown(const std::vector<ResultRow>& rows) {
     std::string speed = number(x.speedup, "{:.2f}×");
     if (!speed.empty() && x.exact != x.row) speed += fmt::format(" vs {}", x.exact->backend);
     md += fmt::format(" {} | {} |", x.exact == x.row ? "1 (exact)" : speed,
-                      number(extra_value(r, "approx_rel_l2")));
-    if (attn) md += fmt::format(" {} |", number(extra_value(r, "attn_recall")));
-    if (recall) md += fmt::format(" {} |", number(extra_value(r, "recall")));
+                      number(r.extra_value("approx_rel_l2")));
+    if (attn) md += fmt::format(" {} |", number(r.extra_value("attn_recall")));
+    if (recall) md += fmt::format(" {} |", number(r.extra_value("recall")));
     md += "\n";
   }
   return md;

@@ -22,8 +22,8 @@ std::vector<QualityRow> quality_rows(const std::vector<ResultRow>&);
 
 // "cpu.hyper{block=64,samples=64}": the backend with its options, as the table and plots name a method.
 std::string method_label(const ResultRow&);
-// The value of a numeric extra column, NaN when the row has none.
-double extra_value(const ResultRow&, const std::string& name);
+// MQAR pairs of a row (its `inputs` column), 0 when its inputs are random.
+long long pairs_of(const ResultRow&);
 
 // results.md's "Speed and quality" section (method, mask, S, time, speed-up over the exact row,
 // approx_rel_l2, attn_recall, recall; MQAR pairs when the sweep has them); "" without such rows.

@@ -19,6 +19,11 @@ const Metric* ResultRow::find_extra(const std::string& name) const {
   return nullptr;
 }
 
+double ResultRow::extra_value(const std::string& name) const {
+  const Metric* m = find_extra(name);
+  return m == nullptr || !m->text.empty() ? nan : m->value;
+}
+
 Metric* ResultRow::find_extra(const std::string& name) {
   for (auto& m : extra)
     if (m.name == name) return &m;

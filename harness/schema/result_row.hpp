@@ -40,6 +40,8 @@ struct ResultRow {
 
   const Metric* find_extra(const std::string& name) const;
   Metric* find_extra(const std::string& name);
+  // The value of a numeric extra column; NaN when the row has none (or it is a text column).
+  double extra_value(const std::string& name) const;
 };
 
 // A shape column after the required ones (heads_k, heads_v, head_dim_v), or `fallback` when the row
