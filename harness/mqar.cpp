@@ -37,7 +37,8 @@ void unit_vector(std::uint64_t seed, i64 n, float* out) {
   for (i64 i = 0; i < n; ++i) out[i] = static_cast<float>(x[i] / norm);
 }
 
-// Uniform integer in [0, n) from the generator (portable, unlike std::uniform_int_distribution).
+// An integer in [0, n) from the generator: portable, unlike std::uniform_int_distribution, but not
+// exactly uniform (modulo bias below n / 2^64, negligible for n up to the vocabulary's 65536).
 i64 below(std::mt19937_64& rng, i64 n) { return static_cast<i64>(rng() % static_cast<std::uint64_t>(n)); }
 
 }  // namespace

@@ -3,15 +3,17 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "attnbench/types.hpp"
 #include "harness/scenario.hpp"
 
 namespace attnbench::test {
 
-inline std::string expand_error(const std::string& text) {
+// `sets`: --set overrides, as the CLI passes them.
+inline std::string expand_error(const std::string& text, const std::vector<std::string>& sets = {}) {
   try {
-    expand(parse_scenario(text, "scen.yaml"));
+    expand(parse_scenario(text, "scen.yaml", sets));
   } catch (const InputError& e) {
     return e.what();
   }

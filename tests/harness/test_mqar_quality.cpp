@@ -16,7 +16,7 @@ using Catch::Matchers::Contains;
 
 namespace {
 
-std::string error_of(const std::string& text) { return test::expand_error(text); }
+using test::expand_error;
 
 Outputs run_forward(const std::string& backend, const Problem& p, const Inputs& in) {
   MemoryTracker mem;
@@ -89,19 +89,20 @@ TEST_CASE("MQAR: inputs fields expand into cases and are validated with file, fi
   CHECK_FALSE(plain[0].inputs.mqar());
   CHECK(plain[0].id() == "0000-cpu.flash-none-w1-causal-q128-k128-b1-h8x8-d64-fp32-fwd");
 
-  CHECK_THAT(error_of(base + "inputs: {kind: zoology}\n"),
+  CHECK_THAT(expand_error(base + "inputs: {kind: zoology}\n"),
              Contains("scen.yaml:4") && Contains("inputs.kind") && Contains("'zoology'") &&
                  Contains("accepted: random, mqar"));
-  CHECK_THAT(error_of(base + "inputs: {kind: mqar}\n"), Contains("inputs.pairs") && Contains("required"));
-  CHECK_THAT(error_of(base + "inputs: {kind: mqar, pairs: 0}\n"), Contains("inputs.pairs"));
-  CHECK_THAT(error_of(base + "inputs: {kind: mqar, pairs: 64, vocab: 100}\n"),
+  CHECK_THAT(expand_error(base + "inputs: {kind: mqar}\n"), Contains("inputs.pairs") && Contains("required"));
+  CHECK_THAT(expand_error(base + "inputs: {kind: mqar, pairs: 0}\n"), Contains("inputs.pairs"));
+  CHECK_THAT(expand_error(base + "inputs: {kind: mqar, pairs: 64, vocab: 100}\n"),
              Contains("inputs.pairs") && Contains("accepted: 1 to 50"));
-  CHECK_THAT(error_of(base + "inputs: {kind: mqar, pairs: 4, vocab: 1000000}\n"), Contains("inputs.vocab"));
-  CHECK_THAT(error_of(base + "inputs: {kind: random, pairs: 4}\n"),
+  CHECK_THAT(expand_error(base + "inputs: {kind: mqar, pairs: 4, vocab: 1000000}\n"),
+             Contains("inputs.vocab"));
+  CHECK_THAT(expand_error(base + "inputs: {kind: random, pairs: 4}\n"),
              Contains("inputs.pairs") && Contains("kind mqar only"));
-  CHECK_THAT(error_of(base + "inputs: {kind: mqar, pairs: 4, keys: 3}\n"),
+  CHECK_THAT(expand_error(base + "inputs: {kind: mqar, pairs: 4, keys: 3}\n"),
              Contains("inputs") && Contains("keys"));
-  CHECK_THAT(error_of(base + "inputs: [mqar]\n"), Contains("inputs") && Contains("map"));
+  CHECK_THAT(expand_error(base + "inputs: [mqar]\n"), Contains("inputs") && Contains("map"));
 }
 
 TEST_CASE("approximate backends take their options from the scenario, and bad ones are refused",
@@ -123,13 +124,13 @@ TEST_CASE("approximate backends take their options from the scenario, and bad on
     }
   }
   CHECK(flash == 1);
-  CHECK_THAT(error_of("backends: [cpu.hyper]\n" + base + "options: {samples: lots}\n"),
+  CHECK_THAT(expand_error("backends: [cpu.hyper]\n" + base + "options: {samples: lots}\n"),
              Contains("scen.yaml") && Contains("options.samples") && Contains("'lots'") &&
                  Contains("accepted: an integer from 0"));
-  CHECK_THAT(error_of("backends: [cpu.linear]\n" + base + "options: {feature_dim: 0}\n"),
+  CHECK_THAT(expand_error("backends: [cpu.linear]\n" + base + "options: {feature_dim: 0}\n"),
              Contains("options.feature_dim") && Contains("accepted: an integer from 1 to 64"));
   CHECK_THAT(
-      error_of("backends: [cpu.performer]\n" + base + "options: {featurs: 64}\n"),
+      expand_error("backends: [cpu.performer]\n" + base + "options: {featurs: 64}\n"),
       Contains("options.featurs") && Contains("no strategy or backend") && Contains("accepted: features"));
 }
 

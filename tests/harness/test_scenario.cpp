@@ -6,6 +6,7 @@
 
 #include "attnbench/types.hpp"
 #include "harness/scenario.hpp"
+#include "tests/harness/scenario_error_util.hpp"
 
 using namespace attnbench;
 using Catch::Matchers::Contains;
@@ -24,15 +25,7 @@ passes: [fwd, bwd]
 timing: {warmup: 0, min_iters: 2, max_iters: 3, min_time_s: 0, max_noise_pct: 50, timeout_s: 5}
 )";
 
-std::string error_of(const std::string& text, std::vector<std::string> sets = {}) {
-  try {
-    auto s = parse_scenario(text, "scen.yaml", sets);
-    expand(s);
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "";
-}
+using test::expand_error;
 }  // namespace
 
 TEST_CASE("a good scenario parses with its defaults and overrides", "[scenario]") {
@@ -88,40 +81,40 @@ TEST_CASE("a missing file is one clear error", "[scenario][errors]") {
 }
 
 TEST_CASE("malformed YAML reports file and line", "[scenario][errors]") {
-  const std::string e = error_of("name: x\nbackends: [cpu.reference\nmasks: [full]\n");
+  const std::string e = expand_error("name: x\nbackends: [cpu.reference\nmasks: [full]\n");
   CHECK_THAT(e, Contains("scen.yaml:") && Contains("malformed YAML"));
 }
 
 TEST_CASE("an unknown backend lists the accepted names", "[scenario][errors]") {
-  const std::string e = error_of("backends: [gpu.magic]\nmasks: [full]\nseqlens: [8]\n");
+  const std::string e = expand_error("backends: [gpu.magic]\nmasks: [full]\nseqlens: [8]\n");
   CHECK_THAT(e, Contains("scen.yaml:1") && Contains("backends") && Contains("gpu.magic") &&
                     Contains("cpu.reference"));
 }
 
 TEST_CASE("an unknown mask lists the accepted masks", "[scenario][errors]") {
-  const std::string e = error_of("backends: [cpu.reference]\nmasks: [diagonal]\nseqlens: [8]\n");
+  const std::string e = expand_error("backends: [cpu.reference]\nmasks: [diagonal]\nseqlens: [8]\n");
   CHECK_THAT(e, Contains("scen.yaml:2") && Contains("masks") && Contains("diagonal") && Contains("causal"));
 }
 
 TEST_CASE("impossible shapes are rejected before any case runs", "[scenario][errors]") {
   const std::string base = "backends: [cpu.reference]\nmasks: [full]\nseqlens: [8]\n";
-  CHECK_THAT(error_of(base + "shape: {heads_q: 6, heads_kv: 4}\n"),
+  CHECK_THAT(expand_error(base + "shape: {heads_q: 6, heads_kv: 4}\n"),
              Contains("heads_q (6) must be a multiple of heads_kv (4)"));
-  CHECK_THAT(error_of(base + "shape: {head_dim: 0}\n"), Contains("shape.head_dim") && Contains(">= 1"));
-  CHECK_THAT(error_of(base + "shape: {head_dim: -8}\n"), Contains("shape.head_dim"));
+  CHECK_THAT(expand_error(base + "shape: {head_dim: 0}\n"), Contains("shape.head_dim") && Contains(">= 1"));
+  CHECK_THAT(expand_error(base + "shape: {head_dim: -8}\n"), Contains("shape.head_dim"));
 }
 
 TEST_CASE("unknown fields, dtypes and passes name the accepted values", "[scenario][errors]") {
   const std::string base = "backends: [cpu.reference]\nmasks: [full]\nseqlens: [8]\n";
-  CHECK_THAT(error_of(base + "colour: red\n"),
+  CHECK_THAT(expand_error(base + "colour: red\n"),
              Contains("colour") && Contains("accepted") && Contains("seqlens"));
-  CHECK_THAT(error_of(base + "dtypes: [fp8]\n"), Contains("fp8") && Contains("bf16"));
-  CHECK_THAT(error_of(base + "passes: [both]\n"), Contains("both") && Contains("fwd_bwd"));
-  CHECK_THAT(error_of(base + "timing: {min_iters: many}\n"), Contains("timing.min_iters"));
-  CHECK_THAT(error_of(base + "strategies: [spiral]\n"), Contains("spiral") && Contains("none"));
-  CHECK_THAT(error_of("backends: [cpu.reference]\nseqlens: [8]\nmasks: [{name: causal, windw: 3}]\n"),
+  CHECK_THAT(expand_error(base + "dtypes: [fp8]\n"), Contains("fp8") && Contains("bf16"));
+  CHECK_THAT(expand_error(base + "passes: [both]\n"), Contains("both") && Contains("fwd_bwd"));
+  CHECK_THAT(expand_error(base + "timing: {min_iters: many}\n"), Contains("timing.min_iters"));
+  CHECK_THAT(expand_error(base + "strategies: [spiral]\n"), Contains("spiral") && Contains("none"));
+  CHECK_THAT(expand_error("backends: [cpu.reference]\nseqlens: [8]\nmasks: [{name: causal, windw: 3}]\n"),
              Contains("scen.yaml:3") && Contains("windw"));
-  CHECK_THAT(error_of(base, {"timing"}), Contains("--set timing"));
+  CHECK_THAT(expand_error(base, {"timing"}), Contains("--set timing"));
 }
 
 TEST_CASE("invalid strategy options are refused at expansion, naming file, field, value and accepted values",
@@ -129,28 +122,29 @@ TEST_CASE("invalid strategy options are refused at expansion, naming file, field
   const std::string base =
       "backends: [cpu.reference]\nmasks: [causal]\nseqlens: [64]\nshape: {heads_q: 4, heads_kv: 4}\n";
   // A value outside the code's own list (backends/cp kBalances).
-  CHECK_THAT(error_of(base + "world_sizes: [2]\nstrategies: [ring]\noptions: {balance: weird}\n"),
+  CHECK_THAT(expand_error(base + "world_sizes: [2]\nstrategies: [ring]\noptions: {balance: weird}\n"),
              Contains("scen.yaml") && Contains("options.balance") && Contains("'weird'") &&
                  Contains("accepted: tokens, area"));
   // An impossible Ulysses degree.
-  CHECK_THAT(error_of(base + "world_sizes: [2]\nstrategies: [usp]\noptions: {ulysses_degree: 0}\n"),
+  CHECK_THAT(expand_error(base + "world_sizes: [2]\nstrategies: [usp]\noptions: {ulysses_degree: 0}\n"),
              Contains("scen.yaml") && Contains("options.ulysses_degree") && Contains("'0'") &&
                  Contains("integer >= 1"));
   // An option no strategy of the sweep takes: the accepted list is the union of theirs (StrategyInfo).
-  CHECK_THAT(error_of(base + "world_sizes: [2]\nstrategies: [ring]\noptions: {ulysses_degree: 2}\n"),
+  CHECK_THAT(expand_error(base + "world_sizes: [2]\nstrategies: [ring]\noptions: {ulysses_degree: 2}\n"),
              Contains("scen.yaml") && Contains("options.ulysses_degree") &&
                  Contains("no strategy or backend of this sweep takes option ulysses_degree") &&
                  Contains("accepted: balance, chunks_per_rank"));
   // One options block serves a sweep over several strategies: usp takes ulysses_degree, ring ignores it.
-  CHECK(error_of(base + "world_sizes: [2]\nstrategies: [ring, usp]\noptions: {ulysses_degree: 2}\n").empty());
+  CHECK(expand_error(base + "world_sizes: [2]\nstrategies: [ring, usp]\noptions: {ulysses_degree: 2}\n")
+            .empty());
   // Only one value of an option axis is bad: the whole sweep is refused.
   CHECK_THAT(
-      error_of(base +
-               "world_sizes: [2]\nstrategies: [ring_zigzag, usp]\noptions: {balance: [tokens, rows]}\n"),
+      expand_error(base +
+                   "world_sizes: [2]\nstrategies: [ring_zigzag, usp]\noptions: {balance: [tokens, rows]}\n"),
       Contains("'rows'"));
   // Good options still expand; a degree that does not divide one world size is that case's
   // `unsupported` row, not bad input.
-  CHECK(error_of(
+  CHECK(expand_error(
             base +
             "strategies: [usp]\nworld_sizes: [1, 2]\noptions: {ulysses_degree: 2, balance: [tokens, area]}\n")
             .empty());
@@ -195,13 +189,14 @@ TEST_CASE("heads_k, heads_v and head_dim_v: defaults, sweep axes, ids and labels
 TEST_CASE("bad heads_k, heads_v and head_dim_v name the file, field and accepted values",
           "[scenario][errors][kvdims]") {
   const std::string base = "backends: [cpu.reference]\nmasks: [full]\nseqlens: [8]\n";
-  CHECK_THAT(error_of(base + "shape: {heads_q: 8, heads_v: 3}\n"),
+  CHECK_THAT(expand_error(base + "shape: {heads_q: 8, heads_v: 3}\n"),
              Contains("scen.yaml:4") && Contains("shape.heads_v") && Contains("accepted: 1, 2, 4, 8"));
-  CHECK_THAT(error_of(base + "shape: {heads_q: 8, heads_k: [2, 5]}\n"),
+  CHECK_THAT(expand_error(base + "shape: {heads_q: 8, heads_k: [2, 5]}\n"),
              Contains("shape.heads_k") && Contains("heads_q (8) must be a multiple of heads_k (5)"));
-  CHECK_THAT(error_of(base + "shape: {heads_v: 0}\n"), Contains("shape.heads_v") && Contains(">= 1"));
-  CHECK_THAT(error_of(base + "shape: {head_dim_v: 0}\n"), Contains("shape.head_dim_v") && Contains(">= 1"));
-  CHECK_THAT(error_of(base + "shape: {head_dim_v: wide}\n"), Contains("shape.head_dim_v"));
-  CHECK_THAT(error_of(base + "shape: {heads_kv: 2, heads_k: 2}\n"),
+  CHECK_THAT(expand_error(base + "shape: {heads_v: 0}\n"), Contains("shape.heads_v") && Contains(">= 1"));
+  CHECK_THAT(expand_error(base + "shape: {head_dim_v: 0}\n"),
+             Contains("shape.head_dim_v") && Contains(">= 1"));
+  CHECK_THAT(expand_error(base + "shape: {head_dim_v: wide}\n"), Contains("shape.head_dim_v"));
+  CHECK_THAT(expand_error(base + "shape: {heads_kv: 2, heads_k: 2}\n"),
              Contains("shape.heads_k") && Contains("give heads_k or heads_kv, not both"));
 }

@@ -26,7 +26,7 @@ batching: {lengths: [5, 12, 3], layout: [packed, padded]}
 shape: {heads_q: 2, heads_kv: 1, head_dim: 8}
 )";
 
-std::string error_of(const std::string& text) { return test::expand_error(text); }
+using test::expand_error;
 
 std::string with_batching(const std::string& batching, const std::string& rest = "masks: [causal]") {
   return "name: b\nbackends: [cpu.flash]\n" + rest + "\nbatching: " + batching + "\n";
@@ -132,34 +132,36 @@ TEST_CASE("batching distributions: count lengths, seeded, within their bounds", 
 }
 
 TEST_CASE("bad batching fields: one error naming the field and the accepted values", "[scenario][batching]") {
-  CHECK_THAT(error_of(with_batching("{lengths: [4, 0]}")), Contains("batching.lengths") && Contains(">= 1"));
-  CHECK_THAT(error_of(with_batching("{}")), Contains("batching") && Contains("lengths or distribution"));
-  CHECK_THAT(error_of(with_batching("{lengths: [4], distribution: {name: pile, count: 2}}")),
+  CHECK_THAT(expand_error(with_batching("{lengths: [4, 0]}")),
+             Contains("batching.lengths") && Contains(">= 1"));
+  CHECK_THAT(expand_error(with_batching("{}")), Contains("batching") && Contains("lengths or distribution"));
+  CHECK_THAT(expand_error(with_batching("{lengths: [4], distribution: {name: pile, count: 2}}")),
              Contains("not both"));
-  CHECK_THAT(error_of(with_batching("{lengths: [4], layout: [ragged]}")),
+  CHECK_THAT(expand_error(with_batching("{lengths: [4], layout: [ragged]}")),
              Contains("batching.layout") && Contains("ragged") && Contains("accepted: packed, padded"));
-  CHECK_THAT(error_of(with_batching("{lengths: [4], sizes: 3}")), Contains("batching") && Contains("sizes"));
-  CHECK_THAT(error_of(with_batching("{distribution: {name: zipf, count: 3}}")),
+  CHECK_THAT(expand_error(with_batching("{lengths: [4], sizes: 3}")),
+             Contains("batching") && Contains("sizes"));
+  CHECK_THAT(expand_error(with_batching("{distribution: {name: zipf, count: 3}}")),
              Contains("batching.distribution.name") && Contains("zipf") && Contains("lognormal"));
-  CHECK_THAT(error_of(with_batching("{distribution: {name: pile}}")),
+  CHECK_THAT(expand_error(with_batching("{distribution: {name: pile}}")),
              Contains("batching.distribution.count") && Contains("required"));
-  CHECK_THAT(error_of(with_batching("{distribution: {name: uniform, count: 2, min: 9}}")),
+  CHECK_THAT(expand_error(with_batching("{distribution: {name: uniform, count: 2, min: 9}}")),
              Contains("batching.distribution.max") && Contains("uniform needs 'max'"));
-  CHECK_THAT(error_of(with_batching("{distribution: {name: uniform, count: 2, min: 9, max: 3}}")),
+  CHECK_THAT(expand_error(with_batching("{distribution: {name: uniform, count: 2, min: 9, max: 3}}")),
              Contains("batching.distribution.max") && Contains(">= min"));
-  CHECK_THAT(
-      error_of(with_batching("{distribution: {name: lognormal, count: 2, median: 9, max: 30, sigma: 0}}")),
-      Contains("batching.distribution.sigma"));
-  CHECK_THAT(error_of(with_batching("{distribution: {name: pile, count: 2, length: 3}}")),
+  CHECK_THAT(expand_error(
+                 with_batching("{distribution: {name: lognormal, count: 2, median: 9, max: 30, sigma: 0}}")),
+             Contains("batching.distribution.sigma"));
+  CHECK_THAT(expand_error(with_batching("{distribution: {name: pile, count: 2, length: 3}}")),
              Contains("batching.distribution") && Contains("length") && Contains("accepted"));
-  CHECK_THAT(error_of(with_batching("{lengths: [4]}", "masks: [causal_sliding_window]")),
+  CHECK_THAT(expand_error(with_batching("{lengths: [4]}", "masks: [causal_sliding_window]")),
              Contains("masks") && Contains("causal_sliding_window") && Contains("accepted: causal, full"));
-  CHECK_THAT(error_of(with_batching("{lengths: [4]}", "masks: [causal]\nseqlens: [64]")),
+  CHECK_THAT(expand_error(with_batching("{lengths: [4]}", "masks: [causal]\nseqlens: [64]")),
              Contains("seqlens") && Contains("set by batching"));
-  CHECK_THAT(error_of(with_batching("{lengths: [4]}", "masks: [causal]\nshape: {batch: 2}")),
+  CHECK_THAT(expand_error(with_batching("{lengths: [4]}", "masks: [causal]\nshape: {batch: 2}")),
              Contains("shape.batch") && Contains("set by batching"));
-  CHECK_THAT(error_of(with_batching("[4, 5]")), Contains("batching") && Contains("expected a map"));
-  CHECK(error_of(with_batching("{lengths: [4, 9], layout: padded}", "masks: [full]")).empty());
+  CHECK_THAT(expand_error(with_batching("[4, 5]")), Contains("batching") && Contains("expected a map"));
+  CHECK(expand_error(with_batching("{lengths: [4, 9], layout: padded}", "masks: [full]")).empty());
 }
 
 TEST_CASE("the padding-waste table pairs each padded row with its packed row", "[batching][reports]") {

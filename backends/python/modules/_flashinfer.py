@@ -129,11 +129,12 @@ class Decode(_ForwardOnly):
         import flashinfer
         dev = case["device"]
         b, sk, hkv, d = case["batch"], case["seqlen_k"], case["heads_kv"], case["head_dim"]
+        dtype = tc.torch_dtype(case["dtype"])
         pages = -(-sk // self.PAGE)
         # [B * pages, PAGE, Hkv, D] per K and V (NHD), the tail of each sequence's last page unused.
         cache = {}
         for n, x in (("k", k), ("v", v)):
-            t = torch.zeros(b, pages * self.PAGE, hkv, d, dtype=tc.torch_dtype(case["dtype"]), device=dev)
+            t = torch.zeros(b, pages * self.PAGE, hkv, d, dtype=dtype, device=dev)
             t[:, :sk] = tc.upload(x, case, transpose=False)
             cache[n] = t.reshape(b * pages, self.PAGE, hkv, d)
         ws = torch.empty(_WORKSPACE_BYTES, dtype=torch.uint8, device=dev)
@@ -142,7 +143,7 @@ class Decode(_ForwardOnly):
         indices = torch.arange(b * pages, dtype=torch.int32, device=dev)
         last = torch.full((b,), sk - (pages - 1) * self.PAGE, dtype=torch.int32, device=dev)
         wrapper.plan(indptr, indices, last, case["heads_q"], hkv, d, self.PAGE, sm_scale=case["softmax_scale"],
-                     q_data_type=tc.torch_dtype(case["dtype"]), kv_data_type=tc.torch_dtype(case["dtype"]))
+                     q_data_type=dtype, kv_data_type=dtype)
         return {"wrapper": wrapper, "q": tc.upload(q, case, transpose=False)[:, 0], "cache": (cache["k"], cache["v"])}
 
     def forward(self, st):

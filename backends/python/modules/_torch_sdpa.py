@@ -45,14 +45,15 @@ class SdpaBackend:
             return "this torch (%s) has no SDPBackend for %s" % (torch.__version__, self.variant)
         if _CUDA_ONLY[self.variant] and case["device"] != "cuda":
             return "SDPA %s runs only on CUDA (device is %s)" % (self.variant, case["device"])
+        takes = _takes_attn_mask(self.variant, case["device"])
         if _head_masks.masks(case) is not None:
-            if not _takes_attn_mask(self.variant, case["device"]):
+            if not takes:
                 return ("SDPA %s takes no attn_mask: masks that differ per batch element or head need one"
                         % self.variant)
             why = _head_masks.dense_refusal(case, "SDPA " + self.variant)
             if why:
                 return why
-        elif not _takes_attn_mask(self.variant, case["device"]):
+        elif not takes:
             if case["mask"] == "causal" and case["seqlen_q"] != case["seqlen_k"]:
                 return "SDPA %s: is_causal is top-left aligned; the causal mask with Sq != Sk is bottom-right" % self.variant
             if case["mask"] not in ("full", "causal"):

@@ -10,7 +10,6 @@
 #include <vector>
 
 #include "attnbench/registry.hpp"
-#include "harness/check.hpp"
 #include "harness/inputs.hpp"
 #include "harness/scenario_batching.hpp"
 #include "kernel_cases.hpp"
@@ -111,9 +110,7 @@ TEST_CASE("cpu.math and cpu.flash equal the reference on padded batches, forward
       const Outputs want = reference_outputs(c);
       for (const char* backend : {"cpu.math", "cpu.flash"}) {
         MemoryTracker mem;
-        const CheckResult r = compare_outputs(run_backend(backend, c, mem, 2), want, pass, 1e-5, 1e-4);
-        INFO(backend << ": " << describe(c.problem) << " worst " << r.worst << " rel_l2 " << r.rel_l2_err);
-        REQUIRE(r.passed);
+        require_outputs_close(run_backend(backend, c, mem, 2), want, c, backend);
         REQUIRE(mem.live() == 0);
       }
     }

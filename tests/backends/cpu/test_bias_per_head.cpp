@@ -9,7 +9,6 @@
 #include <vector>
 
 #include "attnbench/bias.hpp"
-#include "attnbench/registry.hpp"
 #include "backends/cpu/flash/flash_driver.hpp"
 #include "flash_run.hpp"
 #include "harness/check.hpp"

@@ -8,7 +8,6 @@
 #include <string>
 #include <vector>
 
-#include "attnbench/registry.hpp"
 #include "backends/cpu/flash/flash_driver.hpp"
 #include "harness/check.hpp"
 #include "harness/inputs.hpp"
