@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "backends/cpu/flash/flash_driver.hpp"
+#include "harness/traffic.hpp"
 #include "masks/library.hpp"
 
 namespace {
@@ -51,20 +52,17 @@ void BM_cpu_decode(benchmark::State& state) {
     v.p[i] = static_cast<float>((i * 104729) % 1000) * 1e-3f - 0.5f;
   }
   for (std::int64_t i = 0; i < qo; ++i) q.p[i] = static_cast<float>((i * 31) % 97) * 0.01f - 0.5f;
-  const MaskPtr mask = build_mask(MaskSpec{"causal", {}}, 1, sk);
-  flash::Geometry g{};
-  g.batch = kB;
-  g.seqlen_q = 1;
-  g.seqlen_k = sk;
-  g.heads_q = kHq;
-  g.heads_kv = kHkv;
-  g.head_dim = kD;
-  g.softmax_scale = 1.0 / std::sqrt(double(kD));
+  Problem problem;  // the case as the harness states it: geometry and bytes come from it
+  problem.shape = {kB, kHq, kHkv, 1, sk, kD};
+  problem.mask = build_mask(MaskSpec{"causal", {}}, 1, sk);
+  problem.softmax_scale = 1.0 / std::sqrt(double(kD));
+  const Mask& mask = *problem.mask;
+  const flash::Geometry g = flash::geometry_of(problem);
   const flash::KernelSet& kernels = flash::select_kernels();
-  const flash::TilePlan plan = flash::make_tile_plan(*mask, kernels, 0, 1, 0, sk);
+  const flash::TilePlan plan = flash::make_tile_plan(mask, kernels, 0, 1, 0, sk);
   Floats ws(std::max<std::size_t>(1, flash::forward_workspace(kernels, g, threads)));
   auto step = [&] {
-    flash::run_forward(kernels, plan, *mask, g, 0, 0, q.p, k.p, v.p, o.p, lse.p, ws.p, threads);
+    flash::run_forward(kernels, plan, mask, g, 0, 0, q.p, k.p, v.p, o.p, lse.p, ws.p, threads);
   };
   step();  // warm-up
   // Query head 0 of batch 0 against a float64 softmax, so the figure is of a correct kernel.
@@ -86,7 +84,7 @@ void BM_cpu_decode(benchmark::State& state) {
     }
   }
   // The `bytes` column's convention (harness/traffic.cpp): Q, K, V, O and LSE once.
-  const double bytes = 4.0 * (2.0 * double(qo) + 2.0 * double(kv) + kB * kHq);
+  const double bytes = pass_bytes(problem);
   double best = 1e300;
   const double cpu0 = cpu_seconds();
   for (auto _ : state) {
