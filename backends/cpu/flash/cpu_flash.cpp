@@ -31,7 +31,7 @@ class FlashExecution final : public Execution {
         heads_(flash::make_head_plans(p, kernels_)),
         bias_(flash::make_bias_tables(p)),
         plan_(p.uniform_mask() ? flash::make_tile_plan(*p.mask, kernels_, 0, g_.seqlen_q, 0, g_.seqlen_k)
-                               : heads_.plans.front()) {
+                               : flash::TilePlan{}) {
     MemoryTracker& mem = *r.host;
     check_input_sizes(p, in, "cpu.flash");
     allocate_outputs(p, mem, o_, lse_, dq_, dk_, dv_);
@@ -64,16 +64,19 @@ class FlashExecution final : public Execution {
 
  private:
   void forward() {
-    flash::run_forward(kernels_, plan_, *p_.mask, g_, 0, 0, in_.q.data(), in_.k.data(), in_.v.data(),
+    flash::run_forward(kernels_, plan(), *p_.mask, g_, 0, 0, in_.q.data(), in_.k.data(), in_.v.data(),
                        o_.data(), lse_.data(), workspace_.data(), threads_, head_plans(), &bias_.view);
   }
   void backward() {
-    flash::run_backward(kernels_, plan_, *p_.mask, g_, 0, 0, in_.q.data(), in_.k.data(), in_.v.data(),
+    flash::run_backward(kernels_, plan(), *p_.mask, g_, 0, 0, in_.q.data(), in_.k.data(), in_.v.data(),
                         o_.data(), lse_.data(), in_.dout.data(), dq_.data(), dk_.data(), dv_.data(),
                         workspace_.data(), threads_, head_plans(), &bias_.view);
   }
 
   const flash::HeadPlans* head_plans() const { return p_.uniform_mask() ? nullptr : &heads_; }
+  // The plan whose tile order the work items follow: the problem's, or with per-(b, h) masks the first
+  // (b, h)'s (not copied).
+  const flash::TilePlan& plan() const { return p_.uniform_mask() ? plan_ : heads_.plans.front(); }
 
   Problem p_;
   const Inputs& in_;
@@ -82,7 +85,7 @@ class FlashExecution final : public Execution {
   Geometry g_;
   flash::HeadPlans heads_;  // empty unless the mask differs per (batch, head)
   flash::BiasTables bias_;  // kind 0 unless the problem has an additive bias
-  flash::TilePlan plan_;
+  flash::TilePlan plan_;    // empty with per-(b, h) masks (plan())
   HostBuffer<float> o_, lse_, dq_, dk_, dv_, workspace_;
 };
 

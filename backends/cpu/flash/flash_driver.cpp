@@ -234,11 +234,14 @@ namespace {
 // The fields ForwardArgs and BackwardArgs share: where the problem is, its mask and the inputs.
 template <class Args>
 Args kernel_args(const TilePlan& plan, const Mask& mask, const Geometry& g, std::int64_t q0, std::int64_t k0,
-                 const float* q, const float* k, const float* v, float* workspace, int threads) {
+                 const float* q, const float* k, const float* v, float* workspace, int threads,
+                 const HeadPlans* heads, const ScoreBias* bias) {
   Args a{};
   a.geometry = g;
   a.map = plan.view();
   a.mask = mask_source(mask, q0, k0);
+  if (heads != nullptr) a.heads = heads->view();
+  if (bias != nullptr) a.bias = *bias;
   a.q = q;
   a.k = k;
   a.v = v;
@@ -252,9 +255,7 @@ Args kernel_args(const TilePlan& plan, const Mask& mask, const Geometry& g, std:
 void run_forward(const KernelSet& kernels, const TilePlan& plan, const Mask& mask, const Geometry& g,
                  std::int64_t q0, std::int64_t k0, const float* q, const float* k, const float* v, float* o,
                  float* lse, float* workspace, int threads, const HeadPlans* heads, const ScoreBias* bias) {
-  auto a = kernel_args<ForwardArgs>(plan, mask, g, q0, k0, q, k, v, workspace, threads);
-  if (heads != nullptr) a.heads = heads->view();
-  if (bias != nullptr) a.bias = *bias;
+  auto a = kernel_args<ForwardArgs>(plan, mask, g, q0, k0, q, k, v, workspace, threads, heads, bias);
   a.o = o;
   a.lse = lse;
   if (use_decode_path(g))
@@ -267,9 +268,7 @@ void run_backward(const KernelSet& kernels, const TilePlan& plan, const Mask& ma
                   std::int64_t q0, std::int64_t k0, const float* q, const float* k, const float* v,
                   const float* o, const float* lse, const float* dout, float* dq, float* dk, float* dv,
                   float* workspace, int threads, const HeadPlans* heads, const ScoreBias* bias) {
-  auto a = kernel_args<BackwardArgs>(plan, mask, g, q0, k0, q, k, v, workspace, threads);
-  if (heads != nullptr) a.heads = heads->view();
-  if (bias != nullptr) a.bias = *bias;
+  auto a = kernel_args<BackwardArgs>(plan, mask, g, q0, k0, q, k, v, workspace, threads, heads, bias);
   a.o = o;
   a.lse = lse;
   a.dout = dout;
@@ -283,8 +282,9 @@ void run_forward(const KernelSet& kernels, const Mask& mask, const Geometry& g, 
                  std::int64_t k0, const float* q, const float* k, const float* v, float* o, float* lse,
                  int threads, const HeadPlans* heads, const ScoreBias* bias) {
   if (threads <= 0) threads = default_threads();
-  const TilePlan plan =
-      heads != nullptr ? heads->plans.front() : make_tile_plan(mask, kernels, q0, g.seqlen_q, k0, g.seqlen_k);
+  const TilePlan own =
+      heads != nullptr ? TilePlan{} : make_tile_plan(mask, kernels, q0, g.seqlen_q, k0, g.seqlen_k);
+  const TilePlan& plan = heads != nullptr ? heads->plans.front() : own;  // per-(b, h): the first plan's order
   AlignedFloats workspace(forward_workspace(kernels, g, threads));
   run_forward(kernels, plan, mask, g, q0, k0, q, k, v, o, lse, workspace.data, threads, heads, bias);
 }
@@ -294,8 +294,9 @@ void run_backward(const KernelSet& kernels, const Mask& mask, const Geometry& g,
                   const float* lse, const float* dout, float* dq, float* dk, float* dv, int threads,
                   const HeadPlans* heads, const ScoreBias* bias) {
   if (threads <= 0) threads = default_threads();
-  const TilePlan plan =
-      heads != nullptr ? heads->plans.front() : make_tile_plan(mask, kernels, q0, g.seqlen_q, k0, g.seqlen_k);
+  const TilePlan own =
+      heads != nullptr ? TilePlan{} : make_tile_plan(mask, kernels, q0, g.seqlen_q, k0, g.seqlen_k);
+  const TilePlan& plan = heads != nullptr ? heads->plans.front() : own;  // per-(b, h): the first plan's order
   AlignedFloats workspace(kernels.backward_workspace(g, threads));
   run_backward(kernels, plan, mask, g, q0, k0, q, k, v, o, lse, dout, dq, dk, dv, workspace.data, threads,
                heads, bias);
